@@ -1,0 +1,118 @@
+"""The engine interface and the registry that finds engines by name.
+
+An engine turns (speech audio, presenter video or photo, cached face track) into an MP4. Callers
+(the CLI, the RQ workers) only ever use :func:`get_engine` and the two methods of
+:class:`Engine`, so a neural engine plugs in by registering itself under a new name.
+
+Engines are meant to be long-lived: a GPU worker builds one per process and calls ``render``
+for job after job, so model weights and the CUDA context are loaded once (``load_count``
+counts real loads, which the workers log).
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, ClassVar, Optional
+
+from ..progress import CancelCheck, ProgressCallback
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """What the caller may choose for one render.
+
+    ``max_height`` caps the output size (e.g. 1080); ``None`` keeps the presenter's size after
+    rotation. ``duration_s`` renders only the first seconds of the audio (previews).
+    ``timeline`` is ``"pingpong"`` (default: forward then backward, no jump cut) or ``"loop"``.
+    """
+
+    max_height: Optional[int] = None
+    crf: int = 20
+    preset: str = "veryfast"
+    timeline: str = "pingpong"
+    duration_s: Optional[float] = None
+    video_codec: str = "auto"
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    path: str
+    duration_s: float
+    frames: int
+    width: int
+    height: int
+    fps: float
+    frames_without_face: int = 0
+    stats: dict = field(default_factory=dict)
+
+
+class Engine(ABC):
+    """Base class of lip-sync engines. Subclasses set ``name`` and register themselves."""
+
+    name: ClassVar[str] = ""
+    #: True for engines that need model weights (they raise ModelNotFoundError without them).
+    needs_weights: ClassVar[bool] = False
+
+    def __init__(self, device: str = "auto", model_dir: Optional[PathLike] = None,
+                 cache_dir: Optional[PathLike] = None) -> None:
+        self.device = device
+        self.model_dir = os.fspath(model_dir) if model_dir else os.environ.get("LIPSYNC_MODEL_DIR")
+        self.cache_dir = os.fspath(cache_dir) if cache_dir else None
+        self.load_count = 0
+
+    @abstractmethod
+    def prepare(self, presenter: PathLike, *, pick: object = None,
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelCheck] = None):
+        """Track the presenter's face (cached by content hash) and return the FaceTrack."""
+
+    @abstractmethod
+    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
+               options: RenderOptions = RenderOptions(),
+               progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelCheck] = None) -> RenderResult:
+        """Write ``out`` (MP4, H.264 + AAC) of the presenter speaking ``audio``.
+
+        Honours ``cancel`` between batches of frames by raising CancelledError, and never
+        leaves a partial file at ``out``.
+        """
+
+
+_REGISTRY: dict[str, type[Engine]] = {}
+DEFAULT_ENGINE = "warp"
+
+
+def register_engine(cls: type[Engine]) -> type[Engine]:
+    """Class decorator: make an engine findable by its ``name``."""
+    if not cls.name:
+        raise ValueError(f"{cls.__qualname__} has no name")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def available_engines() -> list[str]:
+    _load_builtin_engines()
+    return sorted(_REGISTRY)
+
+
+def get_engine_class(name: Optional[str] = None) -> type[Engine]:
+    _load_builtin_engines()
+    name = name or DEFAULT_ENGINE
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown engine {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def get_engine(name: Optional[str] = None, **kwargs) -> Engine:
+    """Build the engine registered under ``name`` (default: the weight-free engine)."""
+    return get_engine_class(name)(**kwargs)
+
+
+def _load_builtin_engines() -> None:
+    # Importing the modules runs their @register_engine decorators.
+    from . import builtin  # noqa: F401

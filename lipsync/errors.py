@@ -1,0 +1,51 @@
+"""Typed errors of the engine.
+
+Every error that comes from bad input names the file and the reason in its message, in the
+form ``<file name>: <reason>``, so a CLI line, a task row on a web page and a log line all read
+the same. Callers decide on retry by type: :class:`InputError` is permanent (the file is bad),
+anything else may be transient.
+"""
+from __future__ import annotations
+
+import os
+
+
+class LipsyncError(Exception):
+    """Base class of every error the engine raises on purpose."""
+
+
+class InputError(LipsyncError):
+    """A file given to the engine cannot be used; retrying will not help."""
+
+    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+        self.path = os.fspath(path)
+        self.reason = reason
+        super().__init__(f"{os.path.basename(self.path)}: {reason}")
+
+
+class UnsupportedMediaError(InputError):
+    """Not a media file we can read, or a codec/container we do not support."""
+
+
+class NoAudioStreamError(InputError):
+    """The file has no audio stream where one is needed."""
+
+
+class NoVideoStreamError(InputError):
+    """The file has no video stream or image where one is needed."""
+
+
+class TruncatedMediaError(InputError):
+    """The file ends early or is corrupt part way through."""
+
+
+class NoFaceError(InputError):
+    """No usable face was found in the presenter."""
+
+
+class ModelNotFoundError(LipsyncError):
+    """A neural engine's weights are not where the configuration says."""
+
+
+class CancelledError(LipsyncError):
+    """The caller asked to stop; no partial output is left behind."""
