@@ -1,0 +1,296 @@
+"""MP4 writer: H.264 yuv420p video plus the speech track as AAC, written atomically.
+
+Frames arrive as RGB arrays; the speech is decoded, resampled and encoded alongside them so
+the file is interleaved for progressive playback, and at :meth:`VideoWriter.close` the audio
+is trimmed or padded to exactly the video's length. Everything goes to a temporary file next
+to ``out`` that is renamed into place only when complete.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import uuid
+from fractions import Fraction
+from typing import Optional
+
+import av
+import numpy as np
+
+from ..errors import NoAudioStreamError, TruncatedMediaError
+from .probe import PathLike, frame_rate_fraction, open_container
+
+log = logging.getLogger(__name__)
+
+AUDIO_RATE = 48000
+AUDIO_BITRATE = 128_000
+_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3",
+                  "fast": "p3", "medium": "p4", "slow": "p5", "slower": "p6", "veryslow": "p7"}
+
+
+@functools.lru_cache(maxsize=1)
+def nvenc_available() -> bool:
+    """True when ``h264_nvenc`` can really open (a CUDA device and driver are present)."""
+    if "h264_nvenc" not in av.codecs_available:
+        return False
+    try:
+        ctx = av.CodecContext.create("h264_nvenc", "w")
+        ctx.width, ctx.height, ctx.pix_fmt = 256, 256, "yuv420p"
+        ctx.time_base = frame_rate_fraction(25.0) ** -1
+        ctx.framerate = frame_rate_fraction(25.0)
+        ctx.open()
+        return True
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        log.debug("h264_nvenc unusable: %s", exc)
+        return False
+
+
+def choose_codec(codec: str = "auto") -> str:
+    if codec == "auto":
+        return "h264_nvenc" if nvenc_available() else "libx264"
+    if codec not in ("libx264", "h264_nvenc"):
+        raise ValueError(f"unsupported video codec {codec!r} (use auto, libx264 or h264_nvenc)")
+    return codec
+
+
+def output_size(width: int, height: int, max_height: Optional[int] = None) -> tuple[int, int]:
+    """Even output dimensions: the input size, scaled down to ``max_height`` if taller.
+
+    Odd sizes lose their last pixel row/column (rounded down to even, never upscaled).
+    """
+    if width < 2 or height < 2:
+        raise ValueError(f"frame size {width}x{height} is too small")
+    if max_height and height > max_height:
+        scale = max_height / height
+        width, height = width * scale, max_height
+    w = max(2, int(width + 1e-6) // 2 * 2)
+    h = max(2, int(height + 1e-6) // 2 * 2)
+    return w, h
+
+
+class _AudioFeed:
+    """Decodes the speech file and encodes AAC up to a requested time, streaming."""
+
+    def __init__(self, path: str, stream, limit_s: Optional[float]) -> None:
+        self.path = path
+        self.out_stream = stream
+        self.rate = stream.codec_context.sample_rate
+        self.frame_size = stream.codec_context.frame_size or 1024
+        self.limit = None if limit_s is None else int(round(limit_s * self.rate))
+        self.container = open_container(path)
+        if not self.container.streams.audio or self.container.streams.audio[0].codec_context \
+                is None:
+            self.container.close()
+            raise NoAudioStreamError(path, "no audio stream")
+        self.in_stream = self.container.streams.audio[0]
+        self.resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout,
+                                           rate=self.rate)
+        self._decoded = self._decode()
+        self.pending = np.zeros((self.channels, 0), np.float32)
+        self.source_done = False
+        self.taken = 0     # samples taken from the source (before padding)
+        self.encoded = 0   # samples sent to the encoder
+
+    @property
+    def channels(self) -> int:
+        return self.out_stream.codec_context.layout.nb_channels
+
+    def _decode(self):
+        t = 0.0
+        try:
+            for packet in self.container.demux(self.in_stream):
+                for frame in packet.decode():
+                    t = float(frame.time or t)
+                    frame.pts = None
+                    for out in self.resampler.resample(frame):
+                        yield out.to_ndarray()
+            for out in self.resampler.resample(None):
+                yield out.to_ndarray()
+        except av.FFmpegError as exc:
+            raise TruncatedMediaError(self.path, f"file is truncated at {t:.1f} s") from exc
+
+    def _fill(self, need: int) -> None:
+        while self.pending.shape[1] < need and not self.source_done:
+            if self.limit is not None and self.taken >= self.limit:
+                self.source_done = True
+                break
+            chunk = next(self._decoded, None)
+            if chunk is None:
+                self.source_done = True
+                break
+            chunk = chunk.astype(np.float32, copy=False).reshape(self.channels, -1)
+            if self.limit is not None:
+                chunk = chunk[:, :max(0, self.limit - self.taken)]
+            self.taken += chunk.shape[1]
+            self.pending = np.concatenate([self.pending, chunk], axis=1)
+
+    def encode_until(self, total_samples: int, final: bool = False):
+        """Encode up to ``total_samples`` samples overall, padding with silence when final."""
+        packets = []
+        while self.encoded < total_samples:
+            n = min(self.frame_size, total_samples - self.encoded)
+            if n < self.frame_size and not final:
+                break
+            self._fill(n)   # short only when the source (or the limit) has ended
+            data = self.pending[:, :n]
+            self.pending = self.pending[:, n:]
+            if data.shape[1] < n:
+                data = np.concatenate(
+                    [data, np.zeros((self.channels, n - data.shape[1]), np.float32)], axis=1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp",
+                                               layout=self.out_stream.codec_context.layout)
+            frame.sample_rate = self.rate
+            frame.pts = self.encoded
+            frame.time_base = Fraction(1, self.rate)
+            self.encoded += n
+            packets.extend(self.out_stream.encode(frame))
+        if final:
+            packets.extend(self.out_stream.encode(None))
+        return packets
+
+    def close(self) -> None:
+        self._decoded.close()
+        self.container.close()
+
+
+class VideoWriter:
+    """Write RGB frames and a speech track to an MP4 (see ARCHITECTURE.md).
+
+    ``width``/``height`` are the size of the frames passed to :meth:`write`; the file is that
+    size rounded to even numbers, or scaled down to ``max_height``. ``audio`` is the speech file
+    (any format PyAV reads); ``audio_duration_s`` limits how much of it is used. At
+    :meth:`close` the audio is fitted to the video's length (``frames / fps``), so the output's
+    duration equals the audio's within one frame when the caller writes
+    ``round(audio_duration * fps)`` frames.
+    """
+
+    def __init__(self, out: PathLike, width: int, height: int, fps: float,
+                 audio: Optional[PathLike] = None, audio_duration_s: Optional[float] = None,
+                 crf: int = 20, preset: str = "veryfast", codec: str = "auto",
+                 max_height: Optional[int] = None) -> None:
+        if not fps > 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.out = os.fspath(out)
+        self.in_width, self.in_height = int(width), int(height)
+        self.width, self.height = output_size(self.in_width, self.in_height, max_height)
+        self.fps = float(fps)
+        self.codec = choose_codec(codec)
+        self.frames_written = 0
+        self._closed = False
+        out_dir = os.path.dirname(os.path.abspath(self.out))
+        os.makedirs(out_dir, exist_ok=True)
+        # Not mkstemp: its 0600 mode would stick to the published file.
+        self._tmp = os.path.join(out_dir, f".{os.path.basename(self.out)}.{uuid.uuid4().hex[:12]}"
+                                          ".part.mp4")
+        self._audio: Optional[_AudioFeed] = None
+        try:
+            self._container = av.open(self._tmp, "w", format="mp4",
+                                      options={"movflags": "+faststart"})
+            self._video = self._add_video_stream(crf, preset)
+            if audio is not None:
+                astream = self._container.add_stream("aac", rate=AUDIO_RATE)
+                astream.codec_context.layout = "mono" if _channels(audio) == 1 else "stereo"
+                astream.codec_context.bit_rate = AUDIO_BITRATE
+                astream.time_base = frame_rate_fraction(AUDIO_RATE) ** -1
+                self._audio = _AudioFeed(os.fspath(audio), astream, audio_duration_s)
+        except BaseException:
+            self._discard()
+            raise
+
+    def _add_video_stream(self, crf: int, preset: str):
+        rate = frame_rate_fraction(self.fps)
+        stream = self._container.add_stream(self.codec, rate=rate)
+        stream.width, stream.height = self.width, self.height
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = rate ** -1
+        ctx = stream.codec_context
+        ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
+        ctx.color_range = 1                                        # limited (TV) range
+        if self.codec == "libx264":
+            stream.options = {"crf": str(int(crf)), "preset": preset, "threads": "0"}
+        else:
+            stream.options = {"preset": _NVENC_PRESETS.get(preset, "p4"), "tune": "hq",
+                              "rc": "vbr", "cq": str(int(crf)), "b": "0"}
+        return stream
+
+    @property
+    def duration_s(self) -> float:
+        return self.frames_written / self.fps
+
+    def write(self, image: np.ndarray) -> None:
+        """Append one RGB frame (``height x width x 3`` uint8, the size given at creation)."""
+        if self._closed:
+            raise RuntimeError("writer is closed")
+        if image.shape != (self.in_height, self.in_width, 3) or image.dtype != np.uint8:
+            raise ValueError(f"expected a {self.in_height}x{self.in_width}x3 uint8 image, got "
+                             f"{image.shape} {image.dtype}")
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame = frame.reformat(width=self.width, height=self.height, format="yuv420p",
+                               dst_colorspace="ITU709", dst_color_range="MPEG",
+                               interpolation="BILINEAR")
+        frame.pts = self.frames_written
+        self.frames_written += 1
+        self._container.mux(self._video.encode(frame))
+        if self._audio is not None:
+            until = int(self.frames_written * self._audio.rate / self.fps)
+            self._container.mux(self._audio.encode_until(until))
+
+    def close(self) -> str:
+        """Finish the file and move it to ``out``; returns ``out``."""
+        if self._closed:
+            return self.out
+        if self.frames_written == 0:
+            self.abort()
+            raise ValueError(f"{os.path.basename(self.out)}: no frames were written")
+        try:
+            self._container.mux(self._video.encode(None))
+            if self._audio is not None:
+                total = int(round(self.frames_written * self._audio.rate / self.fps))
+                self._container.mux(self._audio.encode_until(total, final=True))
+                self._audio.close()
+                self._audio = None
+            self._container.close()
+            self._closed = True
+            os.replace(self._tmp, self.out)
+        except BaseException:
+            self.abort()
+            raise
+        return self.out
+
+    def abort(self) -> None:
+        """Stop and remove everything written so far; ``out`` is left untouched."""
+        self._closed = True
+        self._discard()
+
+    def _discard(self) -> None:
+        if self._audio is not None:
+            self._audio.close()
+            self._audio = None
+        container = getattr(self, "_container", None)
+        if container is not None:
+            try:
+                container.close()
+            except av.FFmpegError as exc:
+                log.debug("closing an aborted output failed: %s", exc)
+            self._container = None
+        if os.path.exists(self._tmp):
+            os.unlink(self._tmp)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _channels(path: PathLike) -> int:
+    container = open_container(path)
+    try:
+        if not container.streams.audio:
+            raise NoAudioStreamError(path, "no audio stream")
+        return container.streams.audio[0].codec_context.channels or 1
+    finally:
+        container.close()
