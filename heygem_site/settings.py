@@ -1,0 +1,257 @@
+"""Settings of HeyGem Studio, read from the environment.
+
+Defaults are safe for one machine: SQLite and a generated secret key under ``var/``, DEBUG off,
+hosts limited to this machine. ``DJANGO_ENV=production`` (or ``HEYGEM_MODE=production``) turns
+on the HTTPS-only protections so that ``manage.py check --deploy`` is clean.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("HEYGEM_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once and kept under var/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        # Written aside, then linked into place: processes starting together all end up
+        # with the same, complete key.
+        fd, tmp = tempfile.mkstemp(dir=VAR_DIR, prefix=".secret_key.")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(64))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp)
+    return path.read_text().strip()
+
+
+MODE = (os.environ.get("DJANGO_ENV") or os.environ.get("HEYGEM_MODE") or "local").lower()
+PRODUCTION = MODE == "production"
+TESTING = "pytest" in sys.modules or (len(sys.argv) > 1 and sys.argv[1] == "test")
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("DEBUG", False)
+
+_default_hosts = ["localhost", "127.0.0.1", "[::1]"]
+try:
+    _hostname = socket.gethostname()
+except OSError:
+    _hostname = ""
+if _hostname:
+    # Not getfqdn(): it may wait on DNS, and settings are imported by every process.
+    _default_hosts.append(_hostname)
+if TESTING:
+    _default_hosts.append("testserver")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", _default_hosts)
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_rq",
+    "studio",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "heygem_site.urls"
+WSGI_APPLICATION = "heygem_site.wsgi.application"
+ASGI_APPLICATION = "heygem_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "studio.context_processors.teams",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30})
+    # A file, not :memory:, so worker subprocesses started by tests can open it (they get its
+    # path through DATABASE_URL); one per test process so parallel runs do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get(
+        "HEYGEM_TEST_DB", os.path.join(tempfile.gettempdir(), f"heygem-test-{os.getpid()}.sqlite3"))}
+else:
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("HEYGEM_TEST_DB", f"test_{DATABASES['default']['NAME']}")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    # Hashing cost is not what the tests check; the real hasher costs ~0.3 s per user.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- Languages ----------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": (
+        "django.contrib.staticfiles.storage.StaticFilesStorage" if TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage")},
+}
+
+# --- Uploads ------------------------------------------------------------------------------
+#: Largest presenter or audio file accepted (bytes), default 2 GiB.
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024 ** 3)
+#: Size of one chunk of the resumable upload protocol (bytes).
+UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 8 * 1024 ** 2)
+#: Uploads not finished after this many hours are removed by cleanup.
+UPLOAD_EXPIRY_HOURS = env_int("UPLOAD_EXPIRY_HOURS", 48)
+# One chunk plus headroom goes through a request body; whole files never do.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(UPLOAD_CHUNK_BYTES + 1024 ** 2, 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_PERMISSIONS = 0o640
+INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
+
+# --- Engine -------------------------------------------------------------------------------
+LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
+LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
+LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "warp")
+os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)
+
+# --- Redis, RQ, Channels ------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout}
+    for name, timeout in (("default", 600), ("cpu", 3600), ("gpu", 6 * 3600))
+}
+# Render workers run jobs in-process (no fork) so the engine stays loaded (studio/worker.py).
+RQ = {"WORKER_CLASS": "studio.worker.StudioWorker"}
+RQ_SHOW_ADMIN_LINK = True
+# --- Batches (studio/services/batches.py, studio/reconcile.py) ----------------------------
+#: New batches are refused while MEDIA_ROOT's disk has less free space than this.
+MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024 ** 3)
+#: Job time limit = base + per second of audio (+ per second of presenter), sized for a CPU.
+RENDER_TIMEOUT_BASE_S = env_int("RENDER_TIMEOUT_BASE_S", 120)
+RENDER_TIMEOUT_PER_AUDIO_S = env_int("RENDER_TIMEOUT_PER_AUDIO_S", 20)
+RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
+#: A running task whose heartbeat is older than this is taken for dead and re-queued/failed.
+RENDER_STALE_AFTER_S = env_int("RENDER_STALE_AFTER_S", 30)
+RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 10)
+PROGRESS_MESSAGES_PER_S = 4.0
+#: X-Accel-Redirect prefix of the front web server's internal media location (nginx).
+SENDFILE_X_ACCEL = env_bool("SENDFILE_X_ACCEL", False)
+SENDFILE_URL_PREFIX = os.environ.get("SENDFILE_URL_PREFIX", "/protected-media/")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # redis-py 8 reads with a 5 s socket timeout by default, which cuts the channel layer's
+        # 5 s blocking BZPOPMIN (websockets then drop every 5 s): allow longer reads.
+        "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+    },
+}
+
+# --- Security -----------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # upload.js reads the token from the cookie or the page
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if PRODUCTION:
+    DEBUG = env_bool("DEBUG", False)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- Logging ------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

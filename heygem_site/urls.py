@@ -1,0 +1,13 @@
+"""Root URLs: the studio app, Django admin, RQ dashboard (staff only), language switching."""
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/rq/", include("django_rq.urls")),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("studio.urls")),
+]
+
+# Media files are never served by URL alone, not even with DEBUG: only through the views that
+# check the team (studio/views/media.py, presenters, audio).

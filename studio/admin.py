@@ -1,0 +1,82 @@
+"""Django admin for the platform models (the batches area registers its own in admin_batches)."""
+from django.contrib import admin
+
+from .models import AuditEvent, AudioTrack, Invitation, Membership, Presenter, Project, Tag, Team
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "team", "role", "created_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["user__username", "user__email", "team__name"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["team", "email", "role", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role", "team"]
+    readonly_fields = ["token", "accepted_at", "accepted_by"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "archived", "updated_at"]
+    list_filter = ["archived", "team"]
+    search_fields = ["name"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "team"]
+    list_filter = ["team"]
+
+
+@admin.register(Presenter)
+class PresenterAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "kind", "status", "face_share", "archived", "created_at"]
+    list_filter = ["status", "kind", "archived", "team"]
+    search_fields = ["name", "original_filename"]
+    readonly_fields = ["content_hash", "warnings", "job_id", "prepared_at"]
+
+
+@admin.register(AudioTrack)
+class AudioTrackAdmin(admin.ModelAdmin):
+    list_display = ["name", "project", "status", "duration_s", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "original_filename"]
+    readonly_fields = ["content_hash", "stats", "warnings", "job_id"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only."""
+
+    list_display = ["created_at", "actor_label", "action", "team", "target_type", "target_label",
+                    "ip"]
+    list_filter = ["action", "team"]
+    search_fields = ["actor_label", "target_label"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+# The batches area registers its models in its own module.
+from . import admin_batches  # noqa: E402,F401

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class StudioConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "studio"
+    verbose_name = _("HeyGem Studio")
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects the audit signal handlers)

@@ -1,0 +1,75 @@
+"""Forms of the platform area."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.translation import gettext_lazy as _
+
+from .models import Presenter, Project, Role
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(label=_("Team name"), max_length=120)
+
+
+ROLE_CHOICES = Role.choices
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label=_("Email (optional, for your records)"), required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=Role.MEMBER)
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(label=_("User name"), max_length=150)
+    email = forms.EmailField(label=_("Email"), required=False)
+    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput,
+                               strip=False)
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=Role.MEMBER)
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"]
+        User = get_user_model()
+        User.username_validator(username)
+        if User.objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("That user name is taken."))
+        return username
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password"):
+            User = get_user_model()
+            password_validation.validate_password(
+                data["password"], User(username=data.get("username", ""),
+                                       email=data.get("email", "")))
+        return data
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+
+class ProjectForm(forms.ModelForm):
+    class Meta:
+        model = Project
+        fields = ["name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+
+class PresenterForm(forms.ModelForm):
+    tags_text = forms.CharField(label=_("Tags (comma separated)"), required=False,
+                                max_length=400)
+
+    class Meta:
+        model = Presenter
+        fields = ["name"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.fields["tags_text"].initial = ", ".join(
+                self.instance.tags.values_list("name", flat=True))
+
+
+class RenameForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=200)

@@ -1,0 +1,202 @@
+"""Batches of renders: one or more audio tracks x many presenters, one task per pair."""
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .base import TeamScopedModel, TimeStamped
+from .library import AudioTrack, Presenter
+from .projects import Project
+from .teams import Team
+
+
+class TaskStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE_STATUSES = (TaskStatus.QUEUED, TaskStatus.RUNNING)
+FINAL_STATUSES = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+
+
+class Quality(models.TextChoices):
+    DRAFT = "draft", _("Draft (small files)")
+    STANDARD = "standard", _("Standard")
+    HIGH = "high", _("High")
+
+
+#: x264 constant rate factor of each quality: lower is better and bigger.
+QUALITY_CRF = {Quality.DRAFT: 28, Quality.STANDARD: 22, Quality.HIGH: 18}
+
+
+class BatchStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    PARTIAL = "partial", _("Partly failed")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Batch(TeamScopedModel, TimeStamped):
+    """A set of renders submitted together. Its status and progress come from its tasks."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="batches")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
+    name = models.CharField(_("name"), max_length=200)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    engine = models.CharField(_("engine"), max_length=40)
+    max_height = models.PositiveIntegerField(_("output size cap (height)"), null=True, blank=True)
+    quality = models.CharField(_("quality"), max_length=12, choices=Quality.choices,
+                               default=Quality.STANDARD)
+    #: A preview renders only the first ``preview_seconds`` of the audio.
+    is_preview = models.BooleanField(default=False, db_index=True)
+    preview_seconds = models.FloatField(null=True, blank=True)
+    #: Kept up to date from the tasks (see :meth:`refresh_status`) so lists need no aggregation.
+    status = models.CharField(max_length=12, choices=BatchStatus.choices,
+                              default=BatchStatus.QUEUED, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("batch")
+        verbose_name_plural = _("batches")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("batch_detail", args=[self.pk])
+
+    @property
+    def crf(self) -> int:
+        return QUALITY_CRF.get(self.quality, QUALITY_CRF[Quality.STANDARD])
+
+    @property
+    def group_name(self) -> str:
+        return f"batch-{self.pk}"
+
+    def counts(self) -> dict[str, int]:
+        counts = {status: 0 for status in TaskStatus.values}
+        for row in self.tasks.values("status").annotate(n=models.Count("id")):
+            counts[row["status"]] = row["n"]
+        counts["total"] = sum(counts[s] for s in TaskStatus.values)
+        return counts
+
+    def progress_percent(self) -> float:
+        """Mean of the tasks' percentages, finished tasks counting as 100."""
+        rows = list(self.tasks.values_list("status", "percent"))
+        if not rows:
+            return 0.0
+        return sum(100.0 if s in FINAL_STATUSES else (p or 0.0) for s, p in rows) / len(rows)
+
+    def refresh_status(self) -> str:
+        """Derive and store the batch status from the task statuses; return it."""
+        statuses = list(self.tasks.values_list("status", flat=True))
+        new = derive_batch_status(statuses)
+        fields = {}
+        if new != self.status:
+            fields["status"] = new
+        finished = new not in (BatchStatus.QUEUED, BatchStatus.RUNNING)
+        if finished and self.finished_at is None:
+            from django.utils import timezone
+            fields["finished_at"] = timezone.now()
+        elif not finished and self.finished_at is not None:
+            fields["finished_at"] = None
+        if fields:
+            Batch.objects.filter(pk=self.pk).update(**fields)
+            for key, value in fields.items():
+                setattr(self, key, value)
+        return self.status
+
+
+def derive_batch_status(statuses: Iterable[str]) -> str:
+    statuses = list(statuses)
+    if not statuses:
+        return BatchStatus.CANCELLED
+    if any(s == TaskStatus.RUNNING for s in statuses):
+        return BatchStatus.RUNNING
+    if any(s == TaskStatus.QUEUED for s in statuses):
+        started = any(s != TaskStatus.QUEUED for s in statuses)
+        return BatchStatus.RUNNING if started else BatchStatus.QUEUED
+    succeeded = statuses.count(TaskStatus.SUCCEEDED)
+    if succeeded == len(statuses):
+        return BatchStatus.SUCCEEDED
+    if succeeded:
+        return BatchStatus.PARTIAL
+    if all(s == TaskStatus.CANCELLED for s in statuses):
+        return BatchStatus.CANCELLED
+    return BatchStatus.FAILED
+
+
+class RenderTask(TeamScopedModel, TimeStamped):
+    """One render: one audio track spoken by one presenter."""
+
+    team_path = "batch__team"
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="tasks")
+    position = models.PositiveIntegerField(default=0)
+    presenter = models.ForeignKey(Presenter, null=True, on_delete=models.SET_NULL,
+                                  related_name="render_tasks")
+    audio = models.ForeignKey(AudioTrack, null=True, on_delete=models.SET_NULL,
+                              related_name="render_tasks")
+    #: Names copied at submission, so a task still reads right after its inputs are deleted.
+    presenter_name = models.CharField(max_length=200)
+    audio_name = models.CharField(max_length=200)
+
+    status = models.CharField(max_length=12, choices=TaskStatus.choices,
+                              default=TaskStatus.QUEUED, db_index=True)
+    stage = models.CharField(max_length=40, blank=True)
+    percent = models.FloatField(default=0.0)
+    fps = models.FloatField(null=True, blank=True)
+    eta_s = models.FloatField(null=True, blank=True)
+    frames_done = models.PositiveIntegerField(default=0)
+    frames_total = models.PositiveIntegerField(default=0)
+
+    rq_job_id = models.CharField(max_length=64, blank=True, db_index=True)
+    queue_name = models.CharField(max_length=20, default="gpu")
+    timeout_s = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=3)
+    cancel_requested = models.BooleanField(default=False)
+    worker_name = models.CharField(max_length=120, blank=True)
+    device = models.CharField(max_length=20, blank=True)
+    #: The worker process's engine load count when this task ran (1 = this task paid the load).
+    worker_model_loads = models.PositiveIntegerField(null=True, blank=True)
+
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    #: For people: one readable sentence. For admins: the traceback.
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    output = models.ForeignKey("studio.MediaAsset", null=True, blank=True,
+                               on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["batch_id", "position", "id"]
+        verbose_name = _("render task")
+        verbose_name_plural = _("render tasks")
+
+    def __str__(self) -> str:
+        return f"{self.presenter_name} × {self.audio_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def duration_s(self) -> Optional[float]:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

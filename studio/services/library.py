@@ -1,0 +1,228 @@
+"""Turning an uploaded file into a Presenter or an AudioTrack.
+
+The file is judged by its content (``lipsync.media.probe``), never by its name. A file that
+is not usable raises :class:`lipsync.errors.InputError` whose message names the file and the
+reason; nothing is stored then. A good file is moved under ``MEDIA_ROOT`` with a random name and
+its background check (face track or audio analysis) is queued once the row is committed.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Optional
+
+from django.conf import settings
+from django.db import transaction
+
+from lipsync.errors import (InputError, NoAudioStreamError, NoVideoStreamError,
+                            TruncatedMediaError, UnsupportedMediaError)
+from lipsync.media.probe import MediaInfo, declared_duration, probe
+from lipsync.media.video import truncation_tolerance
+from lipsync.track import content_hash
+
+from ..audit import record
+from ..models import AuditAction, AudioTrack, MediaStatus, Presenter, Project, Team
+from ..models.library import random_name
+
+
+def display_name(filename: str) -> str:
+    """A presenter or track name from the uploaded file name: no folder, no extension."""
+    base = os.path.basename(filename.replace("\\", "/"))
+    stem = os.path.splitext(base)[0].strip()
+    return (stem or base or "untitled")[:200]
+
+
+def check_size(filename: str, size: int) -> None:
+    if size <= 0:
+        raise UnsupportedMediaError(filename, "file is empty")
+    if size > settings.MAX_UPLOAD_BYTES:
+        limit = settings.MAX_UPLOAD_BYTES / 1024 ** 3
+        raise InputError(filename, f"file is larger than the limit of {limit:.3g} GiB")
+
+
+def _probe_as(path: str, filename: str) -> MediaInfo:
+    """Probe ``path`` but report errors under the user's file name, not the temporary one."""
+    try:
+        return probe(path)
+    except InputError as exc:
+        raise type(exc)(filename, exc.reason) from exc
+
+
+def check_complete(path: str, filename: str, info: MediaInfo, kind: str) -> None:
+    """Read every packet (no decoding) of the first ``kind`` stream: a file cut off part way
+    (an interrupted copy) ends well before its declared duration, or fails to demux."""
+    import av
+
+    declared = declared_duration(info, kind)
+    if info.is_image or not declared:
+        return
+    end = 0.0
+    try:
+        with av.open(path) as container:
+            streams = container.streams.video if kind == "video" else container.streams.audio
+            stream = streams[0]
+            tb = stream.time_base
+            for packet in container.demux(stream):
+                if packet.pts is not None and tb is not None:
+                    end = max(end, float((packet.pts + (packet.duration or 0)) * tb)
+                              - float((stream.start_time or 0) * tb))
+    except av.FFmpegError as exc:
+        raise TruncatedMediaError(filename, f"file is damaged after {end:.1f} s") from exc
+    if declared - end > truncation_tolerance(declared, info.fps or 0.0):
+        raise TruncatedMediaError(filename, f"file is truncated at {end:.1f} s "
+                                            f"(declared {declared:.1f} s)")
+
+
+def probe_presenter(path: str, filename: str) -> MediaInfo:
+    info = _probe_as(path, filename)
+    if not info.has_video:
+        raise NoVideoStreamError(filename, "has no video or picture (it looks like audio only)")
+    if info.width < 16 or info.height < 16:
+        raise UnsupportedMediaError(filename, f"picture is too small ({info.width}x{info.height})")
+    check_complete(path, filename, info, "video")
+    return info
+
+
+def probe_audio(path: str, filename: str) -> MediaInfo:
+    info = _probe_as(path, filename)
+    if not info.has_audio:
+        what = "a picture" if info.is_image else "a video without sound"
+        raise NoAudioStreamError(filename, f"has no audio stream (it is {what})")
+    if info.duration_s <= 0.05:
+        raise UnsupportedMediaError(filename, "audio is shorter than 0.05 s")
+    check_complete(path, filename, info, "audio")
+    return info
+
+
+def _store(src: str, stored_name: str, move: bool) -> str:
+    dest = Path(settings.MEDIA_ROOT) / stored_name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if move:
+        shutil.move(src, dest)
+    else:
+        shutil.copyfile(src, dest)
+    os.chmod(dest, 0o640)
+    return stored_name
+
+
+def create_presenter(request_or_user, team: Team, path: str, filename: str, *,
+                     move: bool = True, user=None) -> Presenter:
+    """Probe ``path`` and make it a Presenter of ``team``; queue its face check."""
+    check_size(filename, os.path.getsize(path))
+    info = probe_presenter(path, filename)
+    digest = content_hash(path)
+    stored = _store(path, random_name(f"presenters/{team.pk}", filename), move)
+    presenter = Presenter.objects.create(
+        team=team, name=display_name(filename), original_filename=filename[:255],
+        file=stored, size_bytes=os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
+        content_hash=digest,
+        kind=Presenter.Kind.IMAGE if info.is_image else Presenter.Kind.VIDEO,
+        duration_s=info.duration_s or None, width=info.width, height=info.height,
+        fps=info.fps, has_audio=info.has_audio, status=MediaStatus.PROCESSING,
+        created_by=user or getattr(request_or_user, "user", request_or_user))
+    record(request_or_user, team, AuditAction.UPLOADED, presenter, kind="presenter",
+           filename=filename, size=presenter.size_bytes)
+    from ..jobs.library import enqueue_presenter_check
+    transaction.on_commit(lambda: enqueue_presenter_check(presenter.pk))
+    return presenter
+
+
+def create_audio(request_or_user, project: Project, path: str, filename: str, *,
+                 move: bool = True, user=None) -> AudioTrack:
+    """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
+    check_size(filename, os.path.getsize(path))
+    info = probe_audio(path, filename)
+    digest = content_hash(path)
+    stored = _store(path, random_name(f"audio/{project.team_id}", filename), move)
+    track = AudioTrack.objects.create(
+        project=project, name=display_name(filename), original_filename=filename[:255],
+        file=stored, size_bytes=os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
+        content_hash=digest, codec=info.audio_codec or "", duration_s=info.duration_s or None,
+        sample_rate=info.sample_rate or None, channels=info.channels or None,
+        status=MediaStatus.PROCESSING,
+        created_by=user or getattr(request_or_user, "user", request_or_user))
+    record(request_or_user, project.team, AuditAction.UPLOADED, track, kind="audio",
+           filename=filename, size=track.size_bytes, project=project.pk)
+    from ..jobs.library import enqueue_audio_analysis
+    transaction.on_commit(lambda: enqueue_audio_analysis(track.pk))
+    return track
+
+
+def ingest_uploaded(uploaded, create: Callable[[str], object]):
+    """Hand a Django ``UploadedFile`` (multipart form) to ``create(path)``.
+
+    Small uploads live in memory and are first written to a temporary file; whatever
+    ``create`` did not move away is removed, so a refused file leaves nothing behind.
+    """
+    check_size(uploaded.name, uploaded.size)
+    if hasattr(uploaded, "temporary_file_path"):
+        return create(uploaded.temporary_file_path())
+    folder = Path(settings.MEDIA_ROOT) / "uploads"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix="form-", suffix=".part", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in uploaded.chunks():
+                fh.write(chunk)
+        return create(path)
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+def remove_files(*fields) -> None:
+    """Delete the files behind FileFields (after the row is gone)."""
+    for f in fields:
+        if f and f.name:
+            f.storage.delete(f.name)
+
+
+class InUseError(Exception):
+    """The object is used by a task that is queued or running."""
+
+
+def active_tasks_using(presenter: Optional[Presenter] = None,
+                       audio: Optional[AudioTrack] = None) -> int:
+    """How many queued or running render tasks use this presenter or audio track."""
+    from ..models.batches import ACTIVE_STATUSES, RenderTask
+
+    tasks = RenderTask.objects.filter(status__in=ACTIVE_STATUSES)
+    if presenter is not None:
+        return tasks.filter(presenter=presenter).count()
+    return tasks.filter(audio=audio).count()
+
+
+@transaction.atomic
+def delete_presenter(request, presenter: Presenter) -> None:
+    if active_tasks_using(presenter=presenter):
+        raise InUseError(presenter.name)
+    record(request, presenter.team, AuditAction.DELETED, presenter, kind="presenter")
+    files = (presenter.file, presenter.thumbnail)
+    presenter.delete()
+    transaction.on_commit(lambda: remove_files(*files))
+
+
+@transaction.atomic
+def delete_audio(request, track: AudioTrack) -> None:
+    if active_tasks_using(audio=track):
+        raise InUseError(track.name)
+    record(request, track.project.team, AuditAction.DELETED, track, kind="audio")
+    files = (track.file, track.waveform)
+    track.delete()
+    transaction.on_commit(lambda: remove_files(*files))
+
+
+def set_tags(presenter: Presenter, text: str) -> list[str]:
+    """Replace the presenter's tags with the comma-separated names in ``text``."""
+    from ..models import Tag
+
+    names = []
+    for raw in text.split(","):
+        name = " ".join(raw.split()).lower()[:40]
+        if name and name not in names:
+            names.append(name)
+    tags = [Tag.objects.get_or_create(team_id=presenter.team_id, name=n)[0] for n in names]
+    presenter.tags.set(tags)
+    return names

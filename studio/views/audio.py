@@ -1,0 +1,105 @@
+"""Audio tracks of a project."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lipsync.errors import InputError
+
+from ..audit import record
+from ..forms import RenameForm
+from ..models import AuditAction, AudioTrack, Project, Role
+from ..services import library
+from .common import get_scoped, team_view
+from .files import serve_field
+from .presenters import _wants_json
+
+
+def audio_json(t: AudioTrack) -> dict:
+    return {"id": t.pk, "name": t.name, "status": t.status, "error": t.error,
+            "url": t.get_absolute_url(), "kind": "audio"}
+
+
+@team_view()
+@require_POST
+def audio_upload(request, pk):
+    """Plain multipart upload into a project (the page's JS uses the chunked API)."""
+    project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
+    created, errors = [], []
+    for f in request.FILES.getlist("files"):
+        try:
+            created.append(library.ingest_uploaded(
+                f, lambda path: library.create_audio(request, project, path, f.name)))
+        except InputError as exc:
+            errors.append(str(exc))
+            record(request, project.team, AuditAction.UPLOAD_REJECTED, filename=f.name,
+                   reason=str(exc))
+    if not created and not errors:
+        errors.append(_("Choose at least one file."))
+    if _wants_json(request):
+        status = 201 if created and not errors else (400 if not created else 207)
+        return JsonResponse({"created": [audio_json(t) for t in created], "errors": errors},
+                            status=status)
+    for t in created:
+        messages.success(request, _("%(name)s uploaded.") % {"name": t.name})
+    for e in errors:
+        messages.error(request, e)
+    return redirect(project)
+
+
+@team_view()
+def audio_detail(request, pk):
+    track = get_scoped(request, AudioTrack, pk, queryset=AudioTrack.objects.select_related(
+        "project__team"))
+    if _wants_json(request):
+        return JsonResponse(audio_json(track))
+    role = track.project.team.role_of(request.user)
+    return render(request, "studio/audio_detail.html", {
+        "track": track, "project": track.project,
+        "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER)})
+
+
+@team_view()
+def audio_edit(request, pk):
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    form = RenameForm(request.POST or None, initial={"name": track.name})
+    if request.method == "POST" and form.is_valid():
+        track.name = form.cleaned_data["name"]
+        track.save(update_fields=["name", "updated_at"])
+        record(request, track.project.team, AuditAction.UPDATED, track, name=track.name)
+        messages.success(request, _("Audio track saved."))
+        return redirect(track)
+    return render(request, "studio/audio_edit.html", {"form": form, "track": track})
+
+
+@team_view()
+def audio_delete(request, pk):
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    project = track.project
+    if request.method != "POST":
+        return render(request, "studio/confirm_delete.html", {
+            "object": track, "cancel_url": track.get_absolute_url()})
+    try:
+        library.delete_audio(request, track)
+    except library.InUseError:
+        messages.error(request, _("%(name)s is used by a render that is queued or running.")
+                       % {"name": track.name})
+        return redirect(track)
+    messages.success(request, _("Audio track %(name)s deleted.") % {"name": track.name})
+    return redirect(project)
+
+
+@team_view()
+def audio_file(request, pk):
+    track = get_scoped(request, AudioTrack, pk)
+    return serve_field(track.file, track.original_filename,
+                       as_attachment=request.GET.get("download") == "1")
+
+
+@team_view()
+def audio_waveform(request, pk):
+    track = get_scoped(request, AudioTrack, pk)
+    return serve_field(track.waveform)

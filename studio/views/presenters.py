@@ -1,0 +1,160 @@
+"""The team's presenter library."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from lipsync.errors import InputError
+
+from ..audit import record
+from ..forms import PresenterForm
+from ..models import AuditAction, MediaStatus, Presenter, Role, Tag
+from ..services import library
+from .common import can, get_scoped, team_view
+from .files import serve_field
+
+
+def presenter_json(p: Presenter) -> dict:
+    return {"id": p.pk, "name": p.name, "status": p.status, "error": p.error,
+            "url": p.get_absolute_url(), "kind": "presenter"}
+
+
+@team_view()
+def presenter_list(request):
+    team = request.membership.team
+    qs = Presenter.objects.for_user(request.user).filter(team=team).prefetch_related("tags")
+    q = request.GET.get("q", "").strip()
+    tag = request.GET.get("tag", "").strip().lower()
+    status = request.GET.get("status", "")
+    archived = request.GET.get("archived") == "1"
+    if q:
+        qs = qs.filter(Q(name__icontains=q) | Q(original_filename__icontains=q))
+    if tag:
+        qs = qs.filter(tags__name=tag)
+    if status in MediaStatus.values:
+        qs = qs.filter(status=status)
+    qs = qs.filter(archived=archived)
+    page = Paginator(qs.distinct(), 48).get_page(request.GET.get("page"))
+    return render(request, "studio/presenter_list.html", {
+        "page": page, "presenters": page.object_list, "q": q, "tag": tag, "status": status,
+        "archived": archived, "statuses": MediaStatus.choices,
+        "tags": Tag.objects.for_user(request.user).filter(team=team),
+        "can_upload": can(request, Role.MEMBER),
+        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+        "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+    })
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@team_view(Role.MEMBER)
+@require_POST
+def presenter_upload(request):
+    """Plain multipart upload of one or more files (the page's JS uses the chunked API)."""
+    created, errors = [], []
+    team = request.membership.team
+    for f in request.FILES.getlist("files"):
+        try:
+            created.append(library.ingest_uploaded(
+                f, lambda path: library.create_presenter(request, team, path, f.name)))
+        except InputError as exc:
+            errors.append(str(exc))
+            record(request, team, AuditAction.UPLOAD_REJECTED, filename=f.name, reason=str(exc))
+    if not created and not errors:
+        errors.append(_("Choose at least one file."))
+    if _wants_json(request):
+        return JsonResponse({"created": [presenter_json(p) for p in created], "errors": errors},
+                            status=201 if created and not errors else (400 if errors and not created else 207))
+    for p in created:
+        messages.success(request, _("%(name)s uploaded; checking the face ...") % {"name": p.name})
+    for e in errors:
+        messages.error(request, e)
+    return redirect("presenter_list")
+
+
+@team_view()
+def presenter_detail(request, pk):
+    presenter = get_scoped(request, Presenter, pk)
+    if _wants_json(request):
+        return JsonResponse(presenter_json(presenter))
+    role = presenter.team.role_of(request.user)
+    return render(request, "studio/presenter_detail.html", {
+        "presenter": presenter, "tags": presenter.tags.all(),
+        "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
+        "in_use": library.active_tasks_using(presenter=presenter),
+    })
+
+
+@team_view()
+def presenter_edit(request, pk):
+    presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
+    form = PresenterForm(request.POST or None, instance=presenter)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        tags = library.set_tags(presenter, form.cleaned_data["tags_text"])
+        record(request, presenter.team, AuditAction.UPDATED, presenter, name=presenter.name,
+               tags=tags)
+        messages.success(request, _("Presenter saved."))
+        return redirect(presenter)
+    return render(request, "studio/presenter_edit.html", {"form": form, "presenter": presenter})
+
+
+@team_view()
+@require_POST
+def presenter_archive(request, pk):
+    presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
+    presenter.archived = request.POST.get("archived", "1") == "1"
+    presenter.save(update_fields=["archived", "updated_at"])
+    record(request, presenter.team, AuditAction.ARCHIVED, presenter, archived=presenter.archived)
+    messages.success(request, _("Presenter archived.") if presenter.archived
+                     else _("Presenter restored."))
+    return redirect(presenter)
+
+
+@team_view()
+def presenter_delete(request, pk):
+    presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
+    if request.method != "POST":
+        return render(request, "studio/confirm_delete.html", {
+            "object": presenter, "cancel_url": presenter.get_absolute_url()})
+    try:
+        library.delete_presenter(request, presenter)
+    except library.InUseError:
+        messages.error(request, _("%(name)s is used by a render that is queued or running; "
+                                  "cancel it or wait until it ends.") % {"name": presenter.name})
+        return redirect(presenter)
+    messages.success(request, _("Presenter %(name)s deleted.") % {"name": presenter.name})
+    return redirect("presenter_list")
+
+
+@team_view()
+@require_POST
+def presenter_recheck(request, pk):
+    presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
+    Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING, error="")
+    from ..jobs.library import enqueue_presenter_check
+
+    enqueue_presenter_check(presenter.pk)
+    messages.info(request, _("Face check queued."))
+    return redirect(presenter)
+
+
+@team_view()
+def presenter_file(request, pk):
+    presenter = get_scoped(request, Presenter, pk)
+    return serve_field(presenter.file, presenter.original_filename,
+                       as_attachment=request.GET.get("download") == "1")
+
+
+@team_view()
+def presenter_thumbnail(request, pk):
+    presenter = get_scoped(request, Presenter, pk)
+    return serve_field(presenter.thumbnail)

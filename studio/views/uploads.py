@@ -1,0 +1,111 @@
+"""JSON endpoints of the resumable upload protocol (README.md, "Upload protocol")."""
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_http_methods, require_POST
+
+from lipsync.errors import InputError
+
+from ..models import Project, Role, Upload
+from ..services import uploads as service
+from ..services.teams import current_membership
+from .common import get_scoped, require_role
+
+
+def _state(upload: Upload) -> dict:
+    data = {"id": str(upload.id), "filename": upload.filename, "size": upload.size,
+            "offset": upload.offset, "state": upload.state, "error": upload.error,
+            "kind": upload.kind, "chunk_size": service.max_chunk_bytes() // 2}
+    if upload.state == Upload.State.DONE and upload.result_id:
+        from django.urls import reverse
+
+        name = "presenter_detail" if upload.kind == Upload.Kind.PRESENTER else "audio_detail"
+        data["result"] = {"id": upload.result_id, "url": reverse(name, args=[upload.result_id])}
+    return data
+
+
+def _error(message: str, status: int = 400, **extra) -> JsonResponse:
+    return JsonResponse({"error": message, **extra}, status=status)
+
+
+def _own_upload(request, pk) -> Upload:
+    """An upload of the requesting user, in a team where they may still upload."""
+    qs = Upload.objects.for_user(request.user, min_role=Role.MEMBER).filter(user=request.user)
+    return get_object_or_404(qs, pk=pk)
+
+
+@login_required
+@require_POST
+def create(request):
+    try:
+        body = json.loads(request.body or b"{}")
+        filename = str(body["filename"])
+        size = int(body["size"])
+        kind = str(body.get("kind", Upload.Kind.PRESENTER))
+    except (ValueError, KeyError, TypeError):
+        return _error("expected JSON with filename, size and kind")
+    project = None
+    if kind == Upload.Kind.AUDIO:
+        try:
+            project_id = int(body.get("project") or 0)
+        except (TypeError, ValueError):
+            project_id = 0
+        if not project_id:
+            return _error("audio uploads need a project")
+        project = get_scoped(request, Project, project_id, min_role=Role.MEMBER)
+        team = project.team
+    else:
+        membership = current_membership(request)
+        require_role(membership, Role.MEMBER)
+        team = membership.team
+    try:
+        upload = service.create_upload(request.user, team, kind, filename, size, project)
+    except service.UploadError as exc:
+        return _error(str(exc), exc.status)
+    except InputError as exc:
+        return _error(str(exc), 413 if size > 0 else 400)
+    return JsonResponse(_state(upload), status=201)
+
+
+@login_required
+@require_http_methods(["GET", "PUT", "PATCH", "DELETE"])
+def detail(request, pk):
+    upload = _own_upload(request, pk)
+    if request.method == "GET":
+        return JsonResponse(_state(upload))
+    if request.method == "DELETE":
+        service.abort(upload)
+        return JsonResponse({"deleted": True})
+    try:
+        offset = int(request.headers.get("Upload-Offset", ""))
+    except ValueError:
+        return _error("Upload-Offset header required", offset=upload.offset)
+    length = request.headers.get("Content-Length")
+    try:
+        upload = service.write_chunk(upload.pk, offset, request,
+                                     int(length) if length else None)
+    except service.UploadError as exc:
+        return _error(str(exc), exc.status, offset=exc.offset)
+    return JsonResponse(_state(upload))
+
+
+@login_required
+def complete(request, pk):
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    upload = _own_upload(request, pk)
+    try:
+        obj = service.finish(request, upload)
+    except service.UploadError as exc:
+        return _error(str(exc), exc.status, offset=exc.offset)
+    except InputError as exc:
+        return _error(str(exc), 422)
+    upload.refresh_from_db()
+    data = _state(upload)
+    data["object"] = {"id": obj.pk, "name": obj.name, "status": obj.status,
+                      "url": obj.get_absolute_url()}
+    return JsonResponse(data, status=201)
