@@ -49,3 +49,15 @@ class ModelNotFoundError(LipsyncError):
 
 class CancelledError(LipsyncError):
     """The caller asked to stop; no partial output is left behind."""
+
+
+class InvalidModelError(ModelNotFoundError):
+    """A weights file is there but unusable (corrupt, or not the network's keys/shapes).
+
+    A subclass of :class:`ModelNotFoundError` because for a caller both mean the same: this
+    engine has no usable weights until someone replaces the file.
+    """
+
+
+class DeviceUnavailableError(LipsyncError):
+    """The configured compute device (e.g. ``cuda:0``) is unknown or not on this machine."""

@@ -1,0 +1,298 @@
+"""The ``wav2lip`` engine: a Wav2Lip-compatible network redraws the lower face per frame.
+
+The weights (public Wav2Lip checkpoints) are found in the model directory
+(``LIPSYNC_MODEL_DIR`` or ``model_dir=``) and loaded once per engine instance, on first use,
+then kept resident on the device: a GPU worker renders job after job without reloading
+(``load_count`` counts real loads).
+
+Inputs are prepared exactly as the weights were trained (see ``shared/specs/wav2lip.md``):
+face box smoothed over 5 frames and padded 10 px down at the chin, crop resized to 96x96, BGR
+scaled to 0..1, 6 channels [crop with its lower half blanked, crop]; one 80x16 mel window per
+output frame. The 96x96 output is resized back to the box and blended in with the shared soft
+mask compositor instead of the public code's hard paste.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Optional
+
+import cv2
+import numpy as np
+import torch
+
+from ..composite import Compositor
+from ..device import resolve_device
+from ..errors import InputError
+from ..models import FACE_SIZE, find_weights, load_wav2lip
+from ..models.wav2lip import Wav2Lip
+from ..pipeline import BackgroundWriter, Prefetch
+from ..progress import CancelCheck, ProgressCallback, ProgressTracker
+from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
+from .base import Engine, PathLike, RenderOptions, RenderResult, register_engine
+
+#: Crop padding (top, bottom, left, right) in pixels, as the weights were trained.
+PADS = (0, 10, 0, 0)
+#: Frames the face box is averaged over.
+BOX_SMOOTH = 5
+#: Most bytes of full frames held while a batch is in the network (caps the batch at 4K).
+BATCH_FRAME_BYTES = 512 << 20
+
+
+def smooth_boxes(boxes: np.ndarray, window: int = BOX_SMOOTH,
+                 cuts: Optional[np.ndarray] = None) -> np.ndarray:
+    """Mean of each box over a centred window of ``window`` frames (shifted inside at the ends).
+
+    Frames without a face (NaN rows) stay NaN and do not count in their neighbours' means;
+    windows do not reach across shot ``cuts`` (frame indices where a new shot starts).
+    """
+    boxes = np.asarray(boxes, np.float64)
+    out = np.full_like(boxes, np.nan)
+    edges = sorted({0, len(boxes), *(int(c) for c in (cuts if cuts is not None else ())
+                                     if 0 < int(c) < len(boxes))})
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        out[lo:hi] = _smooth_segment(boxes[lo:hi], window)
+    return out.astype(np.float32)
+
+
+def _smooth_segment(boxes: np.ndarray, window: int) -> np.ndarray:
+    n = len(boxes)
+    out = np.full_like(boxes, np.nan)
+    window = max(1, min(window, n))
+    valid = np.isfinite(boxes).all(axis=1)
+    filled = np.where(valid[:, None], boxes, 0.0)
+    csum = np.concatenate([np.zeros((1, 4)), np.cumsum(filled, axis=0)])
+    ccount = np.concatenate([[0], np.cumsum(valid)])
+    start = np.clip(np.arange(n) - window // 2, 0, n - window)
+    end = start + window
+    count = ccount[end] - ccount[start]
+    mean = (csum[end] - csum[start]) / np.maximum(count, 1)[:, None]
+    out[valid] = mean[valid]
+    return out
+
+
+def crop_boxes(boxes: np.ndarray, width: int, height: int,
+               pads: tuple[int, int, int, int] = PADS) -> np.ndarray:
+    """Integer crop rectangles (x0, y0, x1, y1) clipped to the frame; -1 rows where no face.
+
+    Rectangles smaller than 4 px on a side count as no face.
+    """
+    pad_top, pad_bottom, pad_left, pad_right = pads
+    out = np.full((len(boxes), 4), -1, np.int32)
+    valid = np.isfinite(boxes).all(axis=1)
+    if not valid.any():
+        return out
+    b = boxes[valid]
+    x0 = np.clip(np.floor(b[:, 0]) - pad_left, 0, width)
+    y0 = np.clip(np.floor(b[:, 1]) - pad_top, 0, height)
+    x1 = np.clip(np.ceil(b[:, 2]) + pad_right, 0, width)
+    y1 = np.clip(np.ceil(b[:, 3]) + pad_bottom, 0, height)
+    rect = np.stack([x0, y0, x1, y1], axis=1).astype(np.int32)
+    big = (rect[:, 2] - rect[:, 0] >= 4) & (rect[:, 3] - rect[:, 1] >= 4)
+    rect[~big] = -1
+    out[valid] = rect
+    return out
+
+
+def face_input(image_rgb: np.ndarray, rect: np.ndarray) -> np.ndarray:
+    """The 96x96 BGR uint8 crop of ``rect`` from an RGB frame."""
+    x0, y0, x1, y1 = (int(v) for v in rect)
+    crop = image_rgb[y0:y1, x0:x1]
+    # Plain bilinear, as the training crops were resized.
+    crop = cv2.resize(crop, (FACE_SIZE, FACE_SIZE), interpolation=cv2.INTER_LINEAR)
+    return np.ascontiguousarray(crop[:, :, ::-1])
+
+
+@dataclass
+class _Loaded:
+    model: Wav2Lip
+    device: torch.device
+    weights: str
+
+
+def network_input(faces_bgr: np.ndarray, mels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack crops (B,96,96,3 uint8 BGR) and mel windows (B,80,16) into network tensors.
+
+    Face channels are [crop with rows 48..95 blanked, crop], scaled to 0..1.
+    """
+    faces = torch.from_numpy(np.ascontiguousarray(faces_bgr))
+    masked = faces.clone()
+    masked[:, FACE_SIZE // 2:] = 0
+    x = torch.cat([masked, faces], dim=3).permute(0, 3, 1, 2)
+    mel = torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32)).unsqueeze(1)
+    return x, mel
+
+
+@register_engine
+class Wav2LipEngine(Engine):
+    """Neural lip sync with a Wav2Lip-compatible checkpoint."""
+
+    name = "wav2lip"
+    needs_weights = True
+
+    def __init__(self, device: str = "auto", model_dir: Optional[PathLike] = None,
+                 cache_dir: Optional[PathLike] = None,
+                 batch_size: Optional[int] = None) -> None:
+        super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
+        self.batch_size = batch_size
+        self._loaded: Optional[_Loaded] = None
+        self._lock = threading.Lock()
+
+    def load(self) -> _Loaded:
+        """Load the weights on the device if not yet done; later calls return the same model.
+
+        Workers may call this at start to fail early (ModelNotFoundError) and to have the first
+        job start at full speed.
+        """
+        with self._lock:
+            if self._loaded is None:
+                device = resolve_device(self.device)
+                path = find_weights(self.model_dir)
+                model = load_wav2lip(path, device)
+                self._loaded = _Loaded(model, device, str(path))
+                self.load_count += 1
+            return self._loaded
+
+    @property
+    def frames_per_batch(self) -> int:
+        if self.batch_size:
+            return self.batch_size
+        return 128 if self.load().device.type == "cuda" else 32
+
+    def infer(self, faces_bgr: np.ndarray, mels: np.ndarray) -> np.ndarray:
+        """Run the network on one batch: 96x96 BGR uint8 crops + mel windows -> BGR uint8."""
+        loaded = self.load()
+        x, mel = network_input(faces_bgr, mels)
+        cuda = loaded.device.type == "cuda"
+        with torch.inference_mode():
+            x = x.to(loaded.device, non_blocking=cuda).float().div_(255.0)
+            mel = mel.to(loaded.device, non_blocking=cuda)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+                out = loaded.model(x, mel)
+            out = (out.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
+            return out.permute(0, 2, 3, 1).cpu().numpy()
+
+    def prepare(self, presenter: PathLike, *, pick: object = None,
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelCheck] = None):
+        """The presenter's cached face track, shared with every other engine.
+
+        Needs no weights: presenters are prepared on CPU workers, which never load the model.
+        """
+        from ..track import prepare_track
+        return prepare_track(presenter, cache=self.cache_dir, pick=pick, progress=progress,
+                             cancel=cancel)
+
+    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
+               options: RenderOptions = RenderOptions(),
+               progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelCheck] = None) -> RenderResult:
+        from ..audio import SAMPLE_RATE, load_audio, mel_windows, melspectrogram
+        from ..media.video import open_video
+        from ..media.writer import VideoWriter
+        from ..timeline import frame_schedule, n_output_frames
+
+        t0 = time.monotonic()
+        stage = ProgressTracker("audio", 1, progress, cancel, span=(0.0, 0.03))
+        stage.check_cancel()
+        loaded = self.load()
+        wav = load_audio(audio)
+        duration = len(wav) / SAMPLE_RATE
+        if options.duration_s is not None:
+            duration = min(duration, max(float(options.duration_s), 0.0))
+            wav = wav[:int(round(duration * SAMPLE_RATE))]
+        if duration <= 0:
+            raise InputError(audio, "audio is empty")
+        source = open_video(presenter, fps=track.fps)
+        with source:
+            if source.frame_count != track.n_frames or (source.width, source.height) != (
+                    track.width, track.height):
+                raise InputError(presenter, "the face track was made from a different file")
+            fps = float(track.fps)
+            n_out = n_output_frames(duration, fps)
+            mels = mel_windows(melspectrogram(wav), fps, n_out)
+            rects = crop_boxes(smooth_boxes(track.boxes, cuts=getattr(track, "cuts", None)),
+                               track.width, track.height)
+            usable = track.present & (rects[:, 0] >= 0)
+            stage.finish()
+            schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
+            frames = ScheduledFrames(source.frames, schedule, track.width, track.height,
+                                     DEFAULT_BUDGET_BYTES)
+            batch_size = max(1, min(self.frames_per_batch,
+                                    BATCH_FRAME_BYTES // (track.width * track.height * 3)))
+            # Decoding and cropping run a batch ahead, encoding behind, on their own threads.
+            ahead = Prefetch(_with_crops(frames, schedule, rects, usable), depth=batch_size)
+            writer = BackgroundWriter(VideoWriter(
+                out, track.width, track.height, fps, audio=audio, audio_duration_s=duration,
+                crf=options.crf, preset=options.preset, codec=options.video_codec,
+                max_height=options.max_height), depth=8)
+            tracker = ProgressTracker("render", n_out, progress, cancel, span=(0.03, 1.0))
+            comp = Compositor(extend_down=0.03)
+            stats = {"batches": 0, "network_seconds": 0.0}
+            no_face = 0
+            t_render = time.monotonic()
+            try:
+                items = iter(ahead)
+                while True:
+                    tracker.check_cancel()
+                    batch = list(itertools.islice(items, batch_size))
+                    if not batch:
+                        break
+                    no_face += self._render_batch(batch, mels, rects, track, comp, writer,
+                                                  stats)
+                    tracker.advance(len(batch))
+                tracker.check_cancel()
+                path = writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            finally:
+                ahead.close()
+        tracker.finish()
+        elapsed = time.monotonic() - t0
+        stats.update({"seconds": elapsed, "render_seconds": time.monotonic() - t_render,
+                      "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
+                      "device": str(loaded.device), "weights": loaded.weights,
+                      "batch_size": batch_size, "load_count": self.load_count,
+                      "decoded_frames": frames.decoded, "decoder_restarts": frames.restarts})
+        return RenderResult(
+            path=os.fspath(path), duration_s=n_out / fps, frames=n_out, width=writer.writer.width,
+            height=writer.writer.height, fps=fps, frames_without_face=no_face, stats=stats)
+
+    def _render_batch(self, batch: list, mels: np.ndarray, rects: np.ndarray, track,
+                      comp: Compositor, writer, stats: dict) -> int:
+        """Run the network on the faces of ``batch`` and write its frames; returns faceless."""
+        with_face = [i for i, item in enumerate(batch) if item[3] is not None]
+        patches = {}
+        if with_face:
+            t = time.monotonic()
+            faces = self.infer(np.stack([batch[i][3] for i in with_face]),
+                               mels[[batch[i][0] for i in with_face]])
+            stats["network_seconds"] += time.monotonic() - t
+            stats["batches"] += 1
+            patches = dict(zip(with_face, faces))
+        no_face = 0
+        for i, (_, k, image, _) in enumerate(batch):
+            patch = patches.get(i)
+            if patch is None:
+                no_face += 1
+                comp.reset()
+            else:
+                comp.paste(image, patch[:, :, ::-1], rects[k], track.landmarks[k])
+            writer.write(image)
+        return no_face
+
+
+def _with_crops(frames: Iterable[np.ndarray], schedule: np.ndarray, rects: np.ndarray,
+                usable: np.ndarray) -> Iterator[tuple[int, int, np.ndarray, Optional[np.ndarray]]]:
+    """(output index, source index, frame, 96x96 BGR crop or None) in output order."""
+    try:
+        for t, (k, image) in enumerate(zip(schedule.tolist(), frames)):
+            yield t, k, image, face_input(image, rects[k]) if usable[k] else None
+    finally:
+        close = getattr(frames, "close", None)
+        if close is not None:
+            close()
