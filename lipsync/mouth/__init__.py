@@ -1,0 +1,1 @@
+"""Weight-free mouth animation: landmark poses from speech, neutralisation, warping, interior."""

@@ -1,0 +1,92 @@
+"""One output frame's mouth: neutralise the template, apply the speech pose, warp, draw inside."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from .interior import DEFAULT_TEETH, clean_lips, draw_interior, draw_seam, lip_colour
+from .drive import MAX_OPEN
+from .pose import FaceFrame, face_frame, inner_gap, neutralise, speech_pose
+from .warp import MESH_POINTS, border_anchors, mesh_triangles, region_box, warp_region
+
+
+@dataclass
+class MouthPatch:
+    """The re-animated mouth region of one frame and where it goes."""
+
+    image: np.ndarray            # (h, w, 3) uint8, region of the frame
+    box: tuple[int, int, int, int]
+    target: np.ndarray           # (68, 2) landmarks after animation, frame coordinates
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What depends only on the template frame's landmarks, not on the speech."""
+
+    ff: FaceFrame
+    neutral: np.ndarray
+    box: tuple[int, int, int, int]
+    anchors: np.ndarray
+    tris: np.ndarray
+
+
+_LAYOUTS: "OrderedDict[bytes, _Layout]" = OrderedDict()
+_LAYOUTS_MAX = 256
+_LAYOUTS_LOCK = threading.Lock()
+#: Regions larger than this (pixels) compute the warp map on a 2x coarser grid.
+COARSE_MAP_PIXELS = 60_000
+
+
+def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
+    """Region and mesh of one template frame, cached: a still photo or a ping-pong clip
+    reuses them for every output frame showing that source frame."""
+    key = np.ascontiguousarray(lm, np.float32).tobytes() + bytes(str(shape), "ascii")
+    with _LAYOUTS_LOCK:
+        hit = _LAYOUTS.get(key)
+        if hit is not None:
+            _LAYOUTS.move_to_end(key)
+            return hit
+    ff = face_frame(lm)
+    neutral = neutralise(lm)
+    # The region covers the widest and most open pose the speech can ask for.
+    reach = np.vstack([lm, speech_pose(neutral, MAX_OPEN * 1.2, 1.0),
+                       speech_pose(neutral, MAX_OPEN * 1.2, -1.0)])
+    box = region_box(reach, ff.height, shape)
+    anchors = border_anchors(box)
+    # Mesh topology from a mildly open pose, so inner-lip triangles exist when closed.
+    topo = np.vstack([speech_pose(neutral, 0.08, 0.0)[MESH_POINTS], anchors])
+    layout = _Layout(ff, neutral, box, anchors, mesh_triangles(topo))
+    with _LAYOUTS_LOCK:
+        _LAYOUTS[key] = layout
+        if len(_LAYOUTS) > _LAYOUTS_MAX:
+            _LAYOUTS.popitem(last=False)
+    return layout
+
+
+def animate_mouth(frame: np.ndarray, lm: np.ndarray, open_amount: float, shape: float,
+                  teeth_rgb: np.ndarray | None = None) -> MouthPatch:
+    """Close the template mouth in ``frame`` and re-open it as the speech asks."""
+    lay = _layout(lm, frame.shape[:2])
+    ff, box = lay.ff, lay.box
+    target = speech_pose(lay.neutral, open_amount, shape)
+    if box[2] - box[0] < 4 or box[3] - box[1] < 4:      # mouth outside the picture
+        return MouthPatch(frame[box[1]:box[3], box[0]:box[2]].copy(), box, lm.copy())
+    src = np.vstack([lm[MESH_POINTS], lay.anchors])
+    dst = np.vstack([target[MESH_POINTS], lay.anchors])
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    region = warp_region(frame, box, src, dst, lay.tris,
+                         step=2 if area > COARSE_MAP_PIXELS else 1)
+    off = np.array(box[:2], np.float32)
+    lips = lip_colour(frame, lm)
+    clean_lips(region, target[48:60] - off, target[60:68] - off, ff, lips)
+    # Where the template's own mouth is open enough, the warp has already moved its real
+    # interior into place; paint a synthetic one only where that would be stretched too far.
+    ratio = inner_gap(lm, ff) / max(inner_gap(target, ff), 1e-6)
+    draw_interior(region, target[60:68] - off, ff, lips,
+                  DEFAULT_TEETH if teeth_rgb is None else teeth_rgb,
+                  opacity=float(np.clip((0.7 - ratio) / 0.4, 0.0, 1.0)))
+    draw_seam(region, target[60:68] - off, ff, lips)
+    return MouthPatch(region, box, target)

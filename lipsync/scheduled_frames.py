@@ -1,0 +1,122 @@
+"""Source frames in the order of an output schedule, with bounded memory.
+
+A ping-pong schedule plays the presenter forward then backward, but video decodes only
+forward. Holding the whole clip would make memory grow with its length, so frames are kept in
+a cache of fixed byte size (stored as YUV 4:2:0, half the bytes of RGB). Since the whole
+schedule is known in advance, the cache keeps the frames whose next use comes soonest
+(Belady's rule); a frame behind the decoder that is not cached makes the decoder restart a
+cache-length earlier and refill the cache on its way forward.
+"""
+from __future__ import annotations
+
+import bisect
+import heapq
+from collections import defaultdict
+from typing import Callable, Iterator, Optional
+
+import cv2
+import numpy as np
+
+DEFAULT_BUDGET_BYTES = 384 << 20
+
+NEVER = 1 << 62
+
+
+class ScheduledFrames:
+    """Iterate RGB frames ``source[schedule[0]], source[schedule[1]], ...``.
+
+    ``open_frames(start)`` must return an iterator of frames (objects with ``.index`` and
+    ``.image``) from source index ``start`` on, like ``VideoSource.frames``.
+    """
+
+    def __init__(self, open_frames: Callable[[int], Iterator], schedule: np.ndarray,
+                 width: int, height: int, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        self.open_frames = open_frames
+        self.schedule = np.asarray(schedule, dtype=np.int64)
+        self.width, self.height = width, height
+        frame_bytes = max(width * height * 3 // 2, 1)
+        self.capacity = max(int(budget_bytes // frame_bytes), 2)
+        self._uses: dict[int, list[int]] = defaultdict(list)
+        for pos, idx in enumerate(self.schedule.tolist()):
+            self._uses[idx].append(pos)
+        self._cache: dict[int, np.ndarray] = {}
+        self._heap: list[tuple[int, int]] = []   # (-next_use, index), lazily updated
+        self._iter: Optional[Iterator] = None
+        self._next_index = 0                      # index the decoder yields next
+        self.decoded = 0
+        self.restarts = 0
+
+    def _next_use(self, idx: int, after: int) -> int:
+        uses = self._uses.get(idx)
+        if not uses:
+            return NEVER
+        k = bisect.bisect_right(uses, after)
+        return uses[k] if k < len(uses) else NEVER
+
+    def _store(self, idx: int, image: np.ndarray, pos: int) -> None:
+        nxt = self._next_use(idx, pos)
+        if nxt == NEVER:
+            return
+        if idx not in self._cache and len(self._cache) >= self.capacity:
+            # Evict the cached frame needed last, if that is later than this one.
+            while self._heap:
+                neg, victim = self._heap[0]
+                if victim not in self._cache or -neg != self._next_use(victim, pos):
+                    heapq.heappop(self._heap)
+                    if victim in self._cache:
+                        heapq.heappush(self._heap, (-self._next_use(victim, pos), victim))
+                    continue
+                break
+            if not self._heap or -self._heap[0][0] <= nxt:
+                return
+            _, victim = heapq.heappop(self._heap)
+            del self._cache[victim]
+        self._cache[idx] = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)
+        heapq.heappush(self._heap, (-nxt, idx))
+
+    def _restart(self, start: int) -> None:
+        if self._iter is not None and hasattr(self._iter, "close"):
+            self._iter.close()
+        self._iter = iter(self.open_frames(start))
+        self._next_index = start
+        self.restarts += 1
+
+    def _decode_until(self, idx: int, pos: int) -> np.ndarray:
+        if self._iter is None or idx < self._next_index:
+            self._restart(max(0, idx - self.capacity + 1) if self._iter is not None else 0)
+        while True:
+            frame = next(self._iter, None)
+            if frame is None:
+                raise EOFError(f"source ended before frame {idx}")
+            self.decoded += 1
+            self._next_index = frame.index + 1
+            if frame.index == idx:
+                self._store(idx, frame.image, pos)
+                return frame.image
+            if frame.index > idx:
+                raise EOFError(f"source skipped frame {idx}")
+            self._store(frame.index, frame.image, pos - 1)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        try:
+            for pos, idx in enumerate(self.schedule.tolist()):
+                cached = self._cache.get(idx)
+                if cached is not None:
+                    image = cv2.cvtColor(cached, cv2.COLOR_YUV2RGB_I420)
+                    if self._next_use(idx, pos) == NEVER:
+                        del self._cache[idx]
+                    else:
+                        heapq.heappush(self._heap, (-self._next_use(idx, pos), idx))
+                    yield image
+                else:
+                    yield np.array(self._decode_until(idx, pos), copy=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._iter is not None and hasattr(self._iter, "close"):
+            self._iter.close()
+        self._iter = None
+        self._cache.clear()
+        self._heap.clear()
+
