@@ -1,0 +1,276 @@
+/* Live batch page: one bar per render, an overall bar, the current file, stage and ETA; a
+   finished row turns into a video player. Updates arrive over a websocket
+   (/ws/batches/<id>/): a full snapshot on connect, then one message per task change. When the
+   connection drops it reconnects with back-off (the server resends the snapshot) and, while
+   disconnected, polls the JSON snapshot endpoint. Strings come from window.I18N. */
+(function () {
+  "use strict";
+  const page = document.querySelector("[data-batch-page]");
+  if (!page) return;
+  const I18N = window.I18N || {};
+  const list = document.querySelector("[data-task-list]");
+  const tasks = new Map();
+  let batch = null;
+  let socket = null;
+  let retryDelay = 1000;
+  let pollTimer = null;
+  let closedForGood = false;
+
+  const fmt = (template, values) =>
+    (template || "").replace(/%\((\w+)\)s/g, (_, key) => (key in values ? values[key] : ""));
+
+  function duration(seconds) {
+    if (seconds == null || !isFinite(seconds)) return "";
+    if (seconds < 90) return Math.max(1, Math.round(seconds)) + " s";
+    if (seconds < 5400) return Math.round(seconds / 60) + " min";
+    return (seconds / 3600).toFixed(1) + " h";
+  }
+
+  function csrf() {
+    return (window.HeyGem && window.HeyGem.csrfToken && window.HeyGem.csrfToken()) ||
+      document.body.dataset.csrf || "";
+  }
+
+  function mediaUrl(kind, id) {
+    const template = kind === "file" ? page.dataset.mediaFileUrl : page.dataset.mediaDownloadUrl;
+    return template.replace("/0/", "/" + id + "/");
+  }
+
+  /* --- rows ---------------------------------------------------------------------------- */
+  function rowFor(task) {
+    let row = list.querySelector('[data-task-id="' + task.id + '"]');
+    if (!row) {
+      const first = list.querySelector("[data-task-row]");
+      if (!first) return null;
+      row = first.cloneNode(true);
+      row.dataset.taskId = String(task.id);
+      row.querySelector("[data-preview]").textContent = "";
+      row.querySelectorAll("[data-action-form]").forEach((f) => {
+        f.action = f.action.replace(/\/renders\/\d+\//, "/renders/" + task.id + "/");
+      });
+      list.append(row);
+      bindForms(row);
+    }
+    return row;
+  }
+
+  function renderTask(task) {
+    tasks.set(task.id, task);
+    const row = rowFor(task);
+    if (!row) return;
+    row.querySelector("[data-presenter]").textContent = task.presenter;
+    row.querySelector("[data-audio]").textContent = task.audio;
+    const badge = row.querySelector("[data-status]");
+    badge.className = "badge badge-" + task.status;
+    badge.textContent = (I18N.status && I18N.status[task.status]) || task.status_label;
+    const percent = task.status === "succeeded" ? 100 : Math.round(task.percent || 0);
+    const bar = row.querySelector("[data-bar]");
+    bar.style.width = percent + "%";
+    bar.parentElement.setAttribute("aria-valuenow", String(percent));
+    const detail = [];
+    if (task.status === "running") {
+      detail.push((I18N.stage && I18N.stage[task.stage]) || task.stage || "");
+      detail.push(percent + "%");
+      if (task.fps) detail.push(fmt(I18N.fps, { n: task.fps.toFixed(1) }));
+      if (task.eta_s != null) detail.push(fmt(I18N.eta, { t: duration(task.eta_s) }));
+    } else if (task.status === "succeeded" && task.started_at && task.finished_at) {
+      detail.push(duration((Date.parse(task.finished_at) - Date.parse(task.started_at)) / 1000));
+    }
+    row.querySelector("[data-detail]").textContent = detail.filter(Boolean).join(" · ");
+    const error = row.querySelector("[data-error]");
+    error.textContent = task.error || "";
+    error.hidden = !task.error || task.status === "succeeded";
+    row.querySelectorAll("[data-show-when]").forEach((f) => {
+      f.hidden = !f.dataset.showWhen.split(" ").includes(task.status);
+    });
+    const download = row.querySelector("[data-download]");
+    const downloadWrap = row.querySelector("[data-download-wrap]");
+    const preview = row.querySelector("[data-preview]");
+    if (task.output && task.status === "succeeded") {
+      download.href = task.output.download_url || mediaUrl("download", task.output.id);
+      downloadWrap.hidden = false;
+      if (!preview.querySelector("video")) {
+        const video = document.createElement("video");
+        video.className = "thumb";
+        video.controls = true;
+        video.preload = "metadata";
+        video.src = task.output.video_url || mediaUrl("file", task.output.id);
+        video.dataset.testid = "task-video";
+        preview.append(video);
+      }
+    } else {
+      downloadWrap.hidden = true;
+      download.removeAttribute("href");
+      preview.textContent = "";
+    }
+  }
+
+  /* --- overall ------------------------------------------------------------------------- */
+  function renderOverview() {
+    const all = Array.from(tasks.values());
+    const total = all.length;
+    const finished = (t) => ["succeeded", "failed", "cancelled"].includes(t.status);
+    const percent = total ? all.reduce((s, t) => s + (finished(t) ? 100 : (t.percent || 0)), 0) / total : 0;
+    const bar = document.querySelector("[data-batch-bar]");
+    bar.style.width = percent.toFixed(1) + "%";
+    bar.parentElement.setAttribute("aria-valuenow", String(Math.round(percent)));
+    document.querySelector("[data-batch-percent]").textContent = Math.round(percent) + "%";
+    const done = all.filter((t) => t.status === "succeeded").length;
+    const failed = all.filter((t) => t.status === "failed").length;
+    let counts = fmt(I18N.counts, { done: done, total: total });
+    if (failed) counts += " · " + fmt(I18N.failedCount, { n: failed });
+    document.querySelector("[data-batch-counts]").textContent = counts;
+    if (batch) {
+      const badge = document.querySelector("[data-batch-status]");
+      badge.className = "badge badge-" + batch.status;
+      badge.textContent = (I18N.status && I18N.status[batch.status]) || batch.status_label;
+    }
+    const running = all.filter((t) => t.status === "running");
+    const current = document.querySelector("[data-current]");
+    current.textContent = running.length
+      ? fmt(I18N.now, { name: running.map((t) => t.presenter + " × " + t.audio).join(", ") }) +
+        " (" + running.map((t) => (I18N.stage && I18N.stage[t.stage]) || t.stage).join(", ") + ")"
+      : "";
+    document.querySelector("[data-batch-eta]").textContent = overallEta(all, running);
+    const zip = document.querySelector("[data-zip-link]");
+    if (zip) zip.hidden = done === 0;
+    const retry = document.querySelector("[data-batch-retry]");
+    if (retry) retry.hidden = !all.some((t) => t.status === "failed" || t.status === "cancelled");
+    const cancel = document.querySelector("[data-batch-cancel]");
+    if (cancel) cancel.hidden = !all.some((t) => t.status === "queued" || t.status === "running");
+  }
+
+  function overallEta(all, running) {
+    const queued = all.filter((t) => t.status === "queued").length;
+    const timed = all.filter((t) => t.status === "succeeded" && t.started_at && t.finished_at)
+      .map((t) => (Date.parse(t.finished_at) - Date.parse(t.started_at)) / 1000);
+    const runningLeft = running.reduce((m, t) => Math.max(m, t.eta_s || 0), 0);
+    if (!running.length && !queued) return "";
+    if (!queued) return runningLeft ? fmt(I18N.eta, { t: duration(runningLeft) }) : "";
+    if (!timed.length) return "";
+    const mean = timed.reduce((s, x) => s + x, 0) / timed.length;
+    const lanes = Math.max(1, running.length);
+    return fmt(I18N.eta, { t: duration(runningLeft + (queued * mean) / lanes) });
+  }
+
+  function applySnapshot(snapshot) {
+    batch = snapshot.batch;
+    const ids = new Set(snapshot.tasks.map((t) => t.id));
+    list.querySelectorAll("[data-task-row]").forEach((row) => {
+      if (!ids.has(Number(row.dataset.taskId))) row.remove();
+    });
+    tasks.clear();
+    snapshot.tasks.forEach(renderTask);
+    renderOverview();
+  }
+
+  function handle(message) {
+    if (message.type === "snapshot") {
+      applySnapshot(message);
+    } else if (message.type === "task") {
+      const previous = tasks.get(message.task.id);
+      renderTask(message.task);
+      if (batch && (!previous || previous.status !== message.task.status)) refreshBatchStatus();
+      renderOverview();
+    }
+  }
+
+  function refreshBatchStatus() {
+    /* The server derives the batch status and sends a snapshot when it changes; until that
+       arrives, derive it here the same way so the badge never lags behind the rows. */
+    if (!batch) return;
+    const statuses = Array.from(tasks.values()).map((t) => t.status);
+    const count = (s) => statuses.filter((x) => x === s).length;
+    let status;
+    if (count("running")) status = "running";
+    else if (count("queued")) status = statuses.every((s) => s === "queued") ? "queued" : "running";
+    else if (count("succeeded") === statuses.length) status = "succeeded";
+    else if (count("succeeded")) status = "partial";
+    else if (count("cancelled") === statuses.length) status = "cancelled";
+    else status = "failed";
+    if (status !== batch.status) {
+      batch.status = status;
+      batch.status_label = (I18N.status && I18N.status[status]) || status;
+    }
+  }
+
+  /* --- connection ---------------------------------------------------------------------- */
+  function setConnection(text) {
+    const el = document.querySelector("[data-connection]");
+    if (el) el.textContent = text ? "· " + text : "";
+  }
+
+  function poll() {
+    fetch(page.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then(applySnapshot)
+      .catch(() => {});
+  }
+
+  function startPolling() {
+    if (!pollTimer) pollTimer = setInterval(poll, 5000);
+  }
+
+  function stopPolling() {
+    if (pollTimer) clearInterval(pollTimer);
+    pollTimer = null;
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    socket = new WebSocket(scheme + location.host + page.dataset.wsPath);
+    socket.addEventListener("open", () => {
+      retryDelay = 1000;
+      stopPolling();
+      setConnection(I18N.live);
+    });
+    socket.addEventListener("message", (ev) => {
+      try {
+        handle(JSON.parse(ev.data));
+      } catch (err) {
+        console.error("bad progress message", err);
+      }
+    });
+    socket.addEventListener("close", (ev) => {
+      socket = null;
+      if (ev.code === 4403) {
+        closedForGood = true;
+        setConnection(I18N.forbidden);
+        return;
+      }
+      if (closedForGood) return;
+      setConnection(I18N.reconnecting);
+      startPolling();
+      setTimeout(connect, retryDelay);
+      retryDelay = Math.min(retryDelay * 2, 15000);
+    });
+  }
+
+  /* --- actions ------------------------------------------------------------------------- */
+  function bindForms(root) {
+    root.querySelectorAll("[data-action-form]").forEach((form) => {
+      if (form.dataset.bound) return;
+      form.dataset.bound = "1";
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        fetch(form.action, {
+          method: "POST",
+          headers: { Accept: "application/json", "X-CSRFToken": csrf() },
+          credentials: "same-origin",
+        }).then((r) => r.json().catch(() => ({})).then((body) => {
+          if (!r.ok && body.error && window.HeyGem) window.HeyGem.toast(body.error, "error");
+          if (!socket) poll();
+        })).catch(() => window.HeyGem && window.HeyGem.toast(I18N.networkError, "error"));
+      });
+    });
+  }
+
+  const initial = document.getElementById("batch-snapshot");
+  if (initial) applySnapshot(JSON.parse(initial.textContent));
+  bindForms(document);
+  if ("WebSocket" in window) connect(); else startPolling();
+  window.addEventListener("beforeunload", () => {
+    closedForGood = true;
+    if (socket) socket.close();
+  });
+})();

@@ -1,0 +1,154 @@
+"""The reconciler: no task stays "running" (or "queued") forever.
+
+A render proves it is alive by its heartbeat: the task row's ``heartbeat_at`` (written from the
+progress callback) and its worker's ``last_heartbeat`` in Redis. When both are older than
+``RENDER_STALE_AFTER_S`` the worker is taken for dead (killed, out of memory, machine lost):
+its RQ job is failed in RQ's registries (so RQ's own abandoned-job handling does not run it a
+second time) and the task is re-queued with a fresh job if it has attempts left, else failed
+with a readable reason.
+
+A queued task whose RQ job has vanished (Redis flushed or restarted without persistence) or
+ended without the task hearing of it is enqueued again.
+
+Workers run :func:`reconcile` between jobs (see :mod:`studio.worker`);
+``manage.py reconcile_tasks`` runs it by hand or in a loop.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone as dt_timezone
+from typing import Optional
+
+import django_rq
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from redis import Redis
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.job_lifecycle import record_job_failure
+from rq.registry import StartedJobRegistry
+from rq.utils import utcparse
+
+from .models import RenderTask, TaskStatus
+from .progress import publish_task, refresh_batch
+from .services.batches import enqueue_task, requeue_task
+
+log = logging.getLogger("studio.reconcile")
+
+
+@dataclass
+class ReconcileReport:
+    requeued: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    resubmitted: list[int] = field(default_factory=list)
+
+
+def worker_last_heartbeat(connection: Redis, worker_name: str) -> Optional[datetime]:
+    """The worker's last heartbeat from its Redis hash, None if the hash is gone."""
+    if not worker_name:
+        return None
+    raw = connection.hget(f"rq:worker:{worker_name}", "last_heartbeat")
+    if not raw:
+        return None
+    parsed = utcparse(raw.decode() if isinstance(raw, bytes) else raw)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+
+
+def fail_rq_job(connection: Redis, job_id: str, reason: str) -> None:
+    """Move a job whose worker died out of the started registry into the failed one."""
+    try:
+        job = Job.fetch(job_id, connection=connection)
+    except NoSuchJobError:
+        return
+    registry = StartedJobRegistry(job.origin, connection=connection)
+    with connection.pipeline() as pipeline:
+        for member in connection.zrange(registry.key, 0, -1):
+            text = member.decode() if isinstance(member, bytes) else member
+            if text.split(":", 1)[0] == job_id:
+                pipeline.zrem(registry.key, member)
+        if job.get_status(refresh=False) not in (JobStatus.FINISHED, JobStatus.FAILED):
+            job.retries_left = 0
+            record_job_failure(job, reason, pipeline)
+        pipeline.execute()
+
+
+def _dead_reason(task: RenderTask) -> str:
+    return _("The worker %(worker)s stopped responding while rendering (stage: %(stage)s).") % {
+        "worker": task.worker_name or "?", "stage": task.stage or "start"}
+
+
+def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None,
+              stale_after_s: Optional[float] = None) -> ReconcileReport:
+    """One pass over running and queued tasks; returns what it changed."""
+    now = now or timezone.now()
+    stale = timedelta(seconds=stale_after_s if stale_after_s is not None
+                      else getattr(settings, "RENDER_STALE_AFTER_S", 30))
+    cutoff = now - stale
+    connection = connection or django_rq.get_connection("gpu")
+    report = ReconcileReport()
+
+    candidates = RenderTask.objects.filter(status=TaskStatus.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+    for task in candidates.select_related("batch"):
+        beat = worker_last_heartbeat(connection, task.worker_name)
+        if beat is not None and beat >= cutoff:
+            continue  # the worker is alive; the DB write was only late
+        reason = _dead_reason(task)
+        log.warning("task %s: %s", task.pk, reason)
+        fail_rq_job(connection, task.rq_job_id, reason)
+        if task.cancel_requested:
+            changed = RenderTask.objects.filter(
+                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id).update(
+                status=TaskStatus.CANCELLED, finished_at=now, eta_s=None)
+            if changed:
+                report.failed.append(task.pk)
+        elif task.attempts < task.max_attempts:
+            note = _("%(reason)s Started again (attempt %(next)d of %(max)d).") % {
+                "reason": reason, "next": task.attempts + 1, "max": task.max_attempts}
+            if requeue_task(task, note=note):
+                report.requeued.append(task.pk)
+        else:
+            changed = RenderTask.objects.filter(
+                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id).update(
+                status=TaskStatus.FAILED, finished_at=now, eta_s=None,
+                error=_("%(reason)s Gave up after %(n)d attempts.") % {
+                    "reason": reason, "n": task.attempts})
+            if changed:
+                report.failed.append(task.pk)
+        _publish(task)
+
+    lost_after = now - timedelta(seconds=getattr(settings, "RECONCILE_LOST_QUEUED_S", 60))
+    for task in RenderTask.objects.filter(status=TaskStatus.QUEUED, queued_at__lt=lost_after,
+                                          cancel_requested=False).select_related("batch"):
+        try:
+            job = Job.fetch(task.rq_job_id, connection=connection)
+            status = job.get_status()
+        except NoSuchJobError:
+            status = None
+        if status is None:
+            log.warning("task %s: its job %s is gone from Redis; enqueueing again", task.pk,
+                        task.rq_job_id)
+            enqueue_task(task)
+            report.resubmitted.append(task.pk)
+        elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED,
+                        JobStatus.FINISHED):
+            # The job ended without ever taking the task (e.g. it could not even start).
+            reason = _("The render job ended (%(status)s) before it could start.") % {
+                "status": status}
+            changed = RenderTask.objects.filter(
+                pk=task.pk, status=TaskStatus.QUEUED, rq_job_id=task.rq_job_id).update(
+                status=TaskStatus.FAILED, finished_at=now, error=reason,
+                traceback=job.exc_info or "")
+            if changed:
+                report.failed.append(task.pk)
+                _publish(task)
+    return report
+
+
+def _publish(task: RenderTask) -> None:
+    task.refresh_from_db()
+    publish_task(task)
+    refresh_batch(task.batch)

@@ -1,0 +1,24 @@
+"""URL routes for batches, renders, the media library and zips."""
+from django.urls import path
+
+from .views import batches, media
+
+urlpatterns = [
+    path("batches/", batches.batch_list, name="batch_list"),
+    path("batches/new/", batches.batch_create, name="batch_create"),
+    path("batches/preview/", batches.batch_preview, name="batch_preview"),
+    path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
+    path("batches/<int:pk>/status.json", batches.batch_status, name="batch_status"),
+    path("batches/<int:pk>/cancel/", batches.batch_cancel, name="batch_cancel"),
+    path("batches/<int:pk>/retry/", batches.batch_retry, name="batch_retry"),
+    path("batches/<int:pk>/download.zip", media.batch_zip, name="batch_zip"),
+    path("renders/<int:pk>/cancel/", batches.task_cancel, name="task_cancel"),
+    path("renders/<int:pk>/retry/", batches.task_retry, name="task_retry"),
+    path("media/", media.media_library, name="media_library"),
+    path("media/download.zip", media.media_zip, name="media_zip"),
+    path("media/<int:pk>/", media.media_detail, name="media_detail"),
+    path("media/<int:pk>/video.mp4", media.media_file, name="media_file"),
+    path("media/<int:pk>/download/", media.media_download, name="media_download"),
+    path("media/<int:pk>/thumbnail.jpg", media.media_thumbnail, name="media_thumbnail"),
+    path("media/<int:pk>/delete/", media.media_delete, name="media_delete"),
+]

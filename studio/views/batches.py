@@ -1,0 +1,240 @@
+"""Batch pages: create (and preview), list, live detail, cancel, retry, JSON snapshot."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from lipsync.engines import DEFAULT_ENGINE, available_engines
+
+from ..audit import record
+from ..models import (AudioTrack, AuditAction, Batch, MediaStatus, Presenter, Project, Quality,
+                      RenderTask, Role, Tag, TaskStatus)
+from ..progress import batch_snapshot
+from ..services import batches as service
+from .common import can, get_scoped, team_view
+
+SIZE_CAPS = [(None, gettext_lazy("Original size")), (1080, "1080p"), (720, "720p"), (480, "480p")]
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@team_view()
+def batch_list(request):
+    team = request.membership.team
+    qs = Batch.objects.for_user(request.user).filter(team=team).select_related(
+        "project", "created_by")
+    status = request.GET.get("status", "")
+    if status:
+        qs = qs.filter(status=status)
+    if request.GET.get("previews") != "1":
+        qs = qs.filter(is_preview=False)
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    for batch in page.object_list:
+        batch.counts_cache = batch.counts()
+        batch.percent_cache = round(batch.progress_percent())
+    return render(request, "batches/batch_list.html", {
+        "page": page, "batches": page.object_list, "status": status,
+        "can_create": can(request, Role.MEMBER),
+    })
+
+
+def _engine_choices() -> list[str]:
+    names = available_engines()
+    return sorted(names, key=lambda n: (n != DEFAULT_ENGINE, n))
+
+
+@team_view(Role.MEMBER)
+def batch_create(request):
+    team = request.membership.team
+    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
+        team=team, archived=False)
+    project_id = request.POST.get("project") or request.GET.get("project")
+    project = projects.filter(pk=project_id).first() if project_id else projects.first()
+    audios = (AudioTrack.objects.for_user(request.user).filter(project=project)
+              if project else AudioTrack.objects.none())
+    presenters = Presenter.objects.for_user(request.user).filter(
+        team=team, archived=False).exclude(status=MediaStatus.FAILED).prefetch_related("tags")
+    context = {
+        "projects": projects, "project": project, "audios": audios, "presenters": presenters,
+        "tags": Tag.objects.for_user(request.user).filter(team=team),
+        "engines": _engine_choices(), "default_engine": DEFAULT_ENGINE,
+        "qualities": Quality.choices, "size_caps": SIZE_CAPS,
+        "estimate_s_per_audio_s": getattr(settings, "RENDER_ESTIMATE_S_PER_AUDIO_S", 1.5),
+        "selected_audios": set(), "selected_presenters": set(),
+        "form": {"engine": DEFAULT_ENGINE, "quality": Quality.STANDARD, "max_height": "",
+                 "name": ""},
+    }
+    if request.method != "POST":
+        preselect = request.GET.getlist("presenter")
+        context["selected_presenters"] = {int(p) for p in preselect if p.isdigit()}
+        return render(request, "batches/batch_create.html", context)
+
+    if project is None:
+        messages.error(request, _("Choose a project first."))
+        return render(request, "batches/batch_create.html", context, status=400)
+    spec, error = _spec_from_post(request, project, audios, presenters)
+    if error is None:
+        try:
+            batch = service.create_batch(request.user, spec)
+        except service.BatchRefused as exc:
+            error = str(exc)
+    if error is not None:
+        if _wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, error)
+        context.update({
+            "selected_audios": {a.pk for a in spec.audios} if spec else set(),
+            "selected_presenters": {p.pk for p in spec.presenters} if spec else set(),
+            "form": {"engine": request.POST.get("engine", DEFAULT_ENGINE),
+                     "quality": request.POST.get("quality", Quality.STANDARD),
+                     "max_height": request.POST.get("max_height", ""),
+                     "name": request.POST.get("name", "")},
+        })
+        return render(request, "batches/batch_create.html", context, status=400)
+    record(request, team, AuditAction.BATCH_CREATED, batch, tasks=batch.tasks.count(),
+           engine=batch.engine, preview=batch.is_preview)
+    if _wants_json(request):
+        return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
+    return redirect(batch)
+
+
+def _spec_from_post(request, project, audios, presenters, preview: bool = False):
+    """The BatchSpec of a create/preview form; (spec, error message or None)."""
+    audio_ids = [int(v) for v in request.POST.getlist("audio") if v.isdigit()]
+    presenter_ids = [int(v) for v in request.POST.getlist("presenter") if v.isdigit()]
+    chosen_audios = list(audios.filter(pk__in=audio_ids))
+    chosen_presenters = list(presenters.filter(pk__in=presenter_ids))
+    max_height = request.POST.get("max_height") or None
+    if max_height is not None:
+        if not max_height.isdigit() or not 16 <= int(max_height) <= 4320:
+            return None, _("Choose a valid output size.")
+        max_height = int(max_height)
+    spec = service.BatchSpec(
+        project=project, audios=chosen_audios, presenters=chosen_presenters,
+        engine=request.POST.get("engine") or DEFAULT_ENGINE, max_height=max_height,
+        quality=request.POST.get("quality") or Quality.STANDARD,
+        name=request.POST.get("name", ""), preview=preview)
+    if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(set(presenter_ids)):
+        return spec, _("Some of the chosen files are not available any more; reload the page.")
+    return spec, None
+
+
+@team_view(Role.MEMBER)
+@require_POST
+def batch_preview(request):
+    """A 3-second render of one presenter with one audio track."""
+    team = request.membership.team
+    project = get_object_or_404(
+        Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team),
+        pk=request.POST.get("project"))
+    audios = AudioTrack.objects.for_user(request.user).filter(project=project)
+    presenters = Presenter.objects.for_user(request.user).filter(team=team)
+    spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
+    if error is None:
+        spec.audios, spec.presenters = spec.audios[:1], spec.presenters[:1]
+        try:
+            batch = service.create_batch(request.user, spec)
+        except service.BatchRefused as exc:
+            error = str(exc)
+    if error is not None:
+        if _wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, error)
+        return redirect(f"{_url('batch_create')}?project={project.pk}")
+    record(request, team, AuditAction.BATCH_CREATED, batch, tasks=1, preview=True)
+    if _wants_json(request):
+        return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url(),
+                             "status_url": _url("batch_status", batch.pk)}, status=201)
+    return redirect(batch)
+
+
+def _url(name: str, *args) -> str:
+    from django.urls import reverse
+    return reverse(name, args=args)
+
+
+@team_view()
+def batch_detail(request, pk):
+    batch = get_scoped(request, Batch, pk)
+    tasks = list(batch.tasks.select_related("output"))
+    snapshot = batch_snapshot(batch, tasks)
+    role = batch.team.role_of(request.user)
+    can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
+    return render(request, "batches/batch_detail.html", {
+        "batch": batch, "tasks": tasks, "snapshot": snapshot, "can_edit": can_edit,
+        "ws_path": f"/ws/batches/{batch.pk}/",
+        "has_outputs": any(t.output_id for t in tasks),
+        "has_failed": any(t.status in (TaskStatus.FAILED, TaskStatus.CANCELLED) for t in tasks),
+        "has_active": any(t.is_active for t in tasks),
+    })
+
+
+@team_view()
+def batch_status(request, pk):
+    """The same snapshot the websocket sends on connect (fallback for clients without it)."""
+    batch = get_scoped(request, Batch, pk)
+    return JsonResponse(batch_snapshot(batch))
+
+
+@team_view()
+@require_POST
+def batch_cancel(request, pk):
+    batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
+    n = service.cancel_batch(batch)
+    record(request, batch.team, AuditAction.BATCH_CANCELLED, batch, tasks=n)
+    return _done(request, batch, _("%(n)d render(s) cancelled.") % {"n": n}, {"cancelled": n})
+
+
+@team_view()
+@require_POST
+def task_cancel(request, pk):
+    task = get_scoped(request, RenderTask, pk, min_role=Role.MEMBER)
+    if not service.cancel_task(task):
+        return _done(request, task.batch, _("This render has already ended."),
+                     {"cancelled": 0}, status=409)
+    record(request, task.batch.team, AuditAction.TASK_CANCELLED, task, batch=task.batch_id)
+    return _done(request, task.batch, _("Render cancelled."), {"cancelled": 1})
+
+
+@team_view()
+@require_POST
+def batch_retry(request, pk):
+    batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
+    try:
+        n = service.retry_failed(batch)
+    except service.BatchRefused as exc:
+        return _done(request, batch, str(exc), {"error": str(exc)}, status=400, level="error")
+    record(request, batch.team, AuditAction.BATCH_RETRIED, batch, tasks=n)
+    return _done(request, batch, _("%(n)d render(s) queued again.") % {"n": n}, {"retried": n})
+
+
+@team_view()
+@require_POST
+def task_retry(request, pk):
+    task = get_scoped(request, RenderTask, pk, min_role=Role.MEMBER)
+    try:
+        ok = service.retry_task(task)
+    except service.BatchRefused as exc:
+        return _done(request, task.batch, str(exc), {"error": str(exc)}, status=400,
+                     level="error")
+    if not ok:
+        return _done(request, task.batch, _("Only failed or cancelled renders can be retried."),
+                     {"retried": 0}, status=409)
+    record(request, task.batch.team, AuditAction.BATCH_RETRIED, task, batch=task.batch_id)
+    return _done(request, task.batch, _("Render queued again."), {"retried": 1})
+
+
+def _done(request, batch, message, payload, status=200, level="info"):
+    if _wants_json(request):
+        return JsonResponse(payload, status=status)
+    getattr(messages, level)(request, message)
+    return redirect(batch)
+

@@ -1,0 +1,250 @@
+"""The media library: browse, filter, preview, download, delete, zip.
+
+Files are served only through these views, after the team check. With
+``SENDFILE_X_ACCEL=1`` the view only checks and hands the file to the front web server with an
+``X-Accel-Redirect`` header (nginx ``internal`` location at ``SENDFILE_URL_PREFIX`` aliasing
+MEDIA_ROOT); otherwise Django streams it itself, with HTTP Range support so players can seek.
+
+Zips are generated while they are sent (constant memory here, first byte at once, exact
+``Content-Length``). daphne applies no back-pressure to a slow client: what the client has not
+taken yet waits in daphne's send buffer. Behind nginx, keep ``proxy_buffering on`` with a
+``proxy_max_temp_file_size`` large enough for the biggest zip, so nginx spools to disk instead.
+"""
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+from typing import Iterable, Iterator, Optional
+from urllib.parse import quote
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import (Http404, HttpResponse, HttpResponseBadRequest, JsonResponse,
+                         StreamingHttpResponse)
+from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ..audit import record
+from ..models import AuditAction, Batch, MediaAsset, Presenter, Project, Role, TaskStatus
+from ..models.assets import team_disk_usage
+from ..services.batches import free_disk_bytes, human_bytes
+from ..zipstream import ZipSource, ZipStream, safe_name, unique_names
+from .common import can, get_scoped, team_view
+
+CHUNK = 256 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+# --- file serving ---------------------------------------------------------------------------
+_END = object()
+
+
+def streaming_body(request, chunks: Iterable[bytes]):
+    """``chunks`` in the form the server streams without buffering.
+
+    Under ASGI (daphne) Django turns a *sync* iterator into a list before sending the first
+    byte, which would hold a whole 10 GB zip in memory; there each chunk is pulled in a worker
+    thread instead and passed on as it comes.
+    """
+    if not isinstance(request, ASGIRequest):
+        return chunks
+
+    async def pull():
+        iterator = iter(chunks)
+        step = sync_to_async(next, thread_sensitive=False)
+        try:
+            while True:
+                chunk = await step(iterator, _END)
+                if chunk is _END:
+                    return
+                yield chunk
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                await sync_to_async(close, thread_sensitive=False)()
+
+    return pull()
+
+
+def _read_range(path: str, start: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        left = length
+        while left > 0:
+            chunk = fh.read(min(CHUNK, left))
+            if not chunk:
+                return
+            left -= len(chunk)
+            yield chunk
+
+
+def serve_file(request, name: str, download_name: str = "", as_attachment: bool = False,
+               content_type: Optional[str] = None) -> HttpResponse:
+    """Serve MEDIA_ROOT/``name`` (already permission-checked), honouring a single Range."""
+    root = os.path.realpath(settings.MEDIA_ROOT)
+    path = os.path.realpath(os.path.join(root, name))
+    if not path.startswith(root + os.sep) or not os.path.isfile(path):
+        raise Http404(_("The file is missing."))
+    content_type = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
+    disposition = content_disposition_header(as_attachment,
+                                             download_name or os.path.basename(path))
+    if getattr(settings, "SENDFILE_X_ACCEL", False):
+        response = HttpResponse(content_type=content_type)
+        prefix = getattr(settings, "SENDFILE_URL_PREFIX", "/protected-media/")
+        response["X-Accel-Redirect"] = prefix + quote(os.path.relpath(path, root))
+        response["Content-Disposition"] = disposition
+        return response
+    size = os.path.getsize(path)
+    start, end = 0, size - 1
+    status = 200
+    header = request.headers.get("Range", "")
+    match = _RANGE.match(header.strip()) if header else None
+    if match and size > 0:
+        first, last = match.groups()
+        if first:
+            start = int(first)
+            end = min(int(last), size - 1) if last else size - 1
+        elif last:
+            start = max(size - int(last), 0)
+        if start > end or start >= size:
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        status = 206
+    length = end - start + 1 if size else 0
+    response = StreamingHttpResponse(streaming_body(request, _read_range(path, start, length)),
+                                     status=status, content_type=content_type)
+    response["Content-Length"] = str(length)
+    response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = disposition
+    response["Cache-Control"] = "private, max-age=3600"
+    if status == 206:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return response
+
+
+@team_view()
+def media_file(request, pk):
+    asset = get_scoped(request, MediaAsset, pk)
+    return serve_file(request, asset.file.name, asset.download_name, content_type="video/mp4")
+
+
+@team_view()
+def media_download(request, pk):
+    asset = get_scoped(request, MediaAsset, pk)
+    if "Range" not in request.headers:
+        record(request, asset.team, AuditAction.DOWNLOADED, asset, file=asset.download_name)
+    return serve_file(request, asset.file.name, asset.download_name, as_attachment=True,
+                      content_type="video/mp4")
+
+
+@team_view()
+def media_thumbnail(request, pk):
+    asset = get_scoped(request, MediaAsset, pk)
+    if not asset.thumbnail:
+        raise Http404(_("No thumbnail yet."))
+    return serve_file(request, asset.thumbnail.name, content_type="image/jpeg")
+
+
+# --- zip ------------------------------------------------------------------------------------
+def zip_response(request, assets: list[MediaAsset], zip_name: str, team, target=None) -> HttpResponse:
+    """A streamed, stored zip of ``assets`` with readable unique names."""
+    root = settings.MEDIA_ROOT
+    present = [a for a in assets if os.path.isfile(os.path.join(root, a.file.name))]
+    if not present:
+        raise Http404(_("There are no finished videos to download."))
+    names = unique_names([a.download_name or f"video-{a.pk}.mp4" for a in present])
+    stream = ZipStream([ZipSource(os.path.join(root, a.file.name), n)
+                        for a, n in zip(present, names)])
+    response = StreamingHttpResponse(streaming_body(request, iter(stream)),
+                                     content_type="application/zip")
+    response["Content-Length"] = str(stream.size())
+    response["Content-Disposition"] = content_disposition_header(True, zip_name)
+    response["Cache-Control"] = "private, no-store"
+    record(request, team, AuditAction.ZIPPED, target, files=len(present), name=zip_name)
+    return response
+
+
+@team_view()
+def batch_zip(request, pk):
+    batch = get_scoped(request, Batch, pk)
+    outputs = batch.tasks.filter(status=TaskStatus.SUCCEEDED).values("output_id")
+    assets = list(MediaAsset.objects.for_user(request.user).filter(pk__in=outputs)
+                  .order_by("task__position", "pk"))
+    return zip_response(request, assets, f"{safe_name(batch.name, 'batch')}.zip", batch.team,
+                        batch)
+
+
+@team_view()
+def media_zip(request):
+    """A zip of the chosen assets (``?id=1&id=2`` or POSTed ``id``)."""
+    ids = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
+    ids = [int(i) for i in ids if str(i).isdigit()]
+    if not ids:
+        return HttpResponseBadRequest(_("Choose at least one video."))
+    team = request.membership.team
+    assets = list(MediaAsset.objects.for_user(request.user).filter(team=team, pk__in=ids)
+                  .order_by("created_at", "pk"))
+    return zip_response(request, assets, _("videos") + ".zip", team)
+
+
+# --- library pages --------------------------------------------------------------------------
+@team_view()
+def media_library(request):
+    team = request.membership.team
+    qs = MediaAsset.objects.for_user(request.user).filter(team=team).select_related(
+        "project", "batch", "presenter", "created_by")
+    q = request.GET.get("q", "").strip()
+    filters = {k: request.GET.get(k, "") for k in ("project", "batch", "presenter")}
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(download_name__icontains=q)
+                       | Q(batch__name__icontains=q))
+    for key, value in filters.items():
+        if value.isdigit():
+            qs = qs.filter(**{f"{key}_id": int(value)})
+    if request.GET.get("previews") != "1":
+        qs = qs.filter(is_preview=False)
+    page = Paginator(qs, 24).get_page(request.GET.get("page"))
+    usage = team_disk_usage(team)
+    return render(request, "media/library.html", {
+        "page": page, "assets": page.object_list, "q": q, "filters": filters,
+        "projects": Project.objects.for_user(request.user).filter(team=team),
+        "batches": Batch.objects.for_user(request.user).filter(team=team, is_preview=False)[:100],
+        "presenters": Presenter.objects.for_user(request.user).filter(team=team),
+        "usage": {k: human_bytes(v) for k, v in usage.items()}, "usage_bytes": usage,
+        "free_disk": human_bytes(free_disk_bytes()),
+        "can_delete": can(request, Role.MEMBER),
+    })
+
+
+@team_view()
+def media_detail(request, pk):
+    asset = get_scoped(request, MediaAsset, pk)
+    return render(request, "media/detail.html", {
+        "asset": asset, "size": human_bytes(asset.size_bytes),
+        "can_delete": can(request, Role.MEMBER)})
+
+
+@team_view()
+@require_POST
+def media_delete(request, pk):
+    asset = get_scoped(request, MediaAsset, pk, min_role=Role.MEMBER)
+    delete_asset(request, asset)
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"deleted": pk})
+    messages.success(request, _("Video deleted."))
+    return redirect("media_library")
+
+
+def delete_asset(request, asset: MediaAsset) -> None:
+    record(request, asset.team, AuditAction.DELETED, asset, file=asset.download_name,
+           size=asset.size_bytes)
+    asset.delete_files()
+    asset.delete()
