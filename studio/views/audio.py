@@ -95,11 +95,11 @@ def audio_delete(request, pk):
 @team_view()
 def audio_file(request, pk):
     track = get_scoped(request, AudioTrack, pk)
-    return serve_field(track.file, track.original_filename,
+    return serve_field(request, track.file, track.original_filename,
                        as_attachment=request.GET.get("download") == "1")
 
 
 @team_view()
 def audio_waveform(request, pk):
     track = get_scoped(request, AudioTrack, pk)
-    return serve_field(track.waveform)
+    return serve_field(request, track.waveform)

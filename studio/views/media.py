@@ -12,15 +12,9 @@ taken yet waits in daphne's send buffer. Behind nginx, keep ``proxy_buffering on
 """
 from __future__ import annotations
 
-import mimetypes
 import os
-import re
-from typing import Iterable, Iterator, Optional
-from urllib.parse import quote
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.handlers.asgi import ASGIRequest
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
@@ -37,97 +31,8 @@ from ..models.assets import team_disk_usage
 from ..services.batches import free_disk_bytes, human_bytes
 from ..zipstream import ZipSource, ZipStream, safe_name, unique_names
 from .common import can, get_scoped, team_view
+from .files import serve_file, streaming_body
 
-CHUNK = 256 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-# --- file serving ---------------------------------------------------------------------------
-_END = object()
-
-
-def streaming_body(request, chunks: Iterable[bytes]):
-    """``chunks`` in the form the server streams without buffering.
-
-    Under ASGI (daphne) Django turns a *sync* iterator into a list before sending the first
-    byte, which would hold a whole 10 GB zip in memory; there each chunk is pulled in a worker
-    thread instead and passed on as it comes.
-    """
-    if not isinstance(request, ASGIRequest):
-        return chunks
-
-    async def pull():
-        iterator = iter(chunks)
-        step = sync_to_async(next, thread_sensitive=False)
-        try:
-            while True:
-                chunk = await step(iterator, _END)
-                if chunk is _END:
-                    return
-                yield chunk
-        finally:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                await sync_to_async(close, thread_sensitive=False)()
-
-    return pull()
-
-
-def _read_range(path: str, start: int, length: int) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        left = length
-        while left > 0:
-            chunk = fh.read(min(CHUNK, left))
-            if not chunk:
-                return
-            left -= len(chunk)
-            yield chunk
-
-
-def serve_file(request, name: str, download_name: str = "", as_attachment: bool = False,
-               content_type: Optional[str] = None) -> HttpResponse:
-    """Serve MEDIA_ROOT/``name`` (already permission-checked), honouring a single Range."""
-    root = os.path.realpath(settings.MEDIA_ROOT)
-    path = os.path.realpath(os.path.join(root, name))
-    if not path.startswith(root + os.sep) or not os.path.isfile(path):
-        raise Http404(_("The file is missing."))
-    content_type = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
-    disposition = content_disposition_header(as_attachment,
-                                             download_name or os.path.basename(path))
-    if getattr(settings, "SENDFILE_X_ACCEL", False):
-        response = HttpResponse(content_type=content_type)
-        prefix = getattr(settings, "SENDFILE_URL_PREFIX", "/protected-media/")
-        response["X-Accel-Redirect"] = prefix + quote(os.path.relpath(path, root))
-        response["Content-Disposition"] = disposition
-        return response
-    size = os.path.getsize(path)
-    start, end = 0, size - 1
-    status = 200
-    header = request.headers.get("Range", "")
-    match = _RANGE.match(header.strip()) if header else None
-    if match and size > 0:
-        first, last = match.groups()
-        if first:
-            start = int(first)
-            end = min(int(last), size - 1) if last else size - 1
-        elif last:
-            start = max(size - int(last), 0)
-        if start > end or start >= size:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        status = 206
-    length = end - start + 1 if size else 0
-    response = StreamingHttpResponse(streaming_body(request, _read_range(path, start, length)),
-                                     status=status, content_type=content_type)
-    response["Content-Length"] = str(length)
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = disposition
-    response["Cache-Control"] = "private, max-age=3600"
-    if status == 206:
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return response
 
 
 @team_view()

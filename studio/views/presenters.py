@@ -150,11 +150,11 @@ def presenter_recheck(request, pk):
 @team_view()
 def presenter_file(request, pk):
     presenter = get_scoped(request, Presenter, pk)
-    return serve_field(presenter.file, presenter.original_filename,
+    return serve_field(request, presenter.file, presenter.original_filename,
                        as_attachment=request.GET.get("download") == "1")
 
 
 @team_view()
 def presenter_thumbnail(request, pk):
     presenter = get_scoped(request, Presenter, pk)
-    return serve_field(presenter.thumbnail)
+    return serve_field(request, presenter.thumbnail)
