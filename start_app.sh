@@ -14,7 +14,7 @@ BIND="${BIND:-0.0.0.0}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6380/0}"
 VAR="$REPO_DIR/var"
 LOGS="$REPO_DIR/logs"
-PROCESSES=(web worker-cpu worker-gpu)
+PROCESSES=(web worker-cpu worker-gpu reconciler)
 mkdir -p "$VAR" "$LOGS"
 
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
@@ -31,6 +31,8 @@ command_for() {
       fi ;;
     worker-cpu) echo "python manage.py rqworker cpu" ;;
     worker-gpu) echo "python manage.py rqworker gpu" ;;
+    # Catches tasks of dead workers even when no worker is idle or alive to do it.
+    reconciler) echo "python manage.py reconcile_tasks --loop 15" ;;
   esac
 }
 
