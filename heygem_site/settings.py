@@ -134,7 +134,10 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'db.sqli
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 30})
+    # IMMEDIATE: a transaction that reads and then writes (upload completion) while a worker
+    # writes would otherwise fail at once with "database is locked" instead of waiting.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 30, "transaction_mode": "IMMEDIATE"})
     # A file, not :memory:, so worker subprocesses started by tests can open it (they get its
     # path through DATABASE_URL); one per test process so parallel runs do not collide.
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get(

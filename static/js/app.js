@@ -1,0 +1,183 @@
+/* Shared small behaviours of every page: navigation, keyboard shortcuts, auto-submitting
+   switchers, hover previews of presenter clips, live regions, confirmations and toasts.
+   Page scripts (upload.js, batch.js) use window.HeyGem.toast / csrfToken. */
+(function () {
+  "use strict";
+
+  const I18N = window.I18N || {};
+  document.documentElement.classList.add("js");
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : (document.body.dataset.csrf || "");
+  }
+
+  /* --- Toasts ------------------------------------------------------------------------ */
+  function toast(message, kind, timeoutMs) {
+    const box = document.querySelector("[data-toasts]");
+    if (!box) return null;
+    const el = document.createElement("div");
+    el.className = "toast toast-" + (kind || "info");
+    el.setAttribute("role", kind === "error" ? "alert" : "status");
+    el.dataset.testid = "toast";
+    const text = document.createElement("span");
+    text.textContent = message;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.setAttribute("aria-label", I18N.close || "Close");
+    close.textContent = "×";
+    close.addEventListener("click", () => el.remove());
+    el.append(text, close);
+    box.append(el);
+    const wait = timeoutMs === undefined ? (kind === "error" ? 9000 : 5000) : timeoutMs;
+    if (wait > 0) setTimeout(() => el.remove(), wait);
+    return el;
+  }
+
+  /* --- Navigation -------------------------------------------------------------------- */
+  function setupNav() {
+    const toggle = document.querySelector("[data-nav-toggle]");
+    const nav = document.getElementById("site-nav");
+    if (!toggle || !nav) return;
+    const setOpen = (open) => {
+      nav.classList.toggle("open", open);
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    };
+    toggle.addEventListener("click", () => setOpen(!nav.classList.contains("open")));
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape" && nav.classList.contains("open")) {
+        setOpen(false);
+        toggle.focus();
+      }
+    });
+  }
+
+  /* Forms marked data-autosubmit (language, team) submit when their select changes. */
+  function setupAutosubmit() {
+    document.querySelectorAll("form[data-autosubmit]").forEach((form) => {
+      form.querySelectorAll("select").forEach((sel) => {
+        sel.addEventListener("change", () => form.requestSubmit ? form.requestSubmit() : form.submit());
+      });
+    });
+  }
+
+  /* Buttons / forms with data-confirm ask before acting. */
+  function setupConfirm() {
+    document.addEventListener("submit", (ev) => {
+      const form = ev.target;
+      const submitter = ev.submitter;
+      const message = (submitter && submitter.dataset.confirm) || form.dataset.confirm;
+      if (message && !window.confirm(message)) ev.preventDefault();
+    }, true);
+    document.addEventListener("click", (ev) => {
+      const link = ev.target.closest("a[data-confirm]");
+      if (link && !window.confirm(link.dataset.confirm)) ev.preventDefault();
+    }, true);
+  }
+
+  /* --- Hover preview: a presenter clip plays, muted, while pointed at or focused ------- */
+  function previewTarget(video) {
+    return video.closest(".thumb, .card") || video;
+  }
+
+  function setupHoverPreview(root) {
+    root.querySelectorAll("video[data-hover-preview]").forEach((video) => {
+      if (video.dataset.previewBound) return;
+      video.dataset.previewBound = "1";
+      video.muted = true;
+      video.loop = true;
+      video.playsInline = true;
+      const host = previewTarget(video);
+      const thumb = video.closest(".thumb");
+      const start = () => {
+        if (!video.getAttribute("src") && video.dataset.src) video.src = video.dataset.src;
+        if (thumb) thumb.classList.add("previewing");
+        const played = video.play();
+        if (played && played.catch) played.catch(() => { if (thumb) thumb.classList.remove("previewing"); });
+      };
+      const stop = () => {
+        video.pause();
+        if (thumb) thumb.classList.remove("previewing");
+        try { video.currentTime = 0; } catch (e) { /* not loaded yet: nothing to rewind */ }
+      };
+      host.addEventListener("mouseenter", start);
+      host.addEventListener("mouseleave", stop);
+      host.addEventListener("focusin", start);
+      host.addEventListener("focusout", (ev) => { if (!host.contains(ev.relatedTarget)) stop(); });
+    });
+  }
+
+  /* --- Keyboard: "/" jumps to the page's search box ---------------------------------- */
+  function setupKeyboard() {
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key !== "/" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+      const tag = (document.activeElement && document.activeElement.tagName) || "";
+      if (/^(INPUT|TEXTAREA|SELECT)$/.test(tag) || document.activeElement.isContentEditable) return;
+      const search = document.querySelector("[data-search], input[type=search]");
+      if (search) {
+        ev.preventDefault();
+        search.focus();
+      }
+    });
+  }
+
+  /* --- Live regions: [data-live-refresh] elements (with an id) fetch their own fresh copy
+     from the server every few seconds while they show something still being processed, and
+     at once when an upload finishes, so new presenters and their face check appear without
+     a reload. ------------------------------------------------------------------------------ */
+  const BUSY = '[data-status="processing"], [data-status="queued"], [data-status="running"]';
+
+  function setupLiveRefresh() {
+    const regions = () => Array.from(document.querySelectorAll("[data-live-refresh][id]"));
+    if (!regions().length) return;
+    let timer = null;
+    let inFlight = false;
+    const schedule = (ms) => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(refresh, ms);
+    };
+    async function refresh() {
+      timer = null;
+      if (inFlight) return schedule(1000);
+      inFlight = true;
+      try {
+        const resp = await fetch(window.location.href, { credentials: "same-origin" });
+        if (resp.ok) {
+          const doc = new DOMParser().parseFromString(await resp.text(), "text/html");
+          regions().forEach((region) => {
+            const fresh = doc.getElementById(region.id);
+            if (!fresh || fresh.innerHTML === region.innerHTML) return;
+            // Never pull a video away from someone watching it.
+            const watching = Array.from(region.querySelectorAll("video"))
+              .some((v) => !v.paused && !v.hasAttribute("data-hover-preview"));
+            if (watching) return;
+            region.innerHTML = fresh.innerHTML;
+            setupHoverPreview(region);
+          });
+        }
+      } catch (err) {
+        /* Offline for a moment: the next round tries again. */
+      } finally {
+        inFlight = false;
+      }
+      if (regions().some((r) => r.querySelector(BUSY))) schedule(2500);
+    }
+    document.addEventListener("uploads-done", () => schedule(200));
+    if (regions().some((r) => r.querySelector(BUSY))) schedule(2500);
+  }
+
+  window.HeyGem = Object.assign(window.HeyGem || {}, { toast, csrfToken, setupHoverPreview });
+
+  function init() {
+    setupNav();
+    setupAutosubmit();
+    setupConfirm();
+    setupHoverPreview(document);
+    setupKeyboard();
+    setupLiveRefresh();
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

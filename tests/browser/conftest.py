@@ -1,0 +1,119 @@
+"""Fixtures of the browser tests: the running stack, Debian's Chromium, test media."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from .stack import REPO, Stack, make_stack
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "tests" / "artifacts"
+PASSWORD = "correct horse battery staple 42"
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory, redis_server) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    running = make_stack(root, redis_server.url)
+    try:
+        running.start()
+        running.create_user("alice", PASSWORD, "Training team")
+        running.create_user("li", PASSWORD, "培训部")
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_page(chromium, stack, request) -> Callable:
+    """Open a page in a fresh browser context with the given browser language."""
+    contexts = []
+
+    def make(locale: str = "en-US", width: int = 1366, height: int = 860):
+        context = chromium.new_context(
+            base_url=stack.base_url, locale=locale, accept_downloads=True,
+            viewport={"width": width, "height": height},
+            extra_http_headers={"Accept-Language": f"{locale},{locale.split('-')[0]};q=0.9"})
+        # Generous: the machine running the suite may be busy with other work.
+        context.set_default_timeout(30_000)
+        context.set_default_navigation_timeout(60_000)
+        contexts.append(context)
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.js_errors = errors
+        return page
+
+    yield make
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(stack.log_tail())
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        for n, context in enumerate(contexts):
+            for m, page in enumerate(context.pages):
+                name = re.sub(r"[^\w.-]+", "_", request.node.name)
+                page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}-{n}-{m}.png"), full_page=True)
+    for context in contexts:
+        context.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, "rep_" + report.when, report)
+
+
+@pytest.fixture(scope="session")
+def test_media(tmp_path_factory) -> dict[str, Path]:
+    """Two tiny presenter clips (the astronaut face) and a short spoken audio track."""
+    from tests.engine.mediagen import make_speech_wav, make_video
+
+    root = tmp_path_factory.mktemp("browser_media")
+    first = make_video(root / "anna.mp4", seconds=1.2, fps=25, size=(320, 240), seed=1).path
+    second = make_video(root / "ben.mp4", seconds=1.0, fps=25, size=(320, 240), seed=2).path
+    voice = make_speech_wav(root / "welcome.wav", text="Hello and welcome.", seconds=1.6)
+    return {"presenters": [first, second], "audio": voice}
+
+
+def login(page, username: str = "alice", password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form[data-testid=login-form] [type=submit]").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def shot(page, artifacts: Path, name: str) -> Path:
+    path = artifacts / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
+    return path
