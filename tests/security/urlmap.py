@@ -1,0 +1,149 @@
+"""Every URL of the project, walked from the resolver, and what each one is.
+
+A pattern that is in none of the tables below fails ``test_every_url_is_classified``: adding a
+URL means deciding here who may reach it, and the sweep then exercises it.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern
+
+
+@dataclass(frozen=True)
+class Pattern:
+    route: str            # full route text, e.g. "projects/<int:pk>/edit/"
+    name: str | None      # namespaced name ("admin:index") or None
+    regex: bool           # some part is a regular expression
+
+
+@dataclass(frozen=True)
+class TeamUrl:
+    """A team-scoped page of the studio app.
+
+    ``obj``: the world object whose id fills ``<pk>`` (None: no id in the path).
+    ``write``: changes team data, so a viewer must be refused (403/404/405).
+    ``methods``: the methods the sweep sends.
+    """
+    obj: str | None = None
+    write: bool = False
+    methods: tuple[str, ...] = ("GET", "POST")
+
+
+WRITE = True
+
+#: Every page of the studio app (login required).
+TEAM_URLS: dict[str, TeamUrl] = {
+    "dashboard": TeamUrl(),
+    "profile": TeamUrl(),                       # the user's own name and e-mail
+    "password_change": TeamUrl(),               # the user's own password
+    "password_change_done": TeamUrl(),
+    "team_settings": TeamUrl(),
+    "switch_team": TeamUrl(),                   # POSTs team=<id>: only teams one is in
+    "team_create": TeamUrl(),                   # any user may found a team of their own
+    "team_invite": TeamUrl(write=WRITE),
+    "team_add_member": TeamUrl(write=WRITE),
+    "member_role": TeamUrl("membership", WRITE),
+    "member_remove": TeamUrl("membership", WRITE),
+    "invitation_revoke": TeamUrl("invitation", WRITE),
+    "project_list": TeamUrl(),
+    "project_create": TeamUrl(write=WRITE),
+    "project_detail": TeamUrl("project"),
+    "project_edit": TeamUrl("project", WRITE),
+    "project_archive": TeamUrl("project", WRITE),
+    "audio_upload": TeamUrl("project", WRITE),
+    "presenter_list": TeamUrl(),
+    "presenter_upload": TeamUrl(write=WRITE),
+    "presenter_detail": TeamUrl("presenter"),
+    "presenter_edit": TeamUrl("presenter", WRITE),
+    "presenter_archive": TeamUrl("presenter", WRITE),
+    "presenter_delete": TeamUrl("presenter", WRITE),
+    "presenter_recheck": TeamUrl("presenter", WRITE),
+    "presenter_file": TeamUrl("presenter"),
+    "presenter_thumbnail": TeamUrl("presenter"),
+    "audio_detail": TeamUrl("audio"),
+    "audio_edit": TeamUrl("audio", WRITE),
+    "audio_delete": TeamUrl("audio", WRITE),
+    "audio_file": TeamUrl("audio"),
+    "audio_waveform": TeamUrl("audio"),
+    "upload_create": TeamUrl(write=WRITE),
+    "upload_detail": TeamUrl("upload", WRITE, ("GET", "POST", "PUT", "PATCH", "DELETE")),
+    "upload_complete": TeamUrl("upload", WRITE),
+    "batch_list": TeamUrl(),
+    "batch_create": TeamUrl(write=WRITE),
+    "batch_preview": TeamUrl(write=WRITE),
+    "batch_detail": TeamUrl("batch"),
+    "batch_status": TeamUrl("batch"),
+    "batch_cancel": TeamUrl("batch", WRITE),
+    "batch_retry": TeamUrl("batch", WRITE),
+    "batch_zip": TeamUrl("batch"),
+    "task_cancel": TeamUrl("task", WRITE),
+    "task_retry": TeamUrl("task", WRITE),
+    "media_library": TeamUrl(),
+    "media_zip": TeamUrl(),                     # a download of chosen videos (GET or POST)
+    "media_detail": TeamUrl("asset"),
+    "media_file": TeamUrl("asset"),
+    "media_download": TeamUrl("asset"),
+    "media_thumbnail": TeamUrl("asset"),
+    "media_delete": TeamUrl("asset", WRITE),
+}
+
+#: Reachable without a login, each for a stated reason.
+PUBLIC: dict[str, str] = {
+    "login": "the login form",
+    "logout": "logging out needs no rights",
+    "set_language": "language choice is kept in a cookie/session only",
+    "invitation_accept": "the link's random token is the permission (joining needs a login)",
+    "admin:login": "the admin's login form",
+    "admin:logout": "logging out needs no rights",
+}
+
+#: Everything under these prefixes is Django's admin or the RQ dashboard: staff only.
+STAFF_PREFIXES = ("admin/",)
+
+
+def iter_patterns(resolver: URLResolver | None = None, prefix: str = "",
+                  namespace: tuple[str, ...] = (), regex: bool = False) -> Iterator[Pattern]:
+    """Every leaf pattern of the project's URLconf, includes followed recursively."""
+    resolver = resolver or get_resolver()
+    for entry in resolver.url_patterns:
+        part = str(entry.pattern)
+        is_regex = regex or isinstance(entry.pattern, RegexPattern)
+        if isinstance(entry, URLResolver):
+            ns = namespace + ((entry.namespace,) if entry.namespace else ())
+            yield from iter_patterns(entry, prefix + part, ns, is_regex)
+        elif isinstance(entry, URLPattern):
+            name = ":".join(namespace + (entry.name,)) if entry.name else None
+            yield Pattern(prefix + part, name, is_regex)
+
+
+def is_staff_only(p: Pattern) -> bool:
+    return p.route.startswith(STAFF_PREFIXES) and p.name not in PUBLIC
+
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+_GROUP = re.compile(r"\(\?P<\w+>((?:[^()]|\([^()]*\))*)\)\??")
+
+
+def sample_path(p: Pattern) -> str:
+    """A concrete path that this pattern matches (for patterns without team objects)."""
+    samples = {"int": "1", "path": "1/x", "str": "x", "slug": "x",
+               "uuid": str(uuid.UUID(int=1))}
+
+    def convert(m: re.Match) -> str:
+        return samples.get(m.group(1) or "str", "x")
+
+    def group(m: re.Match) -> str:
+        body = m.group(1)
+        if "|" in body and re.fullmatch(r"[\w|]+", body):
+            return body.split("|")[0]
+        return "x"
+
+    text = p.route
+    if p.regex:
+        text = _GROUP.sub(group, text).replace("^", "").replace("$", "").replace("/?", "/")
+    return "/" + _CONVERTER.sub(convert, text)
