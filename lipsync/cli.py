@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"face track cache (default: ${CACHE_ENV} or ~/.cache/heygem-lipsync)")
     r.add_argument("--max-height", type=int, default=None, help="cap the output height")
     r.add_argument("--crf", type=int, default=20, help="H.264 quality (lower is better)")
-    r.add_argument("--preset", default="veryfast", help="x264 speed preset")
+    r.add_argument("--preset", default=None,
+                   help="x264 speed preset (default: RenderOptions' superfast with mbtree)")
     r.add_argument("--loop", action="store_true",
                    help="restart the presenter clip instead of playing it back and forth")
     r.add_argument("--seconds", type=float, default=None,
@@ -102,7 +103,8 @@ def _render(args) -> int:
         print(f"FAILED {exc}", file=sys.stderr)
         return 1
     engine = _engine(args)
-    options = RenderOptions(max_height=args.max_height, crf=args.crf, preset=args.preset,
+    options = RenderOptions(max_height=args.max_height, crf=args.crf,
+                            preset=args.preset or RenderOptions.preset,
                             timeline="loop" if args.loop else "pingpong",
                             duration_s=args.seconds)
     out_dir = Path(args.out)

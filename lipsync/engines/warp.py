@@ -11,22 +11,19 @@ frame cache of :class:`~lipsync.scheduled_frames.ScheduledFrames` holds more tha
 """
 from __future__ import annotations
 
-import os
-import time
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
 from ..composite import Compositor
-from ..errors import InputError
 from ..mouth.animate import animate_mouth
 from ..mouth.drive import MouthMotion, mouth_motion
 from ..mouth.interior import sample_teeth_colour
 from ..mouth.pose import face_frame
-from ..progress import CancelCheck, ProgressCallback, ProgressTracker
-from ..pipeline import BackgroundWriter, Prefetch
-from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
-from .base import Engine, PathLike, RenderOptions, RenderResult, register_engine
+from ..progress import ProgressTracker
+from ..scheduled_frames import DEFAULT_BUDGET_BYTES
+from .base import PathLike, register_engine
+from .streaming import FramePass, RenderJob, StreamingEngine
 
 #: Source frames searched for the presenter's teeth colour.
 TEETH_SEARCH = 50
@@ -64,7 +61,7 @@ def _usable(lm: np.ndarray) -> bool:
 
 
 @register_engine
-class WarpEngine(Engine):
+class WarpEngine(StreamingEngine):
     """Weight-free lip sync by warping the presenter's own mouth and jaw."""
 
     name = "warp"
@@ -76,92 +73,11 @@ class WarpEngine(Engine):
         super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
         self.frame_budget_bytes = frame_budget_bytes
 
-    def prepare(self, presenter: PathLike, *, pick: object = None,
-                progress: Optional[ProgressCallback] = None,
-                cancel: Optional[CancelCheck] = None):
-        from ..track import prepare_track
-        return prepare_track(presenter, cache=self.cache_dir, pick=pick, progress=progress,
-                             cancel=cancel)
+    def _frame_pass(self, job: RenderJob) -> "_WarpPass":
+        from ..audio import audio_features
 
-    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
-               options: RenderOptions = RenderOptions(),
-               progress: Optional[ProgressCallback] = None,
-               cancel: Optional[CancelCheck] = None) -> RenderResult:
-        """See :meth:`Engine.render`; a ``track`` of None is prepared (or read from the cache)
-        here."""
-        from ..audio import audio_features, load_audio
-        from ..media.video import open_video
-        from ..media.writer import VideoWriter
-        from ..timeline import frame_schedule, n_output_frames
-
-        t0 = time.monotonic()
-        if track is None:
-            track = self.prepare(presenter, cancel=cancel)
-        stage = ProgressTracker("audio", 1, progress, cancel, span=(0.0, 0.03))
-        stage.check_cancel()
-        wav = load_audio(audio)
-        sr = 16000
-        duration = len(wav) / sr
-        if options.duration_s is not None:
-            duration = min(duration, max(float(options.duration_s), 0.0))
-            wav = wav[:int(round(duration * sr))]
-        if duration <= 0:
-            raise InputError(audio, "audio is empty")
-        source = open_video(presenter, fps=track.fps)
-        with source:
-            if source.frame_count != track.n_frames or (source.width, source.height) != (
-                    track.width, track.height):
-                raise InputError(presenter, "the face track was made from a different file")
-            fps = float(track.fps)
-            n_out = n_output_frames(duration, fps)
-            motion = motion_from_features(audio_features(wav, fps, n_out))
-            stage.finish()
-            schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
-            teeth = self._teeth_colour(source, track)
-            frames = ScheduledFrames(source.frames, schedule, track.width, track.height,
-                                     self.frame_budget_bytes)
-            # Queues hold whole RGB frames: keep them to ~64 MiB so 4K stays within budget.
-            depth = int(np.clip((64 << 20) // (track.width * track.height * 3), 2, 6))
-            ahead = Prefetch(frames, depth=depth)
-            writer = BackgroundWriter(VideoWriter(
-                out, track.width, track.height, fps, audio=audio, audio_duration_s=duration,
-                crf=options.crf, preset=options.preset, codec=options.video_codec,
-                max_height=options.max_height), depth=depth)
-            tracker = ProgressTracker("render", n_out, progress, cancel, span=(0.03, 1.0))
-            comp = Compositor(extend_down=0.04, colour_match=False)
-            no_face = 0
-            t_render = time.monotonic()
-            try:
-                for t, (k, image) in enumerate(zip(schedule.tolist(), ahead)):
-                    if t % CANCEL_EVERY == 0:
-                        tracker.check_cancel()
-                    lm = track.landmarks[k]
-                    if track.present[k] and _usable(lm):
-                        patch = animate_mouth(image, lm, float(motion.open[t]),
-                                              float(motion.shape[t]), teeth)
-                        comp.paste(image, patch.image, patch.box, np.stack([lm, patch.target]))
-                    else:
-                        no_face += 1
-                        comp.reset()
-                    writer.write(image)
-                    tracker.advance()
-                tracker.check_cancel()
-                path = writer.close()
-            except BaseException:
-                writer.abort()
-                raise
-            finally:
-                ahead.close()
-        tracker.finish()
-        elapsed = time.monotonic() - t0
-        return RenderResult(
-            path=os.fspath(path), duration_s=n_out / fps, frames=n_out,
-            width=writer.writer.width, height=writer.writer.height, fps=fps,
-            frames_without_face=no_face,
-            stats={"seconds": elapsed, "render_seconds": time.monotonic() - t_render,
-                   "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
-                   "decoded_frames": frames.decoded, "decoder_restarts": frames.restarts,
-                   "mean_open": float(motion.open.mean()) if n_out else 0.0})
+        motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out))
+        return _WarpPass(job, motion, self._teeth_colour(job.source, job.track))
 
     @staticmethod
     def _teeth_colour(source, track) -> Optional[np.ndarray]:
@@ -182,3 +98,37 @@ class WarpEngine(Engine):
         lm = track.landmarks[k]
         return sample_teeth_colour(frame.image, lm, face_frame(lm))
 
+
+
+class _WarpPass(FramePass):
+    """One render of the warp engine: animate each scheduled frame's mouth, one at a time."""
+
+    def __init__(self, job: RenderJob, motion: MouthMotion,
+                 teeth: Optional[np.ndarray]) -> None:
+        self.job, self.motion, self.teeth = job, motion, teeth
+        track = job.track
+        # Queues hold whole RGB frames: keep them to ~64 MiB so 4K stays within budget.
+        depth = int(np.clip((64 << 20) // (track.width * track.height * 3), 2, 6))
+        self.prefetch_depth = self.writer_depth = depth
+
+    def run(self, items: Iterator, writer, tracker: ProgressTracker) -> int:
+        track, motion = self.job.track, self.motion
+        comp = Compositor(extend_down=0.04, colour_match=False)
+        no_face = 0
+        for t, (k, image) in enumerate(zip(self.job.schedule.tolist(), items)):
+            if t % CANCEL_EVERY == 0:
+                tracker.check_cancel()
+            lm = track.landmarks[k]
+            if track.present[k] and _usable(lm):
+                patch = animate_mouth(image, lm, float(motion.open[t]), float(motion.shape[t]),
+                                      self.teeth)
+                comp.paste(image, patch.image, patch.box, np.stack([lm, patch.target]))
+            else:
+                no_face += 1
+                comp.reset()
+            writer.write(image)
+            tracker.advance()
+        return no_face
+
+    def stats(self) -> dict:
+        return {"mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0}

@@ -14,7 +14,6 @@ mask compositor instead of the public code's hard paste.
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -26,13 +25,10 @@ import torch
 
 from ..composite import Compositor
 from ..device import resolve_device
-from ..errors import InputError
 from ..models import FACE_SIZE, find_weights, load_wav2lip
 from ..models.wav2lip import Wav2Lip
-from ..pipeline import BackgroundWriter, Prefetch
-from ..progress import CancelCheck, ProgressCallback, ProgressTracker
-from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
-from .base import Engine, PathLike, RenderOptions, RenderResult, register_engine
+from .base import PathLike, register_engine
+from .streaming import FramePass, RenderJob, StreamingEngine
 
 #: Crop padding (top, bottom, left, right) in pixels, as the weights were trained.
 PADS = (0, 10, 0, 0)
@@ -127,7 +123,7 @@ def network_input(faces_bgr: np.ndarray, mels: np.ndarray) -> tuple[torch.Tensor
 
 
 @register_engine
-class Wav2LipEngine(Engine):
+class Wav2LipEngine(StreamingEngine):
     """Neural lip sync with a Wav2Lip-compatible checkpoint."""
 
     name = "wav2lip"
@@ -175,115 +171,75 @@ class Wav2LipEngine(Engine):
             out = (out.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
             return out.permute(0, 2, 3, 1).cpu().numpy()
 
-    def prepare(self, presenter: PathLike, *, pick: object = None,
-                progress: Optional[ProgressCallback] = None,
-                cancel: Optional[CancelCheck] = None):
-        """The presenter's cached face track, shared with every other engine.
+    def _ready(self) -> None:
+        self.load()
 
-        Needs no weights: presenters are prepared on CPU workers, which never load the model.
-        """
-        from ..track import prepare_track
-        return prepare_track(presenter, cache=self.cache_dir, pick=pick, progress=progress,
-                             cancel=cancel)
+    def _frame_pass(self, job: RenderJob) -> "_Wav2LipPass":
+        from ..audio import mel_windows, melspectrogram
 
-    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
-               options: RenderOptions = RenderOptions(),
-               progress: Optional[ProgressCallback] = None,
-               cancel: Optional[CancelCheck] = None) -> RenderResult:
-        from ..audio import SAMPLE_RATE, load_audio, mel_windows, melspectrogram
-        from ..media.video import open_video
-        from ..media.writer import VideoWriter
-        from ..timeline import frame_schedule, n_output_frames
+        track = job.track
+        mels = mel_windows(melspectrogram(job.wav), job.fps, job.n_out)
+        rects = crop_boxes(smooth_boxes(track.boxes, cuts=getattr(track, "cuts", None)),
+                           track.width, track.height)
+        batch_size = max(1, min(self.frames_per_batch,
+                                BATCH_FRAME_BYTES // (track.width * track.height * 3)))
+        return _Wav2LipPass(self, job, mels, rects, batch_size)
 
-        t0 = time.monotonic()
-        stage = ProgressTracker("audio", 1, progress, cancel, span=(0.0, 0.03))
-        stage.check_cancel()
-        loaded = self.load()
-        wav = load_audio(audio)
-        duration = len(wav) / SAMPLE_RATE
-        if options.duration_s is not None:
-            duration = min(duration, max(float(options.duration_s), 0.0))
-            wav = wav[:int(round(duration * SAMPLE_RATE))]
-        if duration <= 0:
-            raise InputError(audio, "audio is empty")
-        source = open_video(presenter, fps=track.fps)
-        with source:
-            if source.frame_count != track.n_frames or (source.width, source.height) != (
-                    track.width, track.height):
-                raise InputError(presenter, "the face track was made from a different file")
-            fps = float(track.fps)
-            n_out = n_output_frames(duration, fps)
-            mels = mel_windows(melspectrogram(wav), fps, n_out)
-            rects = crop_boxes(smooth_boxes(track.boxes, cuts=getattr(track, "cuts", None)),
-                               track.width, track.height)
-            usable = track.present & (rects[:, 0] >= 0)
-            stage.finish()
-            schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
-            frames = ScheduledFrames(source.frames, schedule, track.width, track.height,
-                                     DEFAULT_BUDGET_BYTES)
-            batch_size = max(1, min(self.frames_per_batch,
-                                    BATCH_FRAME_BYTES // (track.width * track.height * 3)))
-            # Decoding and cropping run a batch ahead, encoding behind, on their own threads.
-            ahead = Prefetch(_with_crops(frames, schedule, rects, usable), depth=batch_size)
-            writer = BackgroundWriter(VideoWriter(
-                out, track.width, track.height, fps, audio=audio, audio_duration_s=duration,
-                crf=options.crf, preset=options.preset, codec=options.video_codec,
-                max_height=options.max_height), depth=8)
-            tracker = ProgressTracker("render", n_out, progress, cancel, span=(0.03, 1.0))
-            comp = Compositor(extend_down=0.03)
-            stats = {"batches": 0, "network_seconds": 0.0}
-            no_face = 0
-            t_render = time.monotonic()
-            try:
-                items = iter(ahead)
-                while True:
-                    tracker.check_cancel()
-                    batch = list(itertools.islice(items, batch_size))
-                    if not batch:
-                        break
-                    no_face += self._render_batch(batch, mels, rects, track, comp, writer,
-                                                  stats)
-                    tracker.advance(len(batch))
-                tracker.check_cancel()
-                path = writer.close()
-            except BaseException:
-                writer.abort()
-                raise
-            finally:
-                ahead.close()
-        tracker.finish()
-        elapsed = time.monotonic() - t0
-        stats.update({"seconds": elapsed, "render_seconds": time.monotonic() - t_render,
-                      "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
-                      "device": str(loaded.device), "weights": loaded.weights,
-                      "batch_size": batch_size, "load_count": self.load_count,
-                      "decoded_frames": frames.decoded, "decoder_restarts": frames.restarts})
-        return RenderResult(
-            path=os.fspath(path), duration_s=n_out / fps, frames=n_out, width=writer.writer.width,
-            height=writer.writer.height, fps=fps, frames_without_face=no_face, stats=stats)
 
-    def _render_batch(self, batch: list, mels: np.ndarray, rects: np.ndarray, track,
-                      comp: Compositor, writer, stats: dict) -> int:
+class _Wav2LipPass(FramePass):
+    """One render of the wav2lip engine: crops are cut a batch ahead, on the prefetch thread,
+    and the network runs on whole batches."""
+
+    writer_depth = 8
+
+    def __init__(self, engine: Wav2LipEngine, job: RenderJob, mels: np.ndarray,
+                 rects: np.ndarray, batch_size: int) -> None:
+        self.engine, self.job, self.mels, self.rects = engine, job, mels, rects
+        self.batch_size = self.prefetch_depth = batch_size
+        self.usable = job.track.present & (rects[:, 0] >= 0)
+        self.counts = {"batches": 0, "network_seconds": 0.0}
+
+    def items(self, frames: Iterable[np.ndarray]) -> Iterable:
+        return _with_crops(frames, self.job.schedule, self.rects, self.usable)
+
+    def run(self, items: Iterator, writer, tracker) -> int:
+        comp = Compositor(extend_down=0.03)
+        no_face = 0
+        while True:
+            tracker.check_cancel()
+            batch = list(itertools.islice(items, self.batch_size))
+            if not batch:
+                return no_face
+            no_face += self._render_batch(batch, comp, writer)
+            tracker.advance(len(batch))
+
+    def _render_batch(self, batch: list, comp: Compositor, writer) -> int:
         """Run the network on the faces of ``batch`` and write its frames; returns faceless."""
         with_face = [i for i, item in enumerate(batch) if item[3] is not None]
         patches = {}
         if with_face:
             t = time.monotonic()
-            faces = self.infer(np.stack([batch[i][3] for i in with_face]),
-                               mels[[batch[i][0] for i in with_face]])
-            stats["network_seconds"] += time.monotonic() - t
-            stats["batches"] += 1
+            faces = self.engine.infer(np.stack([batch[i][3] for i in with_face]),
+                                      self.mels[[batch[i][0] for i in with_face]])
+            self.counts["network_seconds"] += time.monotonic() - t
+            self.counts["batches"] += 1
             patches = dict(zip(with_face, faces))
         no_face = 0
+        track = self.job.track
         for i, (_, k, image, _) in enumerate(batch):
             patch = patches.get(i)
             if patch is None:
                 no_face += 1
                 comp.reset()
             else:
-                comp.paste(image, patch[:, :, ::-1], rects[k], track.landmarks[k])
+                comp.paste(image, patch[:, :, ::-1], self.rects[k], track.landmarks[k])
             writer.write(image)
         return no_face
+
+    def stats(self) -> dict:
+        loaded = self.engine.load()
+        return {**self.counts, "device": str(loaded.device), "weights": loaded.weights,
+                "batch_size": self.batch_size, "load_count": self.engine.load_count}
 
 
 def _with_crops(frames: Iterable[np.ndarray], schedule: np.ndarray, rects: np.ndarray,

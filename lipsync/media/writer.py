@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Optional
 
 import av
+import cv2
 import numpy as np
 
 from ..errors import NoAudioStreamError, TruncatedMediaError
@@ -26,6 +27,36 @@ AUDIO_RATE = 48000
 AUDIO_BITRATE = 128_000
 _NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3",
                   "fast": "p3", "medium": "p4", "slow": "p5", "slower": "p6", "veryslow": "p7"}
+
+
+#: RGB (0..255) to BT.709 limited-range Y'CbCr (the matrix the file is tagged with), 3x4.
+_KR, _KB = 0.2126, 0.0722
+_LUMA = np.array([_KR, 1.0 - _KR - _KB, _KB])
+_RGB_TO_YUV709 = np.hstack([
+    np.stack([_LUMA * 219 / 255,
+              (np.array([0.0, 0.0, 1.0]) - _LUMA) / (2 * (1 - _KB)) * 224 / 255,
+              (np.array([1.0, 0.0, 0.0]) - _LUMA) / (2 * (1 - _KR)) * 224 / 255]),
+    [[16.0], [128.0], [128.0]]]).astype(np.float32)
+
+
+def rgb_to_yuv420p(image: np.ndarray) -> av.VideoFrame:
+    """An even-sized RGB frame as a BT.709 limited-range yuv420p frame.
+
+    Four times cheaper than swscale's rgb24 path (about 1 ms instead of 4 at 720p, which
+    matters on the encoder thread): luma by one OpenCV matrix transform, chroma by the same
+    transform of the frame box-averaged to half size (the transform is linear, so averaging
+    first equals subsampling the chroma after). Matches swscale within 1 level of luma and 3 of
+    chroma.
+    """
+    h, w = image.shape[:2]
+    buf = np.empty((h * 3 // 2, w), np.uint8)
+    cv2.extractChannel(cv2.transform(image, _RGB_TO_YUV709), 0, dst=buf[:h])
+    small = cv2.transform(cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
+                          _RGB_TO_YUV709)
+    q = h * w // 4
+    cv2.extractChannel(small, 1, dst=buf[h:].reshape(-1)[:q].reshape(h // 2, w // 2))
+    cv2.extractChannel(small, 2, dst=buf[h:].reshape(-1)[q:].reshape(h // 2, w // 2))
+    return av.VideoFrame.from_ndarray(buf, format="yuv420p")
 
 
 @functools.lru_cache(maxsize=1)
@@ -161,13 +192,14 @@ class VideoWriter:
     (any format PyAV reads); ``audio_duration_s`` limits how much of it is used. At
     :meth:`close` the audio is fitted to the video's length (``frames / fps``), so the output's
     duration equals the audio's within one frame when the caller writes
-    ``round(audio_duration * fps)`` frames.
+    ``round(audio_duration * fps)`` frames. ``x264_params`` (``key=value:...``) refine the
+    libx264 ``preset``; the NVENC encoder ignores them.
     """
 
     def __init__(self, out: PathLike, width: int, height: int, fps: float,
                  audio: Optional[PathLike] = None, audio_duration_s: Optional[float] = None,
                  crf: int = 20, preset: str = "veryfast", codec: str = "auto",
-                 max_height: Optional[int] = None) -> None:
+                 max_height: Optional[int] = None, x264_params: Optional[str] = None) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.out = os.fspath(out)
@@ -186,7 +218,7 @@ class VideoWriter:
         try:
             self._container = av.open(self._tmp, "w", format="mp4",
                                       options={"movflags": "+faststart"})
-            self._video = self._add_video_stream(crf, preset)
+            self._video = self._add_video_stream(crf, preset, x264_params)
             if audio is not None:
                 astream = self._container.add_stream("aac", rate=AUDIO_RATE)
                 astream.codec_context.layout = "mono" if _channels(audio) == 1 else "stereo"
@@ -197,7 +229,7 @@ class VideoWriter:
             self._discard()
             raise
 
-    def _add_video_stream(self, crf: int, preset: str):
+    def _add_video_stream(self, crf: int, preset: str, x264_params: Optional[str]):
         rate = frame_rate_fraction(self.fps)
         stream = self._container.add_stream(self.codec, rate=rate)
         stream.width, stream.height = self.width, self.height
@@ -207,7 +239,14 @@ class VideoWriter:
         ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
         ctx.color_range = 1                                        # limited (TV) range
         if self.codec == "libx264":
-            stream.options = {"crf": str(int(crf)), "preset": preset, "threads": "0"}
+            # threads 0: x264 sizes its thread pool from the cores. Frame threads rather than
+            # PyAV's default slice threads: encoding returns at once and overlaps the caller's
+            # next frame (measured on 2 cores: -5% CPU, -20% wall per 720p render).
+            ctx.thread_type = "FRAME"
+            options = {"crf": str(int(crf)), "preset": preset, "threads": "0"}
+            if x264_params:
+                options["x264-params"] = x264_params
+            stream.options = options
         else:
             stream.options = {"preset": _NVENC_PRESETS.get(preset, "p4"), "tune": "hq",
                               "rc": "vbr", "cq": str(int(crf)), "b": "0"}
@@ -224,10 +263,13 @@ class VideoWriter:
         if image.shape != (self.in_height, self.in_width, 3) or image.dtype != np.uint8:
             raise ValueError(f"expected a {self.in_height}x{self.in_width}x3 uint8 image, got "
                              f"{image.shape} {image.dtype}")
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame = frame.reformat(width=self.width, height=self.height, format="yuv420p",
-                               dst_colorspace="ITU709", dst_color_range="MPEG",
-                               interpolation="BILINEAR")
+        if (self.width, self.height) == (self.in_width, self.in_height):
+            frame = rgb_to_yuv420p(image)
+        else:
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame = frame.reformat(width=self.width, height=self.height, format="yuv420p",
+                                   dst_colorspace="ITU709", dst_color_range="MPEG",
+                                   interpolation="BILINEAR")
         frame.pts = self.frames_written
         self.frames_written += 1
         self._container.mux(self._video.encode(frame))

@@ -146,3 +146,32 @@ def test_nvenc(tmp_path):
         for i in range(25):
             writer.write(mediagen.presenter_frame(i, 320, 240, face=False))
     assert [mediagen.read_marker(f.image) for f in open_video(out)] == list(range(25))
+
+
+def test_fast_colour_conversion_matches_swscale():
+    from skimage import data
+
+    from lipsync.media.writer import rgb_to_yuv420p
+
+    image = np.ascontiguousarray(data.astronaut()[100:340, 60:380])   # 320x240, a real face
+    ours = rgb_to_yuv420p(image).to_ndarray().astype(int)
+    ref = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+        format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG").to_ndarray()
+    diff = np.abs(ours - ref.astype(int))
+    assert diff[:240].max() <= 1                       # luma
+    assert diff[240:].mean() < 1.0 and diff[240:].max() <= 8   # chroma: another 2x2 filter
+    red = rgb_to_yuv420p(np.full((4, 6, 3), (255, 0, 0), np.uint8)).to_ndarray()
+    chroma = red[4:].reshape(-1)
+    assert (red[:4] == 63).all()            # BT.709 limited range red: Y 63, Cb 102, Cr 240
+    assert (chroma[:6] == 102).all() and (chroma[6:] == 240).all()
+
+
+def test_x264_params_reach_the_encoder(tmp_path):
+    def keyframes(path):
+        with av.open(str(path)) as c:
+            return sum(p.is_keyframe for p in c.demux(video=0) if p.size)
+
+    plain = write_clip(tmp_path / "plain.mp4", 20)
+    short_gop = write_clip(tmp_path / "gop.mp4", 20, x264_params="keyint=5:min-keyint=5")
+    assert keyframes(plain) == 1
+    assert keyframes(short_gop) == 4

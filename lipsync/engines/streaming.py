@@ -1,0 +1,164 @@
+"""The render steps every frame-by-frame engine shares, as one template method.
+
+:meth:`StreamingEngine.render` reads and trims the speech, checks the face track against the
+presenter file, plans the frame schedule, streams the scheduled frames through a prefetch
+thread, hands them to the engine's :class:`FramePass`, encodes behind it on a writer thread,
+reports progress, removes the partial file on any error or cancellation and builds the
+:class:`~lipsync.engines.base.RenderResult`. An engine supplies only what differs: the audio
+analysis and the per-frame (or per-batch) work, in :meth:`StreamingEngine._frame_pass`.
+"""
+from __future__ import annotations
+
+import os
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Optional
+
+import numpy as np
+
+from ..errors import InputError
+from ..pipeline import BackgroundWriter, Prefetch
+from ..progress import CancelCheck, ProgressCallback, ProgressTracker
+from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
+from .base import Engine, PathLike, RenderOptions, RenderResult
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What an engine's :class:`FramePass` is made from: one render's inputs, read and checked.
+
+    ``wav`` is the speech (16 kHz mono) already trimmed to ``duration_s``; ``source`` is the
+    open presenter (:class:`~lipsync.media.video.VideoSource`), which a frame pass may read
+    from only while it is being built (afterwards the prefetch thread decodes from it);
+    ``schedule[t]`` is the source frame shown at output frame ``t``.
+    """
+
+    audio: PathLike
+    presenter: PathLike
+    track: Any
+    options: RenderOptions
+    wav: np.ndarray
+    duration_s: float
+    fps: float
+    n_out: int
+    source: Any
+    schedule: np.ndarray
+
+
+class FramePass(ABC):
+    """An engine's own part of one render: scheduled frames in, finished frames written.
+
+    Built per render by :meth:`StreamingEngine._frame_pass`, so it holds that render's state
+    (audio features, compositor, statistics) and the long-lived engine holds none.
+    """
+
+    #: Items the prefetch thread may run ahead of :meth:`run`.
+    prefetch_depth: int = 6
+    #: Frames queued for the encoder thread.
+    writer_depth: int = 4
+
+    def items(self, frames: Iterable[np.ndarray]) -> Iterable:
+        """What the prefetch thread produces from the scheduled RGB frames (default: them)."""
+        return frames
+
+    @abstractmethod
+    def run(self, items: Iterator, writer: BackgroundWriter, tracker: ProgressTracker) -> int:
+        """Write one frame per output frame to ``writer``, advancing ``tracker`` and checking
+        it for cancellation; return how many frames had no usable face."""
+
+    def stats(self) -> dict:
+        """Engine-specific entries for :attr:`RenderResult.stats`."""
+        return {}
+
+
+class StreamingEngine(Engine):
+    """An engine that renders by streaming the presenter's frames through a :class:`FramePass`."""
+
+    #: Bytes of decoded source frames kept for the ping-pong schedule.
+    frame_budget_bytes: int = DEFAULT_BUDGET_BYTES
+
+    def prepare(self, presenter: PathLike, *, pick: object = None,
+                progress: Optional[ProgressCallback] = None,
+                cancel: Optional[CancelCheck] = None):
+        """The presenter's face track, cached by content and shared by every engine.
+
+        Needs no model weights: presenters are prepared on CPU workers, which never load one.
+        """
+        from ..track import prepare_track
+        return prepare_track(presenter, cache=self.cache_dir, pick=pick, progress=progress,
+                             cancel=cancel)
+
+    def _ready(self) -> None:
+        """Called first by every render: load what the engine needs, so a missing model fails
+        before any media work. Nothing by default."""
+
+    @abstractmethod
+    def _frame_pass(self, job: RenderJob) -> FramePass:
+        """Analyse the audio (and, if needed, read from ``job.source``) for this render."""
+
+    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
+               options: RenderOptions = RenderOptions(),
+               progress: Optional[ProgressCallback] = None,
+               cancel: Optional[CancelCheck] = None) -> RenderResult:
+        """See :meth:`Engine.render`; a ``track`` of None is prepared (or read from the cache)
+        here."""
+        from ..audio import SAMPLE_RATE, load_audio
+        from ..media.video import open_video
+        from ..media.writer import VideoWriter
+        from ..timeline import frame_schedule, n_output_frames
+
+        t0 = time.monotonic()
+        self._ready()
+        if track is None:
+            track = self.prepare(presenter, cancel=cancel)
+        stage = ProgressTracker("audio", 1, progress, cancel, span=(0.0, 0.03))
+        stage.check_cancel()
+        wav = load_audio(audio)
+        duration = len(wav) / SAMPLE_RATE
+        if options.duration_s is not None:
+            duration = min(duration, max(float(options.duration_s), 0.0))
+            wav = wav[:int(round(duration * SAMPLE_RATE))]
+        if duration <= 0:
+            raise InputError(audio, "audio is empty")
+        source = open_video(presenter, fps=track.fps)
+        with source:
+            if source.frame_count != track.n_frames or (source.width, source.height) != (
+                    track.width, track.height):
+                raise InputError(presenter, "the face track was made from a different file")
+            fps = float(track.fps)
+            n_out = n_output_frames(duration, fps)
+            schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
+            frame_pass = self._frame_pass(RenderJob(
+                audio=audio, presenter=presenter, track=track, options=options, wav=wav,
+                duration_s=duration, fps=fps, n_out=n_out, source=source, schedule=schedule))
+            stage.finish()
+            frames = ScheduledFrames(source.frames, schedule, track.width, track.height,
+                                     self.frame_budget_bytes)
+            ahead = Prefetch(frame_pass.items(frames), depth=frame_pass.prefetch_depth)
+            writer = BackgroundWriter(VideoWriter(
+                out, track.width, track.height, fps, audio=audio, audio_duration_s=duration,
+                crf=options.crf, preset=options.preset, codec=options.video_codec,
+                max_height=options.max_height, x264_params=options.x264_params),
+                depth=frame_pass.writer_depth)
+            tracker = ProgressTracker("render", n_out, progress, cancel, span=(0.03, 1.0))
+            t_render = time.monotonic()
+            try:
+                no_face = frame_pass.run(iter(ahead), writer, tracker)
+                tracker.check_cancel()
+                path = writer.close()
+            except BaseException:
+                writer.abort()
+                raise
+            finally:
+                ahead.close()
+        tracker.finish()
+        elapsed = time.monotonic() - t0
+        stats = {"seconds": elapsed, "render_seconds": time.monotonic() - t_render,
+                 "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
+                 "decoded_frames": frames.decoded, "decoder_restarts": frames.restarts}
+        stats.update(frame_pass.stats())
+        return RenderResult(
+            path=os.fspath(path), duration_s=n_out / fps, frames=n_out,
+            width=writer.writer.width, height=writer.writer.height, fps=fps,
+            frames_without_face=no_face, stats=stats)
