@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .interior import DEFAULT_TEETH, clean_lips, draw_interior, draw_seam, lip_colour
+from .interior import clean_lips, draw_interior, draw_seam, lip_colour, neutral_teeth
 from .drive import MAX_OPEN
 from .pose import FaceFrame, face_frame, inner_gap, neutralise, speech_pose
 from .warp import MESH_POINTS, border_anchors, mesh_triangles, region_box, warp_region
@@ -86,7 +86,7 @@ def animate_mouth(frame: np.ndarray, lm: np.ndarray, open_amount: float, shape: 
     # interior into place; paint a synthetic one only where that would be stretched too far.
     ratio = inner_gap(lm, ff) / max(inner_gap(target, ff), 1e-6)
     draw_interior(region, target[60:68] - off, ff, lips,
-                  DEFAULT_TEETH if teeth_rgb is None else teeth_rgb,
-                  opacity=float(np.clip((0.7 - ratio) / 0.4, 0.0, 1.0)))
+                  neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb,
+                  opacity=float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)))
     draw_seam(region, target[60:68] - off, ff, lips)
     return MouthPatch(region, box, target)

@@ -1,9 +1,10 @@
 """Drawing the inside of an open mouth: a shaded dark cavity and teeth.
 
-Colours come from the presenter: the cavity is a deep shade of their lip colour, the teeth
-colour is sampled where the template shows teeth (see :func:`sample_teeth_colour`), otherwise a
-dimmed ivory. Shapes follow the target inner-lip polygon, with the upper teeth hanging from the
-upper lip the way they do in real speech.
+Colours come from the presenter: the cavity is a deep, warm shade of their lip colour, the
+teeth colour is sampled where the template shows teeth (see :func:`sample_teeth_colour`),
+otherwise an off-white in the picture's own light (:func:`neutral_teeth`). The opening is a
+smooth, tapered curve fitted to the target inner-lip landmarks, with the upper teeth hanging from
+the upper lip the way they do in real speech.
 """
 from __future__ import annotations
 
@@ -13,8 +14,14 @@ import numpy as np
 from .pose import FaceFrame
 
 DEFAULT_TEETH = np.array([214, 206, 190], np.float32)
-_UPPER_CURVE = [60, 61, 62, 63, 64]
-_LOWER_CURVE = [64, 65, 66, 67, 60]
+_IVORY = np.array([230, 227, 220], np.float32)
+#: Where the front teeth meet, from corner (-1) to corner (1) of the opening.
+_TOOTH_GAPS = np.array([-0.76, -0.58, -0.34, 0.0, 0.34, 0.58, 0.76], np.float32)
+#: The inside of the mouth is redder than the lips' outside.
+_WARM = np.array([1.0, 0.82, 0.8], np.float32)
+#: Lip-edge profiles (p, q) of :func:`_profile`: the upper lip is flatter, the lower rounder.
+_UPPER_SHAPE = (2.4, 0.7)
+_LOWER_SHAPE = (2.0, 0.8)
 
 
 def smooth_closed(points: np.ndarray, per_segment: int = 6) -> np.ndarray:
@@ -66,80 +73,172 @@ def sample_teeth_colour(image: np.ndarray, lm: np.ndarray, ff: FaceFrame) -> np.
     bright = (hsv[:, 2] > 0.7 * max(skin_v, 60)) & (hsv[:, 1] < 80)
     if bright.mean() < 0.15:
         return None
-    return np.median(pix[bright], axis=0)
+    # The brighter, greyer half: pale lip highlights and gum edges also pass the test above.
+    cand = pix[bright]
+    score = cand.mean(1) - (cand.max(1) - cand.min(1))
+    return np.median(cand[score >= np.median(score)], axis=0)
+
+
+def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """Off-white teeth for a presenter whose teeth are never seen, in the picture's light.
+
+    Ivory takes a little of the hue of the skin around the mouth (so a bluish or warm white
+    balance, or a painting's palette, carries over) and is scaled to the skin's brightness, so
+    the teeth neither glow in a dim frame nor look grey in a bright one.
+    """
+    h, w = image.shape[:2]
+    ff_w = max(float(np.hypot(*(lm[54] - lm[48]))), 2.0)
+    x0 = int(np.clip(lm[48][0] - 0.4 * ff_w, 0, w - 1))
+    x1 = int(np.clip(lm[54][0] + 0.4 * ff_w, x0 + 1, w))
+    y0 = int(np.clip(lm[33][1], 0, h - 1))
+    y1 = int(np.clip(lm[8][1], y0 + 1, h))
+    step = max(1, int(np.sqrt((y1 - y0) * (x1 - x0) / 1500.0)))   # ~1500 samples
+    skin = image[y0:y1:step, x0:x1:step].reshape(-1, 3).astype(np.float32)
+    if len(skin) < 8:
+        return DEFAULT_TEETH.copy()
+    lum = skin.mean(1)
+    lo, hi = np.percentile(lum, [30, 90])
+    skin = np.median(skin[(lum >= lo) & (lum <= hi)], axis=0) if hi > lo else skin.mean(0)
+    # Teeth take a little of the skin's hue: warm under warm light, cool in a cool picture.
+    hue = np.clip((skin + 8.0) / (float(skin.mean()) + 8.0), 0.5, 1.6) ** 0.3
+    tooth = _IVORY / float(_IVORY.mean()) * hue
+    level = float(np.clip(0.9 * skin.mean() + 25.0, 80.0, 215.0))
+    return np.clip(tooth * (level / float(tooth.mean())), 0, 255).astype(np.float32)
+
+
+def _profile(t: np.ndarray, p: float, q: float) -> np.ndarray:
+    """Height of a lip edge along the opening: 1 in the middle, tapering to 0 at the corners."""
+    return np.clip(1.0 - np.abs(t) ** p, 0.0, 1.0) ** q
+
+
+def _smoothstep(x: np.ndarray | float) -> np.ndarray | float:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def _fit_edge(t: np.ndarray, v: np.ndarray, p: float, q: float) -> tuple[float, float]:
+    """Least-squares ``v = profile(t) * (a + b t)`` through one lip's three inner points:
+    a smooth curve instead of the polygon, so a smile's V becomes a rounded U."""
+    f = _profile(t, p, q)
+    design = np.stack([f, f * t], 1)
+    (a, b), *_ = np.linalg.lstsq(design.astype(np.float64), v.astype(np.float64), rcond=None)
+    return float(a), float(b)
 
 
 def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb: np.ndarray,
                   teeth_rgb: np.ndarray, opacity: float = 1.0) -> None:
-    """Paint the mouth interior into ``region`` (in place) inside polygon ``inner`` (8, 2).
+    """Paint the mouth interior into ``region`` (in place) inside the opening ``inner`` (8, 2).
 
     ``inner`` holds target landmarks 60-67 in ``region`` coordinates; ``opacity`` < 1 lets a
     real interior already warped into place show through.
+
+    The opening is modelled in the mouth's own coordinates (``t`` from corner to corner, -1..1,
+    ``v`` across): each lip edge is a smooth tapered curve fitted to its landmarks, and every
+    layer (cavity, tongue, teeth) is an analytic field over the small crop, anti-aliased by a
+    soft step of about a pixel. Everything follows from the landmarks and the opening, so equal
+    inputs give equal pixels and smoothly moving landmarks give smoothly moving shading.
     """
     if opacity <= 0:
         return
     h, w = region.shape[:2]
+    inner = np.asarray(inner, np.float32)
     gap = float(np.clip((inner[[7, 6, 5]] - inner[[1, 2, 3]]) @ ff.ey, 0, None).mean())
     if gap < 0.6:
         return
+    left, right = inner[0], inner[4]
+    span = float(np.hypot(*(right - left)))
+    u = (right - left) / span if span > 1.0 else ff.ex
+    n = np.array([-u[1], u[0]], np.float32)
+    if float(n @ ff.ey) < 0:
+        n = -n
+    half = max(span / 2, 1.0)
+    mid = (left + right) / 2
+    rel = inner - mid
+    t_pts, v_pts = rel @ u / half, rel @ n
+    au, bu = _fit_edge(t_pts[[1, 2, 3]], v_pts[[1, 2, 3]], *_UPPER_SHAPE)
+    al, bl = _fit_edge(t_pts[[7, 6, 5]], v_pts[[7, 6, 5]], *_LOWER_SHAPE)
     # Grow the opening a little over the lips' inner edge: the template's dark lip line there
     # would otherwise be stretched into a dark ring around the interior.
-    grow_px = min(0.025 * ff.height, 0.35 * gap)
-    margin = int(np.ceil(grow_px + 0.01 * ff.height)) + 3
-    x0, y0 = np.maximum(np.floor(inner.min(0)).astype(int) - margin, 0)
-    x1, y1 = np.minimum(np.ceil(inner.max(0)).astype(int) + margin, [w, h])
+    grow = min(0.014 * ff.height, 0.3 * gap)
+    margin = int(np.ceil(grow + 2))
+    x0, y0 = np.maximum(np.floor(inner.min(0) - [0, grow]).astype(int) - margin, 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(0) + [0, grow]).astype(int) + margin, [w, h])
     if x1 - x0 < 3 or y1 - y0 < 2:
         return
-    off = np.array([x0, y0], np.float32)
-    poly = inner - off
-    bw, bh = x1 - x0, y1 - y0
-    S = 4  # supersampling for smooth outlines at small face sizes
-    mask = np.zeros((bh * S, bw * S), np.uint8)
-    curve = smooth_closed(poly)
-    cv2.fillPoly(mask, [np.round(curve * S).astype(np.int32)], 255, lineType=cv2.LINE_AA)
-    grow = int(round(grow_px * S))
-    if grow > 0:
-        mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
-                                                          (2 * grow + 1, 2 * grow + 1)))
-    # Upper teeth: the upper inner-lip curve and the same curve shifted down.
-    tooth_h = min(0.6 * gap, 0.05 * ff.height) * S
-    upper = curve[:len(curve) // 2 + 1] * S - ff.ey * grow
-    band = np.vstack([upper, (upper + ff.ey * tooth_h)[::-1]])
-    teeth = np.zeros_like(mask)
-    cv2.fillPoly(teeth, [np.round(band).astype(np.int32)], 255, lineType=cv2.LINE_AA)
-    lower_teeth = np.zeros_like(mask)
-    if gap > 0.09 * ff.height:
-        lower = np.vstack([curve[len(curve) // 2:], curve[:1]]) * S + ff.ey * grow
-        lt_h = min(0.15 * gap, 0.012 * ff.height) * S + grow
-        lband = np.vstack([lower, (lower - ff.ey * lt_h)[::-1]])
-        cv2.fillPoly(lower_teeth, [np.round(lband).astype(np.int32)], 255, lineType=cv2.LINE_AA)
-    size = (bw, bh)
-    m = cv2.resize(mask, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    t = cv2.resize(teeth, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    lt = cv2.resize(lower_teeth, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-    # Shading: darker towards the corners.
-    yy, xx = np.mgrid[0:bh, 0:bw].astype(np.float32)
-    c = poly.mean(0)
-    rel_x = np.abs((xx - c[0]) * ff.ex[0] + (yy - c[1]) * ff.ex[1]) / max(
-        float(np.abs((poly[4] - poly[0]) @ ff.ex)) / 2, 1.0)
-    corner = np.clip(1.0 - 0.45 * rel_x ** 2, 0.55, 1.0)[..., None]
-    # Cavity: darkest high up behind the teeth, lighter and redder low down (the tongue).
-    rel_y = (((yy - c[1]) * ff.ey[1] + (xx - c[0]) * ff.ey[0]) / max(gap, 1.0) + 0.5)
-    depth = np.clip(rel_y, 0.0, 1.0)[..., None]
-    cavity = np.clip(lips_rgb * (0.14 + 0.3 * depth ** 2) + 3, 0, 255) * (0.75 + 0.25 * corner)
-    # Teeth are shaded where the lips overhang them.
-    inside = cv2.GaussianBlur(m, (0, 0), max(0.012 * ff.height, 0.7))
-    lip_shade = (0.78 + 0.22 * np.clip((inside - 0.5) * 2.5, 0.0, 1.0))[..., None]
-    tooth = teeth_rgb * corner * lip_shade
-    col = cavity * (1 - t[..., None]) + tooth * t[..., None]
-    col = col * (1 - lt[..., None]) + tooth * 0.6 * lt[..., None]
-    # Normalised blur: soften inside the outline without pulling in colour from outside it.
-    soft = max(0.003 * ff.height, 0.5)
-    col = cv2.GaussianBlur(col * m[..., None], (0, 0), soft) / np.maximum(
-        cv2.GaussianBlur(m, (0, 0), soft), 1e-3)[..., None]
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    dx, dy = xx - mid[0], yy - mid[1]
+    t = (dx * u[0] + dy * u[1]) / half
+    v = dx * n[0] + dy * n[1]
+    ta = np.clip(t, -1.0, 1.0)
+    aa = max(1.5, 0.0075 * ff.height)            # edge width: about two pixels at 720p
+    # Edge curves are tabulated along t once, then looked up per pixel. Each soft step is
+    # measured across its curve (vertical distance over the slope's norm), so the steep
+    # sides near the corners are as soft as the top and bottom.
+    ts = np.linspace(-1.0, 1.0, 129, dtype=np.float32)
+    fu, fl = _profile(ts, *_UPPER_SHAPE), _profile(ts, *_LOWER_SHAPE)
+    top_s = fu * (au + bu * ts)
+    bottom_s = np.maximum(fl * (al + bl * ts), top_s)
+    tooth_h = min(0.45 * gap, 0.045 * ff.height) + grow
+    curves = {"top_g": top_s - grow * fu, "bottom": bottom_s,
+              "bottom_g": bottom_s + 0.6 * grow * fl, "th": tooth_h * _profile(ts / 0.86, 3.0, 0.6)}
+    curves["tooth"] = curves["top_g"] + curves["th"]
+    look = {k: np.interp(t, ts, c).astype(np.float32) for k, c in curves.items()}
+    for k in ("top_g", "bottom_g", "tooth"):
+        slope = np.gradient(curves[k], ts) / half
+        look[k + "_n"] = np.interp(t, ts, np.minimum(np.sqrt(1.0 + slope ** 2), 8.0)).astype(np.float32)
+    top_g, bottom, bottom_g = look["top_g"], look["bottom"], look["bottom_g"]
+    # Fade the last pixels before each corner, where the lips meet: a tapered tip, not a cut.
+    inside_t = _smoothstep((1.0 - np.abs(t)) * half / (2.5 * aa) + 0.2)
+    m = (np.clip((v - top_g) / (aa * look["top_g_n"]) + 0.5, 0, 1)
+         * np.clip((bottom_g - v) / (aa * look["bottom_g_n"]) + 0.5, 0, 1) * inside_t)
+    if float(m.max()) <= 0.0:
+        return
+    height = np.maximum(bottom_g - top_g, 1e-3)
+    dv = np.clip((v - top_g) / height, 0.0, 1.0)          # 0 at the upper lip, 1 at the lower
+    lips = np.asarray(lips_rgb, np.float32)
+    teeth = np.asarray(teeth_rgb, np.float32)
+    open_h = gap / ff.height
+    # Cavity: a deep shade of the lips, darkest in the middle and just behind the upper teeth,
+    # a little lighter (the inside of the lips) towards the edges and the corners.
+    depth = (1.0 - ta ** 2) * np.clip(4.0 * dv * (1.0 - dv) * 1.15, 0, 1)
+    shade = 0.42 - 0.3 * depth
+    cavity = (lips * _WARM)[None, None, :] * shade[..., None] + 2.0
+    # Tongue: a soft lighter mound low in the cavity, once the jaw is well open.
+    k_tongue = float(_smoothstep((open_h - 0.045) / 0.05))
+    if k_tongue > 0:
+        ty = (dv - 0.95) / 0.45
+        tongue = np.clip(1.0 - (ta / 0.7) ** 2 - ty ** 2, 0.0, 1.0) * k_tongue
+        tongue_rgb = lips * np.array([0.62, 0.48, 0.5], np.float32) * (0.8 + 0.2 * (1 - dv))[..., None]
+        cavity = cavity + (tongue_rgb - cavity) * (0.85 * tongue)[..., None]
+    col = cavity
+    # Upper teeth hang from the upper lip and follow its curve; narrower than the opening
+    # (the side teeth recede into the dark), shaded under the lip and towards the sides.
+    k_teeth = float(_smoothstep((open_h - 0.012) / 0.025))
+    if k_teeth > 0:
+        th = look["th"]
+        band = np.clip((look["tooth"] - v) / (aa * look["tooth_n"]) + 0.5, 0, 1) * _smoothstep(th / 2.0)
+        rel_v = np.clip((v - top_g) / np.maximum(th, 1e-3), 0.0, 1.0)
+        light = (0.55 + 0.45 * _smoothstep(rel_v / 0.45)) * (1.0 - 0.65 * ta ** 2)
+        light = light * (1.0 - 0.12 * _smoothstep((rel_v - 0.8) / 0.2))
+        k_gaps = 0.06 * float(_smoothstep((tooth_h - 4.0) / 4.0))
+        if k_gaps > 0:
+            # Faint gaps between the front teeth, once they are big enough not to alias.
+            sep = np.abs(t[..., None] - _TOOTH_GAPS) * half
+            notch = np.exp(-(sep.min(-1) / max(0.6, 0.004 * ff.height)) ** 2)
+            light = light * (1.0 - k_gaps * notch * (0.2 + 0.8 * rel_v))
+        tooth = teeth[None, None, :] * light[..., None]
+        a_t = band * k_teeth
+        col = col + (tooth - col) * a_t[..., None]
+        # Lower teeth: a short row just inside the lower lip, only when wide open.
+        k_low = float(_smoothstep((open_h - 0.07) / 0.04))
+        if k_low > 0:
+            lth = min(0.09 * gap, 0.01 * ff.height) * _profile(ta / 0.45, 2.0, 0.6)
+            lband = np.clip((v - (bottom - lth)) / aa + 0.5, 0, 1) * _smoothstep(lth)
+            ltooth = (0.5 * teeth + 0.25 * lips)[None, None, :] * (1.0 - 1.5 * ta ** 2)[..., None]
+            col = col + (ltooth - col) * (lband * k_low * 0.6)[..., None]
     roi = region[y0:y1, x0:x1].astype(np.float32)
-    a = cv2.GaussianBlur(m, (0, 0), max(0.004 * ff.height, 0.4))[..., None] * float(opacity)
-    region[y0:y1, x0:x1] = np.clip(roi * (1 - a) + col * a, 0, 255).astype(np.uint8)
+    a = (m * float(opacity))[..., None]
+    region[y0:y1, x0:x1] = np.clip(roi * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
 
 
 def draw_seam(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb: np.ndarray) -> None:
@@ -172,11 +271,14 @@ def draw_seam(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb: np
 
 def clean_lips(region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: FaceFrame,
                lips_rgb: np.ndarray) -> None:
-    """Repaint teeth-bright pixels that ended up on the lips (in place).
+    """Repaint teeth that ended up on the lips (in place).
 
     Landmarks rarely hug the lip edge exactly, so closing a smiling template's mouth can drag
     slivers of teeth onto the lips. Inside the outer lip outline but outside the opening,
-    anything much brighter and greyer than the lips is pulled to the lip colour.
+    anything much brighter and greyer than the lips is repainted, together with the dark gaps
+    between those teeth (which would otherwise stay behind as a row of dots). The fill is the
+    surrounding lip pixels smoothed over, so it keeps the lip's local colour and shading
+    instead of leaving a flat patch.
     """
     h, w = region.shape[:2]
     x0, y0 = np.maximum(np.floor(outer.min(0)).astype(int) - 2, 0)
@@ -194,9 +296,26 @@ def clean_lips(region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: Fac
     lip_sat = float(lips_rgb.max() - lips_rgb.min())
     teethish = np.clip((lum - 1.15 * lip_lum) / (0.25 * lip_lum + 1), 0, 1) * np.clip(
         (0.8 * lip_sat - sat) / (0.3 * lip_sat + 1), 0, 1)
-    wgt = cv2.GaussianBlur(teethish * (band / 255.0), (0, 0), max(0.004 * ff.height, 0.5))
+    inband = band / 255.0
+    teethish = (teethish * inband).astype(np.float32)
+    if float(teethish.max()) <= 0.05:
+        return
+    # Gaps between teeth: dark pixels right next to teeth pixels.
+    r = max(1, int(round(0.008 * ff.height)))
+    near = cv2.dilate(teethish, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    gaps = near * np.clip((0.75 * lip_lum - lum) / (0.25 * lip_lum + 1), 0, 1) * inband
+    bad = np.maximum(teethish, gaps.astype(np.float32))
+    wgt = cv2.GaussianBlur(bad, (0, 0), max(0.004 * ff.height, 0.5))
     wgt = np.clip(wgt * 1.5, 0, 1)[..., None]
     if float(wgt.max()) <= 0.02:
         return
-    target = lips_rgb * 0.92
+    # Fill from the good lip pixels around (normalised blur); plain lip colour where none.
+    good = (inband * (1.0 - np.clip(cv2.dilate(bad, np.ones((3, 3), np.uint8)) * 2, 0, 1)))
+    good = good.astype(np.float32)
+    sigma = max(0.015 * ff.height, 1.0)
+    num = cv2.GaussianBlur(roi * good[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(good, (0, 0), sigma)[..., None]
+    fallback = lips_rgb * 0.92
+    k = np.clip(den * 4.0, 0.0, 1.0)
+    target = num / np.maximum(den, 1e-4) * k + fallback * (1 - k)
     region[y0:y1, x0:x1] = np.clip(roi * (1 - wgt) + target * wgt, 0, 255).astype(np.uint8)
