@@ -4,6 +4,10 @@ On connect it checks the session's user is a member of the batch's team (anyone 
 refused with close code 4403, the same answer as for a batch that does not exist), joins the
 group ``batch-<id>`` and sends the full snapshot; then it forwards every update. A client that
 reconnects, or sends ``{"type": "resync"}``, gets a fresh snapshot.
+
+Updates are published by workers in their own language; each consumer puts the texts for
+people (task errors, status labels) into its own client's language (the language cookie, else
+``Accept-Language``) before sending.
 """
 from __future__ import annotations
 
@@ -12,21 +16,65 @@ from typing import Any, Optional
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
 
-from .models import Batch
+from .models import Batch, BatchStatus, TaskStatus
+from .notices import notice_text
 from .progress import batch_snapshot, group_name
 
 CLOSE_FORBIDDEN = 4403
 
 
+def scope_language(scope: dict) -> str:
+    """The language of the connecting client: its language cookie, else Accept-Language."""
+    candidates = []
+    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
+    if cookie:
+        candidates.append(cookie)
+    headers = dict(scope.get("headers") or [])
+    accept = headers.get(b"accept-language", b"").decode("latin-1")
+    candidates += [code for code, _q in parse_accept_lang_header(accept) if code != "*"]
+    for code in candidates:
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def localise_task(task: dict, error_notice: Optional[dict]) -> dict:
+    """A published task with its texts for people in the active language."""
+    task = dict(task)
+    if error_notice:
+        task["error"] = notice_text(error_notice)
+    if task.get("status") in TaskStatus.values:
+        task["status_label"] = str(TaskStatus(task["status"]).label)
+    return task
+
+
+def localise_snapshot(snapshot: dict, error_notices: dict) -> dict:
+    """A published batch snapshot with its texts for people in the active language
+    (``error_notices``: task id as text -> the task's error record)."""
+    batch = dict(snapshot.get("batch") or {})
+    if batch.get("status") in BatchStatus.values:
+        batch["status_label"] = str(BatchStatus(batch["status"]).label)
+    return {**snapshot, "batch": batch,
+            "tasks": [localise_task(t, error_notices.get(str(t.get("id"))))
+                      for t in snapshot.get("tasks", [])]}
+
+
 class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
     batch_id: Optional[int] = None
+    language: str = settings.LANGUAGE_CODE
     #: Seconds between re-checks of the membership while connected (a removed member stops
     #: getting updates within this time).
     recheck_s: float = 30.0
 
     async def connect(self) -> None:
         user = self.scope.get("user")
+        self.language = scope_language(self.scope)
         batch_id = int(self.scope["url_route"]["kwargs"]["batch_id"])
         snapshot = await self._snapshot(user, batch_id)
         if snapshot is None:
@@ -52,11 +100,15 @@ class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def task_update(self, event: dict) -> None:
         if await self._still_allowed():
-            await self.send_json({"type": "task", "task": event["task"]})
+            with translation.override(self.language):
+                task = localise_task(event["task"], event.get("error_notice"))
+            await self.send_json({"type": "task", "task": task})
 
     async def batch_update(self, event: dict) -> None:
         if await self._still_allowed():
-            await self.send_json(event["snapshot"])
+            with translation.override(self.language):
+                snapshot = localise_snapshot(event["snapshot"], event.get("error_notices", {}))
+            await self.send_json(snapshot)
 
     async def _still_allowed(self) -> bool:
         if time.monotonic() - self._checked_at < self.recheck_s:
@@ -82,4 +134,5 @@ class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
         batch = Batch.objects.for_user(user).filter(pk=batch_id).first()
         if batch is None:
             return None
-        return batch_snapshot(batch)
+        with translation.override(self.language):
+            return batch_snapshot(batch)

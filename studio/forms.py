@@ -4,8 +4,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .models import Presenter, Project, Role
+
+# Translators: the suffix Django puts after every form label (Form.label_suffix is
+# gettext(":")); kept here so the catalogue holds it. Chinese takes the full-width colon.
+LABEL_SUFFIX = gettext_noop(":")
 
 
 class TeamForm(forms.Form):

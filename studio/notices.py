@@ -1,26 +1,67 @@
-"""Warnings stored with their untranslated text, so each reader sees them in their language.
+"""Texts for people stored untranslated, so each reader sees them in their language.
 
-A check runs in a worker (one language) but its warnings are read by people in several: each
-warning keeps ``template`` (the English msgid, marked with ``gettext_noop`` where it is
-defined) and ``params`` next to ``message`` (the English text, for logs, the API and rows
-written before templates were stored).
+A check or a render runs in a worker (one language) but its warnings and errors are read by
+people in several: each record keeps ``template`` (the English msgid, marked with
+``gettext_noop`` where it is defined) and ``params`` next to ``message`` (the English text, for
+logs, the API and rows written before templates were stored). A parameter may itself be a
+record (a reason inside a sentence); it is translated the same way when the text is shown.
 """
 from __future__ import annotations
 
-from django.utils.translation import gettext
+import os
+from typing import Optional
+
+from django.utils.translation import gettext, gettext_noop
+
+
+def _english(value):
+    return value["message"] if isinstance(value, dict) else value
 
 
 def notice(code: str, template: str, **params) -> dict:
-    """A warning record: ``code``, ``message`` (English), ``template`` and ``params``."""
-    return {"code": code, "message": template % params, "template": template, "params": params}
+    """A record: ``code``, ``message`` (English), ``template`` and ``params``."""
+    message = template % {k: _english(v) for k, v in params.items()} if params else template
+    return {"code": code, "message": message, "template": template, "params": params}
 
 
-def notice_text(warning: dict) -> str:
-    """The warning in the active language (falls back to the stored message)."""
+def notice_text(warning: Optional[dict]) -> str:
+    """The record in the active language (falls back to the stored message)."""
+    if not warning:
+        return ""
     template = warning.get("template")
     if not template:
         return str(warning.get("message", ""))
+    params = {k: notice_text(v) if isinstance(v, dict) else v
+              for k, v in (warning.get("params") or {}).items()}
     try:
-        return gettext(template) % warning.get("params", {})
+        return gettext(template) % params if params else gettext(template)
     except (KeyError, TypeError, ValueError):
         return str(warning.get("message", ""))
+
+
+def reason_notice(reason: str) -> dict:
+    """An input error's reason: translated when it is one of ours (a ``gettext_noop`` msgid),
+    shown as it came from the engine otherwise."""
+    return notice("reason", reason)
+
+
+def input_error(file_name: str, reason: str) -> dict:
+    """``<file name>: <reason>``, the form of :class:`lipsync.errors.InputError` messages."""
+    return notice("input", gettext_noop("%(file)s: %(reason)s"), file=file_name,
+                  reason=reason_notice(reason))
+
+
+def lipsync_error(exc, shown_name: Optional[str] = None) -> dict:
+    """An engine error (``path`` and ``reason``) under the name the user gave the file."""
+    path = getattr(exc, "path", "")
+    reason = getattr(exc, "reason", "")
+    if not reason:
+        return notice("error", str(exc))
+    return input_error(shown_name or os.path.basename(str(path)) or str(path), reason)
+
+
+def error_fields(record: Optional[dict], field: str = "error") -> dict:
+    """Model fields for a stored error: ``error`` (English) and ``error_notice`` (the record)."""
+    if not record:
+        return {field: "", f"{field}_notice": {}}
+    return {field: record["message"], f"{field}_notice": record}

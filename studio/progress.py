@@ -59,7 +59,7 @@ def task_snapshot(task) -> dict[str, Any]:
         "attempts": task.attempts,
         "worker": task.worker_name,
         "device": task.device,
-        "error": task.error,
+        "error": task.error_text,
         "started_at": task.started_at.isoformat() if task.started_at else None,
         "finished_at": task.finished_at.isoformat() if task.finished_at else None,
         "output": output,
@@ -104,13 +104,27 @@ def send_to_group(batch_id: int, message: dict[str, Any]) -> None:
 
 
 def publish_task(task) -> None:
-    """Publish the task's current row to its batch's listeners."""
-    send_to_group(task.batch_id, {"type": TASK_EVENT, "task": task_snapshot(task)})
+    """Publish the task's current row to its batch's listeners.
+
+    Events carry the untranslated error records next to the snapshot (in the publisher's
+    language); each consumer translates for its client (:mod:`studio.consumers`)."""
+    send_to_group(task.batch_id, {"type": TASK_EVENT, "task": task_snapshot(task),
+                                  "error_notice": task.error_notice})
+
+
+def publish_fresh(task) -> None:
+    """Re-read the task's row, publish it and derive its batch's status again (after a write
+    elsewhere changed the task)."""
+    task.refresh_from_db()
+    publish_task(task)
+    refresh_batch(task.batch)
 
 
 def publish_batch(batch) -> None:
     """Publish the batch's full snapshot (after a status change of the batch)."""
-    send_to_group(batch.pk, {"type": BATCH_EVENT, "snapshot": batch_snapshot(batch)})
+    tasks = list(batch.tasks.all())
+    send_to_group(batch.pk, {"type": BATCH_EVENT, "snapshot": batch_snapshot(batch, tasks),
+                             "error_notices": {str(t.pk): t.error_notice for t in tasks}})
 
 
 def refresh_batch(batch) -> None:

@@ -24,7 +24,7 @@ import django_rq
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from redis import Redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -33,7 +33,8 @@ from rq.registry import StartedJobRegistry
 from rq.utils import utcparse
 
 from .models import RenderTask, TaskStatus
-from .progress import publish_task, refresh_batch
+from .notices import error_fields, notice
+from .progress import publish_fresh
 from .services.batches import enqueue_task, requeue_task
 
 log = logging.getLogger("studio.reconcile")
@@ -75,9 +76,10 @@ def fail_rq_job(connection: Redis, job_id: str, reason: str) -> None:
         pipeline.execute()
 
 
-def _dead_reason(task: RenderTask) -> str:
-    return _("The worker %(worker)s stopped responding while rendering (stage: %(stage)s).") % {
-        "worker": task.worker_name or "?", "stage": task.stage or "start"}
+def _dead_reason(task: RenderTask) -> dict:
+    return notice("worker_lost", gettext_noop(
+        "The worker %(worker)s stopped responding while rendering (stage: %(stage)s)."),
+        worker=task.worker_name or "?", stage=task.stage or "start")
 
 
 def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None,
@@ -97,8 +99,8 @@ def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None
         if beat is not None and beat >= cutoff:
             continue  # the worker is alive; the DB write was only late
         reason = _dead_reason(task)
-        log.warning("task %s: %s", task.pk, reason)
-        fail_rq_job(connection, task.rq_job_id, reason)
+        log.warning("task %s: %s", task.pk, reason["message"])
+        fail_rq_job(connection, task.rq_job_id, reason["message"])
         if task.cancel_requested:
             changed = RenderTask.objects.filter(
                 pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id).update(
@@ -106,19 +108,20 @@ def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None
             if changed:
                 report.failed.append(task.pk)
         elif task.attempts < task.max_attempts:
-            note = _("%(reason)s Started again (attempt %(next)d of %(max)d).") % {
-                "reason": reason, "next": task.attempts + 1, "max": task.max_attempts}
+            note = notice("requeued", gettext_noop(
+                "%(reason)s Started again (attempt %(next)d of %(max)d)."),
+                reason=reason, next=task.attempts + 1, max=task.max_attempts)
             if requeue_task(task, note=note):
                 report.requeued.append(task.pk)
         else:
             changed = RenderTask.objects.filter(
                 pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id).update(
                 status=TaskStatus.FAILED, finished_at=now, eta_s=None,
-                error=_("%(reason)s Gave up after %(n)d attempts.") % {
-                    "reason": reason, "n": task.attempts})
+                **error_fields(notice("gave_up", gettext_noop(
+                    "%(reason)s Gave up after %(n)d attempts."), reason=reason, n=task.attempts)))
             if changed:
                 report.failed.append(task.pk)
-        _publish(task)
+        publish_fresh(task)
 
     lost_after = now - timedelta(seconds=getattr(settings, "RECONCILE_LOST_QUEUED_S", 60))
     for task in RenderTask.objects.filter(status=TaskStatus.QUEUED, queued_at__lt=lost_after,
@@ -136,19 +139,13 @@ def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None
         elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED,
                         JobStatus.FINISHED):
             # The job ended without ever taking the task (e.g. it could not even start).
-            reason = _("The render job ended (%(status)s) before it could start.") % {
-                "status": status}
+            reason = notice("job_ended", gettext_noop(
+                "The render job ended (%(status)s) before it could start."), status=str(status))
             changed = RenderTask.objects.filter(
                 pk=task.pk, status=TaskStatus.QUEUED, rq_job_id=task.rq_job_id).update(
-                status=TaskStatus.FAILED, finished_at=now, error=reason,
+                status=TaskStatus.FAILED, finished_at=now, **error_fields(reason),
                 traceback=job.exc_info or "")
             if changed:
                 report.failed.append(task.pk)
-                _publish(task)
+                publish_fresh(task)
     return report
-
-
-def _publish(task: RenderTask) -> None:
-    task.refresh_from_db()
-    publish_task(task)
-    refresh_batch(task.batch)

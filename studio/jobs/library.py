@@ -13,10 +13,12 @@ from typing import Callable
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from lipsync.errors import LipsyncError
 
 from ..models import AudioTrack, MediaStatus, Presenter
+from ..notices import error_fields, lipsync_error, notice
 from ..services import audio_analysis, face_check
 
 log = logging.getLogger("studio.jobs")
@@ -37,9 +39,9 @@ def _enqueue(func: Callable, obj, timeout: int) -> None:
         log.error("could not queue %s for %s %s: %s", func.__name__, type(obj).__name__,
                   obj.pk, exc)
         type(obj).objects.filter(pk=obj.pk).update(
-            status=MediaStatus.FAILED,
-            error=f"{obj.original_filename}: the background queue is not reachable "
-                  f"({exc.__class__.__name__}); try the check again later")
+            status=MediaStatus.FAILED, **error_fields(notice("queue_unreachable", gettext_noop(
+                "%(file)s: the background queue is not reachable (%(why)s); try the check "
+                "again later"), file=obj.original_filename, why=exc.__class__.__name__)))
         return
     type(obj).objects.filter(pk=obj.pk).update(job_id=job.id or "")
 
@@ -54,6 +56,25 @@ def enqueue_audio_analysis(audio_id: int) -> None:
     _enqueue(analyse_audio, track, timeout=3600)
 
 
+def _failed(obj, exc: LipsyncError, **fields) -> str:
+    """Mark the row failed with the engine's reason (kept untranslated, see studio.notices)."""
+    type(obj).objects.filter(pk=obj.pk).update(status=MediaStatus.FAILED,
+                                               **error_fields(lipsync_error(exc)), **fields)
+    return MediaStatus.FAILED
+
+
+def _ready(obj, file_field: str, name: str, content: bytes, **fields) -> str:
+    """Store the check's picture as ``obj.<file_field>`` (removing the one a re-check
+    replaces) and mark the row ready with ``fields``."""
+    field_file = getattr(obj, file_field)
+    if field_file:
+        field_file.storage.delete(field_file.name)
+    field_file.save(name, ContentFile(content), save=False)
+    type(obj).objects.filter(pk=obj.pk).update(status=MediaStatus.READY, **error_fields(None),
+                                               **{file_field: field_file.name}, **fields)
+    return MediaStatus.READY
+
+
 def check_presenter(presenter_id: int) -> str:
     """Face-check one presenter and store the result on its row. Returns the final status."""
     presenter = Presenter.objects.filter(pk=presenter_id).first()
@@ -65,19 +86,14 @@ def check_presenter(presenter_id: int) -> str:
         result = face_check.check(path, display_name=presenter.original_filename,
                                   width=presenter.width or 0, height=presenter.height or 0)
     except LipsyncError as exc:
-        Presenter.objects.filter(pk=presenter.pk).update(
-            status=MediaStatus.FAILED, error=str(exc), prepared_at=timezone.now())
         log.info("presenter %s failed: %s", presenter.pk, exc)
-        return MediaStatus.FAILED
-    thumb_name = f"{presenter.team_id}/{os.path.basename(presenter.file.name)}.jpg"
-    if presenter.thumbnail:
-        presenter.thumbnail.storage.delete(presenter.thumbnail.name)
-    presenter.thumbnail.save(thumb_name, ContentFile(result.thumbnail_jpeg), save=False)
-    Presenter.objects.filter(pk=presenter.pk).update(
-        status=MediaStatus.READY, error="", face_share=result.face_share,
-        face_height_px=result.face_height_px, face_height_ratio=result.face_height_ratio,
-        frames_total=result.n_frames, detector=result.detector, warnings=result.warnings,
-        thumbnail=presenter.thumbnail.name, prepared_at=timezone.now())
+        return _failed(presenter, exc, prepared_at=timezone.now())
+    _ready(presenter, "thumbnail",
+           f"{presenter.team_id}/{os.path.basename(presenter.file.name)}.jpg",
+           result.thumbnail_jpeg, face_share=result.face_share,
+           face_height_px=result.face_height_px, face_height_ratio=result.face_height_ratio,
+           frames_total=result.n_frames, detector=result.detector, warnings=result.warnings,
+           prepared_at=timezone.now())
     log.info("presenter %s ready: face in %.0f%% of %d frames", presenter.pk,
              100 * result.face_share, result.n_frames)
     return MediaStatus.READY
@@ -92,14 +108,9 @@ def analyse_audio(audio_id: int) -> str:
     try:
         result = audio_analysis.analyse(track.file.path, display_name=track.original_filename)
     except LipsyncError as exc:
-        AudioTrack.objects.filter(pk=track.pk).update(status=MediaStatus.FAILED, error=str(exc))
-        return MediaStatus.FAILED
-    name = f"{track.project.team_id}/{os.path.basename(track.file.name)}.png"
-    if track.waveform:
-        track.waveform.storage.delete(track.waveform.name)
-    track.waveform.save(name, ContentFile(result.waveform_png), save=False)
-    AudioTrack.objects.filter(pk=track.pk).update(
-        status=MediaStatus.READY, error="", duration_s=result.duration_s,
-        waveform=track.waveform.name, stats=result.stats, warnings=result.warnings)
-    return MediaStatus.READY
+        return _failed(track, exc)
+    return _ready(track, "waveform",
+                  f"{track.project.team_id}/{os.path.basename(track.file.name)}.png",
+                  result.waveform_png, duration_s=result.duration_s, stats=result.stats,
+                  warnings=result.warnings)
 

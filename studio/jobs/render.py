@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
@@ -32,7 +32,8 @@ from lipsync.progress import Progress
 from .. import worker as worker_process
 from ..models import MediaAsset, MediaStatus, RenderTask, TaskStatus
 from ..models.assets import output_path_for
-from ..progress import TaskProgressReporter, publish_task, refresh_batch
+from ..notices import error_fields, lipsync_error, notice
+from ..progress import TaskProgressReporter, publish_fresh, publish_task, refresh_batch
 from ..services.batches import cancel_key
 from ..worker import current_worker, resident_engine, worker_device
 from ..zipstream import safe_name
@@ -61,9 +62,7 @@ def _finish(task: RenderTask, job_id: str, **fields) -> bool:
     fields.setdefault("eta_s", None)
     owned = RenderTask.objects.filter(pk=task.pk, rq_job_id=job_id,
                                       status=TaskStatus.RUNNING).update(**fields)
-    task.refresh_from_db()
-    publish_task(task)
-    refresh_batch(task.batch)
+    publish_fresh(task)
     return bool(owned)
 
 
@@ -178,7 +177,7 @@ def render_task(task_id: int) -> dict:
                                                          cancel_requested=True).exists():
             log.info("task %s cancelled: %s", task.pk, exc)
             _finish(task, job_id, status=TaskStatus.CANCELLED, stage="",
-                    error=_("Cancelled while rendering."))
+                    **error_fields(notice("cancelled", gettext_noop("Cancelled while rendering."))))
             return {"task": task.pk, "cancelled": True}
         log.warning("task %s taken away from this worker: %s", task.pk, exc)
         return {"task": task.pk, "superseded": True}
@@ -186,22 +185,24 @@ def render_task(task_id: int) -> dict:
         _remove(out_path)
         _no_retry(job)
         log.info("task %s failed on bad input: %s", task.pk, exc)
-        _finish(task, job_id, status=TaskStatus.FAILED, error=_readable(exc, task),
-                traceback=traceback.format_exc())
+        _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
+                **error_fields(_readable(exc, task)))
         raise
     except JobTimeoutException:
         _remove(out_path)
         _no_retry(job)
         _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                error=_("The render took longer than its time limit of %(s)d seconds.") % {
-                    "s": task.timeout_s})
+                **error_fields(notice("timeout", gettext_noop(
+                    "The render took longer than its time limit of %(s)d seconds."),
+                    s=task.timeout_s)))
         raise
     except ModelNotFoundError as exc:
         _remove(out_path)
         _no_retry(job)
         _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                error=_("The engine “%(engine)s” is not usable on this server: %(reason)s") % {
-                    "engine": batch.engine, "reason": exc})
+                **error_fields(notice("engine_unusable", gettext_noop(
+                    "The engine “%(engine)s” is not usable on this server: %(reason)s"),
+                    engine=batch.engine, reason=str(exc))))
         raise
     except Exception as exc:
         # Transient (out of memory, device busy, disk, a bug): RQ retries while attempts remain.
@@ -214,19 +215,19 @@ def render_task(task_id: int) -> dict:
                                       status=TaskStatus.RUNNING).update(
                 status=TaskStatus.QUEUED, stage="", percent=0.0, eta_s=None, fps=None,
                 queued_at=timezone.now(), traceback=traceback.format_exc(),
-                error=_("Attempt %(n)d failed (%(why)s); trying again shortly.") % {
-                    "n": task.attempts, "why": summary})
-            task.refresh_from_db()
-            publish_task(task)
-            refresh_batch(task.batch)
+                **error_fields(notice("retrying", gettext_noop(
+                    "Attempt %(n)d failed (%(why)s); trying again shortly."),
+                    n=task.attempts, why=summary)))
+            publish_fresh(task)
         else:
             _no_retry(job)
             _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                    error=_("The render failed: %(why)s") % {"why": summary})
+                    **error_fields(notice("failed", gettext_noop("The render failed: %(why)s"),
+                                          why=summary)))
         raise
 
     if not _finish(task, job_id, status=TaskStatus.SUCCEEDED, stage="done", percent=100.0,
-                   output=asset, error="", fps=reporter.task.fps):
+                   output=asset, fps=reporter.task.fps, **error_fields(None)):
         log.warning("task %s was taken away before it finished; dropping its output", task.pk)
         asset.delete_files()
         asset.delete()
@@ -239,14 +240,13 @@ def render_task(task_id: int) -> dict:
             "engine_loads": worker_process.engine_loads}
 
 
-def _readable(exc: InputError, task: RenderTask) -> str:
+def _readable(exc: InputError, task: RenderTask) -> dict:
     """The error with the stored (random) file name replaced by the name the user gave."""
     names = {}
     for obj in (task.presenter, task.audio):
         if obj is not None and obj.file:
             names[os.path.basename(obj.file.name)] = obj.original_filename or obj.name
-    shown = names.get(os.path.basename(exc.path))
-    return f"{shown}: {exc.reason}" if shown else str(exc)
+    return lipsync_error(exc, names.get(os.path.basename(exc.path)))
 
 
 def _no_retry(job) -> None:
@@ -261,24 +261,35 @@ def _remove(path: str) -> None:
         return
 
 
+def _failed_input(obj, fallback: str) -> InputError:
+    """An InputError for a presenter or audio whose own check failed.
+
+    Its stored error already reads ``<file>: <reason>``; only the reason is kept, so the
+    task's message names the file once.
+    """
+    name = obj.original_filename or obj.name
+    reason = obj.error or fallback
+    prefix = f"{name}: "
+    return InputError(name, reason[len(prefix):] if reason.startswith(prefix) else reason)
+
+
 def _inputs(task: RenderTask) -> tuple[str, str]:
     """Paths of the presenter and audio; a deleted or failed input is bad input."""
     presenter, audio = task.presenter, task.audio
     if presenter is None or not presenter.file:
-        raise InputError(task.presenter_name, _("the presenter was deleted"))
+        raise InputError(task.presenter_name, gettext_noop("the presenter was deleted"))
     if audio is None or not audio.file:
-        raise InputError(task.audio_name, _("the audio track was deleted"))
+        raise InputError(task.audio_name, gettext_noop("the audio track was deleted"))
     if presenter.status == MediaStatus.FAILED:
-        raise InputError(presenter.original_filename or presenter.name,
-                         presenter.error or _("the presenter could not be prepared"))
+        raise _failed_input(presenter, gettext_noop("the presenter could not be prepared"))
     if audio.status == MediaStatus.FAILED:
-        raise InputError(audio.original_filename or audio.name,
-                         audio.error or _("the audio track could not be read"))
+        raise _failed_input(audio, gettext_noop("the audio track could not be read"))
     paths = []
     for obj in (presenter, audio):
         path = os.path.join(settings.MEDIA_ROOT, obj.file.name)
         if not os.path.exists(path):
-            raise InputError(obj.original_filename or obj.name, _("the file is missing on the server"))
+            raise InputError(obj.original_filename or obj.name,
+                             gettext_noop("the file is missing on the server"))
         paths.append(path)
     return paths[0], paths[1]
 

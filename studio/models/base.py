@@ -89,3 +89,20 @@ class TimeStamped(models.Model):
 
     class Meta:
         abstract = True
+
+
+class ErrorNotice(models.Model):
+    """The ``error`` for people also kept untranslated (see :mod:`studio.notices`), so each
+    reader sees it in their language; ``error`` stays the English text."""
+
+    error_notice = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def error_text(self) -> str:
+        """The error in the active language (the stored text for rows without a record)."""
+        from ..notices import notice_text
+
+        return notice_text(self.error_notice) if self.error_notice else self.error

@@ -8,7 +8,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .base import TeamScopedModel, TimeStamped
+from .base import ErrorNotice, TeamScopedModel, TimeStamped
 from .library import AudioTrack, Presenter
 from .projects import Project
 from .teams import Team
@@ -137,7 +137,7 @@ def derive_batch_status(statuses: Iterable[str]) -> str:
     return BatchStatus.FAILED
 
 
-class RenderTask(TeamScopedModel, TimeStamped):
+class RenderTask(TeamScopedModel, TimeStamped, ErrorNotice):
     """One render: one audio track spoken by one presenter."""
 
     team_path = "batch__team"

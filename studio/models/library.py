@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .base import TeamScopedModel, TimeStamped
+from .base import ErrorNotice, TeamScopedModel, TimeStamped
 from .projects import Project
 from .teams import Team
 
@@ -48,7 +48,7 @@ class Tag(TeamScopedModel):
         return self.name
 
 
-class Presenter(TeamScopedModel, TimeStamped):
+class Presenter(TeamScopedModel, TimeStamped, ErrorNotice):
     """A video or photo of a person, shared by the whole team."""
 
     class Kind(models.TextChoices):
@@ -102,7 +102,7 @@ class Presenter(TeamScopedModel, TimeStamped):
         return self.status == MediaStatus.READY
 
 
-class AudioTrack(TeamScopedModel, TimeStamped):
+class AudioTrack(TeamScopedModel, TimeStamped, ErrorNotice):
     """A voice recording inside a project."""
 
     team_path = "project__team"

@@ -50,10 +50,11 @@ def decode(path: str, display_name: str) -> tuple[np.ndarray, int]:
     try:
         container = av.open(path)
     except av.FFmpegError as exc:
-        raise UnsupportedMediaError(display_name, "not a readable audio file") from exc
+        raise UnsupportedMediaError(display_name,
+                                    gettext_noop("not a readable audio file")) from exc
     with container:
         if not container.streams.audio:
-            raise NoAudioStreamError(display_name, "has no audio stream")
+            raise NoAudioStreamError(display_name, gettext_noop("has no audio stream"))
         stream = container.streams.audio[0]
         rate = stream.codec_context.sample_rate
         resampler = av.AudioResampler(format="fltp", rate=rate)
@@ -66,9 +67,10 @@ def decode(path: str, display_name: str) -> tuple[np.ndarray, int]:
                 chunks.append(out.to_ndarray())
         except av.FFmpegError as exc:
             if not chunks:
-                raise TruncatedMediaError(display_name, "audio could not be decoded") from exc
+                raise TruncatedMediaError(display_name,
+                                          gettext_noop("audio could not be decoded")) from exc
     if not chunks:
-        raise TruncatedMediaError(display_name, "audio stream holds no samples")
+        raise TruncatedMediaError(display_name, gettext_noop("audio stream holds no samples"))
     width = max(c.shape[0] for c in chunks)
     samples = np.concatenate([np.broadcast_to(c, (width, c.shape[1])) for c in chunks], axis=1)
     return samples.astype(np.float32, copy=False), int(rate)

@@ -15,7 +15,7 @@ import django_rq
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_noop
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, Retry
 
@@ -23,7 +23,8 @@ from lipsync.engines import DEFAULT_ENGINE, available_engines
 
 from ..models import (AudioTrack, Batch, MediaStatus, Presenter, Project, Quality, RenderTask,
                       TaskStatus)
-from ..progress import publish_task, refresh_batch
+from ..notices import error_fields, notice
+from ..progress import publish_fresh
 
 log = logging.getLogger("studio.batches")
 
@@ -203,15 +204,17 @@ def enqueue_task(task: RenderTask) -> Job:
         description=f"render task {task.pk}: {task}", at_front=task.batch.is_preview)
 
 
-def requeue_task(task: RenderTask, *, note: str = "") -> bool:
-    """Give ``task`` a fresh job id and enqueue it; False if the task changed meanwhile."""
+def requeue_task(task: RenderTask, *, note: Optional[dict] = None) -> bool:
+    """Give ``task`` a fresh job id and enqueue it; False if the task changed meanwhile.
+
+    ``note`` is a :func:`studio.notices.notice` record shown as the task's error meanwhile."""
     new_id = uuid.uuid4().hex
     with transaction.atomic():
         changed = RenderTask.objects.filter(pk=task.pk, rq_job_id=task.rq_job_id).update(
             status=TaskStatus.QUEUED, rq_job_id=new_id, queued_at=timezone.now(),
             started_at=None, finished_at=None, heartbeat_at=None, stage="", percent=0.0,
-            fps=None, eta_s=None, frames_done=0, cancel_requested=False, error=note,
-            worker_name="", device="")
+            fps=None, eta_s=None, frames_done=0, cancel_requested=False,
+            worker_name="", device="", **error_fields(note))
         if not changed:
             return False
         task.refresh_from_db()
@@ -243,7 +246,7 @@ def cancel_task(task: RenderTask) -> bool:
     now = timezone.now()
     done = RenderTask.objects.filter(pk=task.pk, status=TaskStatus.QUEUED).update(
         status=TaskStatus.CANCELLED, finished_at=now, stage="", eta_s=None,
-        error=_("Cancelled before it started."))
+        **error_fields(notice("cancelled", gettext_noop("Cancelled before it started."))))
     if done:
         job = _rq_job(task)
         if job is not None:
@@ -251,17 +254,14 @@ def cancel_task(task: RenderTask) -> bool:
                 job.cancel()
             except InvalidJobOperation:
                 log.info("job %s of task %s already finished or cancelled", job.id, task.pk)
-    task.refresh_from_db()
-    publish_task(task)
-    refresh_batch(task.batch)
+    publish_fresh(task)
     return True
 
 
 def cancel_batch(batch: Batch) -> int:
-    n = 0
-    for task in batch.tasks.filter(status__in=[TaskStatus.QUEUED, TaskStatus.RUNNING]):
-        n += cancel_task(task)
-    return n
+    """Cancel every active task of ``batch``; returns how many."""
+    return sum(cancel_task(t) for t in
+               batch.tasks.filter(status__in=[TaskStatus.QUEUED, TaskStatus.RUNNING]))
 
 
 def retry_task(task: RenderTask) -> bool:
@@ -271,16 +271,13 @@ def retry_task(task: RenderTask) -> bool:
     check_free_disk()
     RenderTask.objects.filter(pk=task.pk).update(attempts=0, traceback="", output=None)
     task.refresh_from_db()
-    if not requeue_task(task, note=""):
+    if not requeue_task(task):
         return False
-    task.refresh_from_db()
-    publish_task(task)
-    refresh_batch(task.batch)
+    publish_fresh(task)
     return True
 
 
 def retry_failed(batch: Batch) -> int:
-    n = 0
-    for task in batch.tasks.filter(status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED]):
-        n += retry_task(task)
-    return n
+    """Run every failed or cancelled task of ``batch`` again; returns how many."""
+    return sum(retry_task(t) for t in
+               batch.tasks.filter(status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED]))

@@ -99,7 +99,7 @@ def thumbnail(path: str, track) -> bytes:
                 image = frame.image
                 break
     if image is None:
-        raise InputError(path, "no frame could be decoded")
+        raise InputError(path, gettext_noop("no frame could be decoded"))
     h, w = image.shape[:2]
     if present.any():
         x0, y0, x1, y1 = (float(v) for v in np.asarray(track.boxes)[target])
@@ -135,7 +135,7 @@ def check(path: str, display_name: str, width: int = 0, height: int = 0,
     except InputError as exc:
         raise type(exc)(display_name, exc.reason) from exc
     if not np.asarray(track.present).any():
-        raise NoFaceError(display_name, "no face was found in any frame")
+        raise NoFaceError(display_name, gettext_noop("no face was found in any frame"))
     warnings, stats = warnings_for(track, width or track.width, height or track.height)
     return FaceCheck(
         n_frames=int(track.n_frames), face_share=stats["face_share"],

@@ -107,21 +107,30 @@ def _store(src: str, stored_name: str, move: bool) -> str:
     return stored_name
 
 
+def _take_in(request_or_user, path: str, filename: str, folder: str,
+             probe_as: Callable[[str, str], MediaInfo], move: bool,
+             user) -> tuple[MediaInfo, dict]:
+    """Check, probe and store an upload: its info and the fields of every library row."""
+    check_size(filename, os.path.getsize(path))
+    info = probe_as(path, filename)
+    digest = content_hash(path)
+    stored = _store(path, random_name(folder, filename), move)
+    return info, {
+        "name": display_name(filename), "original_filename": filename[:255], "file": stored,
+        "size_bytes": os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
+        "content_hash": digest, "status": MediaStatus.PROCESSING,
+        "created_by": user or getattr(request_or_user, "user", request_or_user)}
+
+
 def create_presenter(request_or_user, team: Team, path: str, filename: str, *,
                      move: bool = True, user=None) -> Presenter:
     """Probe ``path`` and make it a Presenter of ``team``; queue its face check."""
-    check_size(filename, os.path.getsize(path))
-    info = probe_presenter(path, filename)
-    digest = content_hash(path)
-    stored = _store(path, random_name(f"presenters/{team.pk}", filename), move)
+    info, fields = _take_in(request_or_user, path, filename, f"presenters/{team.pk}",
+                            probe_presenter, move, user)
     presenter = Presenter.objects.create(
-        team=team, name=display_name(filename), original_filename=filename[:255],
-        file=stored, size_bytes=os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
-        content_hash=digest,
-        kind=Presenter.Kind.IMAGE if info.is_image else Presenter.Kind.VIDEO,
+        team=team, kind=Presenter.Kind.IMAGE if info.is_image else Presenter.Kind.VIDEO,
         duration_s=info.duration_s or None, width=info.width, height=info.height,
-        fps=info.fps, has_audio=info.has_audio, status=MediaStatus.PROCESSING,
-        created_by=user or getattr(request_or_user, "user", request_or_user))
+        fps=info.fps, has_audio=info.has_audio, **fields)
     record(request_or_user, team, AuditAction.UPLOADED, presenter, kind="presenter",
            filename=filename, size=presenter.size_bytes)
     from ..jobs.library import enqueue_presenter_check
@@ -132,17 +141,11 @@ def create_presenter(request_or_user, team: Team, path: str, filename: str, *,
 def create_audio(request_or_user, project: Project, path: str, filename: str, *,
                  move: bool = True, user=None) -> AudioTrack:
     """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
-    check_size(filename, os.path.getsize(path))
-    info = probe_audio(path, filename)
-    digest = content_hash(path)
-    stored = _store(path, random_name(f"audio/{project.team_id}", filename), move)
+    info, fields = _take_in(request_or_user, path, filename, f"audio/{project.team_id}",
+                            probe_audio, move, user)
     track = AudioTrack.objects.create(
-        project=project, name=display_name(filename), original_filename=filename[:255],
-        file=stored, size_bytes=os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
-        content_hash=digest, codec=info.audio_codec or "", duration_s=info.duration_s or None,
-        sample_rate=info.sample_rate or None, channels=info.channels or None,
-        status=MediaStatus.PROCESSING,
-        created_by=user or getattr(request_or_user, "user", request_or_user))
+        project=project, codec=info.audio_codec or "", duration_s=info.duration_s or None,
+        sample_rate=info.sample_rate or None, channels=info.channels or None, **fields)
     record(request_or_user, project.team, AuditAction.UPLOADED, track, kind="audio",
            filename=filename, size=track.size_bytes, project=project.pk)
     from ..jobs.library import enqueue_audio_analysis

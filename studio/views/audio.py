@@ -19,7 +19,7 @@ from .presenters import _wants_json
 
 
 def audio_json(t: AudioTrack) -> dict:
-    return {"id": t.pk, "name": t.name, "status": t.status, "error": t.error,
+    return {"id": t.pk, "name": t.name, "status": t.status, "error": t.error_text,
             "url": t.get_absolute_url(), "kind": "audio"}
 
 

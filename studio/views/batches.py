@@ -1,6 +1,8 @@
 """Batch pages: create (and preview), list, live detail, cancel, retry, JSON snapshot."""
 from __future__ import annotations
 
+from typing import Optional
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -81,11 +83,7 @@ def batch_create(request):
         messages.error(request, _("Choose a project first."))
         return render(request, "batches/batch_create.html", context, status=400)
     spec, error = _spec_from_post(request, project, audios, presenters)
-    if error is None:
-        try:
-            batch = service.create_batch(request.user, spec)
-        except service.BatchRefused as exc:
-            error = str(exc)
+    batch, error = _submit(request, spec, error)
     if error is not None:
         if _wants_json(request):
             return JsonResponse({"error": error}, status=400)
@@ -124,7 +122,19 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         name=request.POST.get("name", ""), preview=preview)
     if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(set(presenter_ids)):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
+    if preview:
+        spec.audios, spec.presenters = spec.audios[:1], spec.presenters[:1]
     return spec, None
+
+
+def _submit(request, spec, error: Optional[str]):
+    """Create the batch of a form that passed its checks; (batch, None) or (None, reason)."""
+    if error is not None:
+        return None, error
+    try:
+        return service.create_batch(request.user, spec), None
+    except service.BatchRefused as exc:
+        return None, str(exc)
 
 
 @team_view(Role.MEMBER)
@@ -138,12 +148,7 @@ def batch_preview(request):
     audios = AudioTrack.objects.for_user(request.user).filter(project=project)
     presenters = Presenter.objects.for_user(request.user).filter(team=team)
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
-    if error is None:
-        spec.audios, spec.presenters = spec.audios[:1], spec.presenters[:1]
-        try:
-            batch = service.create_batch(request.user, spec)
-        except service.BatchRefused as exc:
-            error = str(exc)
+    batch, error = _submit(request, spec, error)
     if error is not None:
         if _wants_json(request):
             return JsonResponse({"error": error}, status=400)

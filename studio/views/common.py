@@ -16,7 +16,8 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 
-from ..models import Membership, Role
+from ..audit import record
+from ..models import AuditAction, Membership, Role
 from ..models.base import role_at_least
 from ..services.teams import current_membership
 
@@ -66,3 +67,12 @@ def team_view(min_role: str = Role.VIEWER):
 def can(request: HttpRequest, min_role: str) -> bool:
     membership = getattr(request, "membership", None) or current_membership(request)
     return membership is not None and role_at_least(membership.role, min_role)
+
+
+def archive_from_post(request: HttpRequest, obj: Model) -> bool:
+    """Archive ``obj`` (or restore it when the form sends ``archived=0``); audited. Returns
+    whether it is archived now."""
+    obj.archived = request.POST.get("archived", "1") == "1"
+    obj.save(update_fields=["archived", "updated_at"])
+    record(request, obj.team, AuditAction.ARCHIVED, obj, archived=obj.archived)
+    return obj.archived

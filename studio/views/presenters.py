@@ -15,13 +15,14 @@ from lipsync.errors import InputError
 from ..audit import record
 from ..forms import PresenterForm
 from ..models import AuditAction, MediaStatus, Presenter, Role, Tag
+from ..notices import error_fields
 from ..services import library
-from .common import can, get_scoped, team_view
+from .common import archive_from_post, can, get_scoped, team_view
 from .files import serve_field
 
 
 def presenter_json(p: Presenter) -> dict:
-    return {"id": p.pk, "name": p.name, "status": p.status, "error": p.error,
+    return {"id": p.pk, "name": p.name, "status": p.status, "error": p.error_text,
             "url": p.get_absolute_url(), "kind": "presenter"}
 
 
@@ -111,11 +112,8 @@ def presenter_edit(request, pk):
 @require_POST
 def presenter_archive(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
-    presenter.archived = request.POST.get("archived", "1") == "1"
-    presenter.save(update_fields=["archived", "updated_at"])
-    record(request, presenter.team, AuditAction.ARCHIVED, presenter, archived=presenter.archived)
-    messages.success(request, _("Presenter archived.") if presenter.archived
-                     else _("Presenter restored."))
+    archived = archive_from_post(request, presenter)
+    messages.success(request, _("Presenter archived.") if archived else _("Presenter restored."))
     return redirect(presenter)
 
 
@@ -139,7 +137,8 @@ def presenter_delete(request, pk):
 @require_POST
 def presenter_recheck(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
-    Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING, error="")
+    Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING,
+                                                    **error_fields(None))
     from ..jobs.library import enqueue_presenter_check
 
     enqueue_presenter_check(presenter.pk)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 from ..audit import record
 from ..forms import ProjectForm
 from ..models import AuditAction, Project, Role
-from .common import can, get_scoped, team_view
+from .common import archive_from_post, can, get_scoped, team_view
 
 
 @team_view()
@@ -68,9 +68,6 @@ def project_edit(request, pk):
 @require_POST
 def project_archive(request, pk):
     project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
-    project.archived = request.POST.get("archived", "1") == "1"
-    project.save(update_fields=["archived", "updated_at"])
-    record(request, project.team, AuditAction.ARCHIVED, project, archived=project.archived)
-    messages.success(request, _("Project archived.") if project.archived
-                     else _("Project restored."))
+    archived = archive_from_post(request, project)
+    messages.success(request, _("Project archived.") if archived else _("Project restored."))
     return redirect(project)

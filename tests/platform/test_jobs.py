@@ -66,6 +66,9 @@ def test_face_check_without_a_face_fails_with_the_reason(member_client, media_fi
     assert p.error.startswith("empty room.mp4: ") and "face" in p.error
     page = member_client.get(reverse("presenter_detail", args=[pk])).content.decode()
     assert "empty room.mp4: " in page
+    zh = member_client.get(reverse("presenter_detail", args=[pk]),
+                           HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "empty room.mp4：" in zh and "empty room.mp4: " not in zh, "stored, then translated"
     # check again: same answer, and it went through the queue again
     member_client.post(reverse("presenter_recheck", args=[pk]))
     assert Presenter.objects.get(pk=pk).status == MediaStatus.FAILED

@@ -1,0 +1,109 @@
+"""A task's error is stored untranslated and read in each viewer's language: on the batch
+page, in status.json and over the websocket (published by a worker in English)."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from lipsync.errors import NoFaceError, UnsupportedMediaError
+from studio.models import RenderTask, TaskStatus
+from studio.notices import lipsync_error, notice_text
+from studio.progress import publish_task
+from studio.reconcile import reconcile
+from studio.services import batches as service
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ZH_GAVE_UP = "工作进程 ghost 在渲染时停止响应（阶段：render）。 尝试 3 次后放弃。"
+
+
+@pytest.fixture
+def failed_task(use_redis, library, member):
+    """A task whose worker died on its last attempt, failed by the real reconciler."""
+    batch = service.create_batch(member, service.BatchSpec(
+        project=library.project, audios=[library.hello], presenters=[library.anna]))
+    task = batch.tasks.get()
+    old = timezone.now() - timedelta(minutes=2)
+    RenderTask.objects.filter(pk=task.pk).update(
+        status=TaskStatus.RUNNING, attempts=3, worker_name="ghost", started_at=old,
+        heartbeat_at=old, stage="render")
+    with translation.override("en"):  # the reconciler's process speaks English
+        assert reconcile().failed == [task.pk]
+    task.refresh_from_db()
+    assert task.status == TaskStatus.FAILED
+    return task
+
+
+def test_failed_task_error_shows_in_chinese_on_the_zh_batch_page(failed_task, member_client):
+    assert failed_task.error.endswith("Gave up after 3 attempts."), "English kept for logs"
+    url = reverse("batch_detail", args=[failed_task.batch_id])
+    zh = member_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    en = member_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert ZH_GAVE_UP in zh and "Gave up" not in zh
+    assert "The worker ghost stopped responding" in en and "Gave up after 3 attempts." in en
+
+
+def test_status_json_error_follows_the_request_language(failed_task, member_client):
+    url = reverse("batch_status", args=[failed_task.batch_id])
+    zh = member_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").json()
+    en = member_client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()
+    assert zh["tasks"][0]["error"] == ZH_GAVE_UP
+    assert en["tasks"][0]["error"] == failed_task.error
+
+
+def _communicator(client, batch_id, language):
+    from heygem_site.asgi import application
+
+    cookie = client.cookies["sessionid"].value
+    return WebsocketCommunicator(application, f"/ws/batches/{batch_id}/", headers=[
+        (b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://localhost"),
+        (b"accept-language", language.encode())])
+
+
+def test_websocket_translates_for_each_client(failed_task, member_client):
+    def publish_in_english():
+        with translation.override("en"):
+            publish_task(RenderTask.objects.get(pk=failed_task.pk))
+
+    async def conversation():
+        zh = _communicator(member_client, failed_task.batch_id, "zh-CN,zh;q=0.9")
+        en = _communicator(member_client, failed_task.batch_id, "en-US")
+        assert (await zh.connect())[0] and (await en.connect())[0]
+        snapshots = [await zh.receive_json_from(timeout=5), await en.receive_json_from(timeout=5)]
+        await sync_to_async(publish_in_english)()
+        updates = [await zh.receive_json_from(timeout=5), await en.receive_json_from(timeout=5)]
+        await zh.disconnect()
+        await en.disconnect()
+        return snapshots, updates
+
+    (zh_snap, en_snap), (zh_upd, en_upd) = async_to_sync(conversation)()
+    assert zh_snap["tasks"][0]["error"] == ZH_GAVE_UP
+    assert zh_snap["tasks"][0]["status_label"] == "失败"
+    assert en_snap["tasks"][0]["error"] == failed_task.error
+    assert zh_upd["task"]["error"] == ZH_GAVE_UP and zh_upd["task"]["status_label"] == "失败"
+    assert en_upd["task"]["error"] == failed_task.error
+
+
+def test_language_cookie_beats_accept_language():
+    from studio.consumers import scope_language
+
+    scope = {"cookies": {"django_language": "zh-hans"}, "headers": [(b"accept-language", b"en")]}
+    assert scope_language(scope) == "zh-hans"
+    assert scope_language({"headers": [(b"accept-language", b"fr, zh-CN;q=0.5")]}) == "zh-hans"
+    assert scope_language({"headers": []}) == "en"
+
+
+def test_input_error_keeps_the_engines_reason_and_translates_ours():
+    engine = lipsync_error(UnsupportedMediaError("/media/x/1a2b.mp4", "not a media file"),
+                           "broken.mp4")
+    ours = lipsync_error(NoFaceError("room.mp4", "no face was found in any frame"))
+    assert engine["message"] == "broken.mp4: not a media file"
+    assert ours["message"] == "room.mp4: no face was found in any frame"
+    with translation.override("zh-hans"):
+        assert notice_text(engine) == "broken.mp4：not a media file"
+        assert notice_text(ours) == "room.mp4：所有画面帧中都没有找到人脸"
