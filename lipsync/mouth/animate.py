@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .interior import clean_lips, draw_interior, draw_seam, lip_colour, neutral_teeth
+from .interior import (clean_lips, draw_interior, draw_seam, fill_lip_line, lip_colour,
+                       lip_line, neutral_teeth)
 from .drive import MAX_OPEN
 from .pose import FaceFrame, face_frame, inner_gap, neutralise, speech_pose
 from .warp import MESH_POINTS, border_anchors, mesh_triangles, region_box, warp_region
@@ -81,12 +82,20 @@ def animate_mouth(frame: np.ndarray, lm: np.ndarray, open_amount: float, shape: 
                          step=2 if area > COARSE_MAP_PIXELS else 1)
     off = np.array(box[:2], np.float32)
     lips = lip_colour(frame, lm)
-    clean_lips(region, target[48:60] - off, target[60:68] - off, ff, lips)
+    outer_t, inner_t = target[48:60] - off, target[60:68] - off
+    clean_lips(region, outer_t, inner_t, ff, lips)
+    line = lip_line(outer_t, inner_t, ff)
+    filled = 0.0
+    if line is not None:
+        filled = fill_lip_line(region, line, outer_t, ff, lips)
     # Where the template's own mouth is open enough, the warp has already moved its real
-    # interior into place; paint a synthetic one only where that would be stretched too far.
+    # interior into place; paint a synthetic one only where that would be stretched too far,
+    # and where the lip-line fill has covered the squeezed template interior of barely
+    # parted lips.
     ratio = inner_gap(lm, ff) / max(inner_gap(target, ff), 1e-6)
-    draw_interior(region, target[60:68] - off, ff, lips,
+    draw_interior(region, inner_t, ff, lips,
                   neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb,
-                  opacity=float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)))
-    draw_seam(region, target[60:68] - off, ff, lips)
+                  opacity=max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled))
+    if line is not None:
+        draw_seam(region, line, ff, lips)
     return MouthPatch(region, box, target)

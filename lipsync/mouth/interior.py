@@ -8,6 +8,8 @@ the upper lip the way they do in real speech.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -241,32 +243,151 @@ def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb
     region[y0:y1, x0:x1] = np.clip(roi * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
 
 
-def draw_seam(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb: np.ndarray) -> None:
-    """Darken the line where closed or nearly closed lips meet (in place).
+@dataclass(frozen=True)
+class LipLine:
+    """Where closed lips meet: a smooth curve ``v = mid(t)`` in the mouth's own coordinates.
 
-    It hides what is left of the template's teeth between neutralised lips, and fades out as
-    the mouth opens and the interior takes over.
+    ``t`` runs from one mouth corner (-1) to the other (1) along ``u``; ``v`` is the distance
+    along ``n`` (down the face). The curve is a least-squares cubic through the outer corners
+    and the midpoints of the upper and lower inner-lip landmarks, so landmark jitter or a
+    polygon's kinks never show as a wavy line.
     """
+
+    origin: np.ndarray
+    u: np.ndarray
+    n: np.ndarray
+    half: float
+    coef: np.ndarray           # cubic in t, highest power first (np.polyval order)
+    gap: float                 # mean inner-lip gap, pixels
+    thickness: float           # the thinner lip's thickness at the middle, pixels
+
+    def mid(self, t: np.ndarray) -> np.ndarray:
+        return np.polyval(self.coef, t)
+
+    def slope(self, t: np.ndarray) -> np.ndarray:
+        return np.polyval(np.polyder(self.coef), t) / self.half
+
+
+def lip_line(outer: np.ndarray, inner: np.ndarray, ff: FaceFrame) -> LipLine | None:
+    """The meeting line of the lips for outer (12, 2) and inner (8, 2) lip landmarks."""
+    outer = np.asarray(outer, np.float64)
+    inner = np.asarray(inner, np.float64)
+    left, right = outer[0], outer[6]
+    span = float(np.hypot(*(right - left)))
+    if span < 3.0:
+        return None
+    u = (right - left) / span
+    n = np.array([-u[1], u[0]])
+    if float(n @ ff.ey) < 0:
+        n = -n
+    half = span / 2
+    origin = (left + right) / 2
+    mids = np.vstack([left, inner[0], (inner[[1, 2, 3]] + inner[[7, 6, 5]]) / 2, inner[4], right])
+    rel = mids - origin
+    t, v = rel @ u / half, rel @ n
+    # The corners pin the ends; the middle points carry the shape.
+    w = np.array([2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0])
+    coef = np.polyfit(np.clip(t, -1.5, 1.5), v, 3, w=w)
     gap = float(np.clip((inner[[7, 6, 5]] - inner[[1, 2, 3]]) @ ff.ey, 0, None).mean())
-    alpha = float(np.clip(1.0 - gap / (0.04 * ff.height), 0.0, 1.0)) * 0.85
+    up = float((inner[2] - outer[3]) @ n)
+    lo = float((outer[9] - inner[6]) @ n)
+    return LipLine(origin.astype(np.float32), u.astype(np.float32), n.astype(np.float32), half,
+                   coef, gap, max(min(up, lo), 0.0))
+
+
+def _line_grid(line: LipLine, shape: tuple[int, int], reach: float):
+    """Pixel box around the lip line (``reach`` pixels either side) and its (t, d) fields:
+    ``d`` is the distance from the curve measured across it."""
+    h, w = shape
+    ts = np.linspace(-1.0, 1.0, 9)
+    pts = line.origin + np.outer(ts * line.half, line.u) + np.outer(line.mid(ts), line.n)
+    x0, y0 = np.maximum(np.floor(pts.min(0) - reach).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(0) + reach).astype(int) + 2, [w, h])
+    if x1 - x0 < 3 or y1 - y0 < 2:
+        return None
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    dx, dy = xx - line.origin[0], yy - line.origin[1]
+    t = (dx * line.u[0] + dy * line.u[1]) / line.half
+    v = dx * line.n[0] + dy * line.n[1]
+    tc = np.clip(t, -1.0, 1.0)
+    vm = line.mid(tc).astype(np.float32)
+    d = (v - vm) / np.sqrt(1.0 + np.minimum(line.slope(tc), 4.0) ** 2).astype(np.float32)
+    return (x0, y0, x1, y1), t, v, vm, d
+
+
+def closed_strength(gap: float, ff: FaceFrame, full: float = 0.025) -> float:
+    """1 for lips that meet, fading to 0 once the opening is ``full`` face heights."""
+    return float(np.clip(1.0 - gap / (full * ff.height), 0.0, 1.0))
+
+
+def fill_lip_line(region: np.ndarray, line: LipLine, outer: np.ndarray, ff: FaceFrame,
+                  lips_rgb: np.ndarray) -> float:
+    """Cover what the template left between closing lips with the same frame's lip texture.
+
+    Repainted are a band around the meeting line (half the thinner lip, tapering to the
+    corners) and, a little further out, any lip pixel far from the lip colour: teeth and the
+    template's dark inner lip edge, which landmarks never hug exactly. The paint is a
+    normalised blur of the remaining lip pixels around, so it keeps the local shading of the
+    upper and lower lip, joins them smoothly and leaves no teeth streak. Returns the strength
+    used (0..1): what was there between barely parted lips is gone to that degree.
+    """
+    # Gone once the lips part by 2 % of the face: from there the opening is the interior's.
+    k = closed_strength(line.gap, ff, 0.02)
+    hb0 = min(0.5 * line.thickness, 0.04 * ff.height)
+    if k <= 0 or hb0 < 0.6:
+        return 0.0
+    reach = min(0.8 * line.thickness, 0.06 * ff.height)
+    grid = _line_grid(line, region.shape[:2], reach + 2.0 * hb0 + 2)
+    if grid is None:
+        return 0.0
+    (x0, y0, x1, y1), t, _, _, d = grid
+    ad = np.abs(d)
+    tc = np.clip(t, -1, 1)
+    taper = _profile(tc, 4.0, 0.5)
+    hb = hb0 * taper
+    band = np.clip(hb - ad + 0.5, 0.0, 1.0) * np.clip(taper * 4.0, 0.0, 1.0)
+    roi = region[y0:y1, x0:x1].astype(np.float32)
+    lipmask = np.zeros(t.shape, np.uint8)
+    poly = smooth_closed(np.asarray(outer, np.float32) - [x0, y0])
+    cv2.fillPoly(lipmask, [np.round(poly * 4).astype(np.int32)], 1, shift=2)
+    lipmask = cv2.erode(lipmask, np.ones((3, 3), np.uint8))
+    lum = roi.mean(2)
+    lip_lum = float(np.asarray(lips_rgb, np.float32).mean())
+    off_colour = np.abs(lum - lip_lum) > 0.22 * lip_lum + 6
+    near = (ad < reach * _profile(tc, 6.0, 0.3)) & (lipmask > 0)
+    stray = cv2.dilate((near & off_colour).astype(np.uint8), np.ones((3, 3), np.uint8))
+    a = np.maximum(band, cv2.GaussianBlur(stray.astype(np.float32), (0, 0), 0.7) * 1.5)
+    a = (np.clip(a, 0.0, 1.0) * k).astype(np.float32)
+    if float(a.max()) <= 0.02:
+        return 0.0
+    good = ((lipmask > 0) & ~off_colour & (ad > hb + 0.5) & (stray == 0)).astype(np.float32)
+    sigma = max(1.2 * hb0, 1.0)
+    num = cv2.GaussianBlur(roi * good[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(good, (0, 0), sigma)[..., None]
+    kf = np.clip(den * 6.0, 0.0, 1.0)
+    target = num / np.maximum(den, 1e-4) * kf + np.asarray(lips_rgb, np.float32) * (1 - kf)
+    region[y0:y1, x0:x1] = np.clip(roi + (target - roi) * a[..., None] + 0.5,
+                                   0, 255).astype(np.uint8)
+    return k
+
+
+def draw_seam(region: np.ndarray, line: LipLine, ff: FaceFrame, lips_rgb: np.ndarray) -> None:
+    """A thin dark crease along the smooth meeting line of closed or nearly closed lips
+    (in place); it fades out as the mouth opens and the interior takes over."""
+    alpha = closed_strength(line.gap, ff, 0.04) * 0.7
     if alpha <= 0:
         return
-    h, w = region.shape[:2]
-    S = 4
-    mid = (inner[[0, 1, 2, 3, 4]] + inner[[0, 7, 6, 5, 4]]) / 2
-    x0, y0 = np.maximum(np.floor(inner.min(0)).astype(int) - 4, 0)
-    x1, y1 = np.minimum(np.ceil(inner.max(0)).astype(int) + 5, [w, h])
-    if x1 - x0 < 3 or y1 - y0 < 2:
+    sigma = max(0.55, 0.0045 * ff.height)
+    grid = _line_grid(line, region.shape[:2], 3.0 * sigma + 1)
+    if grid is None:
         return
-    canvas = np.zeros(((y1 - y0) * S, (x1 - x0) * S), np.uint8)
-    thick = max(int(round(0.014 * ff.height * S)), S)
-    cv2.polylines(canvas, [np.round((mid - [x0, y0]) * S).astype(np.int32)], False, 255,
-                  thickness=thick, lineType=cv2.LINE_AA)
-    m = cv2.resize(canvas, (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA).astype(np.float32)
-    m = cv2.GaussianBlur(m / 255, (0, 0), max(0.004 * ff.height, 0.5))[..., None] * alpha
+    (x0, y0, x1, y1), t, _, _, d = grid
+    # Darkest in the middle, fading over the last tenth before each corner.
+    along = _smoothstep((1.0 - np.abs(t)) / 0.12)
+    m = (np.exp(-0.5 * (d / sigma) ** 2) * along * alpha).astype(np.float32)[..., None]
     roi = region[y0:y1, x0:x1].astype(np.float32)
-    col = np.clip(lips_rgb * 0.55, 0, 255)
-    region[y0:y1, x0:x1] = np.clip(roi * (1 - m) + col * m, 0, 255).astype(np.uint8)
+    col = np.asarray(lips_rgb, np.float32) * 0.42
+    region[y0:y1, x0:x1] = np.clip(roi + (col - roi) * m + 0.5, 0, 255).astype(np.uint8)
 
 
 def clean_lips(region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: FaceFrame,

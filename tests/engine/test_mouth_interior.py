@@ -148,3 +148,78 @@ def test_teeth_and_their_gaps_left_on_closed_lips_are_repainted_with_the_local_l
     assert err.max() < 30
     # Untouched far from the teeth.
     assert (region[125:128, 140:160] == before[125:128, 140:160].astype(np.uint8)).all()
+
+
+def _closed_lips_with_streak() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Closed lips (meeting at y=100) with what a squeezed smile leaves between them: a wavy
+    row of bright teeth bordered by the template's dark lip edge."""
+    region = np.empty((200, 300, 3), np.float32)
+    shade = np.linspace(0.85, 1.1, 200, dtype=np.float32)[:, None, None]
+    region[:] = LIPS * shade
+    for x in range(105, 196):
+        wave = int(round(1.5 * np.sin(x / 4.0)))
+        region[98 + wave:102 + wave, x] = (225, 220, 210)
+        region[97 + wave, x] = (60, 30, 30)
+        region[102 + wave, x] = (60, 30, 30)
+    outer = np.array([[90, 100], [110, 88], [130, 84], [150, 86], [170, 84], [190, 88],
+                      [210, 100], [190, 112], [170, 116], [150, 118], [130, 116], [110, 112]],
+                     np.float32)
+    return region.astype(np.uint8), outer, _inner(0.0), shade
+
+
+def _seal(region: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> None:
+    from lipsync.mouth.interior import draw_seam, fill_lip_line, lip_line
+    line = lip_line(outer, inner, _ff())
+    assert line is not None
+    fill_lip_line(region, line, outer, _ff(), LIPS)
+    draw_seam(region, line, _ff(), LIPS)
+
+
+def test_closed_lips_meet_on_a_smooth_thin_crease_without_teeth():
+    region, outer, inner, _ = _closed_lips_with_streak()
+    before = region.copy()
+    _seal(region, outer, inner)
+    lum = _lum(region)
+    cols = np.arange(112, 189)
+    band = lum[88:113, cols]
+    # No teeth left: nothing between the lips is much brighter than the lips.
+    assert band.max() < 1.12 * LIPS.mean() * 1.1
+    # One dark crease per column, on a smooth line (no jaggies): its row barely deviates
+    # from a straight fit, and it is thin.
+    rows = 88 + band.argmin(0)
+    fit = np.polyval(np.polyfit(cols, rows, 2), cols)
+    assert np.abs(rows - fit).max() <= 1.0
+    assert band.min() < 0.8 * LIPS.mean()
+    dark = (band < 0.85 * LIPS.mean()).sum(0)
+    assert dark.max() <= 3
+    # Lip texture away from the line is kept.
+    assert (region[88:92, 140:160] == before[88:92, 140:160]).all()
+    assert (region[150:, :] == before[150:, :]).all()
+
+
+def test_open_lips_are_left_to_the_interior():
+    from lipsync.mouth.interior import draw_seam, fill_lip_line, lip_line
+    region, outer, _, _ = _closed_lips_with_streak()
+    before = region.copy()
+    inner = _inner(0.06 * H)
+    line = lip_line(outer, inner, _ff())
+    fill_lip_line(region, line, outer, _ff(), LIPS)
+    draw_seam(region, line, _ff(), LIPS)
+    assert (region == before).all()
+
+
+def test_lip_line_follows_a_smile_smoothly_and_is_stable_under_jitter():
+    from lipsync.mouth.interior import lip_line
+    _, outer, inner, _ = _closed_lips_with_streak()
+    outer = outer.copy()
+    outer[[0, 6], 1] -= 8                        # corners up: a smile
+    inner = inner.copy()
+    inner[[0, 4], 1] -= 6
+    a = lip_line(outer, inner, _ff())
+    ts = np.linspace(-1, 1, 41)
+    mid = a.mid(ts)
+    assert mid[20] > mid[0] + 4 and mid[20] > mid[-1] + 4
+    assert np.abs(np.diff(mid, 2)).max() < 0.5          # a curve, no kinks
+    rng = np.random.default_rng(0)
+    b = lip_line(outer, inner + rng.normal(0, 0.3, inner.shape).astype(np.float32), _ff())
+    assert np.abs(b.mid(ts) - mid).max() < 0.6

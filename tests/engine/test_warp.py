@@ -297,3 +297,58 @@ def test_a_still_photo_speaks(tmp_path, face_photo, speech_wav):
     # The picture is still but the mouth region changes over time.
     assert mouths.std(0).mean() > 3
     assert np.abs(frames[0][:y0 - 20].astype(int) - frames[-1][:y0 - 20]).mean() < 2
+
+
+# ----------------------------------------------------------------------------- closed lips
+
+def test_warp_keeps_pixels_of_still_triangles_exact():
+    from lipsync.mouth.warp import border_anchors, mesh_triangles, region_box, warp_region
+    img = data.astronaut()
+    lm = astronaut_landmarks()
+    ff = face_frame(lm)
+    box = region_box(lm, ff.height, img.shape[:2])
+    pts = np.vstack([lm[np.r_[np.arange(1, 16), np.arange(29, 36), np.arange(48, 68)]],
+                     border_anchors(box)])
+    tris = mesh_triangles(pts)
+    x0, y0, x1, y1 = box
+    for step in (1, 2):
+        assert (warp_region(img, box, pts, pts, tris, step=step) == img[y0:y1, x0:x1]).all()
+    moved = pts.copy()
+    moved[-len(border_anchors(box)) - 1] += (0.0, 2.0)   # one lip point moves
+    out = warp_region(img, box, pts, moved, tris)
+    changed = (out != img[y0:y1, x0:x1]).any(2)
+    assert 0 < changed.sum() < 0.1 * changed.size
+
+
+def test_closed_smile_has_no_teeth_between_the_lips_and_is_untouched_outside_the_mask():
+    import cv2
+    from lipsync.composite import Compositor
+
+    # Smiling with teeth showing, at the face size of a 720p head-and-shoulders shot.
+    s = 720 / 512
+    img = cv2.resize(data.astronaut(), (720, 720), interpolation=cv2.INTER_CUBIC)
+    lm = ((astronaut_landmarks() + 0.5) * s - 0.5).astype(np.float32)
+    out = img.copy()
+    p = animate_mouth(out, lm, 0.0, 0.0)
+    comp = Compositor(extend_down=0.04, colour_match=False)
+    (mx0, my0, mx1, my1), m = comp.mask(img.shape[:2], p.box, np.stack([lm, p.target]))
+    comp.paste(out, p.image, p.box, np.stack([lm, p.target]))
+    outside = np.ones(img.shape[:2], bool)
+    outside[my0:my1, mx0:mx1] = m <= 0
+    assert outside.sum() > 0.9 * outside.size
+    assert (out[outside] == img[outside]).all()
+    # Between the lips, around their meeting line: nothing as white as teeth (teeth are far
+    # greener than red lips) is left.
+    t = p.target
+    lips = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(t[48:60]).astype(np.int32)], 1)
+    lips = cv2.erode(lips, np.ones((3, 3), np.uint8)) > 0
+    meet = np.vstack([t[48], t[60], (t[[61, 62, 63]] + t[[67, 66, 65]]) / 2, t[64], t[54]])
+    near = np.zeros(img.shape[:2], np.uint8)
+    cv2.polylines(near, [np.round(meet).astype(np.int32)], False, 1,
+                  thickness=max(3, int(0.06 * face_frame(lm).height)))
+    sel = (near > 0) & lips
+    assert sel.sum() > 100
+    green = out[..., 1].astype(np.float32)
+    teeth = green[sel] > 1.25 * float(np.median(green[lips]))
+    assert teeth.sum() <= 2, teeth.sum()
