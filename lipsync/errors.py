@@ -8,6 +8,7 @@ anything else may be transient.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 
 class LipsyncError(Exception):
@@ -15,12 +16,20 @@ class LipsyncError(Exception):
 
 
 class InputError(LipsyncError):
-    """A file given to the engine cannot be used; retrying will not help."""
+    """A file given to the engine cannot be used; retrying will not help.
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+    ``reason`` may be a %-template filled from ``params`` (the engine's fixed reasons are
+    module constants, e.g. in :mod:`lipsync.media.probe`): ``template`` and ``params`` stay on
+    the error so a user interface can translate a known reason; ``reason`` is the English text.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], reason: str,
+                 params: Mapping[str, object] | None = None) -> None:
         self.path = os.fspath(path)
-        self.reason = reason
-        super().__init__(f"{os.path.basename(self.path)}: {reason}")
+        self.template = reason
+        self.params = dict(params or {})
+        self.reason = reason % self.params if self.params else reason
+        super().__init__(f"{os.path.basename(self.path)}: {self.reason}")
 
 
 class UnsupportedMediaError(InputError):

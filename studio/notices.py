@@ -39,25 +39,29 @@ def notice_text(warning: Optional[dict]) -> str:
         return str(warning.get("message", ""))
 
 
-def reason_notice(reason: str) -> dict:
-    """An input error's reason: translated when it is one of ours (a ``gettext_noop`` msgid),
-    shown as it came from the engine otherwise."""
-    return notice("reason", reason)
+def reason_notice(reason: str, params: Optional[dict] = None) -> dict:
+    """An input error's reason (a template filled from ``params``): translated when it is one
+    of ours (a ``gettext_noop`` msgid, see :mod:`studio.engine_reasons`), shown as it came from
+    the engine otherwise."""
+    return notice("reason", reason, **(params or {}))
 
 
-def input_error(file_name: str, reason: str) -> dict:
+def input_error(file_name: str, reason: str, params: Optional[dict] = None) -> dict:
     """``<file name>: <reason>``, the form of :class:`lipsync.errors.InputError` messages."""
     return notice("input", gettext_noop("%(file)s: %(reason)s"), file=file_name,
-                  reason=reason_notice(reason))
+                  reason=reason_notice(reason, params))
 
 
 def lipsync_error(exc, shown_name: Optional[str] = None) -> dict:
-    """An engine error (``path`` and ``reason``) under the name the user gave the file."""
+    """An engine error (``path`` and ``reason``, with ``template`` and ``params`` where the
+    reason is one of the engine's fixed texts) under the name the user gave the file."""
     path = getattr(exc, "path", "")
     reason = getattr(exc, "reason", "")
     if not reason:
         return notice("error", str(exc))
-    return input_error(shown_name or os.path.basename(str(path)) or str(path), reason)
+    template = getattr(exc, "template", "") or reason
+    params = getattr(exc, "params", None) or None
+    return input_error(shown_name or os.path.basename(str(path)) or str(path), template, params)
 
 
 def error_fields(record: Optional[dict], field: str = "error") -> dict:

@@ -18,6 +18,18 @@ from ..errors import TruncatedMediaError, UnsupportedMediaError
 
 PathLike = str | os.PathLike[str]
 
+# The fixed reasons of input errors (``InputError.template``; parameters in ``params``). A user
+# interface may translate them (the studio lists them in ``studio/engine_reasons.py``).
+NO_FILE = "file does not exist"
+IS_DIRECTORY = "is a directory, not a media file"
+EMPTY_FILE = "file is empty"
+DAMAGED_INDEX = "file is truncated or damaged (its index cannot be read)"
+NOT_MEDIA = "not a media file (could not read a video, audio or image stream)"
+UNSUPPORTED_VIDEO_CODEC = "unsupported video codec '%(codec)s'"
+UNSUPPORTED_AUDIO_CODEC = "unsupported audio codec '%(codec)s'"
+TRUNCATED_AT_START = "file is truncated at 0.0 s"
+NO_FIRST_FRAME = "file is truncated at 0.0 s (no video frame could be decoded)"
+
 #: FFmpeg demuxers that read a single still image.
 IMAGE_FORMATS = frozenset({"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe",
                            "tiff_pipe", "gif", "gif_pipe", "jpegxl_pipe", "qoi_pipe"})
@@ -91,21 +103,17 @@ def open_container(path: PathLike) -> av.container.InputContainer:
     """Open ``path`` for reading or raise the typed error that says why it cannot be read."""
     path = os.fspath(path)
     if not os.path.exists(path):
-        raise UnsupportedMediaError(path, "file does not exist")
+        raise UnsupportedMediaError(path, NO_FILE)
     if os.path.isdir(path):
-        raise UnsupportedMediaError(path, "is a directory, not a media file")
+        raise UnsupportedMediaError(path, IS_DIRECTORY)
     if os.path.getsize(path) == 0:
-        raise UnsupportedMediaError(path, "file is empty")
+        raise UnsupportedMediaError(path, EMPTY_FILE)
     try:
         return av.open(path, "r")
     except av.FFmpegError as exc:
         if _looks_like_iso_media(path):
-            raise TruncatedMediaError(
-                path, "file is truncated or damaged (its index cannot be read)") from exc
-        raise UnsupportedMediaError(path, _NOT_MEDIA) from exc
-
-
-_NOT_MEDIA = "not a media file (could not read a video, audio or image stream)"
+            raise TruncatedMediaError(path, DAMAGED_INDEX) from exc
+        raise UnsupportedMediaError(path, NOT_MEDIA) from exc
 
 
 def probe(path: PathLike) -> MediaInfo:
@@ -121,7 +129,7 @@ def probe(path: PathLike) -> MediaInfo:
 def _probe_open(path: str, container) -> MediaInfo:
     format_name = container.format.name
     if not (set(format_name.split(",")) & MEDIA_FORMATS or format_name.endswith("_pipe")):
-        raise UnsupportedMediaError(path, _NOT_MEDIA)
+        raise UnsupportedMediaError(path, NOT_MEDIA)
     streams: list[StreamInfo] = []
     video = audio = None
     for s in container.streams:
@@ -146,15 +154,15 @@ def _probe_open(path: str, container) -> MediaInfo:
         # An audio file with an undecodable cover picture is still a good audio file.
         if audio is None or audio.codec_context is None:
             tag = _codec_tag(path, video.index)
-            raise UnsupportedMediaError(path, f"unsupported video codec '{tag}'")
+            raise UnsupportedMediaError(path, UNSUPPORTED_VIDEO_CODEC, {"codec": tag})
         video = None
     if audio is not None and audio.codec_context is None:
         if video is None:
-            raise UnsupportedMediaError(
-                path, f"unsupported audio codec '{_codec_tag(path, audio.index)}'")
+            raise UnsupportedMediaError(path, UNSUPPORTED_AUDIO_CODEC,
+                                        {"codec": _codec_tag(path, audio.index)})
         audio = None
     if video is None and audio is None:
-        raise UnsupportedMediaError(path, _NOT_MEDIA)
+        raise UnsupportedMediaError(path, NOT_MEDIA)
 
     is_image = video is not None and (
         format_name in IMAGE_FORMATS or format_name.endswith("_pipe"))
@@ -244,9 +252,8 @@ def _first_frame(path: str, container, stream):
             for frame in packet.decode():
                 return frame
     except av.FFmpegError as exc:
-        raise TruncatedMediaError(path, "file is truncated at 0.0 s") from exc
-    raise TruncatedMediaError(path, "file is truncated at 0.0 s (no video frame could be "
-                                    "decoded)")
+        raise TruncatedMediaError(path, TRUNCATED_AT_START) from exc
+    raise TruncatedMediaError(path, NO_FIRST_FRAME)
 
 
 def _rotation(frame, stream) -> int:

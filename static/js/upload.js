@@ -45,26 +45,44 @@ function row(list, file) {
   const li = document.createElement("li");
   li.className = "upload-item";
   li.setAttribute("data-testid", "upload-item");
-  li.innerHTML = '<span class="upload-name"></span> <span class="upload-state muted"></span>' +
-    '<div class="progress"><div class="progress-bar" style="width: 0%" data-testid="upload-progress"></div></div>';
+  li.dataset.state = "active";
+  li.innerHTML = '<span class="upload-icon" aria-hidden="true"></span><span class="upload-name"></span> ' +
+    '<span class="upload-state muted" data-testid="upload-state"></span>' +
+    '<div class="progress"><div class="progress-bar" style="width: 0%" data-testid="upload-progress"></div></div>' +
+    '<p class="warning upload-note" data-testid="upload-warning" hidden></p>';
   li.querySelector(".upload-name").textContent = file.name;
   list.appendChild(li);
+  const bar = li.querySelector(".progress-bar");
   return {
     li,
+    // cls: "" (done), "error" (failed: red bar, the reason after the name), "warning", or
+    // nothing (in progress).
     set(fraction, text, cls) {
-      li.querySelector(".progress-bar").style.width = `${Math.round(fraction * 100)}%`;
+      bar.style.width = `${Math.round(fraction * 100)}%`;
       const state = li.querySelector(".upload-state");
       state.textContent = text || "";
       state.className = `upload-state ${cls || "muted"}`;
+      li.dataset.state = cls === "error" ? "failed" : cls === "" ? "done" : "active";
+      li.classList.toggle("upload-failed", cls === "error");
+      bar.classList.toggle("failed", cls === "error");
+      bar.classList.toggle("done", cls === "");
+    },
+    warn(text) {
+      const note = li.querySelector(".upload-note");
+      note.textContent = text;
+      note.hidden = false;
     },
   };
 }
+
+// The server's reason without the file name (the row shows the name once already).
+const reasonOf = (body, fallback) => body.reason || body.error || fallback;
 
 async function uploadFile(zone, file, ui) {
   const t = zone.dataset;
   const maxBytes = Number(t.maxBytes);
   if (file.size > maxBytes) {
-    ui.set(0, `${file.name}: ${t.i18nTooLarge}`, "error");
+    ui.set(0, t.i18nTooLarge, "error");
     return;
   }
   const created = await api(t.createUrl, {
@@ -73,7 +91,7 @@ async function uploadFile(zone, file, ui) {
     body: JSON.stringify({ filename: file.name, size: file.size, kind: t.kind,
                            project: t.project ? Number(t.project) : null }),
   });
-  if (!created.ok) { ui.set(0, created.body.error || t.i18nFailed, "error"); return; }
+  if (!created.ok) { ui.set(0, reasonOf(created.body, t.i18nFailed), "error"); return; }
   const url = `${t.createUrl}${created.body.id}/`;
   const chunk = Number(created.body.chunk_size || t.chunkBytes);
   let offset = created.body.offset || 0;
@@ -85,7 +103,7 @@ async function uploadFile(zone, file, ui) {
                                  (sent) => ui.set((offset + sent) / file.size));
       if (res.ok) { offset = res.body.offset; failures = 0; ui.set(offset / file.size); continue; }
       if (res.status === 409 && typeof res.body.offset === "number") { offset = res.body.offset; continue; }
-      if (res.status >= 400 && res.status < 500) { ui.set(offset / file.size, res.body.error || t.i18nFailed, "error"); return; }
+      if (res.status >= 400 && res.status < 500) { ui.set(offset / file.size, reasonOf(res.body, t.i18nFailed), "error"); return; }
       throw new Error(`HTTP ${res.status}`);
     } catch (err) {
       failures += 1;
@@ -101,9 +119,10 @@ async function uploadFile(zone, file, ui) {
   }
   ui.set(1, t.i18nProcessing);
   const done = await api(`${url}complete/`, { method: "POST" });
-  if (!done.ok) { ui.set(1, done.body.error || t.i18nFailed, "error"); return; }
+  if (!done.ok) { ui.set(1, reasonOf(done.body, t.i18nFailed), "error"); return; }
   const obj = done.body.object;
   ui.set(1, t.i18nDone, "");
+  if (done.body.duplicate) ui.warn(done.body.duplicate.message);
   if (obj && obj.url) {
     const a = document.createElement("a");
     a.href = obj.url; a.textContent = obj.name;

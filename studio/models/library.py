@@ -148,7 +148,7 @@ class AudioTrack(TeamScopedModel, TimeStamped, ErrorNotice):
         return self.status == MediaStatus.READY
 
 
-class Upload(TeamScopedModel, TimeStamped):
+class Upload(TeamScopedModel, TimeStamped, ErrorNotice):
     """One resumable upload in progress (see README, "Upload protocol")."""
 
     class Kind(models.TextChoices):

@@ -15,6 +15,7 @@ from typing import Callable, Optional
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext, gettext_noop
 
 from lipsync.errors import (InputError, NoAudioStreamError, NoVideoStreamError,
                             TruncatedMediaError, UnsupportedMediaError)
@@ -36,10 +37,11 @@ def display_name(filename: str) -> str:
 
 def check_size(filename: str, size: int) -> None:
     if size <= 0:
-        raise UnsupportedMediaError(filename, "file is empty")
+        raise UnsupportedMediaError(filename, gettext_noop("file is empty"))
     if size > settings.MAX_UPLOAD_BYTES:
-        limit = settings.MAX_UPLOAD_BYTES / 1024 ** 3
-        raise InputError(filename, f"file is larger than the limit of {limit:.3g} GiB")
+        limit = f"{settings.MAX_UPLOAD_BYTES / 1024 ** 3:.3g}"
+        raise InputError(filename, gettext_noop("file is larger than the limit of %(limit)s GiB"),
+                         {"limit": limit})
 
 
 def _probe_as(path: str, filename: str) -> MediaInfo:
@@ -47,7 +49,7 @@ def _probe_as(path: str, filename: str) -> MediaInfo:
     try:
         return probe(path)
     except InputError as exc:
-        raise type(exc)(filename, exc.reason) from exc
+        raise type(exc)(filename, exc.template, exc.params) from exc
 
 
 def check_complete(path: str, filename: str, info: MediaInfo, kind: str) -> None:
@@ -69,18 +71,22 @@ def check_complete(path: str, filename: str, info: MediaInfo, kind: str) -> None
                     end = max(end, float((packet.pts + (packet.duration or 0)) * tb)
                               - float((stream.start_time or 0) * tb))
     except av.FFmpegError as exc:
-        raise TruncatedMediaError(filename, f"file is damaged after {end:.1f} s") from exc
+        raise TruncatedMediaError(filename, gettext_noop("file is damaged after %(end)s s"),
+                                  {"end": f"{end:.1f}"}) from exc
     if declared - end > truncation_tolerance(declared, info.fps or 0.0):
-        raise TruncatedMediaError(filename, f"file is truncated at {end:.1f} s "
-                                            f"(declared {declared:.1f} s)")
+        raise TruncatedMediaError(
+            filename, gettext_noop("file is truncated at %(end)s s (declared %(declared)s s)"),
+            {"end": f"{end:.1f}", "declared": f"{declared:.1f}"})
 
 
 def probe_presenter(path: str, filename: str) -> MediaInfo:
     info = _probe_as(path, filename)
     if not info.has_video:
-        raise NoVideoStreamError(filename, "has no video or picture (it looks like audio only)")
+        raise NoVideoStreamError(filename,
+                                 gettext_noop("has no video or picture (it looks like audio only)"))
     if info.width < 16 or info.height < 16:
-        raise UnsupportedMediaError(filename, f"picture is too small ({info.width}x{info.height})")
+        raise UnsupportedMediaError(filename, gettext_noop("picture is too small (%(size)s)"),
+                                    {"size": f"{info.width}x{info.height}"})
     check_complete(path, filename, info, "video")
     return info
 
@@ -88,10 +94,11 @@ def probe_presenter(path: str, filename: str) -> MediaInfo:
 def probe_audio(path: str, filename: str) -> MediaInfo:
     info = _probe_as(path, filename)
     if not info.has_audio:
-        what = "a picture" if info.is_image else "a video without sound"
-        raise NoAudioStreamError(filename, f"has no audio stream (it is {what})")
+        raise NoAudioStreamError(filename, gettext_noop("has no audio stream (it is a picture)")
+                                 if info.is_image else
+                                 gettext_noop("has no audio stream (it is a video without sound)"))
     if info.duration_s <= 0.05:
-        raise UnsupportedMediaError(filename, "audio is shorter than 0.05 s")
+        raise UnsupportedMediaError(filename, gettext_noop("audio is shorter than 0.05 s"))
     check_complete(path, filename, info, "audio")
     return info
 
@@ -151,6 +158,24 @@ def create_audio(request_or_user, project: Project, path: str, filename: str, *,
     from ..jobs.library import enqueue_audio_analysis
     transaction.on_commit(lambda: enqueue_audio_analysis(track.pk))
     return track
+
+
+def duplicate_of(obj: Presenter | AudioTrack) -> Optional[Presenter | AudioTrack]:
+    """The oldest earlier object of the same library (the team's presenters, the project's
+    audio) with the same bytes; the upload is kept (a team may want it under another name), so
+    the later copy carries the warning and the original stays quiet."""
+    if not obj.content_hash:
+        return None
+    if isinstance(obj, Presenter):
+        same = Presenter.objects.filter(team_id=obj.team_id)
+    else:
+        same = AudioTrack.objects.filter(project_id=obj.project_id)
+    return same.filter(content_hash=obj.content_hash, pk__lt=obj.pk).order_by("pk").first()
+
+
+def duplicate_text(twin: Presenter | AudioTrack) -> str:
+    """The warning shown next to a duplicate, in the active language."""
+    return gettext("This file is already in the library as %(name)s.") % {"name": twin.name}
 
 
 def ingest_uploaded(uploaded, create: Callable[[str], object]):

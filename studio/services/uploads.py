@@ -17,6 +17,7 @@ from lipsync.errors import InputError
 
 from ..audit import record
 from ..models import AuditAction, AudioTrack, Presenter, Project, Team, Upload
+from ..notices import error_fields, lipsync_error
 from . import library
 
 _COPY = 1 << 20
@@ -108,17 +109,20 @@ def finish(request, upload: Upload) -> Union[Presenter, AudioTrack]:
             upload.save(update_fields=["state", "result_id", "updated_at"])
         return obj
     except InputError as exc:
-        reject(request, upload, str(exc))
+        reject(request, upload, lipsync_error(exc, upload.filename))
         raise
 
 
-def reject(request, upload: Upload, message: str) -> None:
+def reject(request, upload: Upload, error: dict) -> None:
+    """Mark the upload failed with ``error`` (a :mod:`studio.notices` record) and drop its bytes."""
     discard_part(upload)
     upload.state = Upload.State.FAILED
-    upload.error = message
-    upload.save(update_fields=["state", "error", "updated_at"])
+    fields = error_fields(error)
+    upload.error = fields["error"]
+    upload.error_notice = fields["error_notice"]
+    upload.save(update_fields=["state", "error", "error_notice", "updated_at"])
     record(request, upload.team, AuditAction.UPLOAD_REJECTED, upload, kind=upload.kind,
-           filename=upload.filename, reason=message)
+           filename=upload.filename, reason=upload.error)
 
 
 def discard_part(upload: Upload) -> None:

@@ -12,6 +12,7 @@ from lipsync.errors import InputError
 from ..audit import record
 from ..forms import RenameForm
 from ..models import AuditAction, AudioTrack, Project, Role
+from ..notices import lipsync_error, notice_text
 from ..services import library
 from .common import get_scoped, team_view
 from .files import serve_field
@@ -34,7 +35,7 @@ def audio_upload(request, pk):
             created.append(library.ingest_uploaded(
                 f, lambda path: library.create_audio(request, project, path, f.name)))
         except InputError as exc:
-            errors.append(str(exc))
+            errors.append(notice_text(lipsync_error(exc, f.name)))
             record(request, project.team, AuditAction.UPLOAD_REJECTED, filename=f.name,
                    reason=str(exc))
     if not created and not errors:
@@ -45,6 +46,9 @@ def audio_upload(request, pk):
                             status=status)
     for t in created:
         messages.success(request, _("%(name)s uploaded.") % {"name": t.name})
+        twin = library.duplicate_of(t)
+        if twin is not None:
+            messages.warning(request, library.duplicate_text(twin))
     for e in errors:
         messages.error(request, e)
     return redirect(project)
@@ -59,6 +63,7 @@ def audio_detail(request, pk):
     role = track.project.team.role_of(request.user)
     return render(request, "studio/audio_detail.html", {
         "track": track, "project": track.project,
+        "duplicate": library.duplicate_of(track),
         "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER)})
 
 

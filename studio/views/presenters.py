@@ -15,7 +15,7 @@ from lipsync.errors import InputError
 from ..audit import record
 from ..forms import PresenterForm
 from ..models import AuditAction, MediaStatus, Presenter, Role, Tag
-from ..notices import error_fields
+from ..notices import error_fields, lipsync_error, notice_text
 from ..services import library
 from .common import archive_from_post, can, get_scoped, team_view
 from .files import serve_field
@@ -67,7 +67,7 @@ def presenter_upload(request):
             created.append(library.ingest_uploaded(
                 f, lambda path: library.create_presenter(request, team, path, f.name)))
         except InputError as exc:
-            errors.append(str(exc))
+            errors.append(notice_text(lipsync_error(exc, f.name)))
             record(request, team, AuditAction.UPLOAD_REJECTED, filename=f.name, reason=str(exc))
     if not created and not errors:
         errors.append(_("Choose at least one file."))
@@ -76,6 +76,9 @@ def presenter_upload(request):
                             status=201 if created and not errors else (400 if errors and not created else 207))
     for p in created:
         messages.success(request, _("%(name)s uploaded; checking the face ...") % {"name": p.name})
+        twin = library.duplicate_of(p)
+        if twin is not None:
+            messages.warning(request, library.duplicate_text(twin))
     for e in errors:
         messages.error(request, e)
     return redirect("presenter_list")
@@ -91,6 +94,7 @@ def presenter_detail(request, pk):
         "presenter": presenter, "tags": presenter.tags.all(),
         "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
         "in_use": library.active_tasks_using(presenter=presenter),
+        "duplicate": library.duplicate_of(presenter),
     })
 
 

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lipsync.errors import InputError
 
 from ..models import Project, Role, Upload
+from ..notices import lipsync_error, notice_text
+from ..services import library
 from ..services import uploads as service
 from ..services.teams import current_membership
 from .common import get_scoped, require_role
@@ -18,14 +20,22 @@ from .common import get_scoped, require_role
 
 def _state(upload: Upload) -> dict:
     data = {"id": str(upload.id), "filename": upload.filename, "size": upload.size,
-            "offset": upload.offset, "state": upload.state, "error": upload.error,
+            "offset": upload.offset, "state": upload.state, "error": upload.error_text,
             "kind": upload.kind, "chunk_size": service.max_chunk_bytes() // 2}
+    if upload.state == Upload.State.FAILED:
+        data["reason"] = _reason_text(upload)
     if upload.state == Upload.State.DONE and upload.result_id:
         from django.urls import reverse
 
         name = "presenter_detail" if upload.kind == Upload.Kind.PRESENTER else "audio_detail"
         data["result"] = {"id": upload.result_id, "url": reverse(name, args=[upload.result_id])}
     return data
+
+
+def _reason_text(upload: Upload) -> str:
+    """The failure reason without the file name (the page shows the name already)."""
+    reason = (upload.error_notice or {}).get("params", {}).get("reason")
+    return notice_text(reason) if reason else upload.error_text
 
 
 def _error(message: str, status: int = 400, **extra) -> JsonResponse:
@@ -67,7 +77,9 @@ def create(request):
     except service.UploadError as exc:
         return _error(str(exc), exc.status)
     except InputError as exc:
-        return _error(str(exc), 413 if size > 0 else 400)
+        shown = lipsync_error(exc, filename)
+        return _error(notice_text(shown), 413 if size > 0 else 400,
+                      reason=notice_text(shown["params"]["reason"]))
     return JsonResponse(_state(upload), status=201)
 
 
@@ -102,10 +114,16 @@ def complete(request, pk):
         obj = service.finish(request, upload)
     except service.UploadError as exc:
         return _error(str(exc), exc.status, offset=exc.offset)
-    except InputError as exc:
-        return _error(str(exc), 422)
+    except InputError:
+        upload.refresh_from_db()
+        return _error(upload.error_text, 422, reason=_reason_text(upload),
+                      filename=upload.filename)
     upload.refresh_from_db()
     data = _state(upload)
     data["object"] = {"id": obj.pk, "name": obj.name, "status": obj.status,
                       "url": obj.get_absolute_url()}
+    twin = library.duplicate_of(obj)
+    if twin is not None:
+        data["duplicate"] = {"id": twin.pk, "name": twin.name, "url": twin.get_absolute_url(),
+                             "message": library.duplicate_text(twin)}
     return JsonResponse(data, status=201)

@@ -1,7 +1,9 @@
 """Create the first administrator (and a team for them) when there is none.
 
 Takes ``ADMIN_EMAIL`` / ``ADMIN_PASSWORD`` (and optionally ``ADMIN_USERNAME``) from the
-environment; without a password it generates one and prints it once. Does nothing when a
+environment; without a password it generates one and prints it once. The team is named
+``ADMIN_TEAM``, by default "HeyGem Studio" (a name is data shown in every reader's language,
+so the default is one that needs no translation). Does nothing when a
 superuser already exists, so start_app.sh can run it every time.
 """
 from __future__ import annotations
@@ -14,6 +16,10 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from studio.models import Membership, Role, Team
+
+#: The first team's name unless ``ADMIN_TEAM`` is set: the product's name reads the same in
+#: every language, unlike "My team" stored in the installer's language.
+DEFAULT_TEAM_NAME = "HeyGem Studio"
 
 
 class Command(BaseCommand):
@@ -32,7 +38,8 @@ class Command(BaseCommand):
         if generated:
             password = secrets.token_urlsafe(12)
         user = User.objects.create_superuser(username=username, email=email, password=password)
-        team = Team.objects.create(name=os.environ.get("ADMIN_TEAM", "My team"), created_by=user)
+        name = os.environ.get("ADMIN_TEAM", "").strip() or DEFAULT_TEAM_NAME
+        team = Team.objects.create(name=name[:120], created_by=user)
         Membership.objects.create(team=team, user=user, role=Role.OWNER)
         self.stdout.write(self.style.SUCCESS(f"administrator created: user name '{username}'"))
         if generated:
