@@ -32,6 +32,27 @@ def group_name(batch_id: int) -> str:
     return f"batch-{batch_id}"
 
 
+#: Error codes (``studio.notices``) of failures that running the render again cannot fix.
+UNRETRYABLE_CODES = frozenset({"input", "engine_unusable"})
+
+
+def task_retryable(task) -> bool:
+    """A failed or cancelled task whose error a retry may fix (not bad input, not weights)."""
+    if task.status not in ("failed", "cancelled"):
+        return False
+    return (task.error_notice or {}).get("code") not in UNRETRYABLE_CODES
+
+
+def done_percent(tasks) -> float:
+    """Work done: succeeded renders count 100, active ones their percent, failed ones 0."""
+    tasks = list(tasks)
+    if not tasks:
+        return 0.0
+    return sum(100.0 if t.status == "succeeded" else
+               float(t.percent or 0.0) if t.status in ("queued", "running") else 0.0
+               for t in tasks) / len(tasks)
+
+
 def task_snapshot(task) -> dict[str, Any]:
     """The JSON form of a task, shared by the websocket, the JSON endpoint and the page."""
     output = None
@@ -60,6 +81,7 @@ def task_snapshot(task) -> dict[str, Any]:
         "worker": task.worker_name,
         "device": task.device,
         "error": task.error_text,
+        "retryable": task_retryable(task),
         "started_at": task.started_at.isoformat() if task.started_at else None,
         "finished_at": task.finished_at.isoformat() if task.finished_at else None,
         "output": output,
@@ -68,11 +90,9 @@ def task_snapshot(task) -> dict[str, Any]:
 
 def batch_snapshot(batch, tasks=None) -> dict[str, Any]:
     """The full state of a batch and all its tasks (sent on connect and by the JSON view)."""
-    from .models.batches import FINAL_STATUSES
     tasks = list(batch.tasks.all()) if tasks is None else list(tasks)
     total = len(tasks)
-    percent = (sum(100.0 if t.status in FINAL_STATUSES else float(t.percent or 0.0)
-                   for t in tasks) / total) if total else 0.0
+    percent = done_percent(tasks)
     counts: dict[str, int] = {}
     for t in tasks:
         counts[t.status] = counts.get(t.status, 0) + 1
@@ -80,7 +100,7 @@ def batch_snapshot(batch, tasks=None) -> dict[str, Any]:
         "type": "snapshot",
         "batch": {
             "id": batch.pk,
-            "name": batch.name,
+            "name": batch.display_name,
             "status": batch.status,
             "status_label": str(batch.get_status_display()),
             "percent": round(percent, 1),

@@ -74,6 +74,14 @@ class Engine(ABC):
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
         self.load_count = 0
 
+    @classmethod
+    def weights_available(cls, model_dir: Optional[PathLike] = None) -> bool:
+        """Whether this install can run the engine (its weights are found where it looks).
+
+        Engines without weights are always usable; neural ones override this.
+        """
+        return not cls.needs_weights
+
     @abstractmethod
     def prepare(self, presenter: PathLike, *, pick: object = None,
                 progress: Optional[ProgressCallback] = None,
@@ -107,6 +115,12 @@ def register_engine(cls: type[Engine]) -> type[Engine]:
 def available_engines() -> list[str]:
     _load_builtin_engines()
     return sorted(_REGISTRY)
+
+
+def usable_engines(model_dir: Optional[PathLike] = None) -> list[str]:
+    """Names of the engines this install can run (see :meth:`Engine.weights_available`)."""
+    _load_builtin_engines()
+    return sorted(n for n, cls in _REGISTRY.items() if cls.weights_available(model_dir))
 
 
 def get_engine_class(name: Optional[str] = None) -> type[Engine]:

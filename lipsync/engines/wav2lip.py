@@ -14,6 +14,7 @@ mask compositor instead of the public code's hard paste.
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -25,7 +26,9 @@ import torch
 
 from ..composite import Compositor
 from ..device import resolve_device
+from ..errors import ModelNotFoundError
 from ..models import FACE_SIZE, find_weights, load_wav2lip
+from ..models.checkpoint import MODEL_DIR_ENV
 from ..models.wav2lip import Wav2Lip
 from .base import PathLike, register_engine
 from .streaming import FramePass, RenderJob, StreamingEngine
@@ -136,6 +139,15 @@ class Wav2LipEngine(StreamingEngine):
         self.batch_size = batch_size
         self._loaded: Optional[_Loaded] = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def weights_available(cls, model_dir: Optional[PathLike] = None) -> bool:
+        """True if a weight file is where :func:`find_weights` looks (``LIPSYNC_MODEL_DIR``)."""
+        try:
+            find_weights(model_dir or os.environ.get(MODEL_DIR_ENV))
+        except ModelNotFoundError:
+            return False
+        return True
 
     def load(self) -> _Loaded:
         """Load the weights on the device if not yet done; later calls return the same model.

@@ -21,9 +21,10 @@
 
   function duration(seconds) {
     if (seconds == null || !isFinite(seconds)) return "";
-    if (seconds < 90) return Math.max(1, Math.round(seconds)) + " s";
-    if (seconds < 5400) return Math.round(seconds / 60) + " min";
-    return (seconds / 3600).toFixed(1) + " h";
+    const units = I18N.units || ["%(n)s s", "%(n)s min", "%(n)s h"];
+    if (seconds < 90) return fmt(units[0], { n: Math.max(1, Math.round(seconds)) });
+    if (seconds < 5400) return fmt(units[1], { n: Math.round(seconds / 60) });
+    return fmt(units[2], { n: (seconds / 3600).toFixed(1) });
   }
 
   function csrf() {
@@ -67,6 +68,7 @@
     const bar = row.querySelector("[data-bar]");
     bar.style.width = percent + "%";
     bar.parentElement.setAttribute("aria-valuenow", String(percent));
+    bar.parentElement.dataset.state = task.status;
     const detail = [];
     if (task.status === "running") {
       detail.push((I18N.stage && I18N.stage[task.stage]) || task.stage || "");
@@ -83,6 +85,8 @@
     row.querySelectorAll("[data-show-when]").forEach((f) => {
       f.hidden = !f.dataset.showWhen.split(" ").includes(task.status);
     });
+    const retryForm = row.querySelector("[data-retry-form]");
+    if (retryForm) retryForm.hidden = !task.retryable;
     const download = row.querySelector("[data-download]");
     const downloadWrap = row.querySelector("[data-download-wrap]");
     const preview = row.querySelector("[data-preview]");
@@ -109,8 +113,10 @@
   function renderOverview() {
     const all = Array.from(tasks.values());
     const total = all.length;
-    const finished = (t) => ["succeeded", "failed", "cancelled"].includes(t.status);
-    const percent = total ? all.reduce((s, t) => s + (finished(t) ? 100 : (t.percent || 0)), 0) / total : 0;
+    // Work done: succeeded renders count 100, active ones their percent, failed ones nothing.
+    const share = (t) => t.status === "succeeded" ? 100
+      : (t.status === "queued" || t.status === "running") ? (t.percent || 0) : 0;
+    const percent = total ? all.reduce((s, t) => s + share(t), 0) / total : 0;
     const bar = document.querySelector("[data-batch-bar]");
     bar.style.width = percent.toFixed(1) + "%";
     bar.parentElement.setAttribute("aria-valuenow", String(Math.round(percent)));
@@ -124,7 +130,10 @@
       const badge = document.querySelector("[data-batch-status]");
       badge.className = "badge badge-" + batch.status;
       badge.textContent = (I18N.status && I18N.status[batch.status]) || batch.status_label;
+      const track = document.querySelector("[data-batch-progress]");
+      if (track) track.dataset.state = batch.status;
     }
+    showConnection();
     const running = all.filter((t) => t.status === "running");
     const current = document.querySelector("[data-current]");
     current.textContent = running.length
@@ -135,7 +144,7 @@
     const zip = document.querySelector("[data-zip-link]");
     if (zip) zip.hidden = done === 0;
     const retry = document.querySelector("[data-batch-retry]");
-    if (retry) retry.hidden = !all.some((t) => t.status === "failed" || t.status === "cancelled");
+    if (retry) retry.hidden = !all.some((t) => t.retryable);
     const cancel = document.querySelector("[data-batch-cancel]");
     if (cancel) cancel.hidden = !all.some((t) => t.status === "queued" || t.status === "running");
   }
@@ -195,9 +204,23 @@
   }
 
   /* --- connection ---------------------------------------------------------------------- */
-  function setConnection(text) {
+  let connectionText = "";
+  let live = false;
+
+  function setConnection(text, isLive) {
+    connectionText = text || "";
+    live = Boolean(isLive);
+    showConnection();
+  }
+
+  /* "live" only while the socket is open and the batch still has work; problems always. */
+  function showConnection() {
     const el = document.querySelector("[data-connection]");
-    if (el) el.textContent = text ? "· " + text : "";
+    if (!el) return;
+    const active = !batch || batch.status === "queued" || batch.status === "running";
+    const text = live && !active ? "" : connectionText;
+    el.textContent = text ? "· " + text : "";
+    el.hidden = !text;
   }
 
   function poll() {
@@ -222,7 +245,7 @@
     socket.addEventListener("open", () => {
       retryDelay = 1000;
       stopPolling();
-      setConnection(I18N.live);
+      setConnection(I18N.live, true);
     });
     socket.addEventListener("message", (ev) => {
       try {

@@ -1,5 +1,7 @@
 /* New-batch form: presenter search and tag filter, select all shown / none, and the live
-   "N videos · about T" summary. Strings come from data-* attributes of the template. */
+   "N videos · about T" summary. Strings come from data-* attributes of the template; the
+   estimate uses the render speed measured on this install (#batch-estimate, see
+   studio.services.batches.render_speed) spread over the running workers. */
 (function () {
   "use strict";
   const form = document.querySelector("[data-batch-form]");
@@ -9,12 +11,22 @@
   const tagPick = form.querySelector("[data-presenter-tag]");
   const countEl = form.querySelector("[data-batch-count]");
   const estimateEl = form.querySelector("[data-batch-estimate]");
-  const perAudioSecond = parseFloat(form.dataset.sPerAudioS || "1.5");
+  const previewEl = form.querySelector("[data-preview-estimate]");
+  const engineEl = form.querySelector("[name=engine]");
+  const estimateData = document.getElementById("batch-estimate");
+  const est = estimateData ? JSON.parse(estimateData.textContent) : {};
+  const units = (form.dataset.units || "%(n)s s|%(n)s min|%(n)s h").split("|");
 
   function formatDuration(seconds) {
-    if (seconds < 90) return Math.max(1, Math.round(seconds)) + " s";
-    if (seconds < 5400) return Math.round(seconds / 60) + " min";
-    return (seconds / 3600).toFixed(1) + " h";
+    if (seconds < 90) return units[0].replace("%(n)s", String(Math.max(1, Math.round(seconds))));
+    if (seconds < 5400) return units[1].replace("%(n)s", String(Math.round(seconds / 60)));
+    return units[2].replace("%(n)s", (seconds / 3600).toFixed(1));
+  }
+
+  /* Seconds one worker needs for one render of `audioSeconds` with the chosen engine. */
+  function renderSeconds(audioSeconds) {
+    const fps = (est.fps && engineEl && est.fps[engineEl.value]) || 100;
+    return (est.overhead_s || 1) + audioSeconds * (est.video_fps || 25) / fps;
   }
 
   function applyFilter() {
@@ -34,8 +46,17 @@
     const tpl = n === 1 ? countEl.dataset.templateOne : countEl.dataset.templateMany;
     countEl.textContent = tpl.replace("%(n)s", String(n));
     const audioSeconds = audios.reduce((s, a) => s + parseFloat(a.dataset.duration || "0"), 0);
-    const seconds = presenters * (audios.length * 5 + perAudioSecond * audioSeconds);
-    estimateEl.textContent = n ? estimateEl.dataset.template.replace("%(t)s", formatDuration(seconds)) : "";
+    const lanes = Math.max(1, Math.min(est.workers || 1, n));
+    const seconds = presenters * audios.reduce(
+      (s, a) => s + renderSeconds(parseFloat(a.dataset.duration || "0")), 0) / lanes;
+    const about = estimateEl.dataset.template;
+    estimateEl.textContent = n ? about.replace("%(t)s", formatDuration(seconds)) : "";
+    if (previewEl) {
+      const first = audios.length ? parseFloat(audios[0].dataset.duration || "0") : 0;
+      const clip = Math.min(first || (est.preview_s || 3), est.preview_s || 3);
+      previewEl.textContent = (audios.length && presenters)
+        ? "· " + about.replace("%(t)s", formatDuration(renderSeconds(clip))) : "";
+    }
   }
 
   function setAll(checked) {

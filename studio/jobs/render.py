@@ -197,12 +197,15 @@ def render_task(task_id: int) -> dict:
                     s=task.timeout_s)))
         raise
     except ModelNotFoundError as exc:
+        # The reason names server paths: it stays in the log and the admin's traceback.
         _remove(out_path)
         _no_retry(job)
+        log.warning("task %s: engine %s unusable: %s", task.pk, batch.engine, exc)
         _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
                 **error_fields(notice("engine_unusable", gettext_noop(
-                    "The engine “%(engine)s” is not usable on this server: %(reason)s"),
-                    engine=batch.engine, reason=str(exc))))
+                    "The engine “%(engine)s” needs model weights that this server does not "
+                    "have. Choose another engine or ask your administrator."),
+                    engine=batch.engine)))
         raise
     except Exception as exc:
         # Transient (out of memory, device busy, disk, a bug): RQ retries while attempts remain.

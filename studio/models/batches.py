@@ -6,7 +6,7 @@ from typing import Iterable, Optional
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from .base import ErrorNotice, TeamScopedModel, TimeStamped
 from .library import AudioTrack, Presenter
@@ -77,6 +77,15 @@ class Batch(TeamScopedModel, TimeStamped):
         return reverse("batch_detail", args=[self.pk])
 
     @property
+    def display_name(self) -> str:
+        """The name as shown: a preview's carries the "Preview" label in the reader's language."""
+        if self.is_preview:
+            # Previews named before the label was added at display stored it in the name.
+            name = self.name.removeprefix("Preview: ").removeprefix("预览：")
+            return gettext("Preview: %(name)s") % {"name": name}
+        return self.name
+
+    @property
     def crf(self) -> int:
         return QUALITY_CRF.get(self.quality, QUALITY_CRF[Quality.STANDARD])
 
@@ -92,11 +101,10 @@ class Batch(TeamScopedModel, TimeStamped):
         return counts
 
     def progress_percent(self) -> float:
-        """Mean of the tasks' percentages, finished tasks counting as 100."""
-        rows = list(self.tasks.values_list("status", "percent"))
-        if not rows:
-            return 0.0
-        return sum(100.0 if s in FINAL_STATUSES else (p or 0.0) for s, p in rows) / len(rows)
+        """Work done: succeeded tasks count 100, active ones their percentage, failed or
+        cancelled ones 0 (so a failed batch does not read 100%)."""
+        from ..progress import done_percent
+        return done_percent(self.tasks.only("status", "percent"))
 
     def refresh_status(self) -> str:
         """Derive and store the batch status from the task statuses; return it."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import statistics
 import uuid
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
@@ -19,12 +20,12 @@ from django.utils.translation import gettext as _, gettext_noop
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.job import Job, Retry
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines
+from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 
 from ..models import (AudioTrack, Batch, MediaStatus, Presenter, Project, Quality, RenderTask,
                       TaskStatus)
 from ..notices import error_fields, notice
-from ..progress import publish_fresh
+from ..progress import publish_fresh, task_retryable
 
 log = logging.getLogger("studio.batches")
 
@@ -61,11 +62,63 @@ def render_timeout_s(audio_s: Optional[float], presenter_s: Optional[float],
     return int(base + per_audio * audio_s + per_presenter * (presenter_s or 0.0))
 
 
-def estimate_seconds(n_tasks: int, audio_seconds: float) -> float:
-    """A rough wall time for ``n_tasks`` renders of ``audio_seconds`` of speech each."""
-    per_audio_s = _setting("RENDER_ESTIMATE_S_PER_AUDIO_S", 1.5)
-    workers = max(1, _setting("RENDER_ESTIMATE_WORKERS", 1))
-    return n_tasks * (5.0 + per_audio_s * audio_seconds) / workers
+#: Frames per second (wall clock, per worker) assumed before this install has measured any
+#: render: about what a 2-core CPU worker reaches with the default (warp) engine on a 576p to
+#: 720p presenter (a 20 s clip renders in 2-5 s end to end). Setting:
+#: ``RENDER_ESTIMATE_FALLBACK_FPS``. Replaced by the median of recent renders once there are some.
+FALLBACK_RENDER_FPS = 100.0
+#: Seconds each render spends outside its frames (queue pickup, reading inputs, muxing).
+RENDER_OVERHEAD_S = 1.0
+#: Frame rate assumed for the output when estimating (presenters are usually 25-30 fps).
+ESTIMATE_VIDEO_FPS = 25.0
+ESTIMATE_SAMPLE = 20
+
+
+def measured_fps(team, engine: str) -> Optional[float]:
+    """Median wall-clock frames/s of the team's recent succeeded renders with ``engine``.
+
+    Wall clock (frames over start-to-finish time) rather than the engine's own frame rate so
+    the face tracking and encoding a render also pays are in it. None without any.
+    """
+    rows = (RenderTask.objects.filter(batch__team=team, batch__engine=engine,
+                                      status=TaskStatus.SUCCEEDED, frames_total__gt=0)
+            .exclude(started_at=None).exclude(finished_at=None)
+            .order_by("-finished_at")
+            .values_list("frames_total", "started_at", "finished_at", "fps")[:ESTIMATE_SAMPLE])
+    speeds = []
+    for frames, started, finished, fps in rows:
+        seconds = (finished - started).total_seconds()
+        if seconds > 0:
+            speeds.append(frames / seconds)
+        elif fps:
+            speeds.append(fps)
+    return statistics.median(speeds) if speeds else None
+
+
+def render_speed(team, engine: str) -> float:
+    """Frames/s to estimate with: measured on this install, else the documented fallback."""
+    return measured_fps(team, engine) or float(
+        _setting("RENDER_ESTIMATE_FALLBACK_FPS", FALLBACK_RENDER_FPS))
+
+
+def render_workers() -> int:
+    """Workers listening on the render queue now (at least 1, so an estimate stays finite)."""
+    from redis.exceptions import RedisError
+    from rq import Worker
+    try:
+        connection = django_rq.get_connection("gpu")
+        n = sum(1 for w in Worker.all(connection=connection) if "gpu" in w.queue_names())
+    except RedisError:
+        return 1
+    return max(1, n)
+
+
+def estimate_seconds(n_tasks: int, audio_seconds: float, fps: float = FALLBACK_RENDER_FPS,
+                     workers: int = 1) -> float:
+    """A rough wall time for ``n_tasks`` renders of ``audio_seconds`` of speech each, at
+    ``fps`` frames/s per worker, spread over ``workers``."""
+    per_task = RENDER_OVERHEAD_S + audio_seconds * ESTIMATE_VIDEO_FPS / max(fps, 1e-3)
+    return n_tasks * per_task / max(1, workers)
 
 
 def free_disk_bytes() -> int:
@@ -107,11 +160,12 @@ class BatchSpec:
 
 
 def _default_name(spec: BatchSpec) -> str:
+    """The name of a batch the user did not name. A preview's is only its parts (the
+    "Preview" label is added, translated, when shown: :attr:`Batch.display_name`)."""
     audio = spec.audios[0].name if len(spec.audios) == 1 else _("%(n)d audio tracks") % {
         "n": len(spec.audios)}
     if spec.preview:
-        return _("Preview: %(presenter)s × %(audio)s") % {
-            "presenter": spec.presenters[0].name, "audio": audio}
+        return f"{spec.presenters[0].name} × {audio}"
     return _("%(audio)s × %(n)d presenters") % {"audio": audio, "n": len(spec.presenters)}
 
 
@@ -128,6 +182,10 @@ def validate_spec(spec: BatchSpec) -> None:
         raise BatchRefused(_("A batch may hold at most %(n)d renders.") % {"n": limit})
     if spec.engine not in available_engines():
         raise BatchRefused(_("Unknown engine “%(name)s”.") % {"name": spec.engine})
+    if not get_engine_class(spec.engine).weights_available():
+        raise BatchRefused(_(
+            "The engine “%(name)s” needs model weights that this server does not have; choose "
+            "another engine or ask your administrator.") % {"name": spec.engine})
     if spec.quality not in Quality.values:
         raise BatchRefused(_("Unknown quality “%(name)s”.") % {"name": spec.quality})
     for audio in spec.audios:
@@ -265,9 +323,13 @@ def cancel_batch(batch: Batch) -> int:
 
 
 def retry_task(task: RenderTask) -> bool:
-    """Run a failed or cancelled task again (a fresh set of attempts)."""
+    """Run a failed or cancelled task again (a fresh set of attempts).
+
+    Refused for errors a retry cannot fix (bad input, missing model weights)."""
     if task.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
         return False
+    if not task_retryable(task):
+        raise BatchRefused(_("Trying again cannot fix this error."))
     check_free_disk()
     RenderTask.objects.filter(pk=task.pk).update(attempts=0, traceback="", output=None)
     task.refresh_from_db()
@@ -278,6 +340,8 @@ def retry_task(task: RenderTask) -> bool:
 
 
 def retry_failed(batch: Batch) -> int:
-    """Run every failed or cancelled task of ``batch`` again; returns how many."""
+    """Run every failed or cancelled task of ``batch`` that a retry can help again; returns
+    how many."""
     return sum(retry_task(t) for t in
-               batch.tasks.filter(status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED]))
+               batch.tasks.filter(status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED])
+               if task_retryable(t))

@@ -12,12 +12,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines
+from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 
 from ..audit import record
 from ..models import (AudioTrack, AuditAction, Batch, MediaStatus, Presenter, Project, Quality,
-                      RenderTask, Role, Tag, TaskStatus)
-from ..progress import batch_snapshot
+                      RenderTask, Role, Tag)
+from ..progress import batch_snapshot, task_retryable
 from ..services import batches as service
 from .common import can, get_scoped, team_view
 
@@ -48,9 +48,23 @@ def batch_list(request):
     })
 
 
-def _engine_choices() -> list[str]:
-    names = available_engines()
-    return sorted(names, key=lambda n: (n != DEFAULT_ENGINE, n))
+def _engine_choices() -> list[dict]:
+    """Every engine with whether this install can run it (unusable ones are shown disabled)."""
+    names = sorted(available_engines(), key=lambda n: (n != DEFAULT_ENGINE, n))
+    return [{"name": n, "usable": get_engine_class(n).weights_available()} for n in names]
+
+
+def _estimate_context(team, engines: list[dict]) -> dict:
+    """What the form's time estimate needs: measured frames/s per engine, workers, constants."""
+    return {
+        "estimate": {
+            "fps": {e["name"]: round(service.render_speed(team, e["name"]), 2) for e in engines},
+            "workers": service.render_workers(),
+            "overhead_s": service.RENDER_OVERHEAD_S,
+            "video_fps": service.ESTIMATE_VIDEO_FPS,
+            "preview_s": getattr(settings, "PREVIEW_SECONDS", service.PREVIEW_SECONDS),
+        },
+    }
 
 
 @team_view(Role.MEMBER)
@@ -64,12 +78,13 @@ def batch_create(request):
               if project else AudioTrack.objects.none())
     presenters = Presenter.objects.for_user(request.user).filter(
         team=team, archived=False).exclude(status=MediaStatus.FAILED).prefetch_related("tags")
+    engines = _engine_choices()
     context = {
         "projects": projects, "project": project, "audios": audios, "presenters": presenters,
         "tags": Tag.objects.for_user(request.user).filter(team=team),
-        "engines": _engine_choices(), "default_engine": DEFAULT_ENGINE,
+        "engines": engines, "default_engine": DEFAULT_ENGINE,
         "qualities": Quality.choices, "size_caps": SIZE_CAPS,
-        "estimate_s_per_audio_s": getattr(settings, "RENDER_ESTIMATE_S_PER_AUDIO_S", 1.5),
+        **_estimate_context(team, engines),
         "selected_audios": set(), "selected_presenters": set(),
         "form": {"engine": DEFAULT_ENGINE, "quality": Quality.STANDARD, "max_height": "",
                  "name": ""},
@@ -170,6 +185,8 @@ def _url(name: str, *args) -> str:
 def batch_detail(request, pk):
     batch = get_scoped(request, Batch, pk)
     tasks = list(batch.tasks.select_related("output"))
+    for t in tasks:
+        t.retryable = task_retryable(t)
     snapshot = batch_snapshot(batch, tasks)
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
@@ -177,7 +194,7 @@ def batch_detail(request, pk):
         "batch": batch, "tasks": tasks, "snapshot": snapshot, "can_edit": can_edit,
         "ws_path": f"/ws/batches/{batch.pk}/",
         "has_outputs": any(t.output_id for t in tasks),
-        "has_failed": any(t.status in (TaskStatus.FAILED, TaskStatus.CANCELLED) for t in tasks),
+        "has_failed": any(t.retryable for t in tasks),
         "has_active": any(t.is_active for t in tasks),
     })
 

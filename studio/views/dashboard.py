@@ -35,6 +35,13 @@ class WorkerInfo:
     device: str
     current: str
     host: str = ""
+    pid: Optional[int] = None
+
+    @property
+    def label(self) -> str:
+        """A readable name (host · queues · pid) in place of RQ's 32-character worker id."""
+        parts = [self.host or "", ", ".join(self.queues), f"pid {self.pid}" if self.pid else ""]
+        return " · ".join(p for p in parts if p) or self.name
 
 
 def _worker_device(name: str) -> str:
@@ -67,7 +74,7 @@ def queue_overview() -> tuple[list[QueueInfo], list[WorkerInfo], Optional[str]]:
                 state=str(getattr(worker.get_state(), "value", worker.get_state())),
                 device=device.decode() if device else "",
                 current=(job.description or job.id) if job else "",
-                host=f"{worker.hostname} · pid {worker.pid}" if worker.hostname else "",
+                host=worker.hostname or "", pid=worker.pid,
             ))
     except RedisError as exc:
         return queues, workers, str(exc)

@@ -177,6 +177,10 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     summary = page.get_by_test_id("batch-summary")
     page.wait_for_function("([el, text]) => el.innerText.includes(text)",
                            arg=[summary.element_handle(), flow.two_videos])
+    # The estimate and the preview's own estimate come in the page's language.
+    unit = {"en": " s", "zh": " 秒"}[flow.name]
+    assert unit in page.get_by_test_id("batch-summary").inner_text()
+    assert unit in page.get_by_test_id("preview-estimate").inner_text()
     page.get_by_test_id("batch-size").select_option(index=0)
     shot(page, artifacts, f"{prefix}-06-new-batch")
     page.get_by_test_id("submit-batch").click()
@@ -197,6 +201,8 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     assert page.evaluate("window.__sameDocument === true")
     assert progress.get_attribute("aria-valuenow") == "100"
     assert page.get_by_test_id("batch-status").get_attribute("class").split()[-1] == "badge-succeeded"
+    assert progress.get_attribute("data-state") == "succeeded"
+    assert page.get_by_test_id("connection-state").text_content() == ""
     shot(page, artifacts, f"{prefix}-07-batch-done")
 
     # A result plays in the page.

@@ -76,9 +76,13 @@ def test_queue_counts_and_workers_with_their_device(owner_client, team, use_redi
     assert workers[0].queues == ["gpu", "cpu"]
     # This machine has no GPU: the worker says so instead of naming one.
     assert workers[0].device == "cpu"
-    assert workers[0].host == f"{worker.hostname} · pid {worker.pid}"
+    assert workers[0].host == worker.hostname and workers[0].pid == worker.pid
+    # A readable label (host · queues · pid); the full worker id only in its title.
+    label = f"{worker.hostname} · gpu, cpu · pid {worker.pid}"
+    assert workers[0].label == label
     html = response.content.decode()
-    assert "render-box-1" in html and "Device: cpu" in html
+    assert f'title="render-box-1" data-testid="worker-label">{label}<' in html
+    assert "Device: cpu" in html
     assert response.context["queue_error"] is None
 
 
