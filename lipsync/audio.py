@@ -14,10 +14,12 @@ import av
 import numpy as np
 from scipy.signal import lfilter
 
-from .errors import NoAudioStreamError, TruncatedMediaError
-from .media.probe import PathLike, declared_duration, open_container, probe
+from .errors import NoAudioStreamError, TruncatedMediaError, reason
+from .media.probe import (NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, declared_duration,
+                          open_container, probe)
 
 SAMPLE_RATE = 16000
+NO_AUDIO_SAMPLES = reason("file is truncated at 0.0 s (no audio samples)")
 # Wav2Lip hyper-parameters (hparams.py of the public code).
 N_FFT = 800
 HOP = 200
@@ -44,7 +46,7 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     path = os.fspath(path)
     info = probe(path)
     if not info.has_audio:
-        raise NoAudioStreamError(path, "no audio stream")
+        raise NoAudioStreamError(path, NO_AUDIO_STREAM)
     container = open_container(path)
     chunks: list[np.ndarray] = []
     t = 0.0
@@ -61,7 +63,7 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
                     chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
             chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
         except av.FFmpegError as exc:
-            raise TruncatedMediaError(path, f"file is truncated at {t:.1f} s") from exc
+            raise TruncatedMediaError(path, TRUNCATED_AT, {"t": f"{t:.1f}"}) from exc
     finally:
         container.close()
     wav = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else \
@@ -69,9 +71,9 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     got = wav.size / sr
     declared = declared_duration(info, "audio")
     if declared and declared - got > max(0.5, 0.03 * declared):
-        raise TruncatedMediaError(path, f"file is truncated at {got:.1f} s")
+        raise TruncatedMediaError(path, TRUNCATED_AT, {"t": f"{got:.1f}"})
     if wav.size == 0:
-        raise TruncatedMediaError(path, "file is truncated at 0.0 s (no audio samples)")
+        raise TruncatedMediaError(path, NO_AUDIO_SAMPLES)
     return wav
 
 

@@ -10,6 +10,17 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+#: Every fixed reason (a %-template) the engine gives an :class:`InputError`, in the order the
+#: modules defining them were imported; a user interface lists them to translate them.
+REASONS: list[str] = []
+
+
+def reason(template: str) -> str:
+    """Register ``template`` as one of the engine's fixed input-error reasons and return it."""
+    if template not in REASONS:
+        REASONS.append(template)
+    return template
+
 
 class LipsyncError(Exception):
     """Base class of every error the engine raises on purpose."""
@@ -19,7 +30,7 @@ class InputError(LipsyncError):
     """A file given to the engine cannot be used; retrying will not help.
 
     ``reason`` may be a %-template filled from ``params`` (the engine's fixed reasons are
-    module constants, e.g. in :mod:`lipsync.media.probe`): ``template`` and ``params`` stay on
+    module constants made with :func:`reason`, listed in :data:`REASONS`): ``template`` and ``params`` stay on
     the error so a user interface can translate a known reason; ``reason`` is the English text.
     """
 

@@ -17,11 +17,14 @@ from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, reason
 from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
 from .base import Engine, PathLike, RenderOptions, RenderResult
+
+EMPTY_AUDIO = reason("audio is empty")
+TRACK_MISMATCH = reason("the face track was made from a different file")
 
 
 @dataclass(frozen=True)
@@ -120,12 +123,12 @@ class StreamingEngine(Engine):
             duration = min(duration, max(float(options.duration_s), 0.0))
             wav = wav[:int(round(duration * SAMPLE_RATE))]
         if duration <= 0:
-            raise InputError(audio, "audio is empty")
+            raise InputError(audio, EMPTY_AUDIO)
         source = open_video(presenter, fps=track.fps)
         with source:
             if source.frame_count != track.n_frames or (source.width, source.height) != (
                     track.width, track.height):
-                raise InputError(presenter, "the face track was made from a different file")
+                raise InputError(presenter, TRACK_MISMATCH)
             fps = float(track.fps)
             n_out = n_output_frames(duration, fps)
             schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))

@@ -19,12 +19,15 @@ from typing import Any, Iterable, Iterator, Optional
 import cv2
 import numpy as np
 
-from ..errors import InputError, NoFaceError
+from ..errors import InputError, NoFaceError, reason
 from ..media.video import open_video
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..track import FaceTrack, Pick, content_hash
 from .detector import Box, Detection, FaceDetector
 from .smoothing import smooth_landmarks
+
+NO_FACE = reason("no face found in any frame")
+PICK_OUT_OF_RANGE = reason("face %(pick)s was picked but the first frame with faces has %(count)s")
 
 #: Bump when the tracker's output changes for the same input (part of the cache key).
 TRACKER_VERSION = 1
@@ -441,8 +444,8 @@ class _Tracker:
         if isinstance(pick, (int, np.integer)) and not isinstance(pick, bool):
             ordered = sorted(candidates, key=lambda d: _center(d.box)[0])
             if not 0 <= pick < len(ordered):
-                raise InputError(self.name, f"face {pick} was picked but the first frame with "
-                                            f"faces has {len(ordered)}")
+                raise InputError(self.name, PICK_OUT_OF_RANGE,
+                                 {"pick": int(pick), "count": len(ordered)})
             return ordered[int(pick)]
         point = np.asarray(pick, dtype=np.float64).reshape(2)
         inside = [d for d in candidates
@@ -498,7 +501,7 @@ class _Tracker:
         raw = np.stack(self.raw) if self.raw else np.zeros((0, 68, 2), np.float32)
         present = ~np.isnan(raw[:, 0, 0])
         if not present.any():
-            raise NoFaceError(name, "no face found in any frame")
+            raise NoFaceError(name, NO_FACE)
         lm = smooth_landmarks(raw, present, self.fps, self.cuts + self.breaks)
         boxes = face_boxes(lm)
         boxes[~present] = np.nan

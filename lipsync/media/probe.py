@@ -14,21 +14,24 @@ from typing import Optional
 import av
 import numpy as np
 
-from ..errors import TruncatedMediaError, UnsupportedMediaError
+from ..errors import TruncatedMediaError, UnsupportedMediaError, reason
 
 PathLike = str | os.PathLike[str]
 
 # The fixed reasons of input errors (``InputError.template``; parameters in ``params``). A user
 # interface may translate them (the studio lists them in ``studio/engine_reasons.py``).
-NO_FILE = "file does not exist"
-IS_DIRECTORY = "is a directory, not a media file"
-EMPTY_FILE = "file is empty"
-DAMAGED_INDEX = "file is truncated or damaged (its index cannot be read)"
-NOT_MEDIA = "not a media file (could not read a video, audio or image stream)"
-UNSUPPORTED_VIDEO_CODEC = "unsupported video codec '%(codec)s'"
-UNSUPPORTED_AUDIO_CODEC = "unsupported audio codec '%(codec)s'"
-TRUNCATED_AT_START = "file is truncated at 0.0 s"
-NO_FIRST_FRAME = "file is truncated at 0.0 s (no video frame could be decoded)"
+NO_FILE = reason("file does not exist")
+IS_DIRECTORY = reason("is a directory, not a media file")
+EMPTY_FILE = reason("file is empty")
+DAMAGED_INDEX = reason("file is truncated or damaged (its index cannot be read)")
+NOT_MEDIA = reason("not a media file (could not read a video, audio or image stream)")
+UNSUPPORTED_VIDEO_CODEC = reason("unsupported video codec '%(codec)s'")
+UNSUPPORTED_AUDIO_CODEC = reason("unsupported audio codec '%(codec)s'")
+TRUNCATED_AT_START = reason("file is truncated at 0.0 s")
+NO_FIRST_FRAME = reason("file is truncated at 0.0 s (no video frame could be decoded)")
+#: ``t``: where the file breaks off, in seconds with one decimal (e.g. "12.3").
+TRUNCATED_AT = reason("file is truncated at %(t)s s")
+NO_AUDIO_STREAM = reason("no audio stream")
 
 #: FFmpeg demuxers that read a single still image.
 IMAGE_FORMATS = frozenset({"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe",

@@ -15,8 +15,13 @@ from typing import Iterator, Optional
 import av
 import numpy as np
 
-from ..errors import NoVideoStreamError, TruncatedMediaError
-from .probe import MediaInfo, PathLike, declared_duration, open_container, probe
+from ..errors import NoVideoStreamError, TruncatedMediaError, reason
+from .probe import (TRUNCATED_AT, TRUNCATED_AT_START, MediaInfo, PathLike, declared_duration,
+                    open_container, probe)
+
+NO_VIDEO_STREAM = reason("no video stream or image")
+IMAGE_DAMAGED = reason("image is damaged")
+IMAGE_UNDECODABLE = reason("image is damaged (nothing could be decoded)")
 
 #: Frame rate given to still images.
 STILL_FPS = 25.0
@@ -66,7 +71,7 @@ class VideoSource:
         self._open: weakref.WeakSet = weakref.WeakSet()
         self.info = probe(self.path)
         if not self.info.has_video:
-            raise NoVideoStreamError(self.path, "no video stream or image")
+            raise NoVideoStreamError(self.path, NO_VIDEO_STREAM)
         if fps is not None and not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.fps = float(fps) if fps else output_fps(self.info)
@@ -131,10 +136,10 @@ class VideoSource:
             for frame in container.decode(video=0):
                 return self._to_rgb(frame)
         except av.FFmpegError as exc:
-            raise TruncatedMediaError(self.path, "image is damaged") from exc
+            raise TruncatedMediaError(self.path, IMAGE_DAMAGED) from exc
         finally:
             container.close()
-        raise TruncatedMediaError(self.path, "image is damaged (nothing could be decoded)")
+        raise TruncatedMediaError(self.path, IMAGE_UNDECODABLE)
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
         image = frame.to_ndarray(format="rgb24")
@@ -174,13 +179,13 @@ class VideoSource:
                     prev, last_time = frame, t
         except av.FFmpegError as exc:
             raise TruncatedMediaError(
-                self.path, f"file is truncated at {last_time:.1f} s") from exc
+                self.path, TRUNCATED_AT, {"t": f"{last_time:.1f}"}) from exc
         if prev is None:
-            raise TruncatedMediaError(self.path, "file is truncated at 0.0 s")
+            raise TruncatedMediaError(self.path, TRUNCATED_AT_START)
         end = last_time + step
         declared = declared_duration(self.info, "video")
         if declared and declared - end > truncation_tolerance(declared, fps):
-            raise TruncatedMediaError(self.path, f"file is truncated at {end:.1f} s")
+            raise TruncatedMediaError(self.path, TRUNCATED_AT, {"t": f"{end:.1f}"})
         while i < n:
             yield Frame(i, i / fps, self._to_rgb(prev))
             i += 1

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from ..errors import NoAudioStreamError, TruncatedMediaError
-from .probe import PathLike, frame_rate_fraction, open_container
+from .probe import (NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, frame_rate_fraction,
+                    open_container)
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +113,7 @@ class _AudioFeed:
         if not self.container.streams.audio or self.container.streams.audio[0].codec_context \
                 is None:
             self.container.close()
-            raise NoAudioStreamError(path, "no audio stream")
+            raise NoAudioStreamError(path, NO_AUDIO_STREAM)
         self.in_stream = self.container.streams.audio[0]
         self.resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout,
                                            rate=self.rate)
@@ -138,7 +139,7 @@ class _AudioFeed:
             for out in self.resampler.resample(None):
                 yield out.to_ndarray()
         except av.FFmpegError as exc:
-            raise TruncatedMediaError(self.path, f"file is truncated at {t:.1f} s") from exc
+            raise TruncatedMediaError(self.path, TRUNCATED_AT, {"t": f"{t:.1f}"}) from exc
 
     def _fill(self, need: int) -> None:
         while self.pending.shape[1] < need and not self.source_done:
@@ -332,7 +333,7 @@ def _channels(path: PathLike) -> int:
     container = open_container(path)
     try:
         if not container.streams.audio:
-            raise NoAudioStreamError(path, "no audio stream")
+            raise NoAudioStreamError(path, NO_AUDIO_STREAM)
         return container.streams.audio[0].codec_context.channels or 1
     finally:
         container.close()

@@ -267,10 +267,14 @@ def _remove(path: str) -> None:
 def _failed_input(obj, fallback: str) -> InputError:
     """An InputError for a presenter or audio whose own check failed.
 
-    Its stored error already reads ``<file>: <reason>``; only the reason is kept, so the
-    task's message names the file once.
+    Its stored error reads ``<file>: <reason>``; only the reason is kept (its translatable
+    template and parameters where the record has them), so the task's message names the file
+    once and reads in each viewer's language.
     """
     name = obj.original_filename or obj.name
+    stored = (obj.error_notice or {}).get("params", {}).get("reason")
+    if isinstance(stored, dict) and stored.get("template"):
+        return InputError(name, stored["template"], stored.get("params") or None)
     reason = obj.error or fallback
     prefix = f"{name}: "
     return InputError(name, reason[len(prefix):] if reason.startswith(prefix) else reason)

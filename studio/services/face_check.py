@@ -133,7 +133,7 @@ def check(path: str, display_name: str, width: int = 0, height: int = 0,
     try:
         track = engine.prepare(path, progress=progress, cancel=cancel)
     except InputError as exc:
-        raise type(exc)(display_name, exc.reason) from exc
+        raise type(exc)(display_name, exc.template, exc.params) from exc
     if not np.asarray(track.present).any():
         raise NoFaceError(display_name, gettext_noop("no face was found in any frame"))
     warnings, stats = warnings_for(track, width or track.width, height or track.height)

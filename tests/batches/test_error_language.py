@@ -107,3 +107,22 @@ def test_input_error_keeps_the_engines_reason_and_translates_ours():
     with translation.override("zh-hans"):
         assert notice_text(engine) == "broken.mp4：not a media file"
         assert notice_text(ours) == "room.mp4：所有画面帧中都没有找到人脸"
+
+
+def test_a_failed_presenters_reason_keeps_its_template_in_the_task_error():
+    """A render of a presenter whose check failed names the file once, translatably."""
+    from types import SimpleNamespace
+
+    from lipsync.faces.tracker import NO_FACE
+    from studio.jobs.render import _failed_input
+    from studio.notices import error_fields, input_error
+
+    stored = error_fields(input_error("empty room.mp4", NO_FACE))
+    presenter = SimpleNamespace(original_filename="empty room.mp4", name="empty room", **stored)
+    exc = _failed_input(presenter, "fallback")
+    assert str(exc) == f"empty room.mp4: {NO_FACE}"
+    assert exc.template == NO_FACE
+
+    legacy = SimpleNamespace(original_filename="a.mp4", name="a", error="a.mp4: gone",
+                             error_notice={})
+    assert str(_failed_input(legacy, "fallback")) == "a.mp4: gone"

@@ -10,7 +10,9 @@ import pytest
 from django.urls import reverse
 from PIL import Image
 
+from lipsync.faces.tracker import NO_FACE
 from lipsync.track import FaceTrack
+from studio.engine_reasons import ENGINE_REASONS
 from studio.models import AudioTrack, MediaStatus, Presenter
 from studio.services import audio_analysis, face_check
 
@@ -72,6 +74,24 @@ def test_face_check_without_a_face_fails_with_the_reason(member_client, media_fi
     # check again: same answer, and it went through the queue again
     member_client.post(reverse("presenter_recheck", args=[pk]))
     assert Presenter.objects.get(pk=pk).status == MediaStatus.FAILED
+
+
+@pytest.mark.django_db
+def test_no_face_reason_of_the_engine_shows_in_chinese(member_client, media_files, media_root,
+                                                      rq_sync,
+                                                      django_capture_on_commit_callbacks):
+    pk = _upload_and_run(member_client, media_files.noface, django_capture_on_commit_callbacks)
+    p = Presenter.objects.get(pk=pk)
+    assert p.status == MediaStatus.FAILED
+    assert p.error == "empty room.mp4: no face found in any frame", "the engine's NoFaceError"
+    reason = p.error_notice["params"]["reason"]
+    assert reason["template"] == NO_FACE and reason["template"] in ENGINE_REASONS
+    zh = member_client.get(reverse("presenter_detail", args=[pk]),
+                           HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "empty room.mp4：所有画面帧中都没有找到人脸" in zh
+    assert "no face found" not in zh
+    en = member_client.get(reverse("presenter_detail", args=[pk])).content.decode()
+    assert "empty room.mp4: no face found in any frame" in en
 
 
 def _track(n=10, width=640, height=480, face_h=200.0, present=None, yaw=0.0) -> FaceTrack:

@@ -1,0 +1,82 @@
+"""Every input error the engine raises carries a fixed, registered reason the studio translates.
+
+The reasons are %-templates made with :func:`lipsync.errors.reason`; the variable parts travel in
+``params``, so the English message stays as it was while a user interface can translate it.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import lipsync
+from lipsync import errors
+from lipsync.errors import InputError, NoFaceError, TruncatedMediaError
+from studio.engine_reasons import ENGINE_REASONS
+
+PACKAGE = Path(lipsync.__file__).parent
+#: The command line prints its errors for a person at a terminal; nothing translates them.
+UNTRANSLATED = {"cli.py"}
+INPUT_ERRORS = {name for name, cls in vars(errors).items()
+                if inspect.isclass(cls) and issubclass(cls, InputError)}
+
+
+def _modules():
+    for info in pkgutil.walk_packages(lipsync.__path__, "lipsync."):
+        if info.name.rsplit(".", 1)[-1] + ".py" in UNTRANSLATED or info.name == "lipsync.__main__":
+            continue
+        yield importlib.import_module(info.name)
+
+
+def _input_error_raises(module):
+    """(line, reason expression) of each ``raise <InputError subclass>(path, reason, ...)``."""
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
+                and isinstance(node.exc.func, ast.Name) and node.exc.func.id in INPUT_ERRORS):
+            yield node.lineno, node.exc.args[1]
+
+
+def test_every_input_error_raised_has_a_registered_reason():
+    found, wrong = 0, []
+    for module in _modules():
+        for line, arg in _input_error_raises(module):
+            found += 1
+            where = f"{module.__name__}:{line}"
+            if not isinstance(arg, ast.Name):
+                wrong.append(f"{where}: reason is not a module constant")
+            elif getattr(module, arg.id, None) not in errors.REASONS:
+                wrong.append(f"{where}: {arg.id} is not made with lipsync.errors.reason()")
+    assert found >= 20, "the scan no longer finds the engine's raises"
+    assert wrong == []
+
+
+def test_every_registered_reason_is_listed_for_translation():
+    list(_modules())
+    assert "no face found in any frame" in errors.REASONS
+    missing = [r for r in errors.REASONS if r not in ENGINE_REASONS]
+    assert missing == [], "add them to studio/engine_reasons.py and the zh_Hans catalogue"
+
+
+def test_reason_registers_once_and_returns_the_template():
+    before = list(errors.REASONS)
+    try:
+        assert errors.reason("test reason %(x)s") == "test reason %(x)s"
+        errors.reason("test reason %(x)s")
+        assert errors.REASONS == before + ["test reason %(x)s"]
+    finally:
+        errors.REASONS[:] = before
+
+
+def test_messages_read_as_before_with_template_and_params():
+    from lipsync.faces.tracker import NO_FACE, PICK_OUT_OF_RANGE
+    from lipsync.media.probe import TRUNCATED_AT
+
+    cut = TruncatedMediaError("/x/voice.wav", TRUNCATED_AT, {"t": f"{12.345:.1f}"})
+    assert str(cut) == "voice.wav: file is truncated at 12.3 s"
+    assert (cut.template, cut.params) == ("file is truncated at %(t)s s", {"t": "12.3"})
+    assert str(NoFaceError("room.mp4", NO_FACE)) == "room.mp4: no face found in any frame"
+    pick = InputError("two.mp4", PICK_OUT_OF_RANGE, {"pick": 3, "count": 2})
+    assert str(pick) == "two.mp4: face 3 was picked but the first frame with faces has 2"
