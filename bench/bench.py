@@ -14,6 +14,7 @@ subprocess so its peak memory is its own. Then the lip-sync score (see
 The table is printed and written, with machine info and date, to ``bench/RESULTS.md``
 (``--results`` to put it elsewhere). ``--quick`` uses short clips (CI smoke test).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -44,8 +45,10 @@ WIDTH, HEIGHT, FPS = 1280, 720, 25
 
 # ----------------------------------------------------------------------------- media
 
+
 def _encode(path: Path, frames, fps: int = FPS, crf: int = 18) -> Path:
     import av
+
     with av.open(str(path), "w") as out:
         stream = None
         for image in frames:
@@ -61,19 +64,22 @@ def _encode(path: Path, frames, fps: int = FPS, crf: int = 18) -> Path:
 
 def _vf(image):
     import av
+
     return av.VideoFrame.from_ndarray(image, format="rgb24")
 
 
 def _letterbox(image: np.ndarray) -> np.ndarray:
     """Scale to fit 1280x720 and pad with the edge colour (a studio backdrop)."""
     import cv2
+
     h, w = image.shape[:2]
     s = min(WIDTH / w, HEIGHT / h)
     nw, nh = int(round(w * s)) // 2 * 2, int(round(h * s)) // 2 * 2
     small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
     x0, y0 = (WIDTH - nw) // 2, (HEIGHT - nh) // 2
-    return cv2.copyMakeBorder(small, y0, HEIGHT - nh - y0, x0, WIDTH - nw - x0,
-                              cv2.BORDER_REPLICATE)
+    return cv2.copyMakeBorder(
+        small, y0, HEIGHT - nh - y0, x0, WIDTH - nw - x0, cv2.BORDER_REPLICATE
+    )
 
 
 class _Packed:
@@ -82,14 +88,17 @@ class _Packed:
 
     def __init__(self, frames) -> None:
         import cv2
-        self._data = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 93])[1].tobytes()
-                      for f in frames]
+
+        self._data = [
+            cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 93])[1].tobytes() for f in frames
+        ]
 
     def __len__(self) -> int:
         return len(self._data)
 
     def __getitem__(self, i: int) -> np.ndarray:
         import cv2
+
         return cv2.imdecode(np.frombuffer(self._data[i], np.uint8), cv2.IMREAD_COLOR)
 
 
@@ -97,6 +106,7 @@ def _source_frames() -> _Packed:
     """One pass of 720p presenter footage (sun.mp4 letterboxed, or the astronaut clip)."""
     if (SHARED / "sun.mp4").exists():
         import av
+
         with av.open(str(SHARED / "sun.mp4")) as c:
             return _Packed(_letterbox(f.to_ndarray(format="rgb24")) for f in c.decode(video=0))
     return _Packed(_astronaut_frames(10 * FPS))
@@ -106,10 +116,11 @@ def _astronaut_frames(n: int):
     """A presenter made of the astronaut photo, swaying slowly in front of a backdrop."""
     import cv2
     from skimage import data
+
     face = data.astronaut()[0:300, 60:380]
     face = cv2.resize(face, None, fx=1.6, fy=1.6, interpolation=cv2.INTER_CUBIC)
     base = np.full((HEIGHT, WIDTH, 3), (70, 80, 95), np.uint8)
-    fh, fw = face.shape[:2]
+    _fh, fw = face.shape[:2]
     for i in range(n):
         dx = 6 * np.sin(2 * np.pi * i / 90)
         dy = 3 * np.sin(2 * np.pi * i / 130)
@@ -128,12 +139,14 @@ def make_presenter(path: Path, seconds: float, source) -> Path:
         for i in range(n):
             k = i % period
             yield source[k if k < len(source) else period - k]
+
     return _encode(path, frames())
 
 
 def make_speech(path: Path, seconds: float) -> Path:
     """Speech of ``seconds``: eng.wav repeated, or synthetic syllables without shared media."""
     import soundfile as sf
+
     sr = 16000
     n = int(round(seconds * sr))
     if (SHARED / "eng.wav").exists():
@@ -141,6 +154,7 @@ def make_speech(path: Path, seconds: float) -> Path:
         wav = wav.mean(1)
         if file_sr != sr:
             from scipy.signal import resample_poly
+
             wav = resample_poly(wav, sr, file_sr).astype(np.float32)
         wav = np.tile(wav, int(np.ceil(n / len(wav))))[:n]
     else:
@@ -163,21 +177,32 @@ def synthetic_speech(seconds: float, sr: int = 16000, seed: int = 0) -> np.ndarr
 
 # ----------------------------------------------------------------------------- stages
 
+
 def _stage_main(args: argparse.Namespace) -> int:
     """Run one stage in this (child) process and print a JSON line with its numbers."""
-    from lipsync.engines import get_engine, RenderOptions
+    from lipsync.engines import RenderOptions, get_engine
+
     engine = get_engine(args.engine, cache_dir=args.cache)
     t0 = time.perf_counter()
     track = engine.prepare(args.video)
     t1 = time.perf_counter()
-    result = {"stage": args.stage, "frames": int(track.n_frames), "fps": float(track.fps),
-              "faces": float(np.mean(track.present)) if track.n_frames else 0.0}
+    result = {
+        "stage": args.stage,
+        "frames": int(track.n_frames),
+        "fps": float(track.fps),
+        "faces": float(np.mean(track.present)) if track.n_frames else 0.0,
+    }
     if args.stage == "prepare":
         result["seconds"] = t1 - t0
         result["media_s"] = track.n_frames / track.fps
     else:
-        r = engine.render(args.audio, args.video, track, args.output,
-                          options=RenderOptions(duration_s=args.seconds))
+        r = engine.render(
+            args.audio,
+            args.video,
+            track,
+            args.output,
+            options=RenderOptions(duration_s=args.seconds),
+        )
         result["seconds"] = time.perf_counter() - t0
         result["media_s"] = r.duration_s
         result["stats"] = r.stats
@@ -186,19 +211,37 @@ def _stage_main(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stage(stage: str, video: Path, cache: Path, engine: Optional[str] = None,
-              audio: Optional[Path] = None, output: Optional[Path] = None,
-              seconds: Optional[float] = None) -> dict:
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--stage", stage, "--video",
-           str(video), "--cache", str(cache)]
+def run_stage(
+    stage: str,
+    video: Path,
+    cache: Path,
+    engine: str | None = None,
+    audio: Path | None = None,
+    output: Path | None = None,
+    seconds: float | None = None,
+) -> dict:
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--stage",
+        stage,
+        "--video",
+        str(video),
+        "--cache",
+        str(cache),
+    ]
     if engine:
         cmd += ["--engine", engine]
     if audio:
         cmd += ["--audio", str(audio), "--output", str(output)]
     if seconds:
         cmd += ["--seconds", str(seconds)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        ),
+    )
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
         if line.startswith("BENCH "):
@@ -207,6 +250,7 @@ def run_stage(stage: str, video: Path, cache: Path, engine: Optional[str] = None
 
 
 # ----------------------------------------------------------------------------- report
+
 
 def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
@@ -219,13 +263,20 @@ def machine_info() -> dict:
         pass
     try:
         import psutil
+
         mem = f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
     except ImportError:
         mem = "?"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[1] if hasattr(os, "getloadavg") else float("nan")
-    return {"cpu": cpu, "cores": cores, "memory": mem, "python": platform.python_version(),
-            "system": platform.platform(), "load": load}
+    return {
+        "cpu": cpu,
+        "cores": cores,
+        "memory": mem,
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "load": load,
+    }
 
 
 def _fmt_table(rows: list[dict]) -> str:
@@ -233,8 +284,10 @@ def _fmt_table(rows: list[dict]) -> str:
     sep = "|---|---:|---:|---:|---:|---:|"
     lines = [head, sep]
     for r in rows:
-        lines.append(f"| {r['clip']} | {r['media_s']:.0f} | {r['prepare_x']:.2f} | "
-                     f"{r['prepare_rss']:.0f} | {r['render_x']:.2f} | {r['render_rss']:.0f} |")
+        lines.append(
+            f"| {r['clip']} | {r['media_s']:.0f} | {r['prepare_x']:.2f} | "
+            f"{r['prepare_rss']:.0f} | {r['render_x']:.2f} | {r['render_rss']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -245,13 +298,17 @@ def verdicts(rows: list[dict], scores: dict) -> list[str]:
     ok = all(r["prepare_x"] >= GOALS["prepare"] for r in rows)
     out.append(f"prepare >= {GOALS['prepare']}x realtime: {'met' if ok else 'NOT met'}")
     peak = max(max(r["prepare_rss"], r["render_rss"]) for r in rows)
-    out.append(f"peak RSS < {GOALS['rss_mib']} MiB: {'met' if peak < GOALS['rss_mib'] else 'NOT met'}"
-               f" ({peak:.0f} MiB)")
+    out.append(
+        f"peak RSS < {GOALS['rss_mib']} MiB: {'met' if peak < GOALS['rss_mib'] else 'NOT met'}"
+        f" ({peak:.0f} MiB)"
+    )
     if len(rows) >= 2:
         a, b = rows[0]["render_rss"], rows[-1]["render_rss"]
         growth = (b - a) / max(a, 1)
-        out.append(f"render RSS growth from shortest to longest clip: {growth * 100:+.0f}%"
-                   f" ({'flat' if growth < 0.15 else 'GROWING'})")
+        out.append(
+            f"render RSS growth from shortest to longest clip: {growth * 100:+.0f}%"
+            f" ({'flat' if growth < 0.15 else 'GROWING'})"
+        )
     if "synced" in scores:
         ok = scores["synced"] >= 0.4
         out.append(f"lip-sync score >= 0.4: {'met' if ok else 'NOT met'}")
@@ -260,7 +317,7 @@ def verdicts(rows: list[dict], scores: dict) -> list[str]:
 
 def write_results(path: Path, table: str, scores: dict, notes: list[str], quick: bool) -> None:
     info = machine_info()
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Benchmark results",
         "",
@@ -290,12 +347,14 @@ def write_results(path: Path, table: str, scores: dict, notes: list[str], quick:
 
 # ----------------------------------------------------------------------------- main
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+
+def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="short clips (CI smoke test)")
     ap.add_argument("--out", default=None, help="work folder for clips and renders")
-    ap.add_argument("--results", default=str(BENCH_DIR / "RESULTS.md"),
-                    help="markdown file to (re)write")
+    ap.add_argument(
+        "--results", default=str(BENCH_DIR / "RESULTS.md"), help="markdown file to (re)write"
+    )
     ap.add_argument("--engine", default=None, help="engine name (default: warp)")
     ap.add_argument("--no-score", action="store_true", help="skip the lip-sync score")
     # Internal: one stage in a child process.
@@ -311,8 +370,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="heygem-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    lengths = [("720p 8 s", 8.0), ("720p 20 s", 20.0)] if args.quick else [
-        ("720p 30 s", 30.0), ("720p 5 min", 300.0)]
+    lengths = (
+        [("720p 8 s", 8.0), ("720p 20 s", 20.0)]
+        if args.quick
+        else [("720p 30 s", 30.0), ("720p 5 min", 300.0)]
+    )
     print(f"bench: work folder {work}", flush=True)
     source = _source_frames()
     rows = []
@@ -325,8 +387,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         rend = run_stage("render", video, cache, args.engine, audio, work / f"out_{tag}.mp4")
         row = _row(label, prep, rend)
         rows.append(row)
-        print(f"  {label}: prepare {row['prepare_x']:.2f}x ({row['prepare_rss']:.0f} MiB), "
-              f"render {row['render_x']:.2f}x ({row['render_rss']:.0f} MiB)", flush=True)
+        print(
+            f"  {label}: prepare {row['prepare_x']:.2f}x ({row['prepare_rss']:.0f} MiB), "
+            f"render {row['render_x']:.2f}x ({row['render_rss']:.0f} MiB)",
+            flush=True,
+        )
     del source
     scores: dict = {"detail": {}}
     if not args.no_score:
@@ -345,21 +410,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _row(label: str, prep: dict, rend: dict) -> dict:
-    return {"clip": label, "media_s": rend["media_s"],
-            "prepare_x": prep["media_s"] / prep["seconds"], "prepare_rss": prep["maxrss_mib"],
-            "render_x": rend["media_s"] / rend["seconds"], "render_rss": rend["maxrss_mib"]}
+    return {
+        "clip": label,
+        "media_s": rend["media_s"],
+        "prepare_x": prep["media_s"] / prep["seconds"],
+        "prepare_rss": prep["maxrss_mib"],
+        "render_x": rend["media_s"] / rend["seconds"],
+        "render_rss": rend["maxrss_mib"],
+    }
 
 
-def lip_sync_scores(work: Path, engine: Optional[str], quick: bool = False) -> dict:
+def lip_sync_scores(work: Path, engine: str | None, quick: bool = False) -> dict:
     """Score of the unsynced template and of a render driven by the speech."""
     from lipsync_score import video_sync_score
+
     seconds = 10.0 if quick else 30.0
     if (SHARED / "sun.mp4").exists() and (SHARED / "eng.wav").exists():
         presenter, speech = SHARED / "sun.mp4", SHARED / "eng.wav"
         name = f"sun.mp4 + first {seconds:.0f} s of eng.wav"
     else:
-        presenter = make_presenter(work / "score_presenter.mp4", seconds,
-                                   _Packed(_astronaut_frames(5 * FPS)))
+        presenter = make_presenter(
+            work / "score_presenter.mp4", seconds, _Packed(_astronaut_frames(5 * FPS))
+        )
         speech = make_speech(work / "score_speech.wav", seconds)
         name = f"astronaut clip + synthetic speech ({seconds:.0f} s)"
     cache = work / "cache_score"
@@ -369,9 +441,15 @@ def lip_sync_scores(work: Path, engine: Optional[str], quick: bool = False) -> d
     row = _row(f"{presenter.name} driven by {seconds:.0f} s of speech", prep, rend)
     synced = video_sync_score(str(out), str(speech), seconds)
     template = video_sync_score(str(presenter), str(speech), seconds)
-    return {"synced": synced[0], "template": template[0], "row": row,
-            "detail": {f"template, unsynced ({presenter.name})": template[:2],
-                       f"rendered, {name}": synced[:2]}}
+    return {
+        "synced": synced[0],
+        "template": template[0],
+        "row": row,
+        "detail": {
+            f"template, unsynced ({presenter.name})": template[:2],
+            f"rendered, {name}": synced[:2],
+        },
+    }
 
 
 if __name__ == "__main__":

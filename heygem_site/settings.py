@@ -4,6 +4,7 @@ Defaults are safe for one machine: SQLite and a generated secret key under ``var
 hosts limited to this machine. ``DJANGO_ENV=production`` (or ``HEYGEM_MODE=production``) turns
 on the HTTPS-only protections so that ``manage.py check --deploy`` is clean.
 """
+
 from __future__ import annotations
 
 import os
@@ -137,14 +138,20 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE: a transaction that reads and then writes (upload completion) while a worker
     # writes would otherwise fail at once with "database is locked" instead of waiting.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 30, "transaction_mode": "IMMEDIATE"})
+        {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    )
     # A file, not :memory:, so worker subprocesses started by tests can open it (they get its
     # path through DATABASE_URL); one per test process so parallel runs do not collide.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ.get(
-        "HEYGEM_TEST_DB", os.path.join(tempfile.gettempdir(), f"heygem-test-{os.getpid()}.sqlite3"))}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get(
+            "HEYGEM_TEST_DB",
+            os.path.join(tempfile.gettempdir(), f"heygem-test-{os.getpid()}.sqlite3"),
+        )
+    }
 else:
     DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("HEYGEM_TEST_DB", f"test_{DATABASES['default']['NAME']}")}
+        "NAME": os.environ.get("HEYGEM_TEST_DB", f"test_{DATABASES['default']['NAME']}")
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -177,20 +184,24 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": (
-        "django.contrib.staticfiles.storage.StaticFilesStorage" if TESTING
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage")},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if TESTING
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
 }
 
 # --- Uploads ------------------------------------------------------------------------------
 #: Largest presenter or audio file accepted (bytes), default 2 GiB.
-MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024 ** 3)
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 2 * 1024**3)
 #: Size of one chunk of the resumable upload protocol (bytes).
-UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 8 * 1024 ** 2)
+UPLOAD_CHUNK_BYTES = env_int("UPLOAD_CHUNK_BYTES", 8 * 1024**2)
 #: Uploads not finished after this many hours are removed by cleanup.
 UPLOAD_EXPIRY_HOURS = env_int("UPLOAD_EXPIRY_HOURS", 48)
 # One chunk plus headroom goes through a request body; whole files never do.
-DATA_UPLOAD_MAX_MEMORY_SIZE = max(UPLOAD_CHUNK_BYTES + 1024 ** 2, 2_621_440)
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(UPLOAD_CHUNK_BYTES + 1024**2, 2_621_440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o640
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
@@ -212,7 +223,7 @@ RQ = {"WORKER_CLASS": "studio.worker.StudioWorker"}
 RQ_SHOW_ADMIN_LINK = True
 # --- Batches (studio/services/batches.py, studio/reconcile.py) ----------------------------
 #: New batches are refused while MEDIA_ROOT's disk has less free space than this.
-MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024 ** 3)
+MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024**3)
 #: Job time limit = base + per second of audio (+ per second of presenter), sized for a CPU.
 RENDER_TIMEOUT_BASE_S = env_int("RENDER_TIMEOUT_BASE_S", 120)
 RENDER_TIMEOUT_PER_AUDIO_S = env_int("RENDER_TIMEOUT_PER_AUDIO_S", 20)

@@ -1,4 +1,5 @@
 """Root URLs: the studio app, Django admin, RQ dashboard (staff only), language switching."""
+
 from django.contrib import admin
 from django.urls import include, path
 

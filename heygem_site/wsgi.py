@@ -1,4 +1,5 @@
 """WSGI entry point (the site normally runs under daphne, see asgi.py)."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

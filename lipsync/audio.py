@@ -4,6 +4,7 @@ Everything here is numpy/scipy (no librosa at run time). The mel spectrogram fol
 ``shared/specs/wav2lip.md`` exactly; the other features serve the weight-free engine, which
 opens and shapes the mouth from loudness and spectral shape.
 """
+
 from __future__ import annotations
 
 import functools
@@ -15,8 +16,14 @@ import numpy as np
 from scipy.signal import lfilter
 
 from .errors import NoAudioStreamError, TruncatedMediaError, reason
-from .media.probe import (NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, declared_duration,
-                          open_container, probe)
+from .media.probe import (
+    NO_AUDIO_STREAM,
+    TRUNCATED_AT,
+    PathLike,
+    declared_duration,
+    open_container,
+    probe,
+)
 
 SAMPLE_RATE = 16000
 NO_AUDIO_SAMPLES = reason("file is truncated at 0.0 s (no audio samples)")
@@ -31,11 +38,12 @@ PREEMPHASIS = 0.97
 REF_LEVEL_DB = 20.0
 MIN_LEVEL_DB = -100.0
 MAX_ABS_VALUE = 4.0
-MEL_STEP = 16          # mel frames per Wav2Lip window
-MEL_FPS = SAMPLE_RATE / HOP   # 80 mel frames per second
+MEL_STEP = 16  # mel frames per Wav2Lip window
+MEL_FPS = SAMPLE_RATE / HOP  # 80 mel frames per second
 
 
 # ----------------------------------------------------------------------------- decoding
+
 
 def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Decode the first audio stream of any audio or video file to float32 mono at ``sr``.
@@ -66,8 +74,9 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
             raise TruncatedMediaError(path, TRUNCATED_AT, {"t": f"{t:.1f}"}) from exc
     finally:
         container.close()
-    wav = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else \
-        np.zeros(0, np.float32)
+    wav = (
+        np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    )
     got = wav.size / sr
     declared = declared_duration(info, "audio")
     if declared and declared - got > max(0.5, 0.03 * declared):
@@ -79,6 +88,7 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- mel (Wav2Lip)
 
+
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """Slaney's auditory scale: linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
@@ -86,8 +96,7 @@ def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     mels = hz / f_sp
     min_log_hz, min_log_mel, logstep = 1000.0, 1000.0 / f_sp, np.log(6.4) / 27.0
     log_t = hz >= min_log_hz
-    mels = np.where(log_t, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep,
-                    mels)
+    mels = np.where(log_t, min_log_mel + np.log(np.maximum(hz, 1e-10) / min_log_hz) / logstep, mels)
     return mels
 
 
@@ -101,8 +110,13 @@ def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=4)
-def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS,
-                   fmin: float = FMIN, fmax: float = FMAX) -> np.ndarray:
+def mel_filterbank(
+    sr: int = SAMPLE_RATE,
+    n_fft: int = N_FFT,
+    n_mels: int = N_MELS,
+    fmin: float = FMIN,
+    fmax: float = FMAX,
+) -> np.ndarray:
     """Slaney-normalised triangular mel filters, shape (n_mels, 1 + n_fft // 2)."""
     fft_freqs = np.linspace(0, sr / 2.0, 1 + n_fft // 2)
     mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin), _hz_to_mel(fmax), n_mels + 2))
@@ -111,7 +125,7 @@ def mel_filterbank(sr: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_ME
     lower = -ramps[:-2] / fdiff[:-1, None]
     upper = ramps[2:] / fdiff[1:, None]
     weights = np.maximum(0.0, np.minimum(lower, upper))
-    weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
+    weights *= (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
     weights.setflags(write=False)
     return weights
 
@@ -121,7 +135,8 @@ def stft_magnitude(wav: np.ndarray, n_fft: int = N_FFT, hop: int = HOP) -> np.nd
     x = np.pad(np.asarray(wav, dtype=np.float64), n_fft // 2, mode="constant")
     n_frames = 1 + (x.size - n_fft) // hop
     frames = np.lib.stride_tricks.as_strided(
-        x, shape=(n_frames, n_fft), strides=(x.strides[0] * hop, x.strides[0]), writeable=False)
+        x, shape=(n_frames, n_fft), strides=(x.strides[0] * hop, x.strides[0]), writeable=False
+    )
     window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
     return np.abs(np.fft.rfft(frames * window, axis=1)).T
 
@@ -150,7 +165,7 @@ def mel_windows(mel: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
         start = int(MEL_FPS * i / fps)
         if start + MEL_STEP > total:
             start = total - MEL_STEP
-        out[i] = mel[:, start:start + MEL_STEP]
+        out[i] = mel[:, start : start + MEL_STEP]
     return out
 
 
@@ -162,8 +177,9 @@ ENVELOPE_RANGE_DB = 40.0
 SILENCE_DBFS = -65.0
 
 
-def _frame_bounds(n_samples: int, sr: int, fps: float, n_frames: int,
-                  min_len_s: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+def _frame_bounds(
+    n_samples: int, sr: int, fps: float, n_frames: int, min_len_s: float = 0.03
+) -> tuple[np.ndarray, np.ndarray]:
     """Sample range of each video frame's interval, widened to at least ``min_len_s``."""
     i = np.arange(n_frames)
     centre = (i + 0.5) / fps * sr
@@ -182,8 +198,9 @@ def _frame_db(wav: np.ndarray, fps: float, n_frames: int, sr: int) -> np.ndarray
     return 10.0 * np.log10(power + 1e-12)
 
 
-def loudness_envelope(wav: np.ndarray, fps: float, n_frames: int,
-                      sr: int = SAMPLE_RATE) -> np.ndarray:
+def loudness_envelope(
+    wav: np.ndarray, fps: float, n_frames: int, sr: int = SAMPLE_RATE
+) -> np.ndarray:
     """Per-video-frame loudness in 0..1, independent of the recording's overall level.
 
     RMS in dB over each frame's interval, measured against the loud level of the whole track
@@ -202,8 +219,15 @@ def loudness_envelope(wav: np.ndarray, fps: float, n_frames: int,
     return env.astype(np.float32)
 
 
-def speech_activity(wav: np.ndarray, fps: float, n_frames: int, sr: int = SAMPLE_RATE,
-                    on: float = 0.55, off: float = 0.35, hangover_s: float = 0.1) -> np.ndarray:
+def speech_activity(
+    wav: np.ndarray,
+    fps: float,
+    n_frames: int,
+    sr: int = SAMPLE_RATE,
+    on: float = 0.55,
+    off: float = 0.35,
+    hangover_s: float = 0.1,
+) -> np.ndarray:
     """Whether speech is going on at each video frame (bool, shape (n_frames,)).
 
     Energy with hysteresis: speech starts when the envelope rises above ``on`` and stops
@@ -212,8 +236,7 @@ def speech_activity(wav: np.ndarray, fps: float, n_frames: int, sr: int = SAMPLE
     return _activity(loudness_envelope(wav, fps, n_frames, sr), fps, on, off, hangover_s)
 
 
-def _activity(env: np.ndarray, fps: float, on: float, off: float,
-              hangover_s: float) -> np.ndarray:
+def _activity(env: np.ndarray, fps: float, on: float, off: float, hangover_s: float) -> np.ndarray:
     hang = max(1, int(round(hangover_s * fps)))
     active = np.zeros(env.size, bool)
     state, quiet = False, 0
@@ -266,8 +289,9 @@ def _band(freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return (freqs >= lo) & (freqs < hi)
 
 
-def audio_features(wav: np.ndarray, fps: float, n_frames: int,
-                   sr: int = SAMPLE_RATE) -> AudioFeatures:
+def audio_features(
+    wav: np.ndarray, fps: float, n_frames: int, sr: int = SAMPLE_RATE
+) -> AudioFeatures:
     """Compute :class:`AudioFeatures` for ``n_frames`` video frames at ``fps``."""
     wav = np.asarray(wav, dtype=np.float32).reshape(-1)
     env = loudness_envelope(wav, fps, n_frames, sr)
@@ -278,8 +302,11 @@ def audio_features(wav: np.ndarray, fps: float, n_frames: int,
     starts = np.clip(centres - n_fft // 2 + n_fft, 0, padded.size - n_fft)
     idx = starts[:, None] + np.arange(n_fft)[None, :]
     window = np.hanning(n_fft)
-    spec = np.abs(np.fft.rfft(padded[idx] * window, axis=1)) ** 2 if n_frames else \
-        np.zeros((0, n_fft // 2 + 1))
+    spec = (
+        np.abs(np.fft.rfft(padded[idx] * window, axis=1)) ** 2
+        if n_frames
+        else np.zeros((0, n_fft // 2 + 1))
+    )
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     eps = 1e-12
 
@@ -305,14 +332,29 @@ def audio_features(wav: np.ndarray, fps: float, n_frames: int,
     silent = env <= 0.0
     smooth = max(1, int(round(0.06 * fps)))
     out = []
-    for arr, neutral in ((centroid, 0.5), (roundness, 0.5), (openness, 0.5), (brightness, 0.5),
-                         (sibilance, 0.0)):
+    for arr, neutral in (
+        (centroid, 0.5),
+        (roundness, 0.5),
+        (openness, 0.5),
+        (brightness, 0.5),
+        (sibilance, 0.0),
+    ):
         arr = np.where(silent, neutral, arr)
         if smooth > 1 and arr.size:
             kernel = np.ones(smooth) / smooth
-            arr = np.convolve(np.pad(arr, (smooth // 2, smooth - 1 - smooth // 2), mode="edge"),
-                              kernel, mode="valid")
+            arr = np.convolve(
+                np.pad(arr, (smooth // 2, smooth - 1 - smooth // 2), mode="edge"),
+                kernel,
+                mode="valid",
+            )
         out.append(np.clip(arr, 0, 1).astype(np.float32))
-    return AudioFeatures(fps=float(fps), envelope=env, activity=activity, centroid=out[0],
-                         roundness=out[1], openness=out[2], brightness=out[3],
-                         sibilance=out[4])
+    return AudioFeatures(
+        fps=float(fps),
+        envelope=env,
+        activity=activity,
+        centroid=out[0],
+        roundness=out[1],
+        openness=out[2],
+        brightness=out[3],
+        sibilance=out[4],
+    )

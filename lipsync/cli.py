@@ -4,6 +4,7 @@
 does not stop the others; the command then lists every failure as ``FAILED <reason>`` and
 exits with status 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,8 @@ import json
 import os
 import runpy
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 from .errors import LipsyncError
 from .progress import Progress
@@ -32,27 +33,45 @@ def output_name(video: str | os.PathLike[str], audio: str | os.PathLike[str]) ->
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lipsync",
-                                     description="Lip-sync presenters to a speech track.")
+    parser = argparse.ArgumentParser(
+        prog="python -m lipsync", description="Lip-sync presenters to a speech track."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("render", help="render one MP4 per presenter video or photo")
     r.add_argument("--audio", required=True, help="the speech (any audio or video file)")
-    r.add_argument("--video", required=True, action="append",
-                   help="a presenter video or photo (repeat for several)")
+    r.add_argument(
+        "--video",
+        required=True,
+        action="append",
+        help="a presenter video or photo (repeat for several)",
+    )
     r.add_argument("--out", required=True, help="output folder")
     r.add_argument("--engine", default=None, help="engine name (default: warp)")
     r.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
-    r.add_argument("--cache-dir", default=None,
-                   help=f"face track cache (default: ${CACHE_ENV} or ~/.cache/heygem-lipsync)")
+    r.add_argument(
+        "--cache-dir",
+        default=None,
+        help=f"face track cache (default: ${CACHE_ENV} or ~/.cache/heygem-lipsync)",
+    )
     r.add_argument("--max-height", type=int, default=None, help="cap the output height")
     r.add_argument("--crf", type=int, default=20, help="H.264 quality (lower is better)")
-    r.add_argument("--preset", default=None,
-                   help="x264 speed preset (default: RenderOptions' superfast with mbtree)")
-    r.add_argument("--loop", action="store_true",
-                   help="restart the presenter clip instead of playing it back and forth")
-    r.add_argument("--seconds", type=float, default=None,
-                   help="render only the first seconds of the speech (preview)")
+    r.add_argument(
+        "--preset",
+        default=None,
+        help="x264 speed preset (default: RenderOptions' superfast with mbtree)",
+    )
+    r.add_argument(
+        "--loop",
+        action="store_true",
+        help="restart the presenter clip instead of playing it back and forth",
+    )
+    r.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="render only the first seconds of the speech (preview)",
+    )
 
     p = sub.add_parser("prepare", help="track the presenter's face and cache it")
     p.add_argument("video")
@@ -68,21 +87,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"render": _render, "prepare": _prepare, "probe": _probe,
-            "bench": _bench}[args.command](args)
+    return {"render": _render, "prepare": _prepare, "probe": _probe, "bench": _bench}[args.command](
+        args
+    )
 
 
 # ----------------------------------------------------------------------------- commands
+
 
 def _engine(args):
     from .engines import get_engine
 
     try:
-        return get_engine(args.engine, device=args.device,
-                          cache_dir=args.cache_dir or default_cache_dir())
-    except ValueError as exc:   # unknown engine name
+        return get_engine(
+            args.engine, device=args.device, cache_dir=args.cache_dir or default_cache_dir()
+        )
+    except ValueError as exc:  # unknown engine name
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
@@ -98,15 +120,19 @@ def _render(args) -> int:
         info = probe(args.audio)
         if not info.has_audio:
             from .errors import NoAudioStreamError
+
             raise NoAudioStreamError(args.audio, "no audio stream")
     except LipsyncError as exc:
         print(f"FAILED {exc}", file=sys.stderr)
         return 1
     engine = _engine(args)
-    options = RenderOptions(max_height=args.max_height, crf=args.crf,
-                            preset=args.preset or RenderOptions.preset,
-                            timeline="loop" if args.loop else "pingpong",
-                            duration_s=args.seconds)
+    options = RenderOptions(
+        max_height=args.max_height,
+        crf=args.crf,
+        preset=args.preset or RenderOptions.preset,
+        timeline="loop" if args.loop else "pingpong",
+        duration_s=args.seconds,
+    )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
@@ -115,16 +141,27 @@ def _render(args) -> int:
         with _Bar(Path(video).name) as bar:
             try:
                 track = engine.prepare(video, progress=bar.stage("prepare", 0.0, 0.3))
-                result = engine.render(args.audio, video, track, out, options=options,
-                                       progress=bar.stage("render", 0.3, 1.0))
+                result = engine.render(
+                    args.audio,
+                    video,
+                    track,
+                    out,
+                    options=options,
+                    progress=bar.stage("render", 0.3, 1.0),
+                )
             except LipsyncError as exc:
                 bar.fail()
                 failures.append(str(exc))
                 continue
-        print(f"{result.path}  {result.duration_s:.2f} s, {result.frames} frames, "
-              f"{result.width}x{result.height} @ {result.fps:g} fps"
-              + (f", {result.frames_without_face} frames without a face"
-                 if result.frames_without_face else ""))
+        print(
+            f"{result.path}  {result.duration_s:.2f} s, {result.frames} frames, "
+            f"{result.width}x{result.height} @ {result.fps:g} fps"
+            + (
+                f", {result.frames_without_face} frames without a face"
+                if result.frames_without_face
+                else ""
+            )
+        )
     for reason in failures:
         print(f"FAILED {reason}")
     return 1 if failures else 0
@@ -151,14 +188,18 @@ def track_summary(track) -> list[str]:
     n = int(track.n_frames)
     present = np.asarray(track.present, bool)
     share = present.mean() if n else 0.0
-    lines = [f"frames: {n} at {track.fps:g} fps, {track.width}x{track.height}",
-             f"with face: {int(present.sum())} of {n} ({100 * share:.0f}%)"]
+    lines = [
+        f"frames: {n} at {track.fps:g} fps, {track.width}x{track.height}",
+        f"with face: {int(present.sum())} of {n} ({100 * share:.0f}%)",
+    ]
     if present.any():
         boxes = np.asarray(track.boxes, np.float64)[present]
         w = np.median(boxes[:, 2] - boxes[:, 0])
         h = np.median(boxes[:, 3] - boxes[:, 1])
-        lines.append(f"face size: {w:.0f}x{h:.0f} px (median), "
-                     f"{100 * h / max(track.height, 1):.0f}% of the frame height")
+        lines.append(
+            f"face size: {w:.0f}x{h:.0f} px (median), "
+            f"{100 * h / max(track.height, 1):.0f}% of the frame height"
+        )
     lines.append(f"detector: {track.detector}")
     return lines
 
@@ -188,7 +229,7 @@ def _bench(args) -> int:
     rest = [a for a in args.args if a != "--"]
     if inspect.signature(bench_main).parameters:
         result = bench_main(rest)
-    else:   # a main() that parses sys.argv itself
+    else:  # a main() that parses sys.argv itself
         saved, sys.argv = sys.argv, [str(script), *rest]
         try:
             result = bench_main()
@@ -199,6 +240,7 @@ def _bench(args) -> int:
 
 # ----------------------------------------------------------------------------- progress
 
+
 class _Bar:
     """One tqdm bar per file (on stderr): overall percent, with stage, fps and ETA."""
 
@@ -206,9 +248,15 @@ class _Bar:
         from tqdm import tqdm
 
         self.name = name
-        self.bar = tqdm(total=100, desc=name, unit="%", file=sys.stderr, leave=True,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}|{postfix}",
-                        dynamic_ncols=True)
+        self.bar = tqdm(
+            total=100,
+            desc=name,
+            unit="%",
+            file=sys.stderr,
+            leave=True,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}|{postfix}",
+            dynamic_ncols=True,
+        )
         self._pos = 0.0
         self.failed = False
 
@@ -220,8 +268,9 @@ class _Bar:
             self._set(overall * 100)
             eta = "" if p.eta_s is None else f" ETA {_clock(p.eta_s)}"
             frames = f" {p.frames_done}/{p.frames_total}" if p.frames_total else ""
-            self.bar.set_postfix_str(f"{p.stage or label}{frames} {p.fps:.1f} fps{eta}",
-                                     refresh=False)
+            self.bar.set_postfix_str(
+                f"{p.stage or label}{frames} {p.fps:.1f} fps{eta}", refresh=False
+            )
             self.bar.refresh()
 
         return report
@@ -235,7 +284,7 @@ class _Bar:
         self.failed = True
         self.bar.set_postfix_str("failed", refresh=True)
 
-    def __enter__(self) -> "_Bar":
+    def __enter__(self) -> _Bar:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:

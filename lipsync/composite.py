@@ -14,10 +14,11 @@ drawn in a face-aligned crop). :class:`Compositor` blends it in with
 
 One Compositor per render (it holds the smoothing state); not thread-safe.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
 
 import cv2
 import numpy as np
@@ -26,25 +27,25 @@ import numpy as np
 LOWER_FACE = np.r_[np.arange(2, 15), np.array([35, 34, 33, 32, 31])]
 
 Box = tuple[int, int, int, int]
-Where = Union[Box, Sequence[int], np.ndarray]
+Where = Box | Sequence[int] | np.ndarray
 
 
 @dataclass
 class _MaskContext:
     """What colour matching needs to know about the mask, at the mask's working scale."""
 
-    poly: np.ndarray          # polygon in roi pixels
+    poly: np.ndarray  # polygon in roi pixels
     scale: tuple[float, float]
-    step: int                 # downscale factor of the working grid
-    sigma: float              # feather in roi pixels
-    inner: np.ndarray         # where the patch is valid, far enough from its border
+    step: int  # downscale factor of the working grid
+    sigma: float  # feather in roi pixels
+    inner: np.ndarray  # where the patch is valid, far enough from its border
 
 
 @dataclass
 class _Geometry:
-    roi: Box                  # frame region touched, (x0, y0, x1, y1)
-    patch: np.ndarray         # patch resampled into the roi, float32
-    valid: np.ndarray         # 1 where the patch has pixels, float32 (roi-sized)
+    roi: Box  # frame region touched, (x0, y0, x1, y1)
+    patch: np.ndarray  # patch resampled into the roi, float32
+    valid: np.ndarray  # 1 where the patch has pixels, float32 (roi-sized)
 
 
 def face_height(lm: np.ndarray) -> float:
@@ -78,9 +79,15 @@ class Compositor:
     newest value in the moving averages (1 = no smoothing).
     """
 
-    def __init__(self, feather: float = 0.045, ring: float = 0.08, smooth: float = 0.5,
-                 extend_down: float = 0.0, colour_match: bool = True,
-                 max_gain: float = 1.5) -> None:
+    def __init__(
+        self,
+        feather: float = 0.045,
+        ring: float = 0.08,
+        smooth: float = 0.5,
+        extend_down: float = 0.0,
+        colour_match: bool = True,
+        max_gain: float = 1.5,
+    ) -> None:
         self.feather = feather
         self.ring = ring
         self.smooth = smooth
@@ -91,13 +98,14 @@ class Compositor:
 
     def reset(self) -> None:
         """Forget the smoothing state (call between unrelated shots or renders)."""
-        self._lm: Optional[np.ndarray] = None
-        self._gain: Optional[np.ndarray] = None
-        self._offset: Optional[np.ndarray] = None
+        self._lm: np.ndarray | None = None
+        self._gain: np.ndarray | None = None
+        self._offset: np.ndarray | None = None
 
     # -- public ---------------------------------------------------------------------------
-    def paste(self, frame: np.ndarray, patch: np.ndarray, where: Where,
-              landmarks: np.ndarray) -> np.ndarray:
+    def paste(
+        self, frame: np.ndarray, patch: np.ndarray, where: Where, landmarks: np.ndarray
+    ) -> np.ndarray:
         """Blend ``patch`` into ``frame`` (modified in place and returned).
 
         ``where`` is a box ``(x0, y0, x1, y1)`` the patch is resized to, or a 2x3 affine matrix
@@ -122,8 +130,13 @@ class Compositor:
         frame[y0:y1, x0:x1] = np.clip(out + 0.5, 0, 255).astype(np.uint8)
         return frame
 
-    def mask(self, shape: tuple[int, int], where: Where, landmarks: np.ndarray,
-             patch_shape: Optional[tuple[int, int]] = None) -> tuple[Box, np.ndarray]:
+    def mask(
+        self,
+        shape: tuple[int, int],
+        where: Where,
+        landmarks: np.ndarray,
+        patch_shape: tuple[int, int] | None = None,
+    ) -> tuple[Box, np.ndarray]:
         """The blend weights a paste would use: (roi box, float32 mask of the roi's size).
 
         Does not touch the smoothing state.
@@ -153,7 +166,7 @@ class Compositor:
         self._lm = sets
         return sets
 
-    def _place(self, shape: tuple[int, int], patch: np.ndarray, where: Where) -> Optional[_Geometry]:
+    def _place(self, shape: tuple[int, int], patch: np.ndarray, where: Where) -> _Geometry | None:
         H, W = shape
         ph, pw = patch.shape[:2]
         if isinstance(where, np.ndarray) and where.shape == (2, 3):
@@ -168,10 +181,16 @@ class Compositor:
             Mr = M.copy()
             Mr[:, 2] -= (x0, y0)
             size = (x1 - x0, y1 - y0)
-            warped = cv2.warpAffine(patch, Mr, size, flags=cv2.INTER_LINEAR,
-                                    borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-            valid = cv2.warpAffine(np.ones((ph, pw), np.float32), Mr, size,
-                                   flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+            warped = cv2.warpAffine(
+                patch, Mr, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            ).astype(np.float32)
+            valid = cv2.warpAffine(
+                np.ones((ph, pw), np.float32),
+                Mr,
+                size,
+                flags=cv2.INTER_LINEAR,
+                borderMode=cv2.BORDER_CONSTANT,
+            )
             return _Geometry((x0, y0, x1, y1), warped, valid)
         bx0, by0, bx1, by1 = (int(round(float(v))) for v in where)
         if bx1 - bx0 < 2 or by1 - by0 < 2:
@@ -181,18 +200,21 @@ class Compositor:
         x0, y0, x1, y1 = max(bx0, 0), max(by0, 0), min(bx1, W), min(by1, H)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
-        cut = patch[y0 - by0:y1 - by0, x0 - bx0:x1 - bx0].astype(np.float32)
+        cut = patch[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float32)
         valid = np.zeros((y1 - y0, x1 - x0), np.float32)
         # Only the patch's own edges limit it, not the frame's.
-        valid[(1 if by0 >= 0 else 0):(y1 - y0) - (1 if by1 <= H else 0),
-              (1 if bx0 >= 0 else 0):(x1 - x0) - (1 if bx1 <= W else 0)] = 1
+        valid[
+            (1 if by0 >= 0 else 0) : (y1 - y0) - (1 if by1 <= H else 0),
+            (1 if bx0 >= 0 else 0) : (x1 - x0) - (1 if bx1 <= W else 0),
+        ] = 1
         if by0 >= 0:
             valid[0] = 0
         return _Geometry((x0, y0, x1, y1), cut, valid)
 
-    def _alpha(self, geo: _Geometry, lm_sets: np.ndarray
-               ) -> tuple[Optional[np.ndarray], Optional[_MaskContext]]:
-        x0, y0, x1, y1 = geo.roi
+    def _alpha(
+        self, geo: _Geometry, lm_sets: np.ndarray
+    ) -> tuple[np.ndarray | None, _MaskContext | None]:
+        x0, y0, _x1, _y1 = geo.roi
         h, w = geo.valid.shape
         fh = face_height(lm_sets[0])
         sigma = max(self.feather * fh, 1.0)
@@ -202,13 +224,21 @@ class Compositor:
         sx, sy = sw / w, sh / h
         poly = lower_face_polygon(lm_sets, self.extend_down) - (x0, y0)
         hard = np.zeros((sh, sw), np.uint8)
-        cv2.fillPoly(hard, [np.round(poly * (sx, sy) * 16).astype(np.int32)], 255,
-                     lineType=cv2.LINE_AA, shift=4)
+        cv2.fillPoly(
+            hard,
+            [np.round(poly * (sx, sy) * 16).astype(np.int32)],
+            255,
+            lineType=cv2.LINE_AA,
+            shift=4,
+        )
         valid_s = cv2.resize(geo.valid, (sw, sh), interpolation=cv2.INTER_AREA)
         margin = int(np.ceil(2.5 * sigma / k)) + 1
-        inner = cv2.erode((valid_s > 0.99).astype(np.uint8),
-                          cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1, 2 * margin + 1)),
-                          borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        inner = cv2.erode(
+            (valid_s > 0.99).astype(np.uint8),
+            cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1, 2 * margin + 1)),
+            borderType=cv2.BORDER_CONSTANT,
+            borderValue=0,
+        )
         m = (hard.astype(np.float32) / 255) * inner
         if not m.any():
             return None, None
@@ -220,8 +250,14 @@ class Compositor:
         m *= geo.valid
         return m, _MaskContext(poly, (sx, sy), k, sigma, inner)
 
-    def _match_colour(self, roi: np.ndarray, patch: np.ndarray, alpha: np.ndarray,
-                      valid: np.ndarray, ctx: _MaskContext) -> np.ndarray:
+    def _match_colour(
+        self,
+        roi: np.ndarray,
+        patch: np.ndarray,
+        alpha: np.ndarray,
+        valid: np.ndarray,
+        ctx: _MaskContext,
+    ) -> np.ndarray:
         """Per-channel gain/offset so the patch agrees with the frame around the mask."""
         h, w = alpha.shape
         poly, (sx, sy), k, sigma, inner = ctx.poly, ctx.scale, ctx.step, ctx.sigma, ctx.inner
@@ -229,8 +265,9 @@ class Compositor:
         sh, sw = inner.shape
         grown = np.zeros((sh, sw), np.uint8)
         cv2.fillPoly(grown, [np.round(poly * (sx, sy)).astype(np.int32)], 1)
-        outer = cv2.dilate(grown, cv2.getStructuringElement(
-            cv2.MORPH_ELLIPSE, (2 * fh_ring + 1, 2 * fh_ring + 1)))
+        outer = cv2.dilate(
+            grown, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * fh_ring + 1, 2 * fh_ring + 1))
+        )
         ring = (outer > 0) & (_resized(valid, sw, sh) > 0.99)
         # Ring outside the polygon where the patch is valid; fall back to the blend band.
         ring_out = ring & (grown == 0)

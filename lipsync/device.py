@@ -1,4 +1,5 @@
 """Choosing the torch device an engine runs on."""
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,11 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
         raise DeviceUnavailableError(
             f"device {text}: CUDA is not available on this machine (torch "
             f"{torch.__version__}, CUDA build: {torch.version.cuda or 'no'}); "
-            "use device 'cpu' or 'auto'")
+            "use device 'cpu' or 'auto'"
+        )
     count = torch.cuda.device_count()
     if index >= count:
         raise DeviceUnavailableError(
-            f"device {text}: only {count} CUDA device(s) present (cuda:0..cuda:{count - 1})")
+            f"device {text}: only {count} CUDA device(s) present (cuda:0..cuda:{count - 1})"
+        )
     return torch.device(f"cuda:{index}")

@@ -5,6 +5,7 @@ form ``<file name>: <reason>``, so a CLI line, a task row on a web page and a lo
 the same. Callers decide on retry by type: :class:`InputError` is permanent (the file is bad),
 anything else may be transient.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,12 +31,14 @@ class InputError(LipsyncError):
     """A file given to the engine cannot be used; retrying will not help.
 
     ``reason`` may be a %-template filled from ``params`` (the engine's fixed reasons are
-    module constants made with :func:`reason`, listed in :data:`REASONS`): ``template`` and ``params`` stay on
-    the error so a user interface can translate a known reason; ``reason`` is the English text.
+    module constants made with :func:`reason`, listed in :data:`REASONS`): ``template`` and
+    ``params`` stay on the error so a user interface can translate a known reason; ``reason``
+    is the English text.
     """
 
-    def __init__(self, path: str | os.PathLike[str], reason: str,
-                 params: Mapping[str, object] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], reason: str, params: Mapping[str, object] | None = None
+    ) -> None:
         self.path = os.fspath(path)
         self.template = reason
         self.params = dict(params or {})

@@ -3,11 +3,12 @@
 Decoding and encoding (PyAV/FFmpeg) and OpenCV release the GIL, so a frame can be decoded
 while the previous one is animated and the one before is encoded.
 """
+
 from __future__ import annotations
 
 import queue
 import threading
-from typing import Iterable
+from collections.abc import Iterable
 
 
 class Prefetch:
@@ -21,7 +22,7 @@ class Prefetch:
     _END = object()
 
     def __init__(self, iterable: Iterable, depth: int = 6) -> None:
-        self._q: "queue.Queue" = queue.Queue(maxsize=max(depth, 1))
+        self._q: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._stop = threading.Event()
         self._it = iterable
         self._thread = threading.Thread(target=self._run, name="frame-prefetch", daemon=True)
@@ -75,7 +76,7 @@ class BackgroundWriter:
 
     def __init__(self, writer, depth: int = 4) -> None:
         self.writer = writer
-        self._q: "queue.Queue" = queue.Queue(maxsize=max(depth, 1))
+        self._q: queue.Queue = queue.Queue(maxsize=max(depth, 1))
         self._error: BaseException | None = None
         self._abort = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
@@ -105,7 +106,7 @@ class BackgroundWriter:
             except queue.Full:
                 if not self._thread.is_alive():
                     self._check()
-                    raise RuntimeError("writer thread stopped")
+                    raise RuntimeError("writer thread stopped") from None
 
     def close(self) -> str:
         self._q.put(self._END)

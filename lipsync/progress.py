@@ -1,9 +1,10 @@
 """Progress reports and cancellation shared by every long engine operation."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from .errors import CancelledError
 
@@ -23,7 +24,7 @@ class Progress:
     frames_done: int = 0
     frames_total: int = 0
     fps: float = 0.0
-    eta_s: Optional[float] = None
+    eta_s: float | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -42,8 +43,8 @@ class ProgressTracker:
         self,
         stage: str,
         total: int,
-        callback: Optional[ProgressCallback] = None,
-        cancel: Optional[CancelCheck] = None,
+        callback: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
         span: tuple[float, float] = (0.0, 1.0),
         min_interval: float = 0.2,
     ) -> None:
@@ -72,7 +73,7 @@ class ProgressTracker:
         self._last_sent = now
         self.callback(self.snapshot(now))
 
-    def snapshot(self, now: Optional[float] = None) -> Progress:
+    def snapshot(self, now: float | None = None) -> Progress:
         now = time.monotonic() if now is None else now
         elapsed = max(now - self._start, 1e-9)
         fraction = min(self.done / self.total, 1.0) if self.total else 1.0

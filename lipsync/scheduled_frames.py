@@ -7,12 +7,13 @@ schedule is known in advance, the cache keeps the frames whose next use comes so
 (Belady's rule); a frame behind the decoder that is not cached makes the decoder restart a
 cache-length earlier and refill the cache on its way forward.
 """
+
 from __future__ import annotations
 
 import bisect
 import heapq
 from collections import defaultdict
-from typing import Callable, Iterator, Optional
+from collections.abc import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -29,8 +30,14 @@ class ScheduledFrames:
     ``.image``) from source index ``start`` on, like ``VideoSource.frames``.
     """
 
-    def __init__(self, open_frames: Callable[[int], Iterator], schedule: np.ndarray,
-                 width: int, height: int, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+    def __init__(
+        self,
+        open_frames: Callable[[int], Iterator],
+        schedule: np.ndarray,
+        width: int,
+        height: int,
+        budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    ) -> None:
         self.open_frames = open_frames
         self.schedule = np.asarray(schedule, dtype=np.int64)
         self.width, self.height = width, height
@@ -40,9 +47,9 @@ class ScheduledFrames:
         for pos, idx in enumerate(self.schedule.tolist()):
             self._uses[idx].append(pos)
         self._cache: dict[int, np.ndarray] = {}
-        self._heap: list[tuple[int, int]] = []   # (-next_use, index), lazily updated
-        self._iter: Optional[Iterator] = None
-        self._next_index = 0                      # index the decoder yields next
+        self._heap: list[tuple[int, int]] = []  # (-next_use, index), lazily updated
+        self._iter: Iterator | None = None
+        self._next_index = 0  # index the decoder yields next
         self.decoded = 0
         self.restarts = 0
 
@@ -119,4 +126,3 @@ class ScheduledFrames:
         self._iter = None
         self._cache.clear()
         self._heap.clear()
-

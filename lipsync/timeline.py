@@ -4,6 +4,7 @@ The output always lasts exactly as long as the speech. When the speech outlasts 
 clip, the clip plays forward and then backward ("pingpong", no jump cut) or restarts
 ("loop"); when the speech is shorter the clip is simply cut.
 """
+
 from __future__ import annotations
 
 import math

@@ -5,6 +5,7 @@ work that does not depend on the speech, so its result is stored once per presen
 keyed by the sha256 of the file's bytes: a renamed or copied file is recognised and not
 tracked again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional, Union
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,8 +23,8 @@ from .progress import CancelCheck, ProgressCallback
 if TYPE_CHECKING:
     from .faces.detector import FaceDetector
 
-PathLike = Union[str, "os.PathLike[str]"]
-Pick = Union[None, int, tuple[float, float]]
+PathLike = str | os.PathLike[str]
+Pick = int | tuple[float, float] | None
 
 #: Version of the .npz layout written by :func:`save_track`.
 FORMAT_VERSION = 1
@@ -119,11 +120,14 @@ def stored_precision(track: FaceTrack) -> FaceTrack:
     the cache are equal and renders do not depend on whether the cache was warm.
     """
     boxes = track.boxes.astype(np.float32)
-    return replace(track, boxes=boxes,
-                   landmarks=_from_offsets(boxes, _landmark_offsets(boxes, track.landmarks)),
-                   mouth_open=track.mouth_open.astype(np.float16).astype(np.float32),
-                   present=track.present.astype(bool),
-                   cuts=np.asarray(track.cuts, dtype=np.int32))
+    return replace(
+        track,
+        boxes=boxes,
+        landmarks=_from_offsets(boxes, _landmark_offsets(boxes, track.landmarks)),
+        mouth_open=track.mouth_open.astype(np.float16).astype(np.float32),
+        present=track.present.astype(bool),
+        cuts=np.asarray(track.cuts, dtype=np.int32),
+    )
 
 
 class TrackFormatError(ValueError):
@@ -136,24 +140,35 @@ def load_track(path: PathLike) -> FaceTrack:
         with np.load(path, allow_pickle=False) as data:
             version = int(data["format_version"])
             if version != FORMAT_VERSION:
-                raise TrackFormatError(f"{os.path.basename(path)}: track format {version}, "
-                                       f"expected {FORMAT_VERSION}")
+                raise TrackFormatError(
+                    f"{os.path.basename(path)}: track format {version}, expected {FORMAT_VERSION}"
+                )
             width, height, n = (int(v) for v in data["size"])
             boxes = data["boxes"].astype(np.float32)
             landmarks = _from_offsets(boxes, data["landmark_offsets"])
             track = FaceTrack(
-                source_hash=str(data["source_hash"]), detector=str(data["detector"]),
-                fps=float(data["fps"]), width=width, height=height, n_frames=n,
-                boxes=boxes, landmarks=landmarks,
+                source_hash=str(data["source_hash"]),
+                detector=str(data["detector"]),
+                fps=float(data["fps"]),
+                width=width,
+                height=height,
+                n_frames=n,
+                boxes=boxes,
+                landmarks=landmarks,
                 present=data["present"].astype(bool),
                 mouth_open=data["mouth_open"].astype(np.float32),
-                cuts=data["cuts"].astype(np.int32))
+                cuts=data["cuts"].astype(np.int32),
+            )
     except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, TrackFormatError):
             raise
         raise TrackFormatError(f"{os.path.basename(path)}: unreadable track file ({exc})") from exc
-    shapes = [track.boxes.shape == (n, 4), track.landmarks.shape == (n, 68, 2),
-              track.present.shape == (n,), track.mouth_open.shape == (n,)]
+    shapes = [
+        track.boxes.shape == (n, 4),
+        track.landmarks.shape == (n, 68, 2),
+        track.present.shape == (n,),
+        track.mouth_open.shape == (n,),
+    ]
     if not all(shapes):
         raise TrackFormatError(f"{os.path.basename(path)}: arrays do not match {n} frames")
     return track
@@ -186,12 +201,12 @@ class TrackCache:
 
     def path_for(self, source_hash: str, detector_version: str, pick: Pick = None) -> Path:
         from .faces.tracker import TRACKER_VERSION
+
         det = "".join(c if c.isalnum() or c in "-." else "_" for c in detector_version)
         name = f"{source_hash}-{det}-t{TRACKER_VERSION}-{pick_key(pick)}.npz"
         return self.root / source_hash[:2] / name
 
-    def get(self, source_hash: str, detector_version: str,
-            pick: Pick = None) -> Optional[FaceTrack]:
+    def get(self, source_hash: str, detector_version: str, pick: Pick = None) -> FaceTrack | None:
         """The cached track, or ``None`` when missing or unreadable (it will be rebuilt)."""
         path = self.path_for(source_hash, detector_version, pick)
         if not path.is_file():
@@ -210,10 +225,14 @@ class TrackCache:
         return path
 
 
-def prepare_track(path: PathLike, detector: Optional["FaceDetector"] = None,
-                  cache: Union[TrackCache, PathLike, None] = None, pick: Pick = None,
-                  progress: Optional[ProgressCallback] = None,
-                  cancel: Optional[CancelCheck] = None) -> FaceTrack:
+def prepare_track(
+    path: PathLike,
+    detector: FaceDetector | None = None,
+    cache: TrackCache | PathLike | None = None,
+    pick: Pick = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+) -> FaceTrack:
     """The face track of the presenter at ``path``: from ``cache`` when there, else tracked.
 
     ``cache`` is a :class:`TrackCache`, a cache directory, or ``None`` for no caching.
@@ -231,10 +250,12 @@ def prepare_track(path: PathLike, detector: Optional["FaceDetector"] = None,
         if cached is not None:
             if progress is not None:
                 from .progress import ProgressTracker
+
                 ProgressTracker("prepare", cached.n_frames, progress).finish()
             return cached
-    track = track_faces(path, detector, pick=pick, progress=progress, cancel=cancel,
-                        source_hash=source_hash)
+    track = track_faces(
+        path, detector, pick=pick, progress=progress, cancel=cancel, source_hash=source_hash
+    )
     if cache is not None:
         cache.put(track, detector.version, pick)
     return stored_precision(track)

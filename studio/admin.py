@@ -1,7 +1,8 @@
 """Django admin for the platform models (the batches area registers its own in admin_batches)."""
+
 from django.contrib import admin
 
-from .models import AuditEvent, AudioTrack, Invitation, Membership, Presenter, Project, Tag, Team
+from .models import AudioTrack, AuditEvent, Invitation, Membership, Presenter, Project, Tag, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -64,8 +65,15 @@ class AudioTrackAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Read-only: the audit log is append-only."""
 
-    list_display = ["created_at", "actor_label", "action", "team", "target_type", "target_label",
-                    "ip"]
+    list_display = [
+        "created_at",
+        "actor_label",
+        "action",
+        "team",
+        "target_type",
+        "target_label",
+        "ip",
+    ]
     list_filter = ["action", "team"]
     search_fields = ["actor_label", "target_label"]
 
@@ -77,6 +85,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
 
 # The batches area registers its models in its own module.
 from . import admin_batches  # noqa: E402,F401

@@ -3,6 +3,7 @@
 Staff see timings, worker, device and errors (with the traceback), can cancel or retry, and
 jump to the task's job in the RQ dashboard.
 """
+
 from __future__ import annotations
 
 from django.contrib import admin, messages
@@ -19,6 +20,7 @@ def _rq_job_link(task: RenderTask) -> str:
     if not task.rq_job_id:
         return "-"
     from django_rq.settings import get_queues_map
+
     index = get_queues_map().get(task.queue_name)
     if index is None:
         return task.rq_job_id
@@ -34,8 +36,19 @@ class RenderTaskInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["presenter_name", "audio_name", "status", "stage", "percent", "worker_name",
-              "device", "attempts", "started_at", "finished_at", "error"]
+    fields = [
+        "presenter_name",
+        "audio_name",
+        "status",
+        "stage",
+        "percent",
+        "worker_name",
+        "device",
+        "attempts",
+        "started_at",
+        "finished_at",
+        "error",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -49,8 +62,9 @@ def cancel_selected(modeladmin, request, queryset):
         if isinstance(obj, Batch):
             count = service.cancel_batch(obj)
             if count:
-                record(request, obj.team, AuditAction.BATCH_CANCELLED, obj, tasks=count,
-                       via="admin")
+                record(
+                    request, obj.team, AuditAction.BATCH_CANCELLED, obj, tasks=count, via="admin"
+                )
         else:
             count = int(service.cancel_task(obj))
             if count:
@@ -80,13 +94,30 @@ def retry_selected(modeladmin, request, queryset):
 
 @admin.register(Batch)
 class BatchAdmin(admin.ModelAdmin):
-    list_display = ["name", "team", "project", "status", "task_count", "engine", "is_preview",
-                    "created_by", "created_at", "finished_at"]
+    list_display = [
+        "name",
+        "team",
+        "project",
+        "status",
+        "task_count",
+        "engine",
+        "is_preview",
+        "created_by",
+        "created_at",
+        "finished_at",
+    ]
     list_filter = ["status", "is_preview", "engine", "team"]
     search_fields = ["name", "project__name", "created_by__username"]
     date_hierarchy = "created_at"
-    readonly_fields = ["team", "project", "created_by", "status", "finished_at", "created_at",
-                       "updated_at"]
+    readonly_fields = [
+        "team",
+        "project",
+        "created_by",
+        "status",
+        "finished_at",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [RenderTaskInline]
     actions = [cancel_selected, retry_selected]
 
@@ -97,24 +128,77 @@ class BatchAdmin(admin.ModelAdmin):
 
 @admin.register(RenderTask)
 class RenderTaskAdmin(admin.ModelAdmin):
-    list_display = ["id", "batch", "presenter_name", "audio_name", "status", "stage", "percent",
-                    "worker_name", "device", "attempts", "started_at", "run_seconds",
-                    "short_error"]
+    list_display = [
+        "id",
+        "batch",
+        "presenter_name",
+        "audio_name",
+        "status",
+        "stage",
+        "percent",
+        "worker_name",
+        "device",
+        "attempts",
+        "started_at",
+        "run_seconds",
+        "short_error",
+    ]
     list_filter = ["status", "device", "queue_name", "batch__team"]
-    search_fields = ["presenter_name", "audio_name", "worker_name", "rq_job_id", "error",
-                     "batch__name"]
+    search_fields = [
+        "presenter_name",
+        "audio_name",
+        "worker_name",
+        "rq_job_id",
+        "error",
+        "batch__name",
+    ]
     date_hierarchy = "created_at"
     list_select_related = ["batch"]
     actions = [cancel_selected, retry_selected]
     readonly_fields = [f.name for f in RenderTask._meta.fields] + ["rq_job", "run_seconds"]
     fieldsets = [
-        (None, {"fields": ["batch", "position", "presenter", "audio", "presenter_name",
-                           "audio_name", "status", "stage", "percent", "fps", "eta_s",
-                           "frames_done", "frames_total", "output"]}),
-        (_("Execution"), {"fields": ["rq_job", "queue_name", "worker_name", "device",
-                                     "worker_model_loads", "attempts", "max_attempts",
-                                     "timeout_s", "cancel_requested", "queued_at", "started_at",
-                                     "heartbeat_at", "finished_at", "run_seconds"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "batch",
+                    "position",
+                    "presenter",
+                    "audio",
+                    "presenter_name",
+                    "audio_name",
+                    "status",
+                    "stage",
+                    "percent",
+                    "fps",
+                    "eta_s",
+                    "frames_done",
+                    "frames_total",
+                    "output",
+                ]
+            },
+        ),
+        (
+            _("Execution"),
+            {
+                "fields": [
+                    "rq_job",
+                    "queue_name",
+                    "worker_name",
+                    "device",
+                    "worker_model_loads",
+                    "attempts",
+                    "max_attempts",
+                    "timeout_s",
+                    "cancel_requested",
+                    "queued_at",
+                    "started_at",
+                    "heartbeat_at",
+                    "finished_at",
+                    "run_seconds",
+                ]
+            },
+        ),
         (_("Error"), {"fields": ["error", "traceback"]}),
     ]
 
@@ -137,8 +221,17 @@ class RenderTaskAdmin(admin.ModelAdmin):
 
 @admin.register(MediaAsset)
 class MediaAssetAdmin(admin.ModelAdmin):
-    list_display = ["title", "team", "project", "batch", "size_bytes", "duration_s",
-                    "is_preview", "created_by", "created_at"]
+    list_display = [
+        "title",
+        "team",
+        "project",
+        "batch",
+        "size_bytes",
+        "duration_s",
+        "is_preview",
+        "created_by",
+        "created_at",
+    ]
     list_filter = ["is_preview", "engine", "team"]
     search_fields = ["title", "download_name"]
     readonly_fields = ["file", "thumbnail", "task", "batch", "size_bytes", "created_by"]

@@ -1,8 +1,9 @@
 """Writing the audit log: ``record(request_or_user, team, action, target=None, **data)``."""
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from django.http import HttpRequest
 
@@ -11,13 +12,12 @@ from .models import AuditEvent
 log = logging.getLogger("studio.audit")
 
 
-def client_ip(request: HttpRequest) -> Optional[str]:
+def client_ip(request: HttpRequest) -> str | None:
     """The peer address. X-Forwarded-For is ignored: it is trivially forged without a proxy."""
     return request.META.get("REMOTE_ADDR") or None
 
 
-def record(request_or_user: Any, team, action: str, target: Any = None,
-           **data: Any) -> AuditEvent:
+def record(request_or_user: Any, team, action: str, target: Any = None, **data: Any) -> AuditEvent:
     """Append one audit event.
 
     ``request_or_user`` is a request (actor and IP taken from it), a user, or ``None`` for the
@@ -41,6 +41,12 @@ def record(request_or_user: Any, team, action: str, target: Any = None,
         event.target_id = str(target.pk)
         event.target_label = str(target)[:255]
     event.save()
-    log.info("%s %s %s:%s %s", event.actor_label or "-", event.action, event.target_type,
-             event.target_id, event.target_label)
+    log.info(
+        "%s %s %s:%s %s",
+        event.actor_label or "-",
+        event.action,
+        event.target_type,
+        event.target_id,
+        event.target_label,
+    )
     return event

@@ -9,10 +9,11 @@ Updates are published by workers in their own language; each consumer puts the t
 people (task errors, status labels) into its own client's language (the language cookie, else
 ``Accept-Language``) before sending.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -44,7 +45,7 @@ def scope_language(scope: dict) -> str:
     return settings.LANGUAGE_CODE
 
 
-def localise_task(task: dict, error_notice: Optional[dict]) -> dict:
+def localise_task(task: dict, error_notice: dict | None) -> dict:
     """A published task with its texts for people in the active language."""
     task = dict(task)
     if error_notice:
@@ -60,13 +61,17 @@ def localise_snapshot(snapshot: dict, error_notices: dict) -> dict:
     batch = dict(snapshot.get("batch") or {})
     if batch.get("status") in BatchStatus.values:
         batch["status_label"] = str(BatchStatus(batch["status"]).label)
-    return {**snapshot, "batch": batch,
-            "tasks": [localise_task(t, error_notices.get(str(t.get("id"))))
-                      for t in snapshot.get("tasks", [])]}
+    return {
+        **snapshot,
+        "batch": batch,
+        "tasks": [
+            localise_task(t, error_notices.get(str(t.get("id")))) for t in snapshot.get("tasks", [])
+        ],
+    }
 
 
 class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
-    batch_id: Optional[int] = None
+    batch_id: int | None = None
     language: str = settings.LANGUAGE_CODE
     #: Seconds between re-checks of the membership while connected (a removed member stops
     #: getting updates within this time).
@@ -122,13 +127,13 @@ class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
         return False
 
     @database_sync_to_async
-    def _can_see(self, user, batch_id: Optional[int]) -> bool:
+    def _can_see(self, user, batch_id: int | None) -> bool:
         if user is not None and getattr(user, "pk", None):
             user.refresh_from_db(fields=["is_active"])
         return Batch.objects.for_user(user).filter(pk=batch_id).exists()
 
     @database_sync_to_async
-    def _snapshot(self, user, batch_id: Optional[int]) -> Optional[dict]:
+    def _snapshot(self, user, batch_id: int | None) -> dict | None:
         if batch_id is None:
             return None
         batch = Batch.objects.for_user(user).filter(pk=batch_id).first()

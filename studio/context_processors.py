@@ -1,4 +1,5 @@
 """Template context every page needs: the user's teams and the current one."""
+
 from __future__ import annotations
 
 from django.http import HttpRequest

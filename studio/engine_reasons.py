@@ -1,10 +1,12 @@
 """The engine's fixed input-error reasons as translatable msgids.
 
 ``lipsync`` never imports Django, so its reasons (``InputError.template``, the constants it
-registers in :data:`lipsync.errors.REASONS`) are marked here for ``makemessages``; :func:`studio.notices.notice_text`
-translates a stored reason when it is one of these and shows the English text otherwise.
+registers in :data:`lipsync.errors.REASONS`) are marked here for ``makemessages``;
+:func:`studio.notices.notice_text` translates a stored reason when it is one of these and
+shows the English text otherwise.
 A test checks that every registered reason of the engine is listed.
 """
+
 from __future__ import annotations
 
 from django.utils.translation import gettext_noop

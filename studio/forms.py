@@ -1,4 +1,5 @@
 """Forms of the platform area."""
+
 from __future__ import annotations
 
 from django import forms
@@ -28,8 +29,7 @@ class InviteForm(forms.Form):
 class AddMemberForm(forms.Form):
     username = forms.CharField(label=_("User name"), max_length=150)
     email = forms.EmailField(label=_("Email"), required=False)
-    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput,
-                               strip=False)
+    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput, strip=False)
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES, initial=Role.MEMBER)
 
     def clean_username(self) -> str:
@@ -45,8 +45,9 @@ class AddMemberForm(forms.Form):
         if data.get("password"):
             User = get_user_model()
             password_validation.validate_password(
-                data["password"], User(username=data.get("username", ""),
-                                       email=data.get("email", "")))
+                data["password"],
+                User(username=data.get("username", ""), email=data.get("email", "")),
+            )
         return data
 
 
@@ -62,8 +63,7 @@ class ProjectForm(forms.ModelForm):
 
 
 class PresenterForm(forms.ModelForm):
-    tags_text = forms.CharField(label=_("Tags (comma separated)"), required=False,
-                                max_length=400)
+    tags_text = forms.CharField(label=_("Tags (comma separated)"), required=False, max_length=400)
 
     class Meta:
         model = Presenter
@@ -73,7 +73,8 @@ class PresenterForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.fields["tags_text"].initial = ", ".join(
-                self.instance.tags.values_list("name", flat=True))
+                self.instance.tags.values_list("name", flat=True)
+            )
 
 
 class RenameForm(forms.Form):

@@ -6,11 +6,13 @@ write every ``PROGRESS_DB_INTERVAL_S`` and an RQ/worker heartbeat every
 ``PROGRESS_HEARTBEAT_INTERVAL_S`` (a non-forking worker sends none of its own while a job runs).
 Stage changes and the final report always go out at once.
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -48,9 +50,14 @@ def done_percent(tasks) -> float:
     tasks = list(tasks)
     if not tasks:
         return 0.0
-    return sum(100.0 if t.status == "succeeded" else
-               float(t.percent or 0.0) if t.status in ("queued", "running") else 0.0
-               for t in tasks) / len(tasks)
+    return sum(
+        100.0
+        if t.status == "succeeded"
+        else float(t.percent or 0.0)
+        if t.status in ("queued", "running")
+        else 0.0
+        for t in tasks
+    ) / len(tasks)
 
 
 def task_snapshot(task) -> dict[str, Any]:
@@ -128,8 +135,10 @@ def publish_task(task) -> None:
 
     Events carry the untranslated error records next to the snapshot (in the publisher's
     language); each consumer translates for its client (:mod:`studio.consumers`)."""
-    send_to_group(task.batch_id, {"type": TASK_EVENT, "task": task_snapshot(task),
-                                  "error_notice": task.error_notice})
+    send_to_group(
+        task.batch_id,
+        {"type": TASK_EVENT, "task": task_snapshot(task), "error_notice": task.error_notice},
+    )
 
 
 def publish_fresh(task) -> None:
@@ -143,8 +152,14 @@ def publish_fresh(task) -> None:
 def publish_batch(batch) -> None:
     """Publish the batch's full snapshot (after a status change of the batch)."""
     tasks = list(batch.tasks.all())
-    send_to_group(batch.pk, {"type": BATCH_EVENT, "snapshot": batch_snapshot(batch, tasks),
-                             "error_notices": {str(t.pk): t.error_notice for t in tasks}})
+    send_to_group(
+        batch.pk,
+        {
+            "type": BATCH_EVENT,
+            "snapshot": batch_snapshot(batch, tasks),
+            "error_notices": {str(t.pk): t.error_notice for t in tasks},
+        },
+    )
 
 
 def refresh_batch(batch) -> None:
@@ -164,21 +179,32 @@ class TaskProgressReporter:
     ``heartbeat`` keeps the RQ worker and job alive.
     """
 
-    def __init__(self, task, *, write: Callable[[dict], bool],
-                 heartbeat: Optional[Callable[[], None]] = None,
-                 messages_per_s: Optional[float] = None,
-                 db_interval_s: Optional[float] = None,
-                 heartbeat_interval_s: Optional[float] = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        task,
+        *,
+        write: Callable[[dict], bool],
+        heartbeat: Callable[[], None] | None = None,
+        messages_per_s: float | None = None,
+        db_interval_s: float | None = None,
+        heartbeat_interval_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.task = task
         self.write = write
         self.heartbeat = heartbeat
         rate = messages_per_s or getattr(settings, "PROGRESS_MESSAGES_PER_S", 4.0)
         self.message_interval = 1.0 / rate
-        self.db_interval = (db_interval_s if db_interval_s is not None
-                            else getattr(settings, "PROGRESS_DB_INTERVAL_S", 1.0))
-        self.heartbeat_interval = (heartbeat_interval_s if heartbeat_interval_s is not None
-                                   else getattr(settings, "PROGRESS_HEARTBEAT_INTERVAL_S", 5.0))
+        self.db_interval = (
+            db_interval_s
+            if db_interval_s is not None
+            else getattr(settings, "PROGRESS_DB_INTERVAL_S", 1.0)
+        )
+        self.heartbeat_interval = (
+            heartbeat_interval_s
+            if heartbeat_interval_s is not None
+            else getattr(settings, "PROGRESS_HEARTBEAT_INTERVAL_S", 5.0)
+        )
         self.clock = clock
         self._last_message = -1e9
         self._last_db = -1e9
@@ -216,10 +242,16 @@ class TaskProgressReporter:
     def save(self) -> None:
         task = self.task
         task.heartbeat_at = timezone.now()
-        owned = self.write({
-            "stage": task.stage, "percent": task.percent, "fps": task.fps, "eta_s": task.eta_s,
-            "frames_done": task.frames_done, "frames_total": task.frames_total,
-            "heartbeat_at": task.heartbeat_at,
-        })
+        owned = self.write(
+            {
+                "stage": task.stage,
+                "percent": task.percent,
+                "fps": task.fps,
+                "eta_s": task.eta_s,
+                "frames_done": task.frames_done,
+                "frames_total": task.frames_total,
+                "heartbeat_at": task.heartbeat_at,
+            }
+        )
         if not owned:
             raise CancelledError(f"task {task.pk} was taken away from this worker")

@@ -13,12 +13,12 @@ ended without the task hearing of it is enqueued again.
 Workers run :func:`reconcile` between jobs (see :mod:`studio.worker`);
 ``manage.py reconcile_tasks`` runs it by hand or in a loop.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone as dt_timezone
-from typing import Optional
+from datetime import UTC, datetime, timedelta
 
 import django_rq
 from django.conf import settings
@@ -47,7 +47,7 @@ class ReconcileReport:
     resubmitted: list[int] = field(default_factory=list)
 
 
-def worker_last_heartbeat(connection: Redis, worker_name: str) -> Optional[datetime]:
+def worker_last_heartbeat(connection: Redis, worker_name: str) -> datetime | None:
     """The worker's last heartbeat from its Redis hash, None if the hash is gone."""
     if not worker_name:
         return None
@@ -55,7 +55,7 @@ def worker_last_heartbeat(connection: Redis, worker_name: str) -> Optional[datet
     if not raw:
         return None
     parsed = utcparse(raw.decode() if isinstance(raw, bytes) else raw)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt_timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def fail_rq_job(connection: Redis, job_id: str, reason: str) -> None:
@@ -77,23 +77,35 @@ def fail_rq_job(connection: Redis, job_id: str, reason: str) -> None:
 
 
 def _dead_reason(task: RenderTask) -> dict:
-    return notice("worker_lost", gettext_noop(
-        "The worker %(worker)s stopped responding while rendering (stage: %(stage)s)."),
-        worker=task.worker_name or "?", stage=task.stage or "start")
+    return notice(
+        "worker_lost",
+        gettext_noop(
+            "The worker %(worker)s stopped responding while rendering (stage: %(stage)s)."
+        ),
+        worker=task.worker_name or "?",
+        stage=task.stage or "start",
+    )
 
 
-def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None,
-              stale_after_s: Optional[float] = None) -> ReconcileReport:
+def reconcile(
+    connection: Redis | None = None,
+    now: datetime | None = None,
+    stale_after_s: float | None = None,
+) -> ReconcileReport:
     """One pass over running and queued tasks; returns what it changed."""
     now = now or timezone.now()
-    stale = timedelta(seconds=stale_after_s if stale_after_s is not None
-                      else getattr(settings, "RENDER_STALE_AFTER_S", 30))
+    stale = timedelta(
+        seconds=stale_after_s
+        if stale_after_s is not None
+        else getattr(settings, "RENDER_STALE_AFTER_S", 30)
+    )
     cutoff = now - stale
     connection = connection or django_rq.get_connection("gpu")
     report = ReconcileReport()
 
     candidates = RenderTask.objects.filter(status=TaskStatus.RUNNING).filter(
-        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff))
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
     for task in candidates.select_related("batch"):
         beat = worker_last_heartbeat(connection, task.worker_name)
         if beat is not None and beat >= cutoff:
@@ -103,48 +115,75 @@ def reconcile(connection: Optional[Redis] = None, now: Optional[datetime] = None
         fail_rq_job(connection, task.rq_job_id, reason["message"])
         if task.cancel_requested:
             changed = RenderTask.objects.filter(
-                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id).update(
-                status=TaskStatus.CANCELLED, finished_at=now, eta_s=None)
+                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id
+            ).update(status=TaskStatus.CANCELLED, finished_at=now, eta_s=None)
             if changed:
                 report.failed.append(task.pk)
         elif task.attempts < task.max_attempts:
-            note = notice("requeued", gettext_noop(
-                "%(reason)s Started again (attempt %(next)d of %(max)d)."),
-                reason=reason, next=task.attempts + 1, max=task.max_attempts)
+            note = notice(
+                "requeued",
+                gettext_noop("%(reason)s Started again (attempt %(next)d of %(max)d)."),
+                reason=reason,
+                next=task.attempts + 1,
+                max=task.max_attempts,
+            )
             if requeue_task(task, note=note):
                 report.requeued.append(task.pk)
         else:
             changed = RenderTask.objects.filter(
-                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id).update(
-                status=TaskStatus.FAILED, finished_at=now, eta_s=None,
-                **error_fields(notice("gave_up", gettext_noop(
-                    "%(reason)s Gave up after %(n)d attempts."), reason=reason, n=task.attempts)))
+                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id
+            ).update(
+                status=TaskStatus.FAILED,
+                finished_at=now,
+                eta_s=None,
+                **error_fields(
+                    notice(
+                        "gave_up",
+                        gettext_noop("%(reason)s Gave up after %(n)d attempts."),
+                        reason=reason,
+                        n=task.attempts,
+                    )
+                ),
+            )
             if changed:
                 report.failed.append(task.pk)
         publish_fresh(task)
 
     lost_after = now - timedelta(seconds=getattr(settings, "RECONCILE_LOST_QUEUED_S", 60))
-    for task in RenderTask.objects.filter(status=TaskStatus.QUEUED, queued_at__lt=lost_after,
-                                          cancel_requested=False).select_related("batch"):
+    for task in RenderTask.objects.filter(
+        status=TaskStatus.QUEUED, queued_at__lt=lost_after, cancel_requested=False
+    ).select_related("batch"):
         try:
             job = Job.fetch(task.rq_job_id, connection=connection)
             status = job.get_status()
         except NoSuchJobError:
             status = None
         if status is None:
-            log.warning("task %s: its job %s is gone from Redis; enqueueing again", task.pk,
-                        task.rq_job_id)
+            log.warning(
+                "task %s: its job %s is gone from Redis; enqueueing again", task.pk, task.rq_job_id
+            )
             enqueue_task(task)
             report.resubmitted.append(task.pk)
-        elif status in (JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED,
-                        JobStatus.FINISHED):
+        elif status in (
+            JobStatus.FAILED,
+            JobStatus.STOPPED,
+            JobStatus.CANCELED,
+            JobStatus.FINISHED,
+        ):
             # The job ended without ever taking the task (e.g. it could not even start).
-            reason = notice("job_ended", gettext_noop(
-                "The render job ended (%(status)s) before it could start."), status=str(status))
+            reason = notice(
+                "job_ended",
+                gettext_noop("The render job ended (%(status)s) before it could start."),
+                status=str(status),
+            )
             changed = RenderTask.objects.filter(
-                pk=task.pk, status=TaskStatus.QUEUED, rq_job_id=task.rq_job_id).update(
-                status=TaskStatus.FAILED, finished_at=now, **error_fields(reason),
-                traceback=job.exc_info or "")
+                pk=task.pk, status=TaskStatus.QUEUED, rq_job_id=task.rq_job_id
+            ).update(
+                status=TaskStatus.FAILED,
+                finished_at=now,
+                **error_fields(reason),
+                traceback=job.exc_info or "",
+            )
             if changed:
                 report.failed.append(task.pk)
                 publish_fresh(task)

@@ -1,4 +1,5 @@
 """Websocket routes for live batch progress."""
+
 from django.urls import path
 
 from .consumers import BatchProgressConsumer

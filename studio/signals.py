@@ -1,4 +1,5 @@
 """Audit hooks on Django's authentication signals."""
+
 from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
@@ -21,5 +22,9 @@ def _logged_out(sender, request, user, **kwargs) -> None:
 
 @receiver(user_login_failed)
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:
-    record(request, None, AuditAction.LOGIN_FAILED,
-           actor_label=str(credentials.get("username", ""))[:255])
+    record(
+        request,
+        None,
+        AuditAction.LOGIN_FAILED,
+        actor_label=str(credentials.get("username", ""))[:255],
+    )

@@ -1,4 +1,5 @@
 """URLs of the platform area: accounts, teams, projects, presenters, audio, uploads."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
@@ -7,13 +8,19 @@ from .views import audio, dashboard, presenters, profile, projects, teams, uploa
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     # Accounts
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True),
-         name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/profile/", profile.profile, name="profile"),
     path("accounts/password/", teams.PasswordChange.as_view(), name="password_change"),
-    path("accounts/password/done/", auth_views.PasswordChangeDoneView.as_view(),
-         name="password_change_done"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
     # Teams
     path("team/", teams.team_settings, name="team_settings"),
     path("team/switch/", teams.switch, name="switch_team"),
@@ -40,8 +47,9 @@ urlpatterns = [
     path("presenters/<int:pk>/delete/", presenters.presenter_delete, name="presenter_delete"),
     path("presenters/<int:pk>/recheck/", presenters.presenter_recheck, name="presenter_recheck"),
     path("presenters/<int:pk>/file/", presenters.presenter_file, name="presenter_file"),
-    path("presenters/<int:pk>/thumbnail/", presenters.presenter_thumbnail,
-         name="presenter_thumbnail"),
+    path(
+        "presenters/<int:pk>/thumbnail/", presenters.presenter_thumbnail, name="presenter_thumbnail"
+    ),
     # Audio
     path("audio/<int:pk>/", audio.audio_detail, name="audio_detail"),
     path("audio/<int:pk>/edit/", audio.audio_edit, name="audio_edit"),

@@ -1,4 +1,5 @@
 """URL routes for batches, renders, the media library and zips."""
+
 from django.urls import path
 
 from .views import batches, media

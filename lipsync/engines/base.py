@@ -8,12 +8,13 @@ Engines are meant to be long-lived: a GPU worker builds one per process and call
 for job after job, so model weights and the CUDA context are loaded once (``load_count``
 counts real loads, which the workers log).
 """
+
 from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from ..progress import CancelCheck, ProgressCallback
 
@@ -39,12 +40,12 @@ class RenderOptions:
     ``x264_params``.
     """
 
-    max_height: Optional[int] = None
+    max_height: int | None = None
     crf: int = 20
     preset: str = "superfast"
-    x264_params: Optional[str] = "mbtree=1:rc-lookahead=10"
+    x264_params: str | None = "mbtree=1:rc-lookahead=10"
     timeline: str = "pingpong"
-    duration_s: Optional[float] = None
+    duration_s: float | None = None
     video_codec: str = "auto"
 
 
@@ -67,15 +68,19 @@ class Engine(ABC):
     #: True for engines that need model weights (they raise ModelNotFoundError without them).
     needs_weights: ClassVar[bool] = False
 
-    def __init__(self, device: str = "auto", model_dir: Optional[PathLike] = None,
-                 cache_dir: Optional[PathLike] = None) -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        model_dir: PathLike | None = None,
+        cache_dir: PathLike | None = None,
+    ) -> None:
         self.device = device
         self.model_dir = os.fspath(model_dir) if model_dir else os.environ.get("LIPSYNC_MODEL_DIR")
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
         self.load_count = 0
 
     @classmethod
-    def weights_available(cls, model_dir: Optional[PathLike] = None) -> bool:
+    def weights_available(cls, model_dir: PathLike | None = None) -> bool:
         """Whether this install can run the engine (its weights are found where it looks).
 
         Engines without weights are always usable; neural ones override this.
@@ -83,16 +88,28 @@ class Engine(ABC):
         return not cls.needs_weights
 
     @abstractmethod
-    def prepare(self, presenter: PathLike, *, pick: object = None,
-                progress: Optional[ProgressCallback] = None,
-                cancel: Optional[CancelCheck] = None):
+    def prepare(
+        self,
+        presenter: PathLike,
+        *,
+        pick: object = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ):
         """Track the presenter's face (cached by content hash) and return the FaceTrack."""
 
     @abstractmethod
-    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
-               options: RenderOptions = RenderOptions(),
-               progress: Optional[ProgressCallback] = None,
-               cancel: Optional[CancelCheck] = None) -> RenderResult:
+    def render(
+        self,
+        audio: PathLike,
+        presenter: PathLike,
+        track,
+        out: PathLike,
+        *,
+        options: RenderOptions = RenderOptions(),
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> RenderResult:
         """Write ``out`` (MP4, H.264 + AAC) of the presenter speaking ``audio``.
 
         Honours ``cancel`` between batches of frames by raising CancelledError, and never
@@ -117,23 +134,24 @@ def available_engines() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def usable_engines(model_dir: Optional[PathLike] = None) -> list[str]:
+def usable_engines(model_dir: PathLike | None = None) -> list[str]:
     """Names of the engines this install can run (see :meth:`Engine.weights_available`)."""
     _load_builtin_engines()
     return sorted(n for n, cls in _REGISTRY.items() if cls.weights_available(model_dir))
 
 
-def get_engine_class(name: Optional[str] = None) -> type[Engine]:
+def get_engine_class(name: str | None = None) -> type[Engine]:
     _load_builtin_engines()
     name = name or DEFAULT_ENGINE
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown engine {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+            f"unknown engine {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+        ) from None
 
 
-def get_engine(name: Optional[str] = None, **kwargs) -> Engine:
+def get_engine(name: str | None = None, **kwargs) -> Engine:
     """Build the engine registered under ``name`` (default: the weight-free engine)."""
     return get_engine_class(name)(**kwargs)
 

@@ -7,13 +7,15 @@ reports progress, removes the partial file on any error or cancellation and buil
 :class:`~lipsync.engines.base.RenderResult`. An engine supplies only what differs: the audio
 analysis and the per-frame (or per-batch) work, in :meth:`StreamingEngine._frame_pass`.
 """
+
 from __future__ import annotations
 
 import os
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 import numpy as np
 
@@ -81,16 +83,23 @@ class StreamingEngine(Engine):
     #: Bytes of decoded source frames kept for the ping-pong schedule.
     frame_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
-    def prepare(self, presenter: PathLike, *, pick: object = None,
-                progress: Optional[ProgressCallback] = None,
-                cancel: Optional[CancelCheck] = None):
+    def prepare(
+        self,
+        presenter: PathLike,
+        *,
+        pick: object = None,
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ):
         """The presenter's face track, cached by content and shared by every engine.
 
         Needs no model weights: presenters are prepared on CPU workers, which never load one.
         """
         from ..track import prepare_track
-        return prepare_track(presenter, cache=self.cache_dir, pick=pick, progress=progress,
-                             cancel=cancel)
+
+        return prepare_track(
+            presenter, cache=self.cache_dir, pick=pick, progress=progress, cancel=cancel
+        )
 
     def _ready(self) -> None:
         """Called first by every render: load what the engine needs, so a missing model fails
@@ -100,10 +109,17 @@ class StreamingEngine(Engine):
     def _frame_pass(self, job: RenderJob) -> FramePass:
         """Analyse the audio (and, if needed, read from ``job.source``) for this render."""
 
-    def render(self, audio: PathLike, presenter: PathLike, track, out: PathLike, *,
-               options: RenderOptions = RenderOptions(),
-               progress: Optional[ProgressCallback] = None,
-               cancel: Optional[CancelCheck] = None) -> RenderResult:
+    def render(
+        self,
+        audio: PathLike,
+        presenter: PathLike,
+        track,
+        out: PathLike,
+        *,
+        options: RenderOptions = RenderOptions(),
+        progress: ProgressCallback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> RenderResult:
         """See :meth:`Engine.render`; a ``track`` of None is prepared (or read from the cache)
         here."""
         from ..audio import SAMPLE_RATE, load_audio
@@ -121,29 +137,54 @@ class StreamingEngine(Engine):
         duration = len(wav) / SAMPLE_RATE
         if options.duration_s is not None:
             duration = min(duration, max(float(options.duration_s), 0.0))
-            wav = wav[:int(round(duration * SAMPLE_RATE))]
+            wav = wav[: int(round(duration * SAMPLE_RATE))]
         if duration <= 0:
             raise InputError(audio, EMPTY_AUDIO)
         source = open_video(presenter, fps=track.fps)
         with source:
             if source.frame_count != track.n_frames or (source.width, source.height) != (
-                    track.width, track.height):
+                track.width,
+                track.height,
+            ):
                 raise InputError(presenter, TRACK_MISMATCH)
             fps = float(track.fps)
             n_out = n_output_frames(duration, fps)
             schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
-            frame_pass = self._frame_pass(RenderJob(
-                audio=audio, presenter=presenter, track=track, options=options, wav=wav,
-                duration_s=duration, fps=fps, n_out=n_out, source=source, schedule=schedule))
+            frame_pass = self._frame_pass(
+                RenderJob(
+                    audio=audio,
+                    presenter=presenter,
+                    track=track,
+                    options=options,
+                    wav=wav,
+                    duration_s=duration,
+                    fps=fps,
+                    n_out=n_out,
+                    source=source,
+                    schedule=schedule,
+                )
+            )
             stage.finish()
-            frames = ScheduledFrames(source.frames, schedule, track.width, track.height,
-                                     self.frame_budget_bytes)
+            frames = ScheduledFrames(
+                source.frames, schedule, track.width, track.height, self.frame_budget_bytes
+            )
             ahead = Prefetch(frame_pass.items(frames), depth=frame_pass.prefetch_depth)
-            writer = BackgroundWriter(VideoWriter(
-                out, track.width, track.height, fps, audio=audio, audio_duration_s=duration,
-                crf=options.crf, preset=options.preset, codec=options.video_codec,
-                max_height=options.max_height, x264_params=options.x264_params),
-                depth=frame_pass.writer_depth)
+            writer = BackgroundWriter(
+                VideoWriter(
+                    out,
+                    track.width,
+                    track.height,
+                    fps,
+                    audio=audio,
+                    audio_duration_s=duration,
+                    crf=options.crf,
+                    preset=options.preset,
+                    codec=options.video_codec,
+                    max_height=options.max_height,
+                    x264_params=options.x264_params,
+                ),
+                depth=frame_pass.writer_depth,
+            )
             tracker = ProgressTracker("render", n_out, progress, cancel, span=(0.03, 1.0))
             t_render = time.monotonic()
             try:
@@ -157,11 +198,21 @@ class StreamingEngine(Engine):
                 ahead.close()
         tracker.finish()
         elapsed = time.monotonic() - t0
-        stats = {"seconds": elapsed, "render_seconds": time.monotonic() - t_render,
-                 "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
-                 "decoded_frames": frames.decoded, "decoder_restarts": frames.restarts}
+        stats = {
+            "seconds": elapsed,
+            "render_seconds": time.monotonic() - t_render,
+            "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
+            "decoded_frames": frames.decoded,
+            "decoder_restarts": frames.restarts,
+        }
         stats.update(frame_pass.stats())
         return RenderResult(
-            path=os.fspath(path), duration_s=n_out / fps, frames=n_out,
-            width=writer.writer.width, height=writer.writer.height, fps=fps,
-            frames_without_face=no_face, stats=stats)
+            path=os.fspath(path),
+            duration_s=n_out / fps,
+            frames=n_out,
+            width=writer.writer.width,
+            height=writer.writer.height,
+            fps=fps,
+            frames_without_face=no_face,
+            stats=stats,
+        )

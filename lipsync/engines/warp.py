@@ -9,9 +9,10 @@ the region back with the shared :class:`~lipsync.composite.Compositor`.
 Work is streamed: frames are decoded, animated and encoded one at a time; only the bounded
 frame cache of :class:`~lipsync.scheduled_frames.ScheduledFrames` holds more than one.
 """
+
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -67,20 +68,24 @@ class WarpEngine(StreamingEngine):
     name = "warp"
     needs_weights = False
 
-    def __init__(self, device: str = "auto", model_dir: Optional[PathLike] = None,
-                 cache_dir: Optional[PathLike] = None,
-                 frame_budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        model_dir: PathLike | None = None,
+        cache_dir: PathLike | None = None,
+        frame_budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    ) -> None:
         super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
         self.frame_budget_bytes = frame_budget_bytes
 
-    def _frame_pass(self, job: RenderJob) -> "_WarpPass":
+    def _frame_pass(self, job: RenderJob) -> _WarpPass:
         from ..audio import audio_features
 
         motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out))
         return _WarpPass(job, motion, self._teeth_colour(job.source, job.track))
 
     @staticmethod
-    def _teeth_colour(source, track) -> Optional[np.ndarray]:
+    def _teeth_colour(source, track) -> np.ndarray | None:
         """The presenter's teeth colour from the frame where their mouth is widest open."""
         # Only the first seconds are searched: decoding further would delay the first frame.
         mo = np.where(track.present, np.nan_to_num(track.mouth_open, nan=0.0), 0.0)[:TEETH_SEARCH]
@@ -99,12 +104,10 @@ class WarpEngine(StreamingEngine):
         return sample_teeth_colour(frame.image, lm, face_frame(lm))
 
 
-
 class _WarpPass(FramePass):
     """One render of the warp engine: animate each scheduled frame's mouth, one at a time."""
 
-    def __init__(self, job: RenderJob, motion: MouthMotion,
-                 teeth: Optional[np.ndarray]) -> None:
+    def __init__(self, job: RenderJob, motion: MouthMotion, teeth: np.ndarray | None) -> None:
         self.job, self.motion, self.teeth = job, motion, teeth
         track = job.track
         # Queues hold whole RGB frames: keep them to ~64 MiB so 4K stays within budget.
@@ -120,8 +123,9 @@ class _WarpPass(FramePass):
                 tracker.check_cancel()
             lm = track.landmarks[k]
             if track.present[k] and _usable(lm):
-                patch = animate_mouth(image, lm, float(motion.open[t]), float(motion.shape[t]),
-                                      self.teeth)
+                patch = animate_mouth(
+                    image, lm, float(motion.open[t]), float(motion.shape[t]), self.teeth
+                )
                 comp.paste(image, patch.image, patch.box, np.stack([lm, patch.target]))
             else:
                 no_face += 1

@@ -11,14 +11,15 @@ scaled to 0..1, 6 channels [crop with its lower half blanked, crop]; one 80x16 m
 output frame. The 96x96 output is resized back to the box and blended in with the shared soft
 mask compositor instead of the public code's hard paste.
 """
+
 from __future__ import annotations
 
 import itertools
 import os
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Optional
 
 import cv2
 import numpy as np
@@ -41,8 +42,9 @@ BOX_SMOOTH = 5
 BATCH_FRAME_BYTES = 512 << 20
 
 
-def smooth_boxes(boxes: np.ndarray, window: int = BOX_SMOOTH,
-                 cuts: Optional[np.ndarray] = None) -> np.ndarray:
+def smooth_boxes(
+    boxes: np.ndarray, window: int = BOX_SMOOTH, cuts: np.ndarray | None = None
+) -> np.ndarray:
     """Mean of each box over a centred window of ``window`` frames (shifted inside at the ends).
 
     Frames without a face (NaN rows) stay NaN and do not count in their neighbours' means;
@@ -50,9 +52,14 @@ def smooth_boxes(boxes: np.ndarray, window: int = BOX_SMOOTH,
     """
     boxes = np.asarray(boxes, np.float64)
     out = np.full_like(boxes, np.nan)
-    edges = sorted({0, len(boxes), *(int(c) for c in (cuts if cuts is not None else ())
-                                     if 0 < int(c) < len(boxes))})
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    edges = sorted(
+        {
+            0,
+            len(boxes),
+            *(int(c) for c in (cuts if cuts is not None else ()) if 0 < int(c) < len(boxes)),
+        }
+    )
+    for lo, hi in itertools.pairwise(edges):
         out[lo:hi] = _smooth_segment(boxes[lo:hi], window)
     return out.astype(np.float32)
 
@@ -73,8 +80,9 @@ def _smooth_segment(boxes: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def crop_boxes(boxes: np.ndarray, width: int, height: int,
-               pads: tuple[int, int, int, int] = PADS) -> np.ndarray:
+def crop_boxes(
+    boxes: np.ndarray, width: int, height: int, pads: tuple[int, int, int, int] = PADS
+) -> np.ndarray:
     """Integer crop rectangles (x0, y0, x1, y1) clipped to the frame; -1 rows where no face.
 
     Rectangles smaller than 4 px on a side count as no face.
@@ -119,7 +127,7 @@ def network_input(faces_bgr: np.ndarray, mels: np.ndarray) -> tuple[torch.Tensor
     """
     faces = torch.from_numpy(np.ascontiguousarray(faces_bgr))
     masked = faces.clone()
-    masked[:, FACE_SIZE // 2:] = 0
+    masked[:, FACE_SIZE // 2 :] = 0
     x = torch.cat([masked, faces], dim=3).permute(0, 3, 1, 2)
     mel = torch.from_numpy(np.ascontiguousarray(mels, dtype=np.float32)).unsqueeze(1)
     return x, mel
@@ -132,16 +140,20 @@ class Wav2LipEngine(StreamingEngine):
     name = "wav2lip"
     needs_weights = True
 
-    def __init__(self, device: str = "auto", model_dir: Optional[PathLike] = None,
-                 cache_dir: Optional[PathLike] = None,
-                 batch_size: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        device: str = "auto",
+        model_dir: PathLike | None = None,
+        cache_dir: PathLike | None = None,
+        batch_size: int | None = None,
+    ) -> None:
         super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
         self.batch_size = batch_size
-        self._loaded: Optional[_Loaded] = None
+        self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def weights_available(cls, model_dir: Optional[PathLike] = None) -> bool:
+    def weights_available(cls, model_dir: PathLike | None = None) -> bool:
         """True if a weight file is where :func:`find_weights` looks (``LIPSYNC_MODEL_DIR``)."""
         try:
             find_weights(model_dir or os.environ.get(MODEL_DIR_ENV))
@@ -186,15 +198,17 @@ class Wav2LipEngine(StreamingEngine):
     def _ready(self) -> None:
         self.load()
 
-    def _frame_pass(self, job: RenderJob) -> "_Wav2LipPass":
+    def _frame_pass(self, job: RenderJob) -> _Wav2LipPass:
         from ..audio import mel_windows, melspectrogram
 
         track = job.track
         mels = mel_windows(melspectrogram(job.wav), job.fps, job.n_out)
-        rects = crop_boxes(smooth_boxes(track.boxes, cuts=getattr(track, "cuts", None)),
-                           track.width, track.height)
-        batch_size = max(1, min(self.frames_per_batch,
-                                BATCH_FRAME_BYTES // (track.width * track.height * 3)))
+        rects = crop_boxes(
+            smooth_boxes(track.boxes, cuts=getattr(track, "cuts", None)), track.width, track.height
+        )
+        batch_size = max(
+            1, min(self.frames_per_batch, BATCH_FRAME_BYTES // (track.width * track.height * 3))
+        )
         return _Wav2LipPass(self, job, mels, rects, batch_size)
 
 
@@ -204,8 +218,14 @@ class _Wav2LipPass(FramePass):
 
     writer_depth = 8
 
-    def __init__(self, engine: Wav2LipEngine, job: RenderJob, mels: np.ndarray,
-                 rects: np.ndarray, batch_size: int) -> None:
+    def __init__(
+        self,
+        engine: Wav2LipEngine,
+        job: RenderJob,
+        mels: np.ndarray,
+        rects: np.ndarray,
+        batch_size: int,
+    ) -> None:
         self.engine, self.job, self.mels, self.rects = engine, job, mels, rects
         self.batch_size = self.prefetch_depth = batch_size
         self.usable = job.track.present & (rects[:, 0] >= 0)
@@ -231,8 +251,10 @@ class _Wav2LipPass(FramePass):
         patches = {}
         if with_face:
             t = time.monotonic()
-            faces = self.engine.infer(np.stack([batch[i][3] for i in with_face]),
-                                      self.mels[[batch[i][0] for i in with_face]])
+            faces = self.engine.infer(
+                np.stack([batch[i][3] for i in with_face]),
+                self.mels[[batch[i][0] for i in with_face]],
+            )
             self.counts["network_seconds"] += time.monotonic() - t
             self.counts["batches"] += 1
             patches = dict(zip(with_face, faces))
@@ -250,12 +272,18 @@ class _Wav2LipPass(FramePass):
 
     def stats(self) -> dict:
         loaded = self.engine.load()
-        return {**self.counts, "device": str(loaded.device), "weights": loaded.weights,
-                "batch_size": self.batch_size, "load_count": self.engine.load_count}
+        return {
+            **self.counts,
+            "device": str(loaded.device),
+            "weights": loaded.weights,
+            "batch_size": self.batch_size,
+            "load_count": self.engine.load_count,
+        }
 
 
-def _with_crops(frames: Iterable[np.ndarray], schedule: np.ndarray, rects: np.ndarray,
-                usable: np.ndarray) -> Iterator[tuple[int, int, np.ndarray, Optional[np.ndarray]]]:
+def _with_crops(
+    frames: Iterable[np.ndarray], schedule: np.ndarray, rects: np.ndarray, usable: np.ndarray
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:
     """(output index, source index, frame, 96x96 BGR crop or None) in output order."""
     try:
         for t, (k, image) in enumerate(zip(schedule.tolist(), frames)):

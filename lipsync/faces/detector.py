@@ -4,11 +4,13 @@ The tracker only talks to :class:`FaceDetector`, so another backend (e.g. insigh
 by subclassing it and calling :func:`register_detector`; nothing else changes. A detector's
 ``version`` is part of the face-track cache key: bump it whenever its output changes.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Optional
+from typing import ClassVar
 
 import numpy as np
 
@@ -55,7 +57,7 @@ class FaceDetector(ABC):
     def landmarks(self, image_rgb: np.ndarray, box: Box) -> np.ndarray:
         """68 (x, y) points, float32, for the face in ``box`` (a box like :meth:`detect` gives)."""
 
-    def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> Optional[np.ndarray]:
+    def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         """An identity embedding of the face with these landmarks, or ``None`` if unsupported.
 
         Used only to recognise the chosen presenter again after the track was lost.
@@ -81,7 +83,7 @@ def available_detectors() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_detector(name: Optional[str] = None) -> FaceDetector:
+def get_detector(name: str | None = None) -> FaceDetector:
     """The process-wide detector registered under ``name`` (default ``"dlib"``)."""
     _load_builtin_detectors()
     name = name or DEFAULT_DETECTOR
@@ -89,8 +91,9 @@ def get_detector(name: Optional[str] = None) -> FaceDetector:
         try:
             factory = _REGISTRY[name]
         except KeyError:
-            raise ValueError(f"unknown face detector {name!r}; available: "
-                             f"{', '.join(sorted(_REGISTRY))}") from None
+            raise ValueError(
+                f"unknown face detector {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+            ) from None
         _INSTANCES[name] = factory()
     return _INSTANCES[name]
 

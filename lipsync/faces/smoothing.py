@@ -5,9 +5,10 @@ low-pass run forward and backward) removes the detector's frame-to-frame jitter 
 a causal filter would add. Trajectories are smoothed per segment: never across frames without a
 face or across scene cuts, where the motion is not continuous.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
@@ -51,9 +52,14 @@ def zero_phase_lowpass(x: np.ndarray, fps: float, cutoff_hz: float, order: int =
     return sosfiltfilt(sos, x, axis=0, padlen=padlen)
 
 
-def smooth_landmarks(landmarks: np.ndarray, present: np.ndarray, fps: float,
-                     cuts: Iterable[int] = (), face_cutoff_hz: float = FACE_CUTOFF_HZ,
-                     mouth_cutoff_hz: float = MOUTH_CUTOFF_HZ) -> np.ndarray:
+def smooth_landmarks(
+    landmarks: np.ndarray,
+    present: np.ndarray,
+    fps: float,
+    cuts: Iterable[int] = (),
+    face_cutoff_hz: float = FACE_CUTOFF_HZ,
+    mouth_cutoff_hz: float = MOUTH_CUTOFF_HZ,
+) -> np.ndarray:
     """Smoothed copy of ``landmarks`` (n, 68, 2); frames without a face stay as they are."""
     out = np.array(landmarks, dtype=np.float32, copy=True)
     for start, end in segments(present, cuts):

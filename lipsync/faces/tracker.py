@@ -7,14 +7,16 @@ falls back to detection when the fit degrades (jump, size change, appearance no 
 the last confirmed face) or a scene cut starts a new shot. Landmarks are smoothed offline
 afterwards with a zero-phase filter, per shot and per run of frames with a face.
 """
+
 from __future__ import annotations
 
 import os
 import queue
 import threading
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,10 +62,16 @@ class TrackerSettings:
 _PATCH = 24
 
 
-def track_faces(source: Any, detector: FaceDetector, pick: Pick = None,
-                progress: Optional[ProgressCallback] = None,
-                cancel: Optional[CancelCheck] = None, *, source_hash: Optional[str] = None,
-                settings: TrackerSettings = TrackerSettings()) -> FaceTrack:
+def track_faces(
+    source: Any,
+    detector: FaceDetector,
+    pick: Pick = None,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    *,
+    source_hash: str | None = None,
+    settings: TrackerSettings = TrackerSettings(),
+) -> FaceTrack:
     """Track the presenter's face in ``source`` (a path or an ``open_video`` source).
 
     ``pick`` chooses the face on the first frame with faces: ``None`` for the largest and
@@ -77,13 +85,16 @@ def track_faces(source: Any, detector: FaceDetector, pick: Pick = None,
         if source_hash is None:
             source_hash = content_hash(path)
         with open_video(path) as video:
-            return track_faces(video, detector, pick, progress, cancel,
-                               source_hash=source_hash, settings=settings)
+            return track_faces(
+                video, detector, pick, progress, cancel, source_hash=source_hash, settings=settings
+            )
     name = os.fspath(getattr(source, "path", "presenter"))
-    tracker = _Tracker(detector, settings, int(source.width), int(source.height),
-                       float(source.fps), pick, name)
-    steps = ProgressTracker("prepare", int(getattr(source, "frame_count", 0) or 0),
-                            progress, cancel)
+    tracker = _Tracker(
+        detector, settings, int(source.width), int(source.height), float(source.fps), pick, name
+    )
+    steps = ProgressTracker(
+        "prepare", int(getattr(source, "frame_count", 0) or 0), progress, cancel
+    )
     for frame in _prefetch(source, depth=4):
         if tracker.n % settings.batch == 0:
             steps.check_cancel()
@@ -111,7 +122,7 @@ def check_pick(pick: Pick) -> None:
 
 def _prefetch(frames: Iterable, depth: int) -> Iterator:
     """Decode ahead in a thread (the decoder releases the GIL) while this thread tracks."""
-    q: "queue.Queue" = queue.Queue(maxsize=depth)
+    q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
@@ -150,6 +161,7 @@ def _prefetch(frames: Iterable, depth: int) -> Iterator:
 
 
 # --- geometry -----------------------------------------------------------------------------
+
 
 def _lm_bounds(lm: np.ndarray) -> np.ndarray:
     return np.array([lm[:, 0].min(), lm[:, 1].min(), lm[:, 0].max(), lm[:, 1].max()])
@@ -197,8 +209,9 @@ def face_boxes(landmarks: np.ndarray) -> np.ndarray:
 
 def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     """Inner-lip gap over face height (nose bridge to chin) for (n, 68, 2) landmarks."""
-    gap = np.linalg.norm(landmarks[..., [61, 62, 63], :] - landmarks[..., [67, 66, 65], :],
-                         axis=-1).mean(axis=-1)
+    gap = np.linalg.norm(
+        landmarks[..., [61, 62, 63], :] - landmarks[..., [67, 66, 65], :], axis=-1
+    ).mean(axis=-1)
     height = np.linalg.norm(landmarks[..., 8, :] - landmarks[..., 27, :], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (gap / height).astype(np.float32)
@@ -206,9 +219,18 @@ def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
 
 # --- the tracker --------------------------------------------------------------------------
 
+
 class _Tracker:
-    def __init__(self, detector: FaceDetector, settings: TrackerSettings, width: int,
-                 height: int, fps: float, pick: Pick, name: str) -> None:
+    def __init__(
+        self,
+        detector: FaceDetector,
+        settings: TrackerSettings,
+        width: int,
+        height: int,
+        fps: float,
+        pick: Pick,
+        name: str,
+    ) -> None:
         self.det = detector
         self.s = settings
         self.width, self.height, self.fps = width, height, fps
@@ -218,17 +240,17 @@ class _Tracker:
         self.raw: list[np.ndarray] = []
         self.cuts: list[int] = []
         self.breaks: list[int] = []
-        self.prev_thumb: Optional[np.ndarray] = None
+        self.prev_thumb: np.ndarray | None = None
         # state of the followed face
-        self.current: Optional[np.ndarray] = None  # landmarks on the previous frame
+        self.current: np.ndarray | None = None  # landmarks on the previous frame
         self.box_rel = np.array([0.0, 0.0, 0.0, 0.0])  # detector box vs landmark bounds
-        self.ref_patch: Optional[np.ndarray] = None
-        self.last_box: Optional[Box] = None  # last detector-style box of the face
+        self.ref_patch: np.ndarray | None = None
+        self.last_box: Box | None = None  # last detector-style box of the face
         self.since_confirm = 0
         self.misses = 0
         self.picked = False
-        self.identity: Optional[np.ndarray] = None
-        self.identity_source: Optional[tuple[np.ndarray, np.ndarray]] = None
+        self.identity: np.ndarray | None = None
+        self.identity_source: tuple[np.ndarray, np.ndarray] | None = None
         self.cut_since_seen = False
         # search while no face is followed
         self.search_every = max(1, round(fps / 5)) if fps > 0 else 1
@@ -258,7 +280,7 @@ class _Tracker:
             return
         self._search(i, image, deep=cut or i == 0)
 
-    def _follow(self, image: np.ndarray) -> Optional[np.ndarray]:
+    def _follow(self, image: np.ndarray) -> np.ndarray | None:
         prev = self.current
         box = self._box_from(prev)
         lm = self.det.landmarks(image, box)
@@ -360,9 +382,18 @@ class _Tracker:
     # detection ------------------------------------------------------------------------------
     def _detect_at(self, image: np.ndarray, scale: float, offset=(0.0, 0.0)) -> list[Detection]:
         ox, oy = offset
-        return [Detection((d.box[0] / scale + ox, d.box[1] / scale + oy,
-                           d.box[2] / scale + ox, d.box[3] / scale + oy), d.score)
-                for d in self.det.detect(_scaled(image, scale))]
+        return [
+            Detection(
+                (
+                    d.box[0] / scale + ox,
+                    d.box[1] / scale + oy,
+                    d.box[2] / scale + ox,
+                    d.box[3] / scale + oy,
+                ),
+                d.score,
+            )
+            for d in self.det.detect(_scaled(image, scale))
+        ]
 
     def _detect_full(self, image: np.ndarray, deep: bool, want_all: bool) -> list[Detection]:
         """Faces in the whole frame: cheap pass first, larger (and upsampled) passes for small
@@ -374,8 +405,10 @@ class _Tracker:
         if not deep or (found and not want_all):
             return found
         done = cheap
-        for scale in (min(1.0, self.s.deep_long_side / long_side),
-                      2.0 * min(1.0, self.s.deep_long_side / long_side)):
+        for scale in (
+            min(1.0, self.s.deep_long_side / long_side),
+            2.0 * min(1.0, self.s.deep_long_side / long_side),
+        ):
             if scale < 1.2 * done or pixels * scale * scale > self.s.deep_max_pixels:
                 continue
             found = _dedupe(found + self._detect_at(image, scale))
@@ -384,8 +417,9 @@ class _Tracker:
                 break
         return found
 
-    def _detect_crop(self, image: np.ndarray, box, crop_scale: Optional[float] = None
-                     ) -> list[Detection]:
+    def _detect_crop(
+        self, image: np.ndarray, box, crop_scale: float | None = None
+    ) -> list[Detection]:
         """Faces in a square of ``crop_scale`` face sizes around ``box``, scaled so a face of
         that size is comfortably above the detector's minimum."""
         side = _side(box)
@@ -401,7 +435,7 @@ class _Tracker:
         return self._detect_at(image[y0:y1, x0:x1], scale, (float(x0), float(y0)))
 
     # identity -------------------------------------------------------------------------------
-    def _match(self, candidates: list[Detection], box, strict: bool) -> Optional[Detection]:
+    def _match(self, candidates: list[Detection], box, strict: bool) -> Detection | None:
         """The candidate that continues the followed face (overlapping its predicted box)."""
         best = max(candidates, key=lambda d: _iou(d.box, box), default=None)
         if best is None:
@@ -410,7 +444,7 @@ class _Tracker:
             return best
         return None
 
-    def _choose(self, image: np.ndarray, candidates: list[Detection]) -> Optional[Detection]:
+    def _choose(self, image: np.ndarray, candidates: list[Detection]) -> Detection | None:
         if not candidates:
             return None
         if not self.picked:
@@ -439,22 +473,31 @@ class _Tracker:
             biggest = max(_side(d.box) for d in candidates)
             half_diag = np.hypot(self.width, self.height) / 2.0
             middle = np.array([self.width / 2.0, self.height / 2.0])
-            return max(candidates, key=lambda d: _side(d.box) / biggest
-                       - 0.5 * np.linalg.norm(_center(d.box) - middle) / half_diag)
+            return max(
+                candidates,
+                key=lambda d: (
+                    _side(d.box) / biggest
+                    - 0.5 * np.linalg.norm(_center(d.box) - middle) / half_diag
+                ),
+            )
         if isinstance(pick, (int, np.integer)) and not isinstance(pick, bool):
             ordered = sorted(candidates, key=lambda d: _center(d.box)[0])
             if not 0 <= pick < len(ordered):
-                raise InputError(self.name, PICK_OUT_OF_RANGE,
-                                 {"pick": int(pick), "count": len(ordered)})
+                raise InputError(
+                    self.name, PICK_OUT_OF_RANGE, {"pick": int(pick), "count": len(ordered)}
+                )
             return ordered[int(pick)]
         point = np.asarray(pick, dtype=np.float64).reshape(2)
-        inside = [d for d in candidates
-                  if d.box[0] <= point[0] <= d.box[2] and d.box[1] <= point[1] <= d.box[3]]
+        inside = [
+            d
+            for d in candidates
+            if d.box[0] <= point[0] <= d.box[2] and d.box[1] <= point[1] <= d.box[3]
+        ]
         if inside:
             return min(inside, key=lambda d: _side(d.box))
         return min(candidates, key=lambda d: np.linalg.norm(_center(d.box) - point))
 
-    def _recognise(self, image: np.ndarray, candidates: list[Detection]) -> Optional[Detection]:
+    def _recognise(self, image: np.ndarray, candidates: list[Detection]) -> Detection | None:
         """After a cut or a long loss: the candidate that looks like the chosen person."""
         if self.identity is None and self.identity_source is not None:
             self.identity = self.det.descriptor(*self.identity_source)
@@ -506,7 +549,15 @@ class _Tracker:
         boxes = face_boxes(lm)
         boxes[~present] = np.nan
         return FaceTrack(
-            source_hash=source_hash, detector=self.det.version, fps=self.fps,
-            width=self.width, height=self.height, n_frames=len(raw), boxes=boxes,
-            landmarks=lm, present=present, mouth_open=mouth_opening(lm),
-            cuts=np.asarray(self.cuts, dtype=np.int32))
+            source_hash=source_hash,
+            detector=self.det.version,
+            fps=self.fps,
+            width=self.width,
+            height=self.height,
+            n_frames=len(raw),
+            boxes=boxes,
+            landmarks=lm,
+            present=present,
+            mouth_open=mouth_opening(lm),
+            cuts=np.asarray(self.cuts, dtype=np.int32),
+        )

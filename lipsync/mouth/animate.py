@@ -1,4 +1,5 @@
 """One output frame's mouth: neutralise the template, apply the speech pose, warp, draw inside."""
+
 from __future__ import annotations
 
 import threading
@@ -7,9 +8,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .interior import (clean_lips, draw_interior, draw_seam, fill_lip_line, lip_colour,
-                       lip_line, neutral_teeth)
 from .drive import MAX_OPEN
+from .interior import (
+    clean_lips,
+    draw_interior,
+    draw_seam,
+    fill_lip_line,
+    lip_colour,
+    lip_line,
+    neutral_teeth,
+)
 from .pose import FaceFrame, face_frame, inner_gap, neutralise, speech_pose
 from .warp import MESH_POINTS, border_anchors, mesh_triangles, region_box, warp_region
 
@@ -18,9 +26,9 @@ from .warp import MESH_POINTS, border_anchors, mesh_triangles, region_box, warp_
 class MouthPatch:
     """The re-animated mouth region of one frame and where it goes."""
 
-    image: np.ndarray            # (h, w, 3) uint8, region of the frame
+    image: np.ndarray  # (h, w, 3) uint8, region of the frame
     box: tuple[int, int, int, int]
-    target: np.ndarray           # (68, 2) landmarks after animation, frame coordinates
+    target: np.ndarray  # (68, 2) landmarks after animation, frame coordinates
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class _Layout:
     tris: np.ndarray
 
 
-_LAYOUTS: "OrderedDict[bytes, _Layout]" = OrderedDict()
+_LAYOUTS: OrderedDict[bytes, _Layout] = OrderedDict()
 _LAYOUTS_MAX = 256
 _LAYOUTS_LOCK = threading.Lock()
 #: Regions larger than this (pixels) compute the warp map on a 2x coarser grid.
@@ -53,8 +61,9 @@ def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
     ff = face_frame(lm)
     neutral = neutralise(lm)
     # The region covers the widest and most open pose the speech can ask for.
-    reach = np.vstack([lm, speech_pose(neutral, MAX_OPEN * 1.2, 1.0),
-                       speech_pose(neutral, MAX_OPEN * 1.2, -1.0)])
+    reach = np.vstack(
+        [lm, speech_pose(neutral, MAX_OPEN * 1.2, 1.0), speech_pose(neutral, MAX_OPEN * 1.2, -1.0)]
+    )
     box = region_box(reach, ff.height, shape)
     anchors = border_anchors(box)
     # Mesh topology from a mildly open pose, so inner-lip triangles exist when closed.
@@ -67,19 +76,23 @@ def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
     return layout
 
 
-def animate_mouth(frame: np.ndarray, lm: np.ndarray, open_amount: float, shape: float,
-                  teeth_rgb: np.ndarray | None = None) -> MouthPatch:
+def animate_mouth(
+    frame: np.ndarray,
+    lm: np.ndarray,
+    open_amount: float,
+    shape: float,
+    teeth_rgb: np.ndarray | None = None,
+) -> MouthPatch:
     """Close the template mouth in ``frame`` and re-open it as the speech asks."""
     lay = _layout(lm, frame.shape[:2])
     ff, box = lay.ff, lay.box
     target = speech_pose(lay.neutral, open_amount, shape)
-    if box[2] - box[0] < 4 or box[3] - box[1] < 4:      # mouth outside the picture
-        return MouthPatch(frame[box[1]:box[3], box[0]:box[2]].copy(), box, lm.copy())
+    if box[2] - box[0] < 4 or box[3] - box[1] < 4:  # mouth outside the picture
+        return MouthPatch(frame[box[1] : box[3], box[0] : box[2]].copy(), box, lm.copy())
     src = np.vstack([lm[MESH_POINTS], lay.anchors])
     dst = np.vstack([target[MESH_POINTS], lay.anchors])
     area = (box[2] - box[0]) * (box[3] - box[1])
-    region = warp_region(frame, box, src, dst, lay.tris,
-                         step=2 if area > COARSE_MAP_PIXELS else 1)
+    region = warp_region(frame, box, src, dst, lay.tris, step=2 if area > COARSE_MAP_PIXELS else 1)
     off = np.array(box[:2], np.float32)
     lips = lip_colour(frame, lm)
     outer_t, inner_t = target[48:60] - off, target[60:68] - off
@@ -93,9 +106,14 @@ def animate_mouth(frame: np.ndarray, lm: np.ndarray, open_amount: float, shape: 
     # and where the lip-line fill has covered the squeezed template interior of barely
     # parted lips.
     ratio = inner_gap(lm, ff) / max(inner_gap(target, ff), 1e-6)
-    draw_interior(region, inner_t, ff, lips,
-                  neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb,
-                  opacity=max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled))
+    draw_interior(
+        region,
+        inner_t,
+        ff,
+        lips,
+        neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb,
+        opacity=max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled),
+    )
     if line is not None:
         draw_seam(region, line, ff, lips)
     return MouthPatch(region, box, target)

@@ -6,10 +6,10 @@ heard), and is gated by speech activity so the mouth rests closed in silence. Sh
 the spectral balance: dark, low-centroid sounds (o, u, w) read as rounded lips, bright ones
 (i, e, s) as spread.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
@@ -19,8 +19,8 @@ MAX_OPEN = 0.13
 
 @dataclass(frozen=True)
 class MouthMotion:
-    open: np.ndarray    # (n,) inner-lip gap / face height
-    shape: np.ndarray   # (n,) -1 rounded .. +1 spread
+    open: np.ndarray  # (n,) inner-lip gap / face height
+    shape: np.ndarray  # (n,) -1 rounded .. +1 spread
 
 
 def smooth_attack_release(x: np.ndarray, attack: float = 0.75, release: float = 0.4) -> np.ndarray:
@@ -34,7 +34,7 @@ def smooth_attack_release(x: np.ndarray, attack: float = 0.75, release: float = 
     return y
 
 
-def _level_range(env: np.ndarray, activity: Optional[np.ndarray]) -> tuple[float, float]:
+def _level_range(env: np.ndarray, activity: np.ndarray | None) -> tuple[float, float]:
     """Loudness that maps to closed and to fully open lips.
 
     Taken from the speech itself (percentiles over speech frames), because loudness envelopes
@@ -49,9 +49,13 @@ def _level_range(env: np.ndarray, activity: Optional[np.ndarray]) -> tuple[float
     return lo, hi
 
 
-def mouth_motion(envelope: np.ndarray, shape: Optional[np.ndarray] = None,
-                 activity: Optional[np.ndarray] = None, max_open: float = MAX_OPEN,
-                 lead_frames: int = 1) -> MouthMotion:
+def mouth_motion(
+    envelope: np.ndarray,
+    shape: np.ndarray | None = None,
+    activity: np.ndarray | None = None,
+    max_open: float = MAX_OPEN,
+    lead_frames: int = 1,
+) -> MouthMotion:
     """Per output frame mouth opening and shape.
 
     ``envelope`` is loudness in 0..1 per frame, ``shape`` -1..1 (rounded..spread) or None,

@@ -6,6 +6,7 @@ otherwise an off-white in the picture's own light (:func:`neutral_teeth`). The o
 smooth, tapered curve fitted to the target inner-lip landmarks, with the upper teeth hanging from
 the upper lip the way they do in real speech.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,8 +34,9 @@ def smooth_closed(points: np.ndarray, per_segment: int = 6) -> np.ndarray:
     p0, p1, p2, p3 = np.roll(p, 1, 0), p, np.roll(p, -1, 0), np.roll(p, -2, 0)
     t = np.linspace(0, 1, per_segment, endpoint=False, dtype=np.float32)[None, :, None]
     a, b, c, d = (x[:, None, :] for x in (p0, p1, p2, p3))
-    pts = 0.5 * (2 * b + (-a + c) * t + (2 * a - 5 * b + 4 * c - d) * t ** 2
-                 + (-a + 3 * b - 3 * c + d) * t ** 3)
+    pts = 0.5 * (
+        2 * b + (-a + c) * t + (2 * a - 5 * b + 4 * c - d) * t**2 + (-a + 3 * b - 3 * c + d) * t**3
+    )
     return pts.reshape(-1, 2)
 
 
@@ -71,7 +73,9 @@ def sample_teeth_colour(image: np.ndarray, lm: np.ndarray, ff: FaceFrame) -> np.
     if len(pix) < 6:
         return None
     hsv = cv2.cvtColor(pix.reshape(-1, 1, 3).astype(np.uint8), cv2.COLOR_RGB2HSV).reshape(-1, 3)
-    skin_v = float(image[int(np.clip(lm[33][1], 0, h - 1)), int(np.clip(lm[33][0], 0, w - 1))].max())
+    skin_v = float(
+        image[int(np.clip(lm[33][1], 0, h - 1)), int(np.clip(lm[33][0], 0, w - 1))].max()
+    )
     bright = (hsv[:, 2] > 0.7 * max(skin_v, 60)) & (hsv[:, 1] < 80)
     if bright.mean() < 0.15:
         return None
@@ -94,7 +98,7 @@ def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
     x1 = int(np.clip(lm[54][0] + 0.4 * ff_w, x0 + 1, w))
     y0 = int(np.clip(lm[33][1], 0, h - 1))
     y1 = int(np.clip(lm[8][1], y0 + 1, h))
-    step = max(1, int(np.sqrt((y1 - y0) * (x1 - x0) / 1500.0)))   # ~1500 samples
+    step = max(1, int(np.sqrt((y1 - y0) * (x1 - x0) / 1500.0)))  # ~1500 samples
     skin = image[y0:y1:step, x0:x1:step].reshape(-1, 3).astype(np.float32)
     if len(skin) < 8:
         return DEFAULT_TEETH.copy()
@@ -127,8 +131,14 @@ def _fit_edge(t: np.ndarray, v: np.ndarray, p: float, q: float) -> tuple[float, 
     return float(a), float(b)
 
 
-def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb: np.ndarray,
-                  teeth_rgb: np.ndarray, opacity: float = 1.0) -> None:
+def draw_interior(
+    region: np.ndarray,
+    inner: np.ndarray,
+    ff: FaceFrame,
+    lips_rgb: np.ndarray,
+    teeth_rgb: np.ndarray,
+    opacity: float = 1.0,
+) -> None:
     """Paint the mouth interior into ``region`` (in place) inside the opening ``inner`` (8, 2).
 
     ``inner`` holds target landmarks 60-67 in ``region`` coordinates; ``opacity`` < 1 lets a
@@ -164,7 +174,7 @@ def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb
     grow = min(0.014 * ff.height, 0.3 * gap)
     margin = int(np.ceil(grow + 2))
     x0, y0 = np.maximum(np.floor(inner.min(0) - [0, grow]).astype(int) - margin, 0)
-    x1, y1 = np.minimum(np.ceil(inner.max(0) + [0, grow]).astype(int) + margin, [w, h])
+    x1, y1 = np.minimum(np.ceil([*inner.max(0), 0, grow]).astype(int) + margin, [w, h])
     if x1 - x0 < 3 or y1 - y0 < 2:
         return
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
@@ -172,7 +182,7 @@ def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb
     t = (dx * u[0] + dy * u[1]) / half
     v = dx * n[0] + dy * n[1]
     ta = np.clip(t, -1.0, 1.0)
-    aa = max(1.5, 0.0075 * ff.height)            # edge width: about two pixels at 720p
+    aa = max(1.5, 0.0075 * ff.height)  # edge width: about two pixels at 720p
     # Edge curves are tabulated along t once, then looked up per pixel. Each soft step is
     # measured across its curve (vertical distance over the slope's norm), so the steep
     # sides near the corners are as soft as the top and bottom.
@@ -181,36 +191,47 @@ def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb
     top_s = fu * (au + bu * ts)
     bottom_s = np.maximum(fl * (al + bl * ts), top_s)
     tooth_h = min(0.45 * gap, 0.045 * ff.height) + grow
-    curves = {"top_g": top_s - grow * fu, "bottom": bottom_s,
-              "bottom_g": bottom_s + 0.6 * grow * fl, "th": tooth_h * _profile(ts / 0.86, 3.0, 0.6)}
+    curves = {
+        "top_g": top_s - grow * fu,
+        "bottom": bottom_s,
+        "bottom_g": bottom_s + 0.6 * grow * fl,
+        "th": tooth_h * _profile(ts / 0.86, 3.0, 0.6),
+    }
     curves["tooth"] = curves["top_g"] + curves["th"]
     look = {k: np.interp(t, ts, c).astype(np.float32) for k, c in curves.items()}
     for k in ("top_g", "bottom_g", "tooth"):
         slope = np.gradient(curves[k], ts) / half
-        look[k + "_n"] = np.interp(t, ts, np.minimum(np.sqrt(1.0 + slope ** 2), 8.0)).astype(np.float32)
+        look[k + "_n"] = np.interp(t, ts, np.minimum(np.sqrt(1.0 + slope**2), 8.0)).astype(
+            np.float32
+        )
     top_g, bottom, bottom_g = look["top_g"], look["bottom"], look["bottom_g"]
     # Fade the last pixels before each corner, where the lips meet: a tapered tip, not a cut.
     inside_t = _smoothstep((1.0 - np.abs(t)) * half / (2.5 * aa) + 0.2)
-    m = (np.clip((v - top_g) / (aa * look["top_g_n"]) + 0.5, 0, 1)
-         * np.clip((bottom_g - v) / (aa * look["bottom_g_n"]) + 0.5, 0, 1) * inside_t)
+    m = (
+        np.clip((v - top_g) / (aa * look["top_g_n"]) + 0.5, 0, 1)
+        * np.clip((bottom_g - v) / (aa * look["bottom_g_n"]) + 0.5, 0, 1)
+        * inside_t
+    )
     if float(m.max()) <= 0.0:
         return
     height = np.maximum(bottom_g - top_g, 1e-3)
-    dv = np.clip((v - top_g) / height, 0.0, 1.0)          # 0 at the upper lip, 1 at the lower
+    dv = np.clip((v - top_g) / height, 0.0, 1.0)  # 0 at the upper lip, 1 at the lower
     lips = np.asarray(lips_rgb, np.float32)
     teeth = np.asarray(teeth_rgb, np.float32)
     open_h = gap / ff.height
     # Cavity: a deep shade of the lips, darkest in the middle and just behind the upper teeth,
     # a little lighter (the inside of the lips) towards the edges and the corners.
-    depth = (1.0 - ta ** 2) * np.clip(4.0 * dv * (1.0 - dv) * 1.15, 0, 1)
+    depth = (1.0 - ta**2) * np.clip(4.0 * dv * (1.0 - dv) * 1.15, 0, 1)
     shade = 0.42 - 0.3 * depth
     cavity = (lips * _WARM)[None, None, :] * shade[..., None] + 2.0
     # Tongue: a soft lighter mound low in the cavity, once the jaw is well open.
     k_tongue = float(_smoothstep((open_h - 0.045) / 0.05))
     if k_tongue > 0:
         ty = (dv - 0.95) / 0.45
-        tongue = np.clip(1.0 - (ta / 0.7) ** 2 - ty ** 2, 0.0, 1.0) * k_tongue
-        tongue_rgb = lips * np.array([0.62, 0.48, 0.5], np.float32) * (0.8 + 0.2 * (1 - dv))[..., None]
+        tongue = np.clip(1.0 - (ta / 0.7) ** 2 - ty**2, 0.0, 1.0) * k_tongue
+        tongue_rgb = (
+            lips * np.array([0.62, 0.48, 0.5], np.float32) * (0.8 + 0.2 * (1 - dv))[..., None]
+        )
         cavity = cavity + (tongue_rgb - cavity) * (0.85 * tongue)[..., None]
     col = cavity
     # Upper teeth hang from the upper lip and follow its curve; narrower than the opening
@@ -218,15 +239,17 @@ def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb
     k_teeth = float(_smoothstep((open_h - 0.012) / 0.025))
     if k_teeth > 0:
         th = look["th"]
-        band = np.clip((look["tooth"] - v) / (aa * look["tooth_n"]) + 0.5, 0, 1) * _smoothstep(th / 2.0)
+        band = np.clip((look["tooth"] - v) / (aa * look["tooth_n"]) + 0.5, 0, 1) * _smoothstep(
+            th / 2.0
+        )
         rel_v = np.clip((v - top_g) / np.maximum(th, 1e-3), 0.0, 1.0)
-        light = (0.55 + 0.45 * _smoothstep(rel_v / 0.45)) * (1.0 - 0.65 * ta ** 2)
+        light = (0.55 + 0.45 * _smoothstep(rel_v / 0.45)) * (1.0 - 0.65 * ta**2)
         light = light * (1.0 - 0.12 * _smoothstep((rel_v - 0.8) / 0.2))
         k_gaps = 0.06 * float(_smoothstep((tooth_h - 4.0) / 4.0))
         if k_gaps > 0:
             # Faint gaps between the front teeth, once they are big enough not to alias.
             sep = np.abs(t[..., None] - _TOOTH_GAPS) * half
-            notch = np.exp(-(sep.min(-1) / max(0.6, 0.004 * ff.height)) ** 2)
+            notch = np.exp(-((sep.min(-1) / max(0.6, 0.004 * ff.height)) ** 2))
             light = light * (1.0 - k_gaps * notch * (0.2 + 0.8 * rel_v))
         tooth = teeth[None, None, :] * light[..., None]
         a_t = band * k_teeth
@@ -236,7 +259,7 @@ def draw_interior(region: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb
         if k_low > 0:
             lth = min(0.09 * gap, 0.01 * ff.height) * _profile(ta / 0.45, 2.0, 0.6)
             lband = np.clip((v - (bottom - lth)) / aa + 0.5, 0, 1) * _smoothstep(lth)
-            ltooth = (0.5 * teeth + 0.25 * lips)[None, None, :] * (1.0 - 1.5 * ta ** 2)[..., None]
+            ltooth = (0.5 * teeth + 0.25 * lips)[None, None, :] * (1.0 - 1.5 * ta**2)[..., None]
             col = col + (ltooth - col) * (lband * k_low * 0.6)[..., None]
     roi = region[y0:y1, x0:x1].astype(np.float32)
     a = (m * float(opacity))[..., None]
@@ -257,9 +280,9 @@ class LipLine:
     u: np.ndarray
     n: np.ndarray
     half: float
-    coef: np.ndarray           # cubic in t, highest power first (np.polyval order)
-    gap: float                 # mean inner-lip gap, pixels
-    thickness: float           # the thinner lip's thickness at the middle, pixels
+    coef: np.ndarray  # cubic in t, highest power first (np.polyval order)
+    gap: float  # mean inner-lip gap, pixels
+    thickness: float  # the thinner lip's thickness at the middle, pixels
 
     def mid(self, t: np.ndarray) -> np.ndarray:
         return np.polyval(self.coef, t)
@@ -291,8 +314,15 @@ def lip_line(outer: np.ndarray, inner: np.ndarray, ff: FaceFrame) -> LipLine | N
     gap = float(np.clip((inner[[7, 6, 5]] - inner[[1, 2, 3]]) @ ff.ey, 0, None).mean())
     up = float((inner[2] - outer[3]) @ n)
     lo = float((outer[9] - inner[6]) @ n)
-    return LipLine(origin.astype(np.float32), u.astype(np.float32), n.astype(np.float32), half,
-                   coef, gap, max(min(up, lo), 0.0))
+    return LipLine(
+        origin.astype(np.float32),
+        u.astype(np.float32),
+        n.astype(np.float32),
+        half,
+        coef,
+        gap,
+        max(min(up, lo), 0.0),
+    )
 
 
 def _line_grid(line: LipLine, shape: tuple[int, int], reach: float):
@@ -320,8 +350,9 @@ def closed_strength(gap: float, ff: FaceFrame, full: float = 0.025) -> float:
     return float(np.clip(1.0 - gap / (full * ff.height), 0.0, 1.0))
 
 
-def fill_lip_line(region: np.ndarray, line: LipLine, outer: np.ndarray, ff: FaceFrame,
-                  lips_rgb: np.ndarray) -> float:
+def fill_lip_line(
+    region: np.ndarray, line: LipLine, outer: np.ndarray, ff: FaceFrame, lips_rgb: np.ndarray
+) -> float:
     """Cover what the template left between closing lips with the same frame's lip texture.
 
     Repainted are a band around the meeting line (half the thinner lip, tapering to the
@@ -366,8 +397,9 @@ def fill_lip_line(region: np.ndarray, line: LipLine, outer: np.ndarray, ff: Face
     den = cv2.GaussianBlur(good, (0, 0), sigma)[..., None]
     kf = np.clip(den * 6.0, 0.0, 1.0)
     target = num / np.maximum(den, 1e-4) * kf + np.asarray(lips_rgb, np.float32) * (1 - kf)
-    region[y0:y1, x0:x1] = np.clip(roi + (target - roi) * a[..., None] + 0.5,
-                                   0, 255).astype(np.uint8)
+    region[y0:y1, x0:x1] = np.clip(roi + (target - roi) * a[..., None] + 0.5, 0, 255).astype(
+        np.uint8
+    )
     return k
 
 
@@ -390,8 +422,9 @@ def draw_seam(region: np.ndarray, line: LipLine, ff: FaceFrame, lips_rgb: np.nda
     region[y0:y1, x0:x1] = np.clip(roi + (col - roi) * m + 0.5, 0, 255).astype(np.uint8)
 
 
-def clean_lips(region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: FaceFrame,
-               lips_rgb: np.ndarray) -> None:
+def clean_lips(
+    region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: FaceFrame, lips_rgb: np.ndarray
+) -> None:
     """Repaint teeth that ended up on the lips (in place).
 
     Landmarks rarely hug the lip edge exactly, so closing a smiling template's mouth can drag
@@ -416,7 +449,8 @@ def clean_lips(region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: Fac
     sat = roi.max(2) - roi.min(2)
     lip_sat = float(lips_rgb.max() - lips_rgb.min())
     teethish = np.clip((lum - 1.15 * lip_lum) / (0.25 * lip_lum + 1), 0, 1) * np.clip(
-        (0.8 * lip_sat - sat) / (0.3 * lip_sat + 1), 0, 1)
+        (0.8 * lip_sat - sat) / (0.3 * lip_sat + 1), 0, 1
+    )
     inband = band / 255.0
     teethish = (teethish * inband).astype(np.float32)
     if float(teethish.max()) <= 0.05:
@@ -431,7 +465,7 @@ def clean_lips(region: np.ndarray, outer: np.ndarray, inner: np.ndarray, ff: Fac
     if float(wgt.max()) <= 0.02:
         return
     # Fill from the good lip pixels around (normalised blur); plain lip colour where none.
-    good = (inband * (1.0 - np.clip(cv2.dilate(bad, np.ones((3, 3), np.uint8)) * 2, 0, 1)))
+    good = inband * (1.0 - np.clip(cv2.dilate(bad, np.ones((3, 3), np.uint8)) * 2, 0, 1))
     good = good.astype(np.float32)
     sigma = max(0.015 * ff.height, 1.0)
     num = cv2.GaussianBlur(roi * good[..., None], (0, 0), sigma)

@@ -9,6 +9,7 @@ may be smiling with teeth showing, or talking), then :func:`speech_pose` opens i
 amount and shape the audio asks for. Jaw points 5-11 follow the lower lip, so chin and lip move
 together.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -96,8 +97,12 @@ def speech_pose(neutral: np.ndarray, open_amount: float, shape: float) -> np.nda
     mid = np.array([0.9 - 0.1 * round_k, 1.0, 0.9 - 0.1 * round_k])
     out[INNER_UPPER] -= np.outer(mid * o * 0.22, ey)
     out[INNER_LOWER] += np.outer(mid * o * 0.78, ey)
-    out[OUTER_UPPER] -= np.outer(np.array([0.5, 0.8, 1.0, 0.8, 0.5]) * o * (0.16 + 0.08 * round_k), ey)
-    out[OUTER_LOWER] += np.outer(np.array([0.55, 0.9, 1.0, 0.9, 0.55]) * o * (0.78 + 0.08 * round_k), ey)
+    out[OUTER_UPPER] -= np.outer(
+        np.array([0.5, 0.8, 1.0, 0.8, 0.5]) * o * (0.16 + 0.08 * round_k), ey
+    )
+    out[OUTER_LOWER] += np.outer(
+        np.array([0.55, 0.9, 1.0, 0.9, 0.55]) * o * (0.78 + 0.08 * round_k), ey
+    )
     out[CORNERS] += np.outer(np.full(4, o * 0.3), ey)
     out[JAW_MOVING] += np.outer(JAW_WEIGHTS * o * 0.72, ey)
     return out

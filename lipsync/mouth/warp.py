@@ -5,6 +5,7 @@ pose plus anchors on the region border), so the mesh topology never changes betw
 and the warp is temporally stable. Border anchors do not move, so the warped region joins the
 untouched frame seamlessly.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -15,8 +16,9 @@ from scipy.spatial import Delaunay
 MESH_POINTS = np.r_[np.arange(1, 16), np.arange(29, 36), np.arange(48, 68)]
 
 
-def region_box(lm: np.ndarray, height: float, shape: tuple[int, int],
-               margin: float = 0.22) -> tuple[int, int, int, int]:
+def region_box(
+    lm: np.ndarray, height: float, shape: tuple[int, int], margin: float = 0.22
+) -> tuple[int, int, int, int]:
     """Integer box (x0, y0, x1, y1) around mouth and jaw with room for the jaw to drop."""
     pts = lm[MESH_POINTS]
     m = margin * height
@@ -24,8 +26,12 @@ def region_box(lm: np.ndarray, height: float, shape: tuple[int, int],
     x1, y1 = pts.max(0) + m
     y1 += 0.1 * height
     h, w = shape
-    return (int(max(np.floor(x0), 0)), int(max(np.floor(y0), 0)),
-            int(min(np.ceil(x1), w)), int(min(np.ceil(y1), h)))
+    return (
+        int(max(np.floor(x0), 0)),
+        int(max(np.floor(y0), 0)),
+        int(min(np.ceil(x1), w)),
+        int(min(np.ceil(y1), h)),
+    )
 
 
 def border_anchors(box: tuple[int, int, int, int], n: int = 4) -> np.ndarray:
@@ -44,8 +50,14 @@ def mesh_triangles(points: np.ndarray) -> np.ndarray:
     return Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
 
 
-def warp_region(image: np.ndarray, box: tuple[int, int, int, int], src: np.ndarray,
-                dst: np.ndarray, tris: np.ndarray, step: int = 1) -> np.ndarray:
+def warp_region(
+    image: np.ndarray,
+    box: tuple[int, int, int, int],
+    src: np.ndarray,
+    dst: np.ndarray,
+    tris: np.ndarray,
+    step: int = 1,
+) -> np.ndarray:
     """Return the ``box`` region of ``image`` warped so points ``src`` land on ``dst``.
 
     ``src``/``dst`` are (n, 2) in image coordinates (anchors included), ``tris`` index them.
@@ -68,15 +80,16 @@ def warp_region(image: np.ndarray, box: tuple[int, int, int, int], src: np.ndarr
     ids = np.full((gh, gw), -1, np.int32)
     order = np.argsort(-area)
     for t in order[ok[order]]:
-        cv2.fillConvexPoly(ids, np.round(dg[tris[t]] * 16).astype(np.int32), int(t),
-                           lineType=cv2.LINE_8, shift=4)
+        cv2.fillConvexPoly(
+            ids, np.round(dg[tris[t]] * 16).astype(np.int32), int(t), lineType=cv2.LINE_8, shift=4
+        )
     A = np.zeros((len(tris), 3, 2), np.float32)
     A[ok] = np.linalg.solve(D[ok], s[tris[ok]])  # [x y 1] @ A = src
     ys = (np.arange(gh, dtype=np.float32) + 0.5) * g - 0.5
     xs = (np.arange(gw, dtype=np.float32) + 0.5) * g - 0.5
     px, py = np.meshgrid(xs, ys)
     uncovered = ids < 0
-    At = A[np.maximum(ids, 0)]                     # (gh, gw, 3, 2)
+    At = A[np.maximum(ids, 0)]  # (gh, gw, 3, 2)
     mx = px * At[..., 0, 0] + py * At[..., 1, 0] + At[..., 2, 0]
     my = px * At[..., 0, 1] + py * At[..., 1, 1] + At[..., 2, 1]
     # Pixels of triangles that do not move (and any a degenerate mesh leaves uncovered) keep

@@ -5,11 +5,12 @@
 * :func:`analyse_audio`: duration, waveform picture, warnings (clipping, long silence,
   music-like input).
 """
+
 from __future__ import annotations
 
 import logging
 import os
-from typing import Callable
+from collections.abc import Callable
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
@@ -34,14 +35,26 @@ def _enqueue(func: Callable, obj, timeout: int) -> None:
     try:
         # Callers already wait for the commit (transaction.on_commit): enqueue now.
         job = django_rq.get_queue(QUEUE, commit_mode="auto").enqueue(
-            func, obj.pk, job_timeout=timeout)
+            func, obj.pk, job_timeout=timeout
+        )
     except RedisError as exc:
-        log.error("could not queue %s for %s %s: %s", func.__name__, type(obj).__name__,
-                  obj.pk, exc)
+        log.error(
+            "could not queue %s for %s %s: %s", func.__name__, type(obj).__name__, obj.pk, exc
+        )
         type(obj).objects.filter(pk=obj.pk).update(
-            status=MediaStatus.FAILED, **error_fields(notice("queue_unreachable", gettext_noop(
-                "%(file)s: the background queue is not reachable (%(why)s); try the check "
-                "again later"), file=obj.original_filename, why=exc.__class__.__name__)))
+            status=MediaStatus.FAILED,
+            **error_fields(
+                notice(
+                    "queue_unreachable",
+                    gettext_noop(
+                        "%(file)s: the background queue is not reachable (%(why)s); try the check "
+                        "again later"
+                    ),
+                    file=obj.original_filename,
+                    why=exc.__class__.__name__,
+                )
+            ),
+        )
         return
     type(obj).objects.filter(pk=obj.pk).update(job_id=job.id or "")
 
@@ -58,8 +71,9 @@ def enqueue_audio_analysis(audio_id: int) -> None:
 
 def _failed(obj, exc: LipsyncError, **fields) -> str:
     """Mark the row failed with the engine's reason (kept untranslated, see studio.notices)."""
-    type(obj).objects.filter(pk=obj.pk).update(status=MediaStatus.FAILED,
-                                               **error_fields(lipsync_error(exc)), **fields)
+    type(obj).objects.filter(pk=obj.pk).update(
+        status=MediaStatus.FAILED, **error_fields(lipsync_error(exc)), **fields
+    )
     return MediaStatus.FAILED
 
 
@@ -70,8 +84,9 @@ def _ready(obj, file_field: str, name: str, content: bytes, **fields) -> str:
     if field_file:
         field_file.storage.delete(field_file.name)
     field_file.save(name, ContentFile(content), save=False)
-    type(obj).objects.filter(pk=obj.pk).update(status=MediaStatus.READY, **error_fields(None),
-                                               **{file_field: field_file.name}, **fields)
+    type(obj).objects.filter(pk=obj.pk).update(
+        status=MediaStatus.READY, **error_fields(None), **{file_field: field_file.name}, **fields
+    )
     return MediaStatus.READY
 
 
@@ -83,19 +98,34 @@ def check_presenter(presenter_id: int) -> str:
     path = presenter.file.path
     log.info("face check of presenter %s (%s)", presenter.pk, presenter.original_filename)
     try:
-        result = face_check.check(path, display_name=presenter.original_filename,
-                                  width=presenter.width or 0, height=presenter.height or 0)
+        result = face_check.check(
+            path,
+            display_name=presenter.original_filename,
+            width=presenter.width or 0,
+            height=presenter.height or 0,
+        )
     except LipsyncError as exc:
         log.info("presenter %s failed: %s", presenter.pk, exc)
         return _failed(presenter, exc, prepared_at=timezone.now())
-    _ready(presenter, "thumbnail",
-           f"{presenter.team_id}/{os.path.basename(presenter.file.name)}.jpg",
-           result.thumbnail_jpeg, face_share=result.face_share,
-           face_height_px=result.face_height_px, face_height_ratio=result.face_height_ratio,
-           frames_total=result.n_frames, detector=result.detector, warnings=result.warnings,
-           prepared_at=timezone.now())
-    log.info("presenter %s ready: face in %.0f%% of %d frames", presenter.pk,
-             100 * result.face_share, result.n_frames)
+    _ready(
+        presenter,
+        "thumbnail",
+        f"{presenter.team_id}/{os.path.basename(presenter.file.name)}.jpg",
+        result.thumbnail_jpeg,
+        face_share=result.face_share,
+        face_height_px=result.face_height_px,
+        face_height_ratio=result.face_height_ratio,
+        frames_total=result.n_frames,
+        detector=result.detector,
+        warnings=result.warnings,
+        prepared_at=timezone.now(),
+    )
+    log.info(
+        "presenter %s ready: face in %.0f%% of %d frames",
+        presenter.pk,
+        100 * result.face_share,
+        result.n_frames,
+    )
     return MediaStatus.READY
 
 
@@ -109,8 +139,12 @@ def analyse_audio(audio_id: int) -> str:
         result = audio_analysis.analyse(track.file.path, display_name=track.original_filename)
     except LipsyncError as exc:
         return _failed(track, exc)
-    return _ready(track, "waveform",
-                  f"{track.project.team_id}/{os.path.basename(track.file.name)}.png",
-                  result.waveform_png, duration_s=result.duration_s, stats=result.stats,
-                  warnings=result.warnings)
-
+    return _ready(
+        track,
+        "waveform",
+        f"{track.project.team_id}/{os.path.basename(track.file.name)}.png",
+        result.waveform_png,
+        duration_s=result.duration_s,
+        stats=result.stats,
+        warnings=result.warnings,
+    )

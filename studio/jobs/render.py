@@ -6,6 +6,7 @@ nothing), renders with the process's resident engine, reports progress, and reco
 as a media asset. Bad input (:class:`lipsync.errors.InputError`), a job time-out and missing
 model weights fail the task at once; any other error is retried by RQ while attempts remain.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,7 +15,7 @@ import threading
 import time
 import traceback
 import uuid
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import django_rq
 from django.conf import settings
@@ -46,22 +47,36 @@ PREPARE_SHARE = 0.1
 
 def _span(callback: Callable[[Progress], None], lo: float, hi: float) -> Callable[[Progress], None]:
     """Map an operation's 0..1 ``overall`` onto ``lo..hi`` of the task."""
+
     def report(p: Progress) -> None:
-        callback(Progress(p.stage, p.fraction, lo + (hi - lo) * p.overall, p.frames_done,
-                          p.frames_total, p.fps, p.eta_s))
+        callback(
+            Progress(
+                p.stage,
+                p.fraction,
+                lo + (hi - lo) * p.overall,
+                p.frames_done,
+                p.frames_total,
+                p.fps,
+                p.eta_s,
+            )
+        )
+
     return report
 
 
 def _download_name(task: RenderTask) -> str:
-    return f"{safe_name(task.presenter_name, 'presenter')}__{safe_name(task.audio_name, 'audio')}.mp4"
+    return (
+        f"{safe_name(task.presenter_name, 'presenter')}__{safe_name(task.audio_name, 'audio')}.mp4"
+    )
 
 
 def _finish(task: RenderTask, job_id: str, **fields) -> bool:
     """Write the task's final state if this job still owns it; publish it."""
     fields.setdefault("finished_at", timezone.now())
     fields.setdefault("eta_s", None)
-    owned = RenderTask.objects.filter(pk=task.pk, rq_job_id=job_id,
-                                      status=TaskStatus.RUNNING).update(**fields)
+    owned = RenderTask.objects.filter(
+        pk=task.pk, rq_job_id=job_id, status=TaskStatus.RUNNING
+    ).update(**fields)
     publish_fresh(task)
     return bool(owned)
 
@@ -103,7 +118,7 @@ class _Pulse:
         finally:
             db_connection.close()
 
-    def __enter__(self) -> "_Pulse":
+    def __enter__(self) -> _Pulse:
         self._thread.start()
         return self
 
@@ -121,18 +136,38 @@ def render_task(task_id: int) -> dict:
     worker_name = worker.name if worker is not None else f"pid-{os.getpid()}"
     now = timezone.now()
     claimed = RenderTask.objects.filter(
-        pk=task_id, status=TaskStatus.QUEUED, rq_job_id=job_id, cancel_requested=False,
-    ).update(status=TaskStatus.RUNNING, started_at=now, heartbeat_at=now, finished_at=None,
-             worker_name=worker_name, device=device, attempts=F("attempts") + 1,
-             stage="starting", percent=0.0, fps=None, eta_s=None, frames_done=0,
-             frames_total=0)
+        pk=task_id,
+        status=TaskStatus.QUEUED,
+        rq_job_id=job_id,
+        cancel_requested=False,
+    ).update(
+        status=TaskStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=None,
+        worker_name=worker_name,
+        device=device,
+        attempts=F("attempts") + 1,
+        stage="starting",
+        percent=0.0,
+        fps=None,
+        eta_s=None,
+        frames_done=0,
+        frames_total=0,
+    )
     if not claimed:
         log.info("task %s: not queued under job %s any more; nothing to do", task_id, job_id)
         return {"task": task_id, "skipped": True}
 
     task = RenderTask.objects.select_related("batch", "presenter", "audio").get(pk=task_id)
-    log.info("task %s (%s) started on %s, attempt %d of %d", task.pk, task, device,
-             task.attempts, task.max_attempts)
+    log.info(
+        "task %s (%s) started on %s, attempt %d of %d",
+        task.pk,
+        task,
+        device,
+        task.attempts,
+        task.max_attempts,
+    )
     publish_task(task)
     refresh_batch(task.batch)
 
@@ -140,8 +175,12 @@ def render_task(task_id: int) -> dict:
     cancel = _CancelPoll(task.pk, connection)
 
     def write(fields: dict) -> bool:
-        return RenderTask.objects.filter(pk=task.pk, rq_job_id=job_id,
-                                         status=TaskStatus.RUNNING).update(**fields) == 1
+        return (
+            RenderTask.objects.filter(
+                pk=task.pk, rq_job_id=job_id, status=TaskStatus.RUNNING
+            ).update(**fields)
+            == 1
+        )
 
     def heartbeat() -> None:
         if worker is not None and job is not None:
@@ -163,21 +202,39 @@ def render_task(task_id: int) -> dict:
         write({"worker_model_loads": worker_process.engine_loads})
         reporter.beat()
         os.makedirs(os.path.dirname(out_path), exist_ok=True)
-        track = engine.prepare(presenter_path, progress=_span(reporter, 0.0, PREPARE_SHARE),
-                               cancel=cancel)
+        track = engine.prepare(
+            presenter_path, progress=_span(reporter, 0.0, PREPARE_SHARE), cancel=cancel
+        )
         reporter.beat()
-        options = RenderOptions(max_height=batch.max_height, crf=batch.crf,
-                                duration_s=batch.preview_seconds if batch.is_preview else None)
-        result = engine.render(audio_path, presenter_path, track, out_path, options=options,
-                               progress=_span(reporter, PREPARE_SHARE, 1.0), cancel=cancel)
+        options = RenderOptions(
+            max_height=batch.max_height,
+            crf=batch.crf,
+            duration_s=batch.preview_seconds if batch.is_preview else None,
+        )
+        result = engine.render(
+            audio_path,
+            presenter_path,
+            track,
+            out_path,
+            options=options,
+            progress=_span(reporter, PREPARE_SHARE, 1.0),
+            cancel=cancel,
+        )
         asset = _record_output(task, out_name, result)
     except CancelledError as exc:
         _remove(out_path)
-        if cancel.cancelled or RenderTask.objects.filter(pk=task.pk,
-                                                         cancel_requested=True).exists():
+        if (
+            cancel.cancelled
+            or RenderTask.objects.filter(pk=task.pk, cancel_requested=True).exists()
+        ):
             log.info("task %s cancelled: %s", task.pk, exc)
-            _finish(task, job_id, status=TaskStatus.CANCELLED, stage="",
-                    **error_fields(notice("cancelled", gettext_noop("Cancelled while rendering."))))
+            _finish(
+                task,
+                job_id,
+                status=TaskStatus.CANCELLED,
+                stage="",
+                **error_fields(notice("cancelled", gettext_noop("Cancelled while rendering."))),
+            )
             return {"task": task.pk, "cancelled": True}
         log.warning("task %s taken away from this worker: %s", task.pk, exc)
         return {"task": task.pk, "superseded": True}
@@ -185,27 +242,52 @@ def render_task(task_id: int) -> dict:
         _remove(out_path)
         _no_retry(job)
         log.info("task %s failed on bad input: %s", task.pk, exc)
-        _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                **error_fields(_readable(exc, task)))
+        _finish(
+            task,
+            job_id,
+            status=TaskStatus.FAILED,
+            traceback=traceback.format_exc(),
+            **error_fields(_readable(exc, task)),
+        )
         raise
     except JobTimeoutException:
         _remove(out_path)
         _no_retry(job)
-        _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                **error_fields(notice("timeout", gettext_noop(
-                    "The render took longer than its time limit of %(s)d seconds."),
-                    s=task.timeout_s)))
+        _finish(
+            task,
+            job_id,
+            status=TaskStatus.FAILED,
+            traceback=traceback.format_exc(),
+            **error_fields(
+                notice(
+                    "timeout",
+                    gettext_noop("The render took longer than its time limit of %(s)d seconds."),
+                    s=task.timeout_s,
+                )
+            ),
+        )
         raise
     except ModelNotFoundError as exc:
         # The reason names server paths: it stays in the log and the admin's traceback.
         _remove(out_path)
         _no_retry(job)
         log.warning("task %s: engine %s unusable: %s", task.pk, batch.engine, exc)
-        _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                **error_fields(notice("engine_unusable", gettext_noop(
-                    "The engine “%(engine)s” needs model weights that this server does not "
-                    "have. Choose another engine or ask your administrator."),
-                    engine=batch.engine)))
+        _finish(
+            task,
+            job_id,
+            status=TaskStatus.FAILED,
+            traceback=traceback.format_exc(),
+            **error_fields(
+                notice(
+                    "engine_unusable",
+                    gettext_noop(
+                        "The engine “%(engine)s” needs model weights that this server does not "
+                        "have. Choose another engine or ask your administrator."
+                    ),
+                    engine=batch.engine,
+                )
+            ),
+        )
         raise
     except Exception as exc:
         # Transient (out of memory, device busy, disk, a bug): RQ retries while attempts remain.
@@ -214,33 +296,69 @@ def render_task(task_id: int) -> dict:
         retries_left = job.retries_left if job is not None else 0
         summary = f"{type(exc).__name__}: {exc}"
         if retries_left and task.attempts < task.max_attempts:
-            RenderTask.objects.filter(pk=task.pk, rq_job_id=job_id,
-                                      status=TaskStatus.RUNNING).update(
-                status=TaskStatus.QUEUED, stage="", percent=0.0, eta_s=None, fps=None,
-                queued_at=timezone.now(), traceback=traceback.format_exc(),
-                **error_fields(notice("retrying", gettext_noop(
-                    "Attempt %(n)d failed (%(why)s); trying again shortly."),
-                    n=task.attempts, why=summary)))
+            RenderTask.objects.filter(
+                pk=task.pk, rq_job_id=job_id, status=TaskStatus.RUNNING
+            ).update(
+                status=TaskStatus.QUEUED,
+                stage="",
+                percent=0.0,
+                eta_s=None,
+                fps=None,
+                queued_at=timezone.now(),
+                traceback=traceback.format_exc(),
+                **error_fields(
+                    notice(
+                        "retrying",
+                        gettext_noop("Attempt %(n)d failed (%(why)s); trying again shortly."),
+                        n=task.attempts,
+                        why=summary,
+                    )
+                ),
+            )
             publish_fresh(task)
         else:
             _no_retry(job)
-            _finish(task, job_id, status=TaskStatus.FAILED, traceback=traceback.format_exc(),
-                    **error_fields(notice("failed", gettext_noop("The render failed: %(why)s"),
-                                          why=summary)))
+            _finish(
+                task,
+                job_id,
+                status=TaskStatus.FAILED,
+                traceback=traceback.format_exc(),
+                **error_fields(
+                    notice("failed", gettext_noop("The render failed: %(why)s"), why=summary)
+                ),
+            )
         raise
 
-    if not _finish(task, job_id, status=TaskStatus.SUCCEEDED, stage="done", percent=100.0,
-                   output=asset, fps=reporter.task.fps, **error_fields(None)):
+    if not _finish(
+        task,
+        job_id,
+        status=TaskStatus.SUCCEEDED,
+        stage="done",
+        percent=100.0,
+        output=asset,
+        fps=reporter.task.fps,
+        **error_fields(None),
+    ):
         log.warning("task %s was taken away before it finished; dropping its output", task.pk)
         asset.delete_files()
         asset.delete()
         return {"task": task.pk, "superseded": True}
     django_rq.get_queue("cpu").enqueue(make_thumbnail, asset.pk, job_timeout=300)
-    log.info("task %s done: %s (%d frames, %.1f s) on %s, engine loads in this process: %d",
-             task.pk, out_name, result.frames, result.duration_s, device,
-             worker_process.engine_loads)
-    return {"task": task.pk, "asset": asset.pk, "frames": result.frames,
-            "engine_loads": worker_process.engine_loads}
+    log.info(
+        "task %s done: %s (%d frames, %.1f s) on %s, engine loads in this process: %d",
+        task.pk,
+        out_name,
+        result.frames,
+        result.duration_s,
+        device,
+        worker_process.engine_loads,
+    )
+    return {
+        "task": task.pk,
+        "asset": asset.pk,
+        "frames": result.frames,
+        "engine_loads": worker_process.engine_loads,
+    }
 
 
 def _readable(exc: InputError, task: RenderTask) -> dict:
@@ -277,7 +395,7 @@ def _failed_input(obj, fallback: str) -> InputError:
         return InputError(name, stored["template"], stored.get("params") or None)
     reason = obj.error or fallback
     prefix = f"{name}: "
-    return InputError(name, reason[len(prefix):] if reason.startswith(prefix) else reason)
+    return InputError(name, reason[len(prefix) :] if reason.startswith(prefix) else reason)
 
 
 def _inputs(task: RenderTask) -> tuple[str, str]:
@@ -295,8 +413,9 @@ def _inputs(task: RenderTask) -> tuple[str, str]:
     for obj in (presenter, audio):
         path = os.path.join(settings.MEDIA_ROOT, obj.file.name)
         if not os.path.exists(path):
-            raise InputError(obj.original_filename or obj.name,
-                             gettext_noop("the file is missing on the server"))
+            raise InputError(
+                obj.original_filename or obj.name, gettext_noop("the file is missing on the server")
+            )
         paths.append(path)
     return paths[0], paths[1]
 
@@ -305,15 +424,27 @@ def _record_output(task: RenderTask, out_name: str, result) -> MediaAsset:
     batch = task.batch
     size = os.path.getsize(os.path.join(settings.MEDIA_ROOT, out_name))
     return MediaAsset.objects.create(
-        team_id=batch.team_id, project_id=batch.project_id, batch=batch, task=task,
-        presenter=task.presenter, audio=task.audio,
+        team_id=batch.team_id,
+        project_id=batch.project_id,
+        batch=batch,
+        task=task,
+        presenter=task.presenter,
+        audio=task.audio,
         title=f"{task.presenter_name} × {task.audio_name}"[:255],
-        download_name=_download_name(task), file=out_name, duration_s=result.duration_s,
-        size_bytes=size, width=result.width, height=result.height, fps=result.fps,
-        engine=batch.engine, is_preview=batch.is_preview, created_by=batch.created_by)
+        download_name=_download_name(task),
+        file=out_name,
+        duration_s=result.duration_s,
+        size_bytes=size,
+        width=result.width,
+        height=result.height,
+        fps=result.fps,
+        engine=batch.engine,
+        is_preview=batch.is_preview,
+        created_by=batch.created_by,
+    )
 
 
-def make_thumbnail(asset_id: int, width: int = 480) -> Optional[str]:
+def make_thumbnail(asset_id: int, width: int = 480) -> str | None:
     """Write a JPEG of a frame near the first second of an output video."""
     import av
 
@@ -339,4 +470,3 @@ def make_thumbnail(asset_id: int, width: int = 480) -> Optional[str]:
     image.convert("RGB").save(os.path.join(settings.MEDIA_ROOT, name), "JPEG", quality=85)
     MediaAsset.objects.filter(pk=asset_id).update(thumbnail=name)
     return name
-

@@ -13,6 +13,7 @@ peaks and hide clipping). Measurements, on 20 ms frames of the mono mix:
   their surrounding second) and almost none (< 3 %) are near-silent. It can be wrong both
   ways, which is why it is a warning and never a refusal.
 """
+
 from __future__ import annotations
 
 import io
@@ -50,8 +51,9 @@ def decode(path: str, display_name: str) -> tuple[np.ndarray, int]:
     try:
         container = av.open(path)
     except av.FFmpegError as exc:
-        raise UnsupportedMediaError(display_name,
-                                    gettext_noop("not a readable audio file")) from exc
+        raise UnsupportedMediaError(
+            display_name, gettext_noop("not a readable audio file")
+        ) from exc
     with container:
         if not container.streams.audio:
             raise NoAudioStreamError(display_name, gettext_noop("has no audio stream"))
@@ -67,8 +69,9 @@ def decode(path: str, display_name: str) -> tuple[np.ndarray, int]:
                 chunks.append(out.to_ndarray())
         except av.FFmpegError as exc:
             if not chunks:
-                raise TruncatedMediaError(display_name,
-                                          gettext_noop("audio could not be decoded")) from exc
+                raise TruncatedMediaError(
+                    display_name, gettext_noop("audio could not be decoded")
+                ) from exc
     if not chunks:
         raise TruncatedMediaError(display_name, gettext_noop("audio stream holds no samples"))
     width = max(c.shape[0] for c in chunks)
@@ -82,7 +85,7 @@ def frame_power(mono: np.ndarray, rate: int) -> np.ndarray:
     if n == 0:
         return np.array([float(np.mean(mono.astype(np.float64) ** 2))])
     frames = mono[: n * hop].astype(np.float64).reshape(n, hop)
-    return np.mean(frames ** 2, axis=1)
+    return np.mean(frames**2, axis=1)
 
 
 def longest_run(mask: np.ndarray) -> int:
@@ -123,19 +126,41 @@ def measure(samples: np.ndarray, rate: int) -> dict:
 def warnings_for(stats: dict) -> list[dict]:
     out: list[dict] = []
     if stats["clipping_share"] > CLIP_SHARE_WARN:
-        out.append(notice("clipping", gettext_noop(
-            "The recording clips (%(pct).1f%% of samples at full scale); it will sound "
-            "distorted."), pct=100 * stats["clipping_share"]))
+        out.append(
+            notice(
+                "clipping",
+                gettext_noop(
+                    "The recording clips (%(pct).1f%% of samples at full scale); it will sound "
+                    "distorted."
+                ),
+                pct=100 * stats["clipping_share"],
+            )
+        )
     if stats["longest_silence_s"] > LONG_SILENCE_S:
-        out.append(notice("long_silence", gettext_noop(
-            "There is a silence of %(s).1f s; the presenter will stand still with a closed "
-            "mouth during it."), s=stats["longest_silence_s"]))
-    if (stats["duration_s"] >= MUSIC_MIN_DURATION_S
-            and stats["low_energy_share"] < MUSIC_LOW_ENERGY_MAX
-            and stats["silent_share"] < MUSIC_SILENT_MAX):
-        out.append(notice("music_like", gettext_noop(
-            "This sounds like music or continuous sound rather than speech; lip-sync follows "
-            "speech best.")))
+        out.append(
+            notice(
+                "long_silence",
+                gettext_noop(
+                    "There is a silence of %(s).1f s; the presenter will stand still with a closed "
+                    "mouth during it."
+                ),
+                s=stats["longest_silence_s"],
+            )
+        )
+    if (
+        stats["duration_s"] >= MUSIC_MIN_DURATION_S
+        and stats["low_energy_share"] < MUSIC_LOW_ENERGY_MAX
+        and stats["silent_share"] < MUSIC_SILENT_MAX
+    ):
+        out.append(
+            notice(
+                "music_like",
+                gettext_noop(
+                    "This sounds like music or continuous sound rather than speech; lip-sync "
+                    "follows speech best."
+                ),
+            )
+        )
     return out
 
 
@@ -148,12 +173,11 @@ def waveform_png(samples: np.ndarray, width: int = WAVE_W, height: int = WAVE_H)
     draw.line([(0, mid), (width - 1, mid)], fill=(148, 163, 184, 255))
     edges = np.linspace(0, len(mono), width + 1).astype(int)
     for x in range(width):
-        seg = mono[edges[x]:max(edges[x + 1], edges[x] + 1)]
+        seg = mono[edges[x] : max(edges[x + 1], edges[x] + 1)]
         if seg.size == 0:
             continue
         lo, hi = float(seg.min()), float(seg.max())
-        draw.line([(x, mid - hi * (mid - 1)), (x, mid - lo * (mid - 1))],
-                  fill=(37, 99, 235, 255))
+        draw.line([(x, mid - hi * (mid - 1)), (x, mid - lo * (mid - 1))], fill=(37, 99, 235, 255))
     buf = io.BytesIO()
     image.save(buf, "PNG", optimize=True)
     return buf.getvalue()
@@ -162,5 +186,9 @@ def waveform_png(samples: np.ndarray, width: int = WAVE_W, height: int = WAVE_H)
 def analyse(path: str, display_name: str) -> AudioAnalysis:
     samples, rate = decode(path, display_name)
     stats = measure(samples, rate)
-    return AudioAnalysis(duration_s=stats["duration_s"], stats=stats,
-                         warnings=warnings_for(stats), waveform_png=waveform_png(samples))
+    return AudioAnalysis(
+        duration_s=stats["duration_s"],
+        stats=stats,
+        warnings=warnings_for(stats),
+        waveform_png=waveform_png(samples),
+    )

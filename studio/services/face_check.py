@@ -4,6 +4,7 @@ Measures, over the frames of the face track: the share with a face, the median f
 and a yaw estimate from the landmarks (where the nose tip sits between the two ends of the
 jaw line: 0.5 when frontal). Warnings are advice; only "no face at all" fails the presenter.
 """
+
 from __future__ import annotations
 
 import io
@@ -65,23 +66,52 @@ def warnings_for(track, width: int, height: int) -> tuple[list[dict], dict]:
         stats["face_height_px"] = median_h
         stats["face_height_ratio"] = median_h / max(track.height, 1)
         if median_h < TINY_FACE_PX:
-            out.append(notice("tiny_face", gettext_noop(
-                "The face is small (about %(px)d px tall); lips will look soft. "
-                "A closer shot or a larger video works better."), px=round(median_h)))
+            out.append(
+                notice(
+                    "tiny_face",
+                    gettext_noop(
+                        "The face is small (about %(px)d px tall); lips will look soft. "
+                        "A closer shot or a larger video works better."
+                    ),
+                    px=round(median_h),
+                )
+            )
         yaw = yaw_scores(np.asarray(track.landmarks, dtype=np.float64)[present])
         yaw = yaw[np.isfinite(yaw)]
         if yaw.size and float((yaw > SIDE_FACE_YAW).mean()) >= SIDE_FACE_SHARE:
-            out.append(notice("side_face", gettext_noop(
-                "The face is turned to the side in %(pct)d%% of the frames; lip-sync works "
-                "best facing the camera."), pct=round(100 * float((yaw > SIDE_FACE_YAW).mean()))))
+            out.append(
+                notice(
+                    "side_face",
+                    gettext_noop(
+                        "The face is turned to the side in %(pct)d%% of the frames; lip-sync works "
+                        "best facing the camera."
+                    ),
+                    pct=round(100 * float((yaw > SIDE_FACE_YAW).mean())),
+                )
+            )
     if share < FACE_SHARE_WARN:
-        out.append(notice("missing_face", gettext_noop(
-            "No face was found in %(pct)d%% of the frames; those frames keep their original "
-            "mouth."), pct=round(100 * (1 - share))))
+        out.append(
+            notice(
+                "missing_face",
+                gettext_noop(
+                    "No face was found in %(pct)d%% of the frames; those frames keep their "
+                    "original mouth."
+                ),
+                pct=round(100 * (1 - share)),
+            )
+        )
     if max(width, height) >= 3840 or min(width, height) >= 2160:
-        out.append(notice("4k_input", gettext_noop(
-            "4K input (%(w)dx%(h)d): preparing and rendering take much longer; consider "
-            "capping the output at 1080p."), w=width, h=height))
+        out.append(
+            notice(
+                "4k_input",
+                gettext_noop(
+                    "4K input (%(w)dx%(h)d): preparing and rendering take much longer; consider "
+                    "capping the output at 1080p."
+                ),
+                w=width,
+                h=height,
+            )
+        )
     return out, stats
 
 
@@ -111,25 +141,26 @@ def thumbnail(path: str, track) -> bytes:
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         left = int(np.clip(cx - crop_w / 2, 0, w - crop_w))
         top = int(np.clip(cy - crop_h / 2, 0, h - crop_h))
-        image = image[top:top + int(crop_h), left:left + int(crop_w)]
+        image = image[top : top + int(crop_h), left : left + int(crop_w)]
     pil = Image.fromarray(image)
     if pil.width > THUMB_WIDTH:
-        pil = pil.resize((THUMB_WIDTH, max(1, round(pil.height * THUMB_WIDTH / pil.width))),
-                         Image.LANCZOS)
+        pil = pil.resize(
+            (THUMB_WIDTH, max(1, round(pil.height * THUMB_WIDTH / pil.width))), Image.LANCZOS
+        )
     buf = io.BytesIO()
     pil.convert("RGB").save(buf, "JPEG", quality=85)
     return buf.getvalue()
 
 
-def check(path: str, display_name: str, width: int = 0, height: int = 0,
-          progress=None, cancel=None) -> FaceCheck:
+def check(
+    path: str, display_name: str, width: int = 0, height: int = 0, progress=None, cancel=None
+) -> FaceCheck:
     """Run the engine's prepare (which fills the track cache) and judge the result.
 
     Raises :class:`InputError` (message under ``display_name``) when the file has no face or
     cannot be read; other engine errors (:class:`LipsyncError`) pass through unchanged.
     """
-    engine = get_engine(settings.LIPSYNC_ENGINE, device="cpu",
-                        cache_dir=settings.LIPSYNC_CACHE_DIR)
+    engine = get_engine(settings.LIPSYNC_ENGINE, device="cpu", cache_dir=settings.LIPSYNC_CACHE_DIR)
     try:
         track = engine.prepare(path, progress=progress, cancel=cancel)
     except InputError as exc:
@@ -138,6 +169,11 @@ def check(path: str, display_name: str, width: int = 0, height: int = 0,
         raise NoFaceError(display_name, gettext_noop("no face was found in any frame"))
     warnings, stats = warnings_for(track, width or track.width, height or track.height)
     return FaceCheck(
-        n_frames=int(track.n_frames), face_share=stats["face_share"],
-        face_height_px=stats["face_height_px"], face_height_ratio=stats["face_height_ratio"],
-        detector=str(track.detector), warnings=warnings, thumbnail_jpeg=thumbnail(path, track))
+        n_frames=int(track.n_frames),
+        face_share=stats["face_share"],
+        face_height_px=stats["face_height_px"],
+        face_height_ratio=stats["face_height_ratio"],
+        detector=str(track.detector),
+        warnings=warnings,
+        thumbnail_jpeg=thumbnail(path, track),
+    )

@@ -5,26 +5,32 @@ is not usable raises :class:`lipsync.errors.InputError` whose message names the 
 reason; nothing is stored then. A good file is moved under ``MEDIA_ROOT`` with a random name and
 its background check (face track or audio analysis) is queued once the row is committed.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Optional
 
 from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext, gettext_noop
 
-from lipsync.errors import (InputError, NoAudioStreamError, NoVideoStreamError,
-                            TruncatedMediaError, UnsupportedMediaError)
+from lipsync.errors import (
+    InputError,
+    NoAudioStreamError,
+    NoVideoStreamError,
+    TruncatedMediaError,
+    UnsupportedMediaError,
+)
 from lipsync.media.probe import MediaInfo, declared_duration, probe
 from lipsync.media.video import truncation_tolerance
 from lipsync.track import content_hash
 
 from ..audit import record
-from ..models import AuditAction, AudioTrack, MediaStatus, Presenter, Project, Team
+from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from ..models.library import random_name
 
 
@@ -39,9 +45,12 @@ def check_size(filename: str, size: int) -> None:
     if size <= 0:
         raise UnsupportedMediaError(filename, gettext_noop("file is empty"))
     if size > settings.MAX_UPLOAD_BYTES:
-        limit = f"{settings.MAX_UPLOAD_BYTES / 1024 ** 3:.3g}"
-        raise InputError(filename, gettext_noop("file is larger than the limit of %(limit)s GiB"),
-                         {"limit": limit})
+        limit = f"{settings.MAX_UPLOAD_BYTES / 1024**3:.3g}"
+        raise InputError(
+            filename,
+            gettext_noop("file is larger than the limit of %(limit)s GiB"),
+            {"limit": limit},
+        )
 
 
 def _probe_as(path: str, filename: str) -> MediaInfo:
@@ -68,25 +77,35 @@ def check_complete(path: str, filename: str, info: MediaInfo, kind: str) -> None
             tb = stream.time_base
             for packet in container.demux(stream):
                 if packet.pts is not None and tb is not None:
-                    end = max(end, float((packet.pts + (packet.duration or 0)) * tb)
-                              - float((stream.start_time or 0) * tb))
+                    end = max(
+                        end,
+                        float((packet.pts + (packet.duration or 0)) * tb)
+                        - float((stream.start_time or 0) * tb),
+                    )
     except av.FFmpegError as exc:
-        raise TruncatedMediaError(filename, gettext_noop("file is damaged after %(end)s s"),
-                                  {"end": f"{end:.1f}"}) from exc
+        raise TruncatedMediaError(
+            filename, gettext_noop("file is damaged after %(end)s s"), {"end": f"{end:.1f}"}
+        ) from exc
     if declared - end > truncation_tolerance(declared, info.fps or 0.0):
         raise TruncatedMediaError(
-            filename, gettext_noop("file is truncated at %(end)s s (declared %(declared)s s)"),
-            {"end": f"{end:.1f}", "declared": f"{declared:.1f}"})
+            filename,
+            gettext_noop("file is truncated at %(end)s s (declared %(declared)s s)"),
+            {"end": f"{end:.1f}", "declared": f"{declared:.1f}"},
+        )
 
 
 def probe_presenter(path: str, filename: str) -> MediaInfo:
     info = _probe_as(path, filename)
     if not info.has_video:
-        raise NoVideoStreamError(filename,
-                                 gettext_noop("has no video or picture (it looks like audio only)"))
+        raise NoVideoStreamError(
+            filename, gettext_noop("has no video or picture (it looks like audio only)")
+        )
     if info.width < 16 or info.height < 16:
-        raise UnsupportedMediaError(filename, gettext_noop("picture is too small (%(size)s)"),
-                                    {"size": f"{info.width}x{info.height}"})
+        raise UnsupportedMediaError(
+            filename,
+            gettext_noop("picture is too small (%(size)s)"),
+            {"size": f"{info.width}x{info.height}"},
+        )
     check_complete(path, filename, info, "video")
     return info
 
@@ -94,9 +113,12 @@ def probe_presenter(path: str, filename: str) -> MediaInfo:
 def probe_audio(path: str, filename: str) -> MediaInfo:
     info = _probe_as(path, filename)
     if not info.has_audio:
-        raise NoAudioStreamError(filename, gettext_noop("has no audio stream (it is a picture)")
-                                 if info.is_image else
-                                 gettext_noop("has no audio stream (it is a video without sound)"))
+        raise NoAudioStreamError(
+            filename,
+            gettext_noop("has no audio stream (it is a picture)")
+            if info.is_image
+            else gettext_noop("has no audio stream (it is a video without sound)"),
+        )
     if info.duration_s <= 0.05:
         raise UnsupportedMediaError(filename, gettext_noop("audio is shorter than 0.05 s"))
     check_complete(path, filename, info, "audio")
@@ -114,53 +136,95 @@ def _store(src: str, stored_name: str, move: bool) -> str:
     return stored_name
 
 
-def _take_in(request_or_user, path: str, filename: str, folder: str,
-             probe_as: Callable[[str, str], MediaInfo], move: bool,
-             user) -> tuple[MediaInfo, dict]:
+def _take_in(
+    request_or_user,
+    path: str,
+    filename: str,
+    folder: str,
+    probe_as: Callable[[str, str], MediaInfo],
+    move: bool,
+    user,
+) -> tuple[MediaInfo, dict]:
     """Check, probe and store an upload: its info and the fields of every library row."""
     check_size(filename, os.path.getsize(path))
     info = probe_as(path, filename)
     digest = content_hash(path)
     stored = _store(path, random_name(folder, filename), move)
     return info, {
-        "name": display_name(filename), "original_filename": filename[:255], "file": stored,
+        "name": display_name(filename),
+        "original_filename": filename[:255],
+        "file": stored,
         "size_bytes": os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
-        "content_hash": digest, "status": MediaStatus.PROCESSING,
-        "created_by": user or getattr(request_or_user, "user", request_or_user)}
+        "content_hash": digest,
+        "status": MediaStatus.PROCESSING,
+        "created_by": user or getattr(request_or_user, "user", request_or_user),
+    }
 
 
-def create_presenter(request_or_user, team: Team, path: str, filename: str, *,
-                     move: bool = True, user=None) -> Presenter:
+def create_presenter(
+    request_or_user, team: Team, path: str, filename: str, *, move: bool = True, user=None
+) -> Presenter:
     """Probe ``path`` and make it a Presenter of ``team``; queue its face check."""
-    info, fields = _take_in(request_or_user, path, filename, f"presenters/{team.pk}",
-                            probe_presenter, move, user)
+    info, fields = _take_in(
+        request_or_user, path, filename, f"presenters/{team.pk}", probe_presenter, move, user
+    )
     presenter = Presenter.objects.create(
-        team=team, kind=Presenter.Kind.IMAGE if info.is_image else Presenter.Kind.VIDEO,
-        duration_s=info.duration_s or None, width=info.width, height=info.height,
-        fps=info.fps, has_audio=info.has_audio, **fields)
-    record(request_or_user, team, AuditAction.UPLOADED, presenter, kind="presenter",
-           filename=filename, size=presenter.size_bytes)
+        team=team,
+        kind=Presenter.Kind.IMAGE if info.is_image else Presenter.Kind.VIDEO,
+        duration_s=info.duration_s or None,
+        width=info.width,
+        height=info.height,
+        fps=info.fps,
+        has_audio=info.has_audio,
+        **fields,
+    )
+    record(
+        request_or_user,
+        team,
+        AuditAction.UPLOADED,
+        presenter,
+        kind="presenter",
+        filename=filename,
+        size=presenter.size_bytes,
+    )
     from ..jobs.library import enqueue_presenter_check
+
     transaction.on_commit(lambda: enqueue_presenter_check(presenter.pk))
     return presenter
 
 
-def create_audio(request_or_user, project: Project, path: str, filename: str, *,
-                 move: bool = True, user=None) -> AudioTrack:
+def create_audio(
+    request_or_user, project: Project, path: str, filename: str, *, move: bool = True, user=None
+) -> AudioTrack:
     """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
-    info, fields = _take_in(request_or_user, path, filename, f"audio/{project.team_id}",
-                            probe_audio, move, user)
+    info, fields = _take_in(
+        request_or_user, path, filename, f"audio/{project.team_id}", probe_audio, move, user
+    )
     track = AudioTrack.objects.create(
-        project=project, codec=info.audio_codec or "", duration_s=info.duration_s or None,
-        sample_rate=info.sample_rate or None, channels=info.channels or None, **fields)
-    record(request_or_user, project.team, AuditAction.UPLOADED, track, kind="audio",
-           filename=filename, size=track.size_bytes, project=project.pk)
+        project=project,
+        codec=info.audio_codec or "",
+        duration_s=info.duration_s or None,
+        sample_rate=info.sample_rate or None,
+        channels=info.channels or None,
+        **fields,
+    )
+    record(
+        request_or_user,
+        project.team,
+        AuditAction.UPLOADED,
+        track,
+        kind="audio",
+        filename=filename,
+        size=track.size_bytes,
+        project=project.pk,
+    )
     from ..jobs.library import enqueue_audio_analysis
+
     transaction.on_commit(lambda: enqueue_audio_analysis(track.pk))
     return track
 
 
-def duplicate_of(obj: Presenter | AudioTrack) -> Optional[Presenter | AudioTrack]:
+def duplicate_of(obj: Presenter | AudioTrack) -> Presenter | AudioTrack | None:
     """The oldest earlier object of the same library (the team's presenters, the project's
     audio) with the same bytes; the upload is kept (a team may want it under another name), so
     the later copy carries the warning and the original stays quiet."""
@@ -211,8 +275,7 @@ class InUseError(Exception):
     """The object is used by a task that is queued or running."""
 
 
-def active_tasks_using(presenter: Optional[Presenter] = None,
-                       audio: Optional[AudioTrack] = None) -> int:
+def active_tasks_using(presenter: Presenter | None = None, audio: AudioTrack | None = None) -> int:
     """How many queued or running render tasks use this presenter or audio track."""
     from ..models.batches import ACTIVE_STATUSES, RenderTask
 

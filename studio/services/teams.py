@@ -1,7 +1,6 @@
 """Team membership work: the current team, invitations, roles, members."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -21,7 +20,7 @@ def user_teams(user):
     return Team.objects.for_user(user).order_by("name")
 
 
-def current_membership(request: HttpRequest) -> Optional[Membership]:
+def current_membership(request: HttpRequest) -> Membership | None:
     """The membership of the team chosen in this session (first team if none was chosen)."""
     user = request.user
     if not user.is_authenticated:
@@ -42,7 +41,7 @@ def current_membership(request: HttpRequest) -> Optional[Membership]:
     return membership
 
 
-def current_team(request: HttpRequest) -> Optional[Team]:
+def current_team(request: HttpRequest) -> Team | None:
     membership = current_membership(request)
     return membership.team if membership else None
 
@@ -73,11 +72,13 @@ def _check_can_grant(actor_role: str, role: str) -> None:
         raise PermissionDenied(_("Only owners can grant the admin or owner role."))
 
 
-def invite(request: HttpRequest, team: Team, actor_role: str, role: str,
-           email: str = "") -> Invitation:
+def invite(
+    request: HttpRequest, team: Team, actor_role: str, role: str, email: str = ""
+) -> Invitation:
     _check_can_grant(actor_role, role)
-    invitation = Invitation.objects.create(team=team, role=role, email=email,
-                                           invited_by=request.user)
+    invitation = Invitation.objects.create(
+        team=team, role=role, email=email, invited_by=request.user
+    )
     record(request, team, AuditAction.INVITATION_SENT, invitation, role=role, email=email)
     return invitation
 
@@ -103,22 +104,31 @@ def accept_invitation(request: HttpRequest, token: str) -> Membership:
         raise InvitationUnusable(_("This invitation has expired or was already used."))
     user = request.user
     membership, created = Membership.objects.get_or_create(
-        team=invitation.team, user=user, defaults={"role": invitation.role})
+        team=invitation.team, user=user, defaults={"role": invitation.role}
+    )
     if not created and ROLE_RANK[invitation.role] > ROLE_RANK[membership.role]:
         membership.role = invitation.role
         membership.save(update_fields=["role", "updated_at"])
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
-    record(request, invitation.team, AuditAction.INVITATION_ACCEPTED, invitation,
-           role=membership.role)
+    record(
+        request, invitation.team, AuditAction.INVITATION_ACCEPTED, invitation, role=membership.role
+    )
     request.session[SESSION_KEY] = invitation.team_id
     return membership
 
 
 @transaction.atomic
-def create_member_account(request: HttpRequest, team: Team, actor_role: str, username: str,
-                          email: str, password: str, role: str) -> Membership:
+def create_member_account(
+    request: HttpRequest,
+    team: Team,
+    actor_role: str,
+    username: str,
+    email: str,
+    password: str,
+    role: str,
+) -> Membership:
     _check_can_grant(actor_role, role)
     User = get_user_model()
     if User.objects.filter(username__iexact=username).exists():
@@ -134,8 +144,9 @@ def _owner_count(team: Team) -> int:
 
 
 @transaction.atomic
-def change_role(request: HttpRequest, team: Team, actor_role: str, membership: Membership,
-                role: str) -> Membership:
+def change_role(
+    request: HttpRequest, team: Team, actor_role: str, membership: Membership, role: str
+) -> Membership:
     _check_can_grant(actor_role, role)
     if membership.role in (Role.OWNER, Role.ADMIN) and actor_role != Role.OWNER:
         raise PermissionDenied(_("Only owners change the role of an owner or admin."))
@@ -149,8 +160,9 @@ def change_role(request: HttpRequest, team: Team, actor_role: str, membership: M
 
 
 @transaction.atomic
-def remove_member(request: HttpRequest, team: Team, actor_role: str,
-                  membership: Membership) -> None:
+def remove_member(
+    request: HttpRequest, team: Team, actor_role: str, membership: Membership
+) -> None:
     is_self = membership.user_id == request.user.pk
     if not is_self:
         if not role_at_least(actor_role, Role.ADMIN):
@@ -159,6 +171,12 @@ def remove_member(request: HttpRequest, team: Team, actor_role: str,
             raise PermissionDenied(_("Only owners remove an owner or admin."))
     if membership.role == Role.OWNER and _owner_count(team) <= 1:
         raise ValidationError(_("A team needs at least one owner."))
-    record(request, team, AuditAction.MEMBER_REMOVED, membership,
-           username=membership.user.get_username(), role=membership.role)
+    record(
+        request,
+        team,
+        AuditAction.MEMBER_REMOVED,
+        membership,
+        username=membership.user.get_username(),
+        role=membership.role,
+    )
     membership.delete()

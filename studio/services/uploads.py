@@ -5,10 +5,12 @@ server reports; after the last byte ``finish`` probes the file and creates the P
 AudioTrack. A client that lost its connection asks for the upload and continues at the
 server's offset.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import IO, Optional, Union
+from typing import IO
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +18,7 @@ from django.db import transaction
 from lipsync.errors import InputError
 
 from ..audit import record
-from ..models import AuditAction, AudioTrack, Presenter, Project, Team, Upload
+from ..models import AudioTrack, AuditAction, Presenter, Project, Team, Upload
 from ..notices import error_fields, lipsync_error
 from . import library
 
@@ -26,7 +28,7 @@ _COPY = 1 << 20
 class UploadError(Exception):
     """A protocol error (wrong offset, too many bytes ...). ``status`` is the HTTP status."""
 
-    def __init__(self, message: str, status: int = 400, offset: Optional[int] = None) -> None:
+    def __init__(self, message: str, status: int = 400, offset: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.offset = offset
@@ -36,8 +38,9 @@ def max_chunk_bytes() -> int:
     return 2 * settings.UPLOAD_CHUNK_BYTES
 
 
-def create_upload(user, team: Team, kind: str, filename: str, size: int,
-                  project: Optional[Project] = None) -> Upload:
+def create_upload(
+    user, team: Team, kind: str, filename: str, size: int, project: Project | None = None
+) -> Upload:
     filename = os.path.basename(str(filename).replace("\\", "/")).strip()[:255]
     if not filename:
         raise UploadError("a file name is required")
@@ -46,26 +49,31 @@ def create_upload(user, team: Team, kind: str, filename: str, size: int,
     if kind == Upload.Kind.AUDIO and project is None:
         raise UploadError("audio uploads need a project")
     library.check_size(filename, size)
-    upload = Upload.objects.create(team=team, project=project, user=user, kind=kind,
-                                   filename=filename, size=size)
+    upload = Upload.objects.create(
+        team=team, project=project, user=user, kind=kind, filename=filename, size=size
+    )
     os.makedirs(os.path.dirname(upload.part_path), exist_ok=True)
     with open(upload.part_path, "wb"):
         pass
     return upload
 
 
-def write_chunk(upload_id, offset: int, stream: IO[bytes], length: Optional[int]) -> Upload:
+def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -> Upload:
     """Append the bytes of ``stream`` at ``offset``; the offset must equal the server's."""
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(pk=upload_id)
         if upload.state != Upload.State.OPEN:
             raise UploadError(f"upload is {upload.state}", status=409, offset=upload.offset)
         if offset != upload.offset:
-            raise UploadError(f"offset {offset} does not match the server's {upload.offset}",
-                              status=409, offset=upload.offset)
+            raise UploadError(
+                f"offset {offset} does not match the server's {upload.offset}",
+                status=409,
+                offset=upload.offset,
+            )
         if length is not None and length > max_chunk_bytes():
-            raise UploadError(f"chunk larger than {max_chunk_bytes()} bytes", status=413,
-                              offset=upload.offset)
+            raise UploadError(
+                f"chunk larger than {max_chunk_bytes()} bytes", status=413, offset=upload.offset
+            )
         room = min(upload.size - upload.offset, max_chunk_bytes())
         written = 0
         with open(upload.part_path, "r+b") as fh:
@@ -77,8 +85,11 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: Optional[int]
                 written += len(piece)
                 if written > room:
                     fh.truncate(upload.offset)
-                    raise UploadError("more bytes than the upload's size or the chunk limit",
-                                      status=413, offset=upload.offset)
+                    raise UploadError(
+                        "more bytes than the upload's size or the chunk limit",
+                        status=413,
+                        offset=upload.offset,
+                    )
                 fh.write(piece)
             fh.truncate(upload.offset + written)
             fh.flush()
@@ -88,22 +99,25 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: Optional[int]
         return upload
 
 
-def finish(request, upload: Upload) -> Union[Presenter, AudioTrack]:
+def finish(request, upload: Upload) -> Presenter | AudioTrack:
     """Probe the complete file and create the library object; on bad input keep nothing."""
     if upload.state != Upload.State.OPEN:
         raise UploadError(f"upload is {upload.state}", status=409)
     if upload.offset != upload.size:
-        raise UploadError(f"upload has {upload.offset} of {upload.size} bytes", status=409,
-                          offset=upload.offset)
+        raise UploadError(
+            f"upload has {upload.offset} of {upload.size} bytes", status=409, offset=upload.offset
+        )
     path = upload.part_path
     try:
         with transaction.atomic():
             if upload.kind == Upload.Kind.PRESENTER:
-                obj = library.create_presenter(request, upload.team, path, upload.filename,
-                                               user=upload.user)
+                obj = library.create_presenter(
+                    request, upload.team, path, upload.filename, user=upload.user
+                )
             else:
-                obj = library.create_audio(request, upload.project, path, upload.filename,
-                                           user=upload.user)
+                obj = library.create_audio(
+                    request, upload.project, path, upload.filename, user=upload.user
+                )
             upload.state = Upload.State.DONE
             upload.result_id = obj.pk
             upload.save(update_fields=["state", "result_id", "updated_at"])
@@ -121,15 +135,20 @@ def reject(request, upload: Upload, error: dict) -> None:
     upload.error = fields["error"]
     upload.error_notice = fields["error_notice"]
     upload.save(update_fields=["state", "error", "error_notice", "updated_at"])
-    record(request, upload.team, AuditAction.UPLOAD_REJECTED, upload, kind=upload.kind,
-           filename=upload.filename, reason=upload.error)
+    record(
+        request,
+        upload.team,
+        AuditAction.UPLOAD_REJECTED,
+        upload,
+        kind=upload.kind,
+        filename=upload.filename,
+        reason=upload.error,
+    )
 
 
 def discard_part(upload: Upload) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(upload.part_path)
-    except FileNotFoundError:
-        pass
 
 
 def abort(upload: Upload) -> None:
@@ -137,7 +156,7 @@ def abort(upload: Upload) -> None:
     upload.delete()
 
 
-def purge_stale(older_than_hours: Optional[float] = None) -> int:
+def purge_stale(older_than_hours: float | None = None) -> int:
     """Delete uploads not finished within ``UPLOAD_EXPIRY_HOURS`` (and their partial bytes),
     and finished/failed upload records of the same age. Returns how many were removed."""
     from datetime import timedelta

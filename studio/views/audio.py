@@ -1,4 +1,5 @@
 """Audio tracks of a project."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -11,7 +12,7 @@ from lipsync.errors import InputError
 
 from ..audit import record
 from ..forms import RenameForm
-from ..models import AuditAction, AudioTrack, Project, Role
+from ..models import AudioTrack, AuditAction, Project, Role
 from ..notices import lipsync_error, notice_text
 from ..services import library
 from .common import get_scoped, team_view
@@ -20,8 +21,14 @@ from .presenters import _wants_json
 
 
 def audio_json(t: AudioTrack) -> dict:
-    return {"id": t.pk, "name": t.name, "status": t.status, "error": t.error_text,
-            "url": t.get_absolute_url(), "kind": "audio"}
+    return {
+        "id": t.pk,
+        "name": t.name,
+        "status": t.status,
+        "error": t.error_text,
+        "url": t.get_absolute_url(),
+        "kind": "audio",
+    }
 
 
 @team_view()
@@ -32,18 +39,23 @@ def audio_upload(request, pk):
     created, errors = [], []
     for f in request.FILES.getlist("files"):
         try:
-            created.append(library.ingest_uploaded(
-                f, lambda path: library.create_audio(request, project, path, f.name)))
+            created.append(
+                library.ingest_uploaded(
+                    f, lambda path, f=f: library.create_audio(request, project, path, f.name)
+                )
+            )
         except InputError as exc:
             errors.append(notice_text(lipsync_error(exc, f.name)))
-            record(request, project.team, AuditAction.UPLOAD_REJECTED, filename=f.name,
-                   reason=str(exc))
+            record(
+                request, project.team, AuditAction.UPLOAD_REJECTED, filename=f.name, reason=str(exc)
+            )
     if not created and not errors:
         errors.append(_("Choose at least one file."))
     if _wants_json(request):
         status = 201 if created and not errors else (400 if not created else 207)
-        return JsonResponse({"created": [audio_json(t) for t in created], "errors": errors},
-                            status=status)
+        return JsonResponse(
+            {"created": [audio_json(t) for t in created], "errors": errors}, status=status
+        )
     for t in created:
         messages.success(request, _("%(name)s uploaded.") % {"name": t.name})
         twin = library.duplicate_of(t)
@@ -56,15 +68,22 @@ def audio_upload(request, pk):
 
 @team_view()
 def audio_detail(request, pk):
-    track = get_scoped(request, AudioTrack, pk, queryset=AudioTrack.objects.select_related(
-        "project__team"))
+    track = get_scoped(
+        request, AudioTrack, pk, queryset=AudioTrack.objects.select_related("project__team")
+    )
     if _wants_json(request):
         return JsonResponse(audio_json(track))
     role = track.project.team.role_of(request.user)
-    return render(request, "studio/audio_detail.html", {
-        "track": track, "project": track.project,
-        "duplicate": library.duplicate_of(track),
-        "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER)})
+    return render(
+        request,
+        "studio/audio_detail.html",
+        {
+            "track": track,
+            "project": track.project,
+            "duplicate": library.duplicate_of(track),
+            "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
+        },
+    )
 
 
 @team_view()
@@ -85,13 +104,18 @@ def audio_delete(request, pk):
     track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
     project = track.project
     if request.method != "POST":
-        return render(request, "studio/confirm_delete.html", {
-            "object": track, "cancel_url": track.get_absolute_url()})
+        return render(
+            request,
+            "studio/confirm_delete.html",
+            {"object": track, "cancel_url": track.get_absolute_url()},
+        )
     try:
         library.delete_audio(request, track)
     except library.InUseError:
-        messages.error(request, _("%(name)s is used by a render that is queued or running.")
-                       % {"name": track.name})
+        messages.error(
+            request,
+            _("%(name)s is used by a render that is queued or running.") % {"name": track.name},
+        )
         return redirect(track)
     messages.success(request, _("Audio track %(name)s deleted.") % {"name": track.name})
     return redirect(project)
@@ -100,8 +124,12 @@ def audio_delete(request, pk):
 @team_view()
 def audio_file(request, pk):
     track = get_scoped(request, AudioTrack, pk)
-    return serve_field(request, track.file, track.original_filename,
-                       as_attachment=request.GET.get("download") == "1")
+    return serve_field(
+        request,
+        track.file,
+        track.original_filename,
+        as_attachment=request.GET.get("download") == "1",
+    )
 
 
 @team_view()

@@ -1,7 +1,6 @@
 """Batch pages: create (and preview), list, live detail, cancel, retry, JSON snapshot."""
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
@@ -15,8 +14,18 @@ from django.views.decorators.http import require_POST
 from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 
 from ..audit import record
-from ..models import (AudioTrack, AuditAction, Batch, MediaStatus, Presenter, Project, Quality,
-                      RenderTask, Role, Tag)
+from ..models import (
+    AudioTrack,
+    AuditAction,
+    Batch,
+    MediaStatus,
+    Presenter,
+    Project,
+    Quality,
+    RenderTask,
+    Role,
+    Tag,
+)
 from ..progress import batch_snapshot, task_retryable
 from ..services import batches as service
 from .common import can, get_scoped, team_view
@@ -31,8 +40,11 @@ def _wants_json(request) -> bool:
 @team_view()
 def batch_list(request):
     team = request.membership.team
-    qs = Batch.objects.for_user(request.user).filter(team=team).select_related(
-        "project", "created_by")
+    qs = (
+        Batch.objects.for_user(request.user)
+        .filter(team=team)
+        .select_related("project", "created_by")
+    )
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
@@ -42,10 +54,16 @@ def batch_list(request):
     for batch in page.object_list:
         batch.counts_cache = batch.counts()
         batch.percent_cache = round(batch.progress_percent())
-    return render(request, "batches/batch_list.html", {
-        "page": page, "batches": page.object_list, "status": status,
-        "can_create": can(request, Role.MEMBER),
-    })
+    return render(
+        request,
+        "batches/batch_list.html",
+        {
+            "page": page,
+            "batches": page.object_list,
+            "status": status,
+            "can_create": can(request, Role.MEMBER),
+        },
+    )
 
 
 def _engine_choices() -> list[dict]:
@@ -71,23 +89,41 @@ def _estimate_context(team, engines: list[dict]) -> dict:
 def batch_create(request):
     team = request.membership.team
     projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
-        team=team, archived=False)
+        team=team, archived=False
+    )
     project_id = request.POST.get("project") or request.GET.get("project")
     project = projects.filter(pk=project_id).first() if project_id else projects.first()
-    audios = (AudioTrack.objects.for_user(request.user).filter(project=project)
-              if project else AudioTrack.objects.none())
-    presenters = Presenter.objects.for_user(request.user).filter(
-        team=team, archived=False).exclude(status=MediaStatus.FAILED).prefetch_related("tags")
+    audios = (
+        AudioTrack.objects.for_user(request.user).filter(project=project)
+        if project
+        else AudioTrack.objects.none()
+    )
+    presenters = (
+        Presenter.objects.for_user(request.user)
+        .filter(team=team, archived=False)
+        .exclude(status=MediaStatus.FAILED)
+        .prefetch_related("tags")
+    )
     engines = _engine_choices()
     context = {
-        "projects": projects, "project": project, "audios": audios, "presenters": presenters,
+        "projects": projects,
+        "project": project,
+        "audios": audios,
+        "presenters": presenters,
         "tags": Tag.objects.for_user(request.user).filter(team=team),
-        "engines": engines, "default_engine": DEFAULT_ENGINE,
-        "qualities": Quality.choices, "size_caps": SIZE_CAPS,
+        "engines": engines,
+        "default_engine": DEFAULT_ENGINE,
+        "qualities": Quality.choices,
+        "size_caps": SIZE_CAPS,
         **_estimate_context(team, engines),
-        "selected_audios": set(), "selected_presenters": set(),
-        "form": {"engine": DEFAULT_ENGINE, "quality": Quality.STANDARD, "max_height": "",
-                 "name": ""},
+        "selected_audios": set(),
+        "selected_presenters": set(),
+        "form": {
+            "engine": DEFAULT_ENGINE,
+            "quality": Quality.STANDARD,
+            "max_height": "",
+            "name": "",
+        },
     }
     if request.method != "POST":
         preselect = request.GET.getlist("presenter")
@@ -103,17 +139,28 @@ def batch_create(request):
         if _wants_json(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, error)
-        context.update({
-            "selected_audios": {a.pk for a in spec.audios} if spec else set(),
-            "selected_presenters": {p.pk for p in spec.presenters} if spec else set(),
-            "form": {"engine": request.POST.get("engine", DEFAULT_ENGINE),
-                     "quality": request.POST.get("quality", Quality.STANDARD),
-                     "max_height": request.POST.get("max_height", ""),
-                     "name": request.POST.get("name", "")},
-        })
+        context.update(
+            {
+                "selected_audios": {a.pk for a in spec.audios} if spec else set(),
+                "selected_presenters": {p.pk for p in spec.presenters} if spec else set(),
+                "form": {
+                    "engine": request.POST.get("engine", DEFAULT_ENGINE),
+                    "quality": request.POST.get("quality", Quality.STANDARD),
+                    "max_height": request.POST.get("max_height", ""),
+                    "name": request.POST.get("name", ""),
+                },
+            }
+        )
         return render(request, "batches/batch_create.html", context, status=400)
-    record(request, team, AuditAction.BATCH_CREATED, batch, tasks=batch.tasks.count(),
-           engine=batch.engine, preview=batch.is_preview)
+    record(
+        request,
+        team,
+        AuditAction.BATCH_CREATED,
+        batch,
+        tasks=batch.tasks.count(),
+        engine=batch.engine,
+        preview=batch.is_preview,
+    )
     if _wants_json(request):
         return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
     return redirect(batch)
@@ -131,18 +178,25 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
             return None, _("Choose a valid output size.")
         max_height = int(max_height)
     spec = service.BatchSpec(
-        project=project, audios=chosen_audios, presenters=chosen_presenters,
-        engine=request.POST.get("engine") or DEFAULT_ENGINE, max_height=max_height,
+        project=project,
+        audios=chosen_audios,
+        presenters=chosen_presenters,
+        engine=request.POST.get("engine") or DEFAULT_ENGINE,
+        max_height=max_height,
         quality=request.POST.get("quality") or Quality.STANDARD,
-        name=request.POST.get("name", ""), preview=preview)
-    if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(set(presenter_ids)):
+        name=request.POST.get("name", ""),
+        preview=preview,
+    )
+    if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(
+        set(presenter_ids)
+    ):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
     if preview:
         spec.audios, spec.presenters = spec.audios[:1], spec.presenters[:1]
     return spec, None
 
 
-def _submit(request, spec, error: Optional[str]):
+def _submit(request, spec, error: str | None):
     """Create the batch of a form that passed its checks; (batch, None) or (None, reason)."""
     if error is not None:
         return None, error
@@ -159,7 +213,8 @@ def batch_preview(request):
     team = request.membership.team
     project = get_object_or_404(
         Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team),
-        pk=request.POST.get("project"))
+        pk=request.POST.get("project"),
+    )
     audios = AudioTrack.objects.for_user(request.user).filter(project=project)
     presenters = Presenter.objects.for_user(request.user).filter(team=team)
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
@@ -171,13 +226,20 @@ def batch_preview(request):
         return redirect(f"{_url('batch_create')}?project={project.pk}")
     record(request, team, AuditAction.BATCH_CREATED, batch, tasks=1, preview=True)
     if _wants_json(request):
-        return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url(),
-                             "status_url": _url("batch_status", batch.pk)}, status=201)
+        return JsonResponse(
+            {
+                "id": batch.pk,
+                "url": batch.get_absolute_url(),
+                "status_url": _url("batch_status", batch.pk),
+            },
+            status=201,
+        )
     return redirect(batch)
 
 
 def _url(name: str, *args) -> str:
     from django.urls import reverse
+
     return reverse(name, args=args)
 
 
@@ -190,13 +252,20 @@ def batch_detail(request, pk):
     snapshot = batch_snapshot(batch, tasks)
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
-    return render(request, "batches/batch_detail.html", {
-        "batch": batch, "tasks": tasks, "snapshot": snapshot, "can_edit": can_edit,
-        "ws_path": f"/ws/batches/{batch.pk}/",
-        "has_outputs": any(t.output_id for t in tasks),
-        "has_failed": any(t.retryable for t in tasks),
-        "has_active": any(t.is_active for t in tasks),
-    })
+    return render(
+        request,
+        "batches/batch_detail.html",
+        {
+            "batch": batch,
+            "tasks": tasks,
+            "snapshot": snapshot,
+            "can_edit": can_edit,
+            "ws_path": f"/ws/batches/{batch.pk}/",
+            "has_outputs": any(t.output_id for t in tasks),
+            "has_failed": any(t.retryable for t in tasks),
+            "has_active": any(t.is_active for t in tasks),
+        },
+    )
 
 
 @team_view()
@@ -220,8 +289,9 @@ def batch_cancel(request, pk):
 def task_cancel(request, pk):
     task = get_scoped(request, RenderTask, pk, min_role=Role.MEMBER)
     if not service.cancel_task(task):
-        return _done(request, task.batch, _("This render has already ended."),
-                     {"cancelled": 0}, status=409)
+        return _done(
+            request, task.batch, _("This render has already ended."), {"cancelled": 0}, status=409
+        )
     record(request, task.batch.team, AuditAction.TASK_CANCELLED, task, batch=task.batch_id)
     return _done(request, task.batch, _("Render cancelled."), {"cancelled": 1})
 
@@ -245,11 +315,15 @@ def task_retry(request, pk):
     try:
         ok = service.retry_task(task)
     except service.BatchRefused as exc:
-        return _done(request, task.batch, str(exc), {"error": str(exc)}, status=400,
-                     level="error")
+        return _done(request, task.batch, str(exc), {"error": str(exc)}, status=400, level="error")
     if not ok:
-        return _done(request, task.batch, _("Only failed or cancelled renders can be retried."),
-                     {"retried": 0}, status=409)
+        return _done(
+            request,
+            task.batch,
+            _("Only failed or cancelled renders can be retried."),
+            {"retried": 0},
+            status=409,
+        )
     record(request, task.batch.team, AuditAction.BATCH_RETRIED, task, batch=task.batch_id)
     return _done(request, task.batch, _("Render queued again."), {"retried": 1})
 
@@ -259,4 +333,3 @@ def _done(request, batch, message, payload, status=200, level="info"):
         return JsonResponse(payload, status=status)
     getattr(messages, level)(request, message)
     return redirect(batch)
-

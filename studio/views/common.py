@@ -4,10 +4,11 @@ Rule: rows come only from ``Model.objects.for_user(request.user)``. A row of a t
 is not in answers 404. A member whose role is too low for a write gets 403 (they can see the
 row, so hiding it would be pointless).
 """
+
 from __future__ import annotations
 
 from functools import wraps
-from typing import Optional, TypeVar
+from typing import TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -24,8 +25,9 @@ from ..services.teams import current_membership
 M = TypeVar("M", bound=Model)
 
 
-def get_scoped(request: HttpRequest, model: type[M], pk, min_role: Optional[str] = None,
-               queryset=None) -> M:
+def get_scoped(
+    request: HttpRequest, model: type[M], pk, min_role: str | None = None, queryset=None
+) -> M:
     """The row ``pk`` visible to the user (404 otherwise); 403 if their role is below
     ``min_role`` in the row's team."""
     qs = queryset if queryset is not None else model.objects.all()
@@ -37,7 +39,7 @@ def get_scoped(request: HttpRequest, model: type[M], pk, min_role: Optional[str]
     return obj
 
 
-def require_role(membership: Optional[Membership], min_role: str) -> None:
+def require_role(membership: Membership | None, min_role: str) -> None:
     if membership is None:
         raise Http404(_("You are not a member of any team."))
     if not role_at_least(membership.role, min_role):
@@ -50,6 +52,7 @@ def team_view(min_role: str = Role.VIEWER):
     The view gets the current membership as ``request.membership``. Users without a team are
     sent to the page that creates one.
     """
+
     def decorate(view):
         @wraps(view)
         @login_required
@@ -60,7 +63,9 @@ def team_view(min_role: str = Role.VIEWER):
             require_role(membership, min_role)
             request.membership = membership
             return view(request, *args, **kwargs)
+
         return wrapper
+
     return decorate
 
 

@@ -6,12 +6,13 @@ Every file leaves through :func:`serve_file`, after the calling view's team chec
 MEDIA_ROOT); otherwise Django streams it itself in constant memory, with HTTP Range support so
 players can seek.
 """
+
 from __future__ import annotations
 
 import mimetypes
 import os
 import re
-from typing import Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
@@ -65,16 +66,20 @@ def _read_range(path: str, start: int, length: int) -> Iterator[bytes]:
             yield chunk
 
 
-def serve_file(request, name: str, download_name: str = "", as_attachment: bool = False,
-               content_type: Optional[str] = None) -> HttpResponse:
+def serve_file(
+    request,
+    name: str,
+    download_name: str = "",
+    as_attachment: bool = False,
+    content_type: str | None = None,
+) -> HttpResponse:
     """Serve MEDIA_ROOT/``name`` (already permission-checked), honouring a single Range."""
     root = os.path.realpath(settings.MEDIA_ROOT)
     path = os.path.realpath(os.path.join(root, name))
     if not path.startswith(root + os.sep) or not os.path.isfile(path):
         raise Http404(_("The file is missing."))
     content_type = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
-    disposition = content_disposition_header(as_attachment,
-                                             download_name or os.path.basename(path))
+    disposition = content_disposition_header(as_attachment, download_name or os.path.basename(path))
     if getattr(settings, "SENDFILE_X_ACCEL", False):
         response = HttpResponse(content_type=content_type)
         prefix = getattr(settings, "SENDFILE_URL_PREFIX", "/protected-media/")
@@ -99,8 +104,11 @@ def serve_file(request, name: str, download_name: str = "", as_attachment: bool 
             return response
         status = 206
     length = end - start + 1 if size else 0
-    response = StreamingHttpResponse(streaming_body(request, _read_range(path, start, length)),
-                                     status=status, content_type=content_type)
+    response = StreamingHttpResponse(
+        streaming_body(request, _read_range(path, start, length)),
+        status=status,
+        content_type=content_type,
+    )
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
     response["Content-Disposition"] = disposition
@@ -110,8 +118,9 @@ def serve_file(request, name: str, download_name: str = "", as_attachment: bool 
     return response
 
 
-
-def serve_field(request, field, download_name: str = "", as_attachment: bool = False) -> HttpResponse:
+def serve_field(
+    request, field, download_name: str = "", as_attachment: bool = False
+) -> HttpResponse:
     """Serve the file of a model's FileField (already permission-checked)."""
     if not field or not field.name:
         raise Http404(_("The file is missing."))

@@ -10,6 +10,7 @@ Zips are generated while they are sent (constant memory here, first byte at once
 taken yet waits in daphne's send buffer. Behind nginx, keep ``proxy_buffering on`` with a
 ``proxy_max_temp_file_size`` large enough for the biggest zip, so nginx spools to disk instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -18,8 +19,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import (Http404, HttpResponse, HttpResponseBadRequest, JsonResponse,
-                         StreamingHttpResponse)
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -34,7 +40,6 @@ from .common import can, get_scoped, team_view
 from .files import serve_file, streaming_body
 
 
-
 @team_view()
 def media_file(request, pk):
     asset = get_scoped(request, MediaAsset, pk)
@@ -46,8 +51,9 @@ def media_download(request, pk):
     asset = get_scoped(request, MediaAsset, pk)
     if "Range" not in request.headers:
         record(request, asset.team, AuditAction.DOWNLOADED, asset, file=asset.download_name)
-    return serve_file(request, asset.file.name, asset.download_name, as_attachment=True,
-                      content_type="video/mp4")
+    return serve_file(
+        request, asset.file.name, asset.download_name, as_attachment=True, content_type="video/mp4"
+    )
 
 
 @team_view()
@@ -59,17 +65,21 @@ def media_thumbnail(request, pk):
 
 
 # --- zip ------------------------------------------------------------------------------------
-def zip_response(request, assets: list[MediaAsset], zip_name: str, team, target=None) -> HttpResponse:
+def zip_response(
+    request, assets: list[MediaAsset], zip_name: str, team, target=None
+) -> HttpResponse:
     """A streamed, stored zip of ``assets`` with readable unique names."""
     root = settings.MEDIA_ROOT
     present = [a for a in assets if os.path.isfile(os.path.join(root, a.file.name))]
     if not present:
         raise Http404(_("There are no finished videos to download."))
     names = unique_names([a.download_name or f"video-{a.pk}.mp4" for a in present])
-    stream = ZipStream([ZipSource(os.path.join(root, a.file.name), n)
-                        for a, n in zip(present, names)])
-    response = StreamingHttpResponse(streaming_body(request, iter(stream)),
-                                     content_type="application/zip")
+    stream = ZipStream(
+        [ZipSource(os.path.join(root, a.file.name), n) for a, n in zip(present, names)]
+    )
+    response = StreamingHttpResponse(
+        streaming_body(request, iter(stream)), content_type="application/zip"
+    )
     response["Content-Length"] = str(stream.size())
     response["Content-Disposition"] = content_disposition_header(True, zip_name)
     response["Cache-Control"] = "private, no-store"
@@ -81,10 +91,12 @@ def zip_response(request, assets: list[MediaAsset], zip_name: str, team, target=
 def batch_zip(request, pk):
     batch = get_scoped(request, Batch, pk)
     outputs = batch.tasks.filter(status=TaskStatus.SUCCEEDED).values("output_id")
-    assets = list(MediaAsset.objects.for_user(request.user).filter(pk__in=outputs)
-                  .order_by("task__position", "pk"))
-    return zip_response(request, assets, f"{safe_name(batch.name, 'batch')}.zip", batch.team,
-                        batch)
+    assets = list(
+        MediaAsset.objects.for_user(request.user)
+        .filter(pk__in=outputs)
+        .order_by("task__position", "pk")
+    )
+    return zip_response(request, assets, f"{safe_name(batch.name, 'batch')}.zip", batch.team, batch)
 
 
 @team_view()
@@ -95,8 +107,11 @@ def media_zip(request):
     if not ids:
         return HttpResponseBadRequest(_("Choose at least one video."))
     team = request.membership.team
-    assets = list(MediaAsset.objects.for_user(request.user).filter(team=team, pk__in=ids)
-                  .order_by("created_at", "pk"))
+    assets = list(
+        MediaAsset.objects.for_user(request.user)
+        .filter(team=team, pk__in=ids)
+        .order_by("created_at", "pk")
+    )
     return zip_response(request, assets, _("videos") + ".zip", team)
 
 
@@ -104,13 +119,17 @@ def media_zip(request):
 @team_view()
 def media_library(request):
     team = request.membership.team
-    qs = MediaAsset.objects.for_user(request.user).filter(team=team).select_related(
-        "project", "batch", "presenter", "created_by")
+    qs = (
+        MediaAsset.objects.for_user(request.user)
+        .filter(team=team)
+        .select_related("project", "batch", "presenter", "created_by")
+    )
     q = request.GET.get("q", "").strip()
     filters = {k: request.GET.get(k, "") for k in ("project", "batch", "presenter")}
     if q:
-        qs = qs.filter(Q(title__icontains=q) | Q(download_name__icontains=q)
-                       | Q(batch__name__icontains=q))
+        qs = qs.filter(
+            Q(title__icontains=q) | Q(download_name__icontains=q) | Q(batch__name__icontains=q)
+        )
     for key, value in filters.items():
         if value.isdigit():
             qs = qs.filter(**{f"{key}_id": int(value)})
@@ -118,23 +137,39 @@ def media_library(request):
         qs = qs.filter(is_preview=False)
     page = Paginator(qs, 24).get_page(request.GET.get("page"))
     usage = team_disk_usage(team)
-    return render(request, "media/library.html", {
-        "page": page, "assets": page.object_list, "q": q, "filters": filters,
-        "projects": Project.objects.for_user(request.user).filter(team=team),
-        "batches": Batch.objects.for_user(request.user).filter(team=team, is_preview=False)[:100],
-        "presenters": Presenter.objects.for_user(request.user).filter(team=team),
-        "usage": {k: human_bytes(v) for k, v in usage.items()}, "usage_bytes": usage,
-        "free_disk": human_bytes(free_disk_bytes()),
-        "can_delete": can(request, Role.MEMBER),
-    })
+    return render(
+        request,
+        "media/library.html",
+        {
+            "page": page,
+            "assets": page.object_list,
+            "q": q,
+            "filters": filters,
+            "projects": Project.objects.for_user(request.user).filter(team=team),
+            "batches": Batch.objects.for_user(request.user).filter(team=team, is_preview=False)[
+                :100
+            ],
+            "presenters": Presenter.objects.for_user(request.user).filter(team=team),
+            "usage": {k: human_bytes(v) for k, v in usage.items()},
+            "usage_bytes": usage,
+            "free_disk": human_bytes(free_disk_bytes()),
+            "can_delete": can(request, Role.MEMBER),
+        },
+    )
 
 
 @team_view()
 def media_detail(request, pk):
     asset = get_scoped(request, MediaAsset, pk)
-    return render(request, "media/detail.html", {
-        "asset": asset, "size": human_bytes(asset.size_bytes),
-        "can_delete": can(request, Role.MEMBER)})
+    return render(
+        request,
+        "media/detail.html",
+        {
+            "asset": asset,
+            "size": human_bytes(asset.size_bytes),
+            "can_delete": can(request, Role.MEMBER),
+        },
+    )
 
 
 @team_view()
@@ -149,7 +184,13 @@ def media_delete(request, pk):
 
 
 def delete_asset(request, asset: MediaAsset) -> None:
-    record(request, asset.team, AuditAction.DELETED, asset, file=asset.download_name,
-           size=asset.size_bytes)
+    record(
+        request,
+        asset.team,
+        AuditAction.DELETED,
+        asset,
+        file=asset.download_name,
+        size=asset.size_bytes,
+    )
     asset.delete_files()
     asset.delete()

@@ -1,4 +1,5 @@
 """The team's presenter library."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -22,8 +23,14 @@ from .files import serve_field
 
 
 def presenter_json(p: Presenter) -> dict:
-    return {"id": p.pk, "name": p.name, "status": p.status, "error": p.error_text,
-            "url": p.get_absolute_url(), "kind": "presenter"}
+    return {
+        "id": p.pk,
+        "name": p.name,
+        "status": p.status,
+        "error": p.error_text,
+        "url": p.get_absolute_url(),
+        "kind": "presenter",
+    }
 
 
 @team_view()
@@ -42,14 +49,23 @@ def presenter_list(request):
         qs = qs.filter(status=status)
     qs = qs.filter(archived=archived)
     page = Paginator(qs.distinct(), 48).get_page(request.GET.get("page"))
-    return render(request, "studio/presenter_list.html", {
-        "page": page, "presenters": page.object_list, "q": q, "tag": tag, "status": status,
-        "archived": archived, "statuses": MediaStatus.choices,
-        "tags": Tag.objects.for_user(request.user).filter(team=team),
-        "can_upload": can(request, Role.MEMBER),
-        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
-        "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
-    })
+    return render(
+        request,
+        "studio/presenter_list.html",
+        {
+            "page": page,
+            "presenters": page.object_list,
+            "q": q,
+            "tag": tag,
+            "status": status,
+            "archived": archived,
+            "statuses": MediaStatus.choices,
+            "tags": Tag.objects.for_user(request.user).filter(team=team),
+            "can_upload": can(request, Role.MEMBER),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        },
+    )
 
 
 def _wants_json(request) -> bool:
@@ -64,16 +80,21 @@ def presenter_upload(request):
     team = request.membership.team
     for f in request.FILES.getlist("files"):
         try:
-            created.append(library.ingest_uploaded(
-                f, lambda path: library.create_presenter(request, team, path, f.name)))
+            created.append(
+                library.ingest_uploaded(
+                    f, lambda path, f=f: library.create_presenter(request, team, path, f.name)
+                )
+            )
         except InputError as exc:
             errors.append(notice_text(lipsync_error(exc, f.name)))
             record(request, team, AuditAction.UPLOAD_REJECTED, filename=f.name, reason=str(exc))
     if not created and not errors:
         errors.append(_("Choose at least one file."))
     if _wants_json(request):
-        return JsonResponse({"created": [presenter_json(p) for p in created], "errors": errors},
-                            status=201 if created and not errors else (400 if errors and not created else 207))
+        return JsonResponse(
+            {"created": [presenter_json(p) for p in created], "errors": errors},
+            status=201 if created and not errors else (400 if errors and not created else 207),
+        )
     for p in created:
         messages.success(request, _("%(name)s uploaded; checking the face ...") % {"name": p.name})
         twin = library.duplicate_of(p)
@@ -90,12 +111,17 @@ def presenter_detail(request, pk):
     if _wants_json(request):
         return JsonResponse(presenter_json(presenter))
     role = presenter.team.role_of(request.user)
-    return render(request, "studio/presenter_detail.html", {
-        "presenter": presenter, "tags": presenter.tags.all(),
-        "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
-        "in_use": library.active_tasks_using(presenter=presenter),
-        "duplicate": library.duplicate_of(presenter),
-    })
+    return render(
+        request,
+        "studio/presenter_detail.html",
+        {
+            "presenter": presenter,
+            "tags": presenter.tags.all(),
+            "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
+            "in_use": library.active_tasks_using(presenter=presenter),
+            "duplicate": library.duplicate_of(presenter),
+        },
+    )
 
 
 @team_view()
@@ -105,8 +131,9 @@ def presenter_edit(request, pk):
     if request.method == "POST" and form.is_valid():
         form.save()
         tags = library.set_tags(presenter, form.cleaned_data["tags_text"])
-        record(request, presenter.team, AuditAction.UPDATED, presenter, name=presenter.name,
-               tags=tags)
+        record(
+            request, presenter.team, AuditAction.UPDATED, presenter, name=presenter.name, tags=tags
+        )
         messages.success(request, _("Presenter saved."))
         return redirect(presenter)
     return render(request, "studio/presenter_edit.html", {"form": form, "presenter": presenter})
@@ -125,13 +152,22 @@ def presenter_archive(request, pk):
 def presenter_delete(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
     if request.method != "POST":
-        return render(request, "studio/confirm_delete.html", {
-            "object": presenter, "cancel_url": presenter.get_absolute_url()})
+        return render(
+            request,
+            "studio/confirm_delete.html",
+            {"object": presenter, "cancel_url": presenter.get_absolute_url()},
+        )
     try:
         library.delete_presenter(request, presenter)
     except library.InUseError:
-        messages.error(request, _("%(name)s is used by a render that is queued or running; "
-                                  "cancel it or wait until it ends.") % {"name": presenter.name})
+        messages.error(
+            request,
+            _(
+                "%(name)s is used by a render that is queued or running; "
+                "cancel it or wait until it ends."
+            )
+            % {"name": presenter.name},
+        )
         return redirect(presenter)
     messages.success(request, _("Presenter %(name)s deleted.") % {"name": presenter.name})
     return redirect("presenter_list")
@@ -141,8 +177,9 @@ def presenter_delete(request, pk):
 @require_POST
 def presenter_recheck(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
-    Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING,
-                                                    **error_fields(None))
+    Presenter.objects.filter(pk=presenter.pk).update(
+        status=MediaStatus.PROCESSING, **error_fields(None)
+    )
     from ..jobs.library import enqueue_presenter_check
 
     enqueue_presenter_check(presenter.pk)
@@ -153,8 +190,12 @@ def presenter_recheck(request, pk):
 @team_view()
 def presenter_file(request, pk):
     presenter = get_scoped(request, Presenter, pk)
-    return serve_field(request, presenter.file, presenter.original_filename,
-                       as_attachment=request.GET.get("download") == "1")
+    return serve_field(
+        request,
+        presenter.file,
+        presenter.original_filename,
+        as_attachment=request.GET.get("download") == "1",
+    )
 
 
 @team_view()

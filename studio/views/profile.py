@@ -1,4 +1,5 @@
 """The signed-in person's own page: name, e-mail, language, teams and roles."""
+
 from __future__ import annotations
 
 from django import forms
@@ -33,6 +34,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             return redirect("profile")
     else:
         form = ProfileForm(instance=request.user)
-    memberships = (Membership.objects.filter(user=request.user).select_related("team")
-                   .order_by("team__name"))
+    memberships = (
+        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    )
     return render(request, "accounts/profile.html", {"form": form, "memberships": memberships})

@@ -1,4 +1,5 @@
 """Projects of the current team."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -19,9 +20,15 @@ def project_list(request):
     projects = Project.objects.for_user(request.user).filter(team=request.membership.team)
     if not show_archived:
         projects = projects.filter(archived=False)
-    return render(request, "studio/project_list.html", {
-        "projects": projects, "show_archived": show_archived,
-        "can_edit": can(request, Role.MEMBER)})
+    return render(
+        request,
+        "studio/project_list.html",
+        {
+            "projects": projects,
+            "show_archived": show_archived,
+            "can_edit": can(request, Role.MEMBER),
+        },
+    )
 
 
 @team_view(Role.MEMBER)
@@ -42,13 +49,17 @@ def project_create(request):
 def project_detail(request, pk):
     project = get_scoped(request, Project, pk)
     role = project.team.role_of(request.user)
-    return render(request, "studio/project_detail.html", {
-        "project": project,
-        "tracks": project.audio_tracks.all(),
-        "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
-        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
-        "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
-    })
+    return render(
+        request,
+        "studio/project_detail.html",
+        {
+            "project": project,
+            "tracks": project.audio_tracks.all(),
+            "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        },
+    )
 
 
 @team_view()
@@ -57,8 +68,9 @@ def project_edit(request, pk):
     form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
         form.save()
-        record(request, project.team, AuditAction.PROJECT_UPDATED, project,
-               fields=form.changed_data)
+        record(
+            request, project.team, AuditAction.PROJECT_UPDATED, project, fields=form.changed_data
+        )
         messages.success(request, _("Project saved."))
         return redirect(project)
     return render(request, "studio/project_form.html", {"form": form, "project": project})

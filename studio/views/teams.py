@@ -1,4 +1,5 @@
 """Accounts and teams: password change, team settings, members, roles, invitations."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -33,19 +34,26 @@ def team_settings(request):
     team = request.membership.team
     role = request.membership.role
     manage = role in (Role.OWNER, Role.ADMIN)
-    invitations = (Invitation.objects.for_user(request.user, min_role=Role.ADMIN)
-                   .filter(team=team, accepted_at__isnull=True, revoked_at__isnull=True))
-    return render(request, "studio/team_settings.html", {
-        "team": team,
-        "memberships": Membership.objects.for_user(request.user).filter(team=team)
-                                          .select_related("user").order_by("user__username"),
-        "invitations": invitations,
-        "can_manage": manage,
-        "is_owner": role == Role.OWNER,
-        "invite_form": InviteForm(),
-        "add_form": AddMemberForm(),
-        "role_choices": Role.choices,
-    })
+    invitations = Invitation.objects.for_user(request.user, min_role=Role.ADMIN).filter(
+        team=team, accepted_at__isnull=True, revoked_at__isnull=True
+    )
+    return render(
+        request,
+        "studio/team_settings.html",
+        {
+            "team": team,
+            "memberships": Membership.objects.for_user(request.user)
+            .filter(team=team)
+            .select_related("user")
+            .order_by("user__username"),
+            "invitations": invitations,
+            "can_manage": manage,
+            "is_owner": role == Role.OWNER,
+            "invite_form": InviteForm(),
+            "add_form": AddMemberForm(),
+            "role_choices": Role.choices,
+        },
+    )
 
 
 @login_required
@@ -54,11 +62,12 @@ def switch(request):
     try:
         team = team_service.switch_team(request, int(request.POST.get("team", "")))
     except (ValueError, Team.DoesNotExist):
-        raise Http404(_("No such team."))
+        raise Http404(_("No such team.")) from None
     messages.info(request, _("Switched to %(team)s.") % {"team": team.name})
     target = request.POST.get("next") or reverse("dashboard")
-    if not url_has_allowed_host_and_scheme(target, {request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, require_https=request.is_secure()
+    ):
         target = reverse("dashboard")
     return redirect(target)
 
@@ -82,9 +91,13 @@ def invite(request):
         messages.error(request, _("The invitation could not be created: check the fields."))
         return redirect("team_settings")
     try:
-        invitation = team_service.invite(request, request.membership.team,
-                                         request.membership.role, form.cleaned_data["role"],
-                                         form.cleaned_data["email"])
+        invitation = team_service.invite(
+            request,
+            request.membership.team,
+            request.membership.role,
+            form.cleaned_data["role"],
+            form.cleaned_data["email"],
+        )
     except PermissionDenied as exc:
         messages.error(request, str(exc))
         return redirect("team_settings")
@@ -104,9 +117,15 @@ def add_member(request):
         return redirect("team_settings")
     data = form.cleaned_data
     try:
-        team_service.create_member_account(request, request.membership.team,
-                                           request.membership.role, data["username"],
-                                           data["email"], data["password"], data["role"])
+        team_service.create_member_account(
+            request,
+            request.membership.team,
+            request.membership.role,
+            data["username"],
+            data["email"],
+            data["password"],
+            data["role"],
+        )
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("team_settings")
@@ -115,8 +134,9 @@ def add_member(request):
 
 
 def _membership_in_current_team(request, pk) -> Membership:
-    return get_object_or_404(Membership.objects.for_user(request.user)
-                             .filter(team=request.membership.team), pk=pk)
+    return get_object_or_404(
+        Membership.objects.for_user(request.user).filter(team=request.membership.team), pk=pk
+    )
 
 
 @team_view(Role.ADMIN)
@@ -128,13 +148,21 @@ def change_role(request, pk):
         messages.error(request, _("Unknown role."))
         return redirect("team_settings")
     try:
-        team_service.change_role(request, request.membership.team, request.membership.role,
-                                 membership, form.cleaned_data["role"])
+        team_service.change_role(
+            request,
+            request.membership.team,
+            request.membership.role,
+            membership,
+            form.cleaned_data["role"],
+        )
     except (PermissionDenied, ValidationError) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
         return redirect("team_settings")
-    messages.success(request, _("Role of %(name)s is now %(role)s.") % {
-        "name": membership.user.get_username(), "role": membership.get_role_display()})
+    messages.success(
+        request,
+        _("Role of %(name)s is now %(role)s.")
+        % {"name": membership.user.get_username(), "role": membership.get_role_display()},
+    )
     return redirect("team_settings")
 
 
@@ -144,8 +172,9 @@ def remove_member(request, pk):
     membership = _membership_in_current_team(request, pk)
     leaving = membership.user_id == request.user.pk
     try:
-        team_service.remove_member(request, request.membership.team, request.membership.role,
-                                   membership)
+        team_service.remove_member(
+            request, request.membership.team, request.membership.role, membership
+        )
     except (PermissionDenied, ValidationError) as exc:
         if isinstance(exc, PermissionDenied):
             raise
@@ -155,8 +184,9 @@ def remove_member(request, pk):
         request.session.pop(team_service.SESSION_KEY, None)
         messages.success(request, _("You left the team."))
         return redirect("dashboard")
-    messages.success(request, _("%(name)s was removed from the team.") % {
-        "name": membership.user.get_username()})
+    messages.success(
+        request, _("%(name)s was removed from the team.") % {"name": membership.user.get_username()}
+    )
     return redirect("team_settings")
 
 
@@ -164,8 +194,11 @@ def remove_member(request, pk):
 @require_POST
 def revoke_invitation(request, pk):
     invitation = get_object_or_404(
-        Invitation.objects.for_user(request.user, min_role=Role.ADMIN)
-        .filter(team=request.membership.team), pk=pk)
+        Invitation.objects.for_user(request.user, min_role=Role.ADMIN).filter(
+            team=request.membership.team
+        ),
+        pk=pk,
+    )
     team_service.revoke_invitation(request, invitation)
     messages.success(request, _("Invitation revoked."))
     return redirect("team_settings")
@@ -182,11 +215,21 @@ def accept(request, token):
             membership = team_service.accept_invitation(request, token)
         except team_service.InvitationUnusable as exc:
             messages.error(request, str(exc))
-            return render(request, "studio/invitation.html",
-                          {"invitation": invitation, "usable": False}, status=410)
-        messages.success(request, _("You joined %(team)s as %(role)s.") % {
-            "team": membership.team.name, "role": membership.get_role_display()})
+            return render(
+                request,
+                "studio/invitation.html",
+                {"invitation": invitation, "usable": False},
+                status=410,
+            )
+        messages.success(
+            request,
+            _("You joined %(team)s as %(role)s.")
+            % {"team": membership.team.name, "role": membership.get_role_display()},
+        )
         return redirect("dashboard")
-    return render(request, "studio/invitation.html",
-                  {"invitation": invitation if usable else None, "usable": usable},
-                  status=200 if usable else 410)
+    return render(
+        request,
+        "studio/invitation.html",
+        {"invitation": invitation if usable else None, "usable": usable},
+        status=200 if usable else 410,
+    )

@@ -1,4 +1,5 @@
 """JSON endpoints of the resumable upload protocol (README.md, "Upload protocol")."""
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,16 @@ from .common import get_scoped, require_role
 
 
 def _state(upload: Upload) -> dict:
-    data = {"id": str(upload.id), "filename": upload.filename, "size": upload.size,
-            "offset": upload.offset, "state": upload.state, "error": upload.error_text,
-            "kind": upload.kind, "chunk_size": service.max_chunk_bytes() // 2}
+    data = {
+        "id": str(upload.id),
+        "filename": upload.filename,
+        "size": upload.size,
+        "offset": upload.offset,
+        "state": upload.state,
+        "error": upload.error_text,
+        "kind": upload.kind,
+        "chunk_size": service.max_chunk_bytes() // 2,
+    }
     if upload.state == Upload.State.FAILED:
         data["reason"] = _reason_text(upload)
     if upload.state == Upload.State.DONE and upload.result_id:
@@ -78,8 +86,11 @@ def create(request):
         return _error(str(exc), exc.status)
     except InputError as exc:
         shown = lipsync_error(exc, filename)
-        return _error(notice_text(shown), 413 if size > 0 else 400,
-                      reason=notice_text(shown["params"]["reason"]))
+        return _error(
+            notice_text(shown),
+            413 if size > 0 else 400,
+            reason=notice_text(shown["params"]["reason"]),
+        )
     return JsonResponse(_state(upload), status=201)
 
 
@@ -98,8 +109,7 @@ def detail(request, pk):
         return _error("Upload-Offset header required", offset=upload.offset)
     length = request.headers.get("Content-Length")
     try:
-        upload = service.write_chunk(upload.pk, offset, request,
-                                     int(length) if length else None)
+        upload = service.write_chunk(upload.pk, offset, request, int(length) if length else None)
     except service.UploadError as exc:
         return _error(str(exc), exc.status, offset=exc.offset)
     return JsonResponse(_state(upload))
@@ -116,14 +126,21 @@ def complete(request, pk):
         return _error(str(exc), exc.status, offset=exc.offset)
     except InputError:
         upload.refresh_from_db()
-        return _error(upload.error_text, 422, reason=_reason_text(upload),
-                      filename=upload.filename)
+        return _error(upload.error_text, 422, reason=_reason_text(upload), filename=upload.filename)
     upload.refresh_from_db()
     data = _state(upload)
-    data["object"] = {"id": obj.pk, "name": obj.name, "status": obj.status,
-                      "url": obj.get_absolute_url()}
+    data["object"] = {
+        "id": obj.pk,
+        "name": obj.name,
+        "status": obj.status,
+        "url": obj.get_absolute_url(),
+    }
     twin = library.duplicate_of(obj)
     if twin is not None:
-        data["duplicate"] = {"id": twin.pk, "name": twin.name, "url": twin.get_absolute_url(),
-                             "message": library.duplicate_text(twin)}
+        data["duplicate"] = {
+            "id": twin.pk,
+            "name": twin.name,
+            "url": twin.get_absolute_url(),
+            "message": library.duplicate_text(twin),
+        }
     return JsonResponse(data, status=201)

@@ -1,4 +1,5 @@
 """Admin of batches and tasks, and ``manage.py cleanup_media``."""
+
 from __future__ import annotations
 
 import os
@@ -23,15 +24,23 @@ def staff_client(client, django_user_model):
 
 @pytest.fixture
 def batch(use_redis, library, member):
-    return service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]))
+    return service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
+        ),
+    )
 
 
 def test_admin_lists_tasks_with_worker_device_errors_and_rq_link(batch, staff_client):
     task = batch.tasks.first()
     RenderTask.objects.filter(pk=task.pk).update(
-        status=TaskStatus.FAILED, worker_name="gpu-box-1", device="cuda:0",
-        error="anna.mp4: no usable face", traceback="Traceback (most recent call last): ...")
+        status=TaskStatus.FAILED,
+        worker_name="gpu-box-1",
+        device="cuda:0",
+        error="anna.mp4: no usable face",
+        traceback="Traceback (most recent call last): ...",
+    )
     listing = staff_client.get(reverse("admin:studio_rendertask_changelist"))
     page = listing.content.decode()
     assert listing.status_code == 200
@@ -40,7 +49,9 @@ def test_admin_lists_tasks_with_worker_device_errors_and_rq_link(batch, staff_cl
     body = detail.content.decode()
     assert "Traceback (most recent call last)" in body
     assert "/admin/rq/queues/" in body and task.rq_job_id[:12] in body
-    assert staff_client.get(reverse("admin:studio_batch_change", args=[batch.pk])).status_code == 200
+    assert (
+        staff_client.get(reverse("admin:studio_batch_change", args=[batch.pk])).status_code == 200
+    )
 
 
 def test_admin_cancel_and_retry_actions(batch, staff_client, django_capture_on_commit_callbacks):
@@ -49,9 +60,13 @@ def test_admin_cancel_and_retry_actions(batch, staff_client, django_capture_on_c
     assert set(batch.tasks.values_list("status", flat=True)) == {"cancelled"}
     assert AuditEvent.objects.filter(action="batch_cancelled", data__via="admin").exists()
     with django_capture_on_commit_callbacks(execute=True):
-        staff_client.post(reverse("admin:studio_rendertask_changelist"), {
-            "action": "retry_selected",
-            "_selected_action": list(batch.tasks.values_list("pk", flat=True))})
+        staff_client.post(
+            reverse("admin:studio_rendertask_changelist"),
+            {
+                "action": "retry_selected",
+                "_selected_action": list(batch.tasks.values_list("pk", flat=True)),
+            },
+        )
     assert set(batch.tasks.values_list("status", flat=True)) == {"queued"}
 
 
@@ -62,8 +77,9 @@ def test_audit_log_is_read_only_in_admin(batch, staff_client, member):
     event = record(member, batch.team, AuditAction.BATCH_CREATED, batch)
     page = staff_client.get(reverse("admin:studio_auditevent_changelist") + "?action=batch_created")
     assert page.status_code == 200 and "batch_created" in page.content.decode()
-    change = staff_client.post(reverse("admin:studio_auditevent_change", args=[event.pk]),
-                               {"action": "deleted"})
+    change = staff_client.post(
+        reverse("admin:studio_auditevent_change", args=[event.pk]), {"action": "deleted"}
+    )
     assert change.status_code == 403
     event.refresh_from_db()
     assert event.action == "batch_created"
@@ -74,8 +90,9 @@ def _asset(batch, media_root, name: str, age: timedelta) -> MediaAsset:
     path = media_root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"x" * 1000)
-    asset = MediaAsset.objects.create(team=batch.team, batch=batch, title=name,
-                                      download_name=name, file=rel, size_bytes=1000)
+    asset = MediaAsset.objects.create(
+        team=batch.team, batch=batch, title=name, download_name=name, file=rel, size_bytes=1000
+    )
     MediaAsset.objects.filter(pk=asset.pk).update(created_at=timezone.now() - age)
     return asset
 

@@ -3,6 +3,7 @@ resynchronises and ends at 100% with players for the results.
 
 Runs the real stack (daphne, a worker, Redis) from tests/browser/stack.py on its own database.
 """
+
 from __future__ import annotations
 
 import os
@@ -81,8 +82,10 @@ def test_live_page_survives_a_dropped_connection(browser_stack):
         # One bar per presenter, moving, with stage and ETA while rendering.
         page.wait_for_function(
             "() => [...document.querySelectorAll('[data-testid=task-progress]')]"
-            ".some(p => +p.getAttribute('aria-valuenow') > 0 && +p.getAttribute('aria-valuenow') < 100)",
-            timeout=90_000)
+            ".map(p => +p.getAttribute('aria-valuenow'))"
+            ".some(v => v > 0 && v < 100)",
+            timeout=90_000,
+        )
         assert page.get_by_test_id("task-row").count() == 3
 
         # The web server goes away and comes back on the same port.
@@ -91,15 +94,28 @@ def test_live_page_survives_a_dropped_connection(browser_stack):
         web.wait(timeout=15)
         page.wait_for_function(f"!({connection})().includes('live')", timeout=15_000)
         port = stack.base_url.rsplit(":", 1)[1]
-        stack.spawn("daphne-again", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                                     port, "heygem_site.asgi:application"])
+        stack.spawn(
+            "daphne-again",
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                port,
+                "heygem_site.asgi:application",
+            ],
+        )
         page.wait_for_function(f"({connection})().includes('live')", timeout=60_000)
 
         # Finished partly failed: the bar shows the work done (2 of 3) in the outcome's colour,
         # and "live" goes once there is nothing left to follow.
         page.wait_for_function(
             "() => document.querySelector('[data-testid=batch-status]')"
-            ".classList.contains('badge-partial')", timeout=240_000)
+            ".classList.contains('badge-partial')",
+            timeout=240_000,
+        )
         bar = page.get_by_test_id("batch-progress")
         assert bar.get_attribute("aria-valuenow") == "67"
         assert bar.get_attribute("data-state") == "partial"
@@ -108,9 +124,14 @@ def test_live_page_survives_a_dropped_connection(browser_stack):
         assert page.get_by_test_id("task-video").count() == 2
         statuses = page.locator("[data-testid=task-status]").all_inner_texts()
         assert statuses == ["Succeeded", "Succeeded", "Failed"]
-        assert "broken.mp4: not a media file" in page.get_by_test_id("task-error").nth(2).inner_text()
-        page.wait_for_function("() => document.querySelector('[data-testid=batch-status]')"
-                               ".classList.contains('badge-partial')", timeout=10_000)
+        assert (
+            "broken.mp4: not a media file" in page.get_by_test_id("task-error").nth(2).inner_text()
+        )
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=batch-status]')"
+            ".classList.contains('badge-partial')",
+            timeout=10_000,
+        )
         assert page.get_by_test_id("download-zip").is_visible()
         assert errors == []
         browser.close()

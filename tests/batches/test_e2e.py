@@ -4,6 +4,7 @@ client speaking to daphne with a session cookie, and HTTP downloads through daph
 The subprocesses open the same SQLite test database file as this test (``transactional_db``,
 so what the test writes is committed and visible to them).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,33 +41,52 @@ class Stack:
         self.env = dict(os.environ)
         for key in ("PYTEST_CURRENT_TEST", "DJANGO_ENV", "HEYGEM_MODE", "DEBUG"):
             self.env.pop(key, None)
-        self.env.update({
-            "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
-            "DATABASE_URL": _database_url(settings.DATABASES["default"]),
-            "SECRET_KEY": settings.SECRET_KEY,
-            "REDIS_URL": redis_url,
-            "MEDIA_ROOT": str(media_root),
-            "LIPSYNC_CACHE_DIR": str(media_root / "tracks"),
-            "LIPSYNC_DEVICE": "cpu",
-            "RENDER_STALE_AFTER_S": "10",
-            "RECONCILE_INTERVAL_S": "2",
-            "PYTHONUNBUFFERED": "1",
-            "LOG_LEVEL": "INFO",
-        })
+        self.env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
+                "DATABASE_URL": _database_url(settings.DATABASES["default"]),
+                "SECRET_KEY": settings.SECRET_KEY,
+                "REDIS_URL": redis_url,
+                "MEDIA_ROOT": str(media_root),
+                "LIPSYNC_CACHE_DIR": str(media_root / "tracks"),
+                "LIPSYNC_DEVICE": "cpu",
+                "RENDER_STALE_AFTER_S": "10",
+                "RECONCILE_INTERVAL_S": "2",
+                "PYTHONUNBUFFERED": "1",
+                "LOG_LEVEL": "INFO",
+            }
+        )
         self.port = 0
 
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "ab")
-        proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         proc.log_path = self.tmp / f"{name}.log"
         self.procs.append(proc)
         return proc
 
     def start_web(self) -> None:
         self.port = free_port()
-        web = self.spawn("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p",
-                                    str(self.port), "heygem_site.asgi:application"])
+        web = self.spawn(
+            "daphne",
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "heygem_site.asgi:application",
+            ],
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             assert web.poll() is None, web.log_path.read_text()
@@ -80,8 +100,9 @@ class Stack:
         raise TimeoutError("daphne did not start")
 
     def start_worker(self, name: str) -> subprocess.Popen:
-        return self.spawn(name, [sys.executable, "manage.py", "rqworker", "gpu", "cpu",
-                                 "--name", name])
+        return self.spawn(
+            name, [sys.executable, "manage.py", "rqworker", "gpu", "cpu", "--name", name]
+        )
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -95,14 +116,20 @@ class Stack:
             return exc.code, exc.read()
 
     def websocket(self, batch_id: int, client):
-        return connect(f"ws://127.0.0.1:{self.port}/ws/batches/{batch_id}/",
-                       additional_headers={"Cookie": _cookie(client),
-                                           "Origin": f"http://127.0.0.1:{self.port}"},
-                       open_timeout=20)
+        return connect(
+            f"ws://127.0.0.1:{self.port}/ws/batches/{batch_id}/",
+            additional_headers={
+                "Cookie": _cookie(client),
+                "Origin": f"http://127.0.0.1:{self.port}",
+            },
+            open_timeout=20,
+        )
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.log_path.name} ---\n" + p.log_path.read_text(errors="replace")[-3000:]
-                         for p in self.procs)
+        return "\n".join(
+            f"--- {p.log_path.name} ---\n" + p.log_path.read_text(errors="replace")[-3000:]
+            for p in self.procs
+        )
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -126,8 +153,11 @@ def _database_url(db: dict) -> str:
     if "sqlite" in db["ENGINE"]:
         return "sqlite:///" + str(db["NAME"])
     from urllib.parse import quote
-    return (f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@"
-            f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}")
+
+    return (
+        f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}@"
+        f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
 
 
 def _cookie(client) -> str:
@@ -153,9 +183,14 @@ def _wait_for(predicate, timeout_s: float, what: str, stack: Stack):
 
 def test_batch_end_to_end(stack, library, member, member_client, outsider_client, tmp_path):
     stack.start_web()
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello],
-        presenters=[library.anna, library.bo, library.broken]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project,
+            audios=[library.hello],
+            presenters=[library.anna, library.bo, library.broken],
+        ),
+    )
     with stack.websocket(batch.pk, member_client) as ws:
         snapshot = json.loads(ws.recv(timeout=20))
         assert snapshot["type"] == "snapshot" and len(snapshot["tasks"]) == 3
@@ -175,8 +210,9 @@ def test_batch_end_to_end(stack, library, member, member_client, outsider_client
         statuses: dict[int, str] = {t["id"]: t["status"] for t in snapshot["tasks"]}
         last_batch = None
         deadline = time.monotonic() + 150
-        while time.monotonic() < deadline and not (set(statuses.values()) <= FINAL
-                                                    and last_batch == "partial"):
+        while time.monotonic() < deadline and not (
+            set(statuses.values()) <= FINAL and last_batch == "partial"
+        ):
             message = json.loads(ws.recv(timeout=150))
             if message["type"] == "task":
                 task = message["task"]
@@ -189,7 +225,10 @@ def test_batch_end_to_end(stack, library, member, member_client, outsider_client
 
     tasks = {t.presenter_name: t for t in RenderTask.objects.filter(batch=batch)}
     assert [tasks[n].status for n in ("安娜 Anna", "Bo", "Broken")] == [
-        "succeeded", "succeeded", "failed"], stack.logs()
+        "succeeded",
+        "succeeded",
+        "failed",
+    ], stack.logs()
     assert tasks["Broken"].error.startswith("broken.mp4: not a media file")
     for name in ("安娜 Anna", "Bo"):
         percents = seen[tasks[name].pk]
@@ -226,22 +265,34 @@ def test_cancel_running_then_kill_worker(stack, library, member, clip_files, tmp
     copy = tmp_path / "long2.wav"
     copy.write_bytes(clip_files.long_wav.read_bytes())
     second_audio = library.audio("Long talk 2", copy, 40.0)
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.long_audio, second_audio],
-        presenters=[library.long_presenter]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project,
+            audios=[library.long_audio, second_audio],
+            presenters=[library.long_presenter],
+        ),
+    )
     first, second = RenderTask.objects.filter(batch=batch).order_by("position")
     worker = stack.start_worker("w1")
 
     def rendering(task):
         row = RenderTask.objects.get(pk=task.pk)
-        return row if (row.status == "running" and row.stage == "render"
-                       and row.percent > 15) else None
+        return (
+            row
+            if (row.status == "running" and row.stage == "render" and row.percent > 15)
+            else None
+        )
 
     # Cancel the running render: it stops at its next frames and leaves no file.
     _wait_for(lambda: rendering(first), 90, "the first render to get going", stack)
     assert service.cancel_task(RenderTask.objects.get(pk=first.pk))
-    _wait_for(lambda: RenderTask.objects.get(pk=first.pk).status == "cancelled", 30,
-              "the cancel to land", stack)
+    _wait_for(
+        lambda: RenderTask.objects.get(pk=first.pk).status == "cancelled",
+        30,
+        "the cancel to land",
+        stack,
+    )
     folder = Path(stack.env["MEDIA_ROOT"]) / "outputs" / str(batch.team_id) / str(batch.pk)
     assert not any(p.name.startswith(f"{first.pk}-") for p in folder.glob("*")), "no partial file"
 
@@ -251,15 +302,24 @@ def test_cancel_running_then_kill_worker(stack, library, member, clip_files, tmp
     killed_at = time.monotonic()
     stack.start_worker("w2")
     # Noticed when the task is no longer "running on w1" (w2 may take it again at once).
-    row = _wait_for(lambda: (lambda r: r if (r.status, r.worker_name) != ("running", "w1")
-                             else None)(RenderTask.objects.get(pk=second.pk)),
-                    60, "the reconciler to notice", stack)
+    row = _wait_for(
+        lambda: (lambda r: r if (r.status, r.worker_name) != ("running", "w1") else None)(
+            RenderTask.objects.get(pk=second.pk)
+        ),
+        60,
+        "the reconciler to notice",
+        stack,
+    )
     noticed_s = time.monotonic() - killed_at
     assert noticed_s < 60
     assert row.status in ("queued", "running")
     assert "w1 stopped responding" in row.error and "attempt 2 of 3" in row.error
-    done = _wait_for(lambda: (lambda r: r if r.status in FINAL else None)(
-        RenderTask.objects.get(pk=second.pk)), 90, "the re-queued render to finish", stack)
+    done = _wait_for(
+        lambda: (lambda r: r if r.status in FINAL else None)(RenderTask.objects.get(pk=second.pk)),
+        90,
+        "the re-queued render to finish",
+        stack,
+    )
     assert done.status == TaskStatus.SUCCEEDED and done.attempts == 2
     assert done.worker_name == "w2"
     print(f"kill -9 noticed after {noticed_s:.1f} s")

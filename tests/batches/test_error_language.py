@@ -1,5 +1,6 @@
 """A task's error is stored untranslated and read in each viewer's language: on the batch
 page, in status.json and over the websocket (published by a worker in English)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -25,13 +26,22 @@ ZH_GAVE_UP = "工作进程 ghost 在渲染时停止响应（阶段：render）�
 @pytest.fixture
 def failed_task(use_redis, library, member):
     """A task whose worker died on its last attempt, failed by the real reconciler."""
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna]
+        ),
+    )
     task = batch.tasks.get()
     old = timezone.now() - timedelta(minutes=2)
     RenderTask.objects.filter(pk=task.pk).update(
-        status=TaskStatus.RUNNING, attempts=3, worker_name="ghost", started_at=old,
-        heartbeat_at=old, stage="render")
+        status=TaskStatus.RUNNING,
+        attempts=3,
+        worker_name="ghost",
+        started_at=old,
+        heartbeat_at=old,
+        stage="render",
+    )
     with translation.override("en"):  # the reconciler's process speaks English
         assert reconcile().failed == [task.pk]
     task.refresh_from_db()
@@ -60,9 +70,15 @@ def _communicator(client, batch_id, language):
     from heygem_site.asgi import application
 
     cookie = client.cookies["sessionid"].value
-    return WebsocketCommunicator(application, f"/ws/batches/{batch_id}/", headers=[
-        (b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://localhost"),
-        (b"accept-language", language.encode())])
+    return WebsocketCommunicator(
+        application,
+        f"/ws/batches/{batch_id}/",
+        headers=[
+            (b"cookie", f"sessionid={cookie}".encode()),
+            (b"origin", b"http://localhost"),
+            (b"accept-language", language.encode()),
+        ],
+    )
 
 
 def test_websocket_translates_for_each_client(failed_task, member_client):
@@ -99,8 +115,9 @@ def test_language_cookie_beats_accept_language():
 
 
 def test_input_error_keeps_the_engines_reason_and_translates_ours():
-    engine = lipsync_error(UnsupportedMediaError("/media/x/1a2b.mp4", "not a media file"),
-                           "broken.mp4")
+    engine = lipsync_error(
+        UnsupportedMediaError("/media/x/1a2b.mp4", "not a media file"), "broken.mp4"
+    )
     ours = lipsync_error(NoFaceError("room.mp4", "no face was found in any frame"))
     assert engine["message"] == "broken.mp4: not a media file"
     assert ours["message"] == "room.mp4: no face was found in any frame"
@@ -123,6 +140,7 @@ def test_a_failed_presenters_reason_keeps_its_template_in_the_task_error():
     assert str(exc) == f"empty room.mp4: {NO_FACE}"
     assert exc.template == NO_FACE
 
-    legacy = SimpleNamespace(original_filename="a.mp4", name="a", error="a.mp4: gone",
-                             error_notice={})
+    legacy = SimpleNamespace(
+        original_filename="a.mp4", name="a", error="a.mp4: gone", error_notice={}
+    )
     assert str(_failed_input(legacy, "fallback")) == "a.mp4: gone"

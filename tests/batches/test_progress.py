@@ -1,4 +1,5 @@
 """Progress publishing (throttled, over the real Redis channel layer) and the consumer."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,8 +18,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def batch(use_redis, library, member):
-    return service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]))
+    return service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
+        ),
+    )
 
 
 class FakeClock:
@@ -35,11 +40,13 @@ def _drain(channel: str) -> list[dict]:
 
     async def pull():
         import asyncio
+
         while True:
             try:
                 messages.append(await asyncio.wait_for(layer.receive(channel), 0.3))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return
+
     async_to_sync(pull)()
     return messages
 
@@ -51,10 +58,15 @@ def test_reporter_throttles_messages_db_writes_and_heartbeats(batch):
     async_to_sync(layer.group_add)(group_name(batch.pk), channel)
     clock = FakeClock()
     writes, beats = [], []
-    reporter = TaskProgressReporter(task, write=lambda f: writes.append(f) or True,
-                                    heartbeat=lambda: beats.append(clock.now), clock=clock,
-                                    messages_per_s=4, db_interval_s=1.0,
-                                    heartbeat_interval_s=5.0)
+    reporter = TaskProgressReporter(
+        task,
+        write=lambda f: writes.append(f) or True,
+        heartbeat=lambda: beats.append(clock.now),
+        clock=clock,
+        messages_per_s=4,
+        db_interval_s=1.0,
+        heartbeat_interval_s=5.0,
+    )
     # 12 seconds of rendering, reported 50 times a second, in one stage
     for i in range(600):
         clock.now += 0.02
@@ -81,16 +93,20 @@ def _communicator(client, batch_id):
     from heygem_site.asgi import application
 
     cookie = client.cookies["sessionid"].value if "sessionid" in client.cookies else ""
-    return WebsocketCommunicator(application, f"/ws/batches/{batch_id}/", headers=[
-        (b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://localhost")])
+    return WebsocketCommunicator(
+        application,
+        f"/ws/batches/{batch_id}/",
+        headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://localhost")],
+    )
 
 
 def test_member_gets_snapshot_then_updates_and_resync(batch, member_client):
     task = batch.tasks.first()
 
     def mark_running():
-        RenderTask.objects.filter(pk=task.pk).update(status=TaskStatus.RUNNING, percent=42.0,
-                                                     stage="render")
+        RenderTask.objects.filter(pk=task.pk).update(
+            status=TaskStatus.RUNNING, percent=42.0, stage="render"
+        )
         task.refresh_from_db()
         publish_task(task)
 
@@ -120,6 +136,7 @@ def test_others_are_refused(batch, who, request):
     from django.test import Client
 
     client = Client() if who == "anonymous" else request.getfixturevalue(who)
+
     async def attempt(batch_id):
         return await _communicator(client, batch_id).connect()
 

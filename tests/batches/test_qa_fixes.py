@@ -1,5 +1,6 @@
 """QA findings on batches: unusable engines, outcome-coloured progress, estimates, preview
 names, render card layout, dashboard worker labels."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,10 +31,10 @@ def test_engine_without_weights_is_not_usable(no_weights, tmp_path, monkeypatch)
     assert get_engine_class("wav2lip").weights_available()
 
 
-def test_form_disables_an_engine_without_weights(no_weights, use_redis, library,
-                                                  member_client):
-    html = member_client.get(reverse("batch_create"),
-                             {"project": library.project.pk}).content.decode()
+def test_form_disables_an_engine_without_weights(no_weights, use_redis, library, member_client):
+    html = member_client.get(
+        reverse("batch_create"), {"project": library.project.pk}
+    ).content.decode()
     option = html.split('data-testid="engine-wav2lip"')[0].rsplit("<option", 1)[1]
     assert "disabled" in option
     assert "needs model weights: ask your administrator" in html
@@ -41,30 +42,45 @@ def test_form_disables_an_engine_without_weights(no_weights, use_redis, library,
     assert "disabled" not in warp
 
 
-def test_server_refuses_a_batch_with_an_unusable_engine(no_weights, use_redis, library,
-                                                        member_client):
-    response = member_client.post(reverse("batch_create"), {
-        "project": library.project.pk, "audio": [library.hello.pk],
-        "presenter": [library.anna.pk], "engine": "wav2lip"})
+def test_server_refuses_a_batch_with_an_unusable_engine(
+    no_weights, use_redis, library, member_client
+):
+    response = member_client.post(
+        reverse("batch_create"),
+        {
+            "project": library.project.pk,
+            "audio": [library.hello.pk],
+            "presenter": [library.anna.pk],
+            "engine": "wav2lip",
+        },
+    )
     assert response.status_code == 400
     assert "needs model weights" in response.content.decode()
     assert not Batch.objects.exists()
 
 
 def _failed(library, member, code_notice):
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna]
+        ),
+    )
     task = batch.tasks.get()
-    RenderTask.objects.filter(pk=task.pk).update(status=TaskStatus.FAILED,
-                                                 **error_fields(code_notice))
+    RenderTask.objects.filter(pk=task.pk).update(
+        status=TaskStatus.FAILED, **error_fields(code_notice)
+    )
     task.refresh_from_db()
     batch.refresh_status()
     return batch, task
 
 
 def test_unfixable_errors_offer_no_retry(use_redis, library, member, member_client):
-    batch, task = _failed(library, member, notice(
-        "engine_unusable", "The engine “%(engine)s” needs model weights", engine="wav2lip"))
+    batch, task = _failed(
+        library,
+        member,
+        notice("engine_unusable", "The engine “%(engine)s” needs model weights", engine="wav2lip"),
+    )
     assert not task_retryable(task)
     assert batch_snapshot(batch)["tasks"][0]["retryable"] is False
     html = member_client.get(batch.get_absolute_url()).content.decode()
@@ -78,8 +94,9 @@ def test_unfixable_errors_offer_no_retry(use_redis, library, member, member_clie
 
 
 def test_transient_errors_keep_their_retry(use_redis, library, member, member_client):
-    batch, task = _failed(library, member, notice("failed", "The render failed: %(why)s",
-                                                  why="OSError: disk"))
+    batch, task = _failed(
+        library, member, notice("failed", "The render failed: %(why)s", why="OSError: disk")
+    )
     assert task_retryable(task)
     html = member_client.get(batch.get_absolute_url()).content.decode()
     retry_form = html.split('data-testid="task-retry"')[0].rsplit("<form", 1)[1]
@@ -87,10 +104,12 @@ def test_transient_errors_keep_their_retry(use_redis, library, member, member_cl
 
 
 @pytest.mark.django_db(transaction=True)
-def test_missing_weights_error_names_no_server_path(use_redis, library, member, monkeypatch,
-                                                    tmp_path, settings):
+def test_missing_weights_error_names_no_server_path(
+    use_redis, library, member, monkeypatch, tmp_path, settings
+):
     """The people-facing error of a render without weights has no paths; the traceback does."""
     import django_rq
+
     from studio import worker as worker_module
 
     models = tmp_path / "secret-models"
@@ -98,8 +117,12 @@ def test_missing_weights_error_names_no_server_path(use_redis, library, member, 
     monkeypatch.setenv("LIPSYNC_DEVICE", "cpu")
     monkeypatch.setattr(worker_module, "_engines", {})
     monkeypatch.setattr(worker_module, "engine_loads", 0)
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna]
+        ),
+    )
     # Weights that went missing after submission (the form refuses such an engine up front).
     Batch.objects.filter(pk=batch.pk).update(engine="wav2lip")
     django_rq.get_worker("gpu").work(burst=True)
@@ -111,8 +134,9 @@ def test_missing_weights_error_names_no_server_path(use_redis, library, member, 
     assert not task_retryable(task)
 
 
-def test_failed_batch_reads_zero_percent_in_red(use_redis, library, member, member_client,
-                                                owner_client):
+def test_failed_batch_reads_zero_percent_in_red(
+    use_redis, library, member, member_client, owner_client
+):
     batch, _task = _failed(library, member, notice("failed", "The render failed"))
     assert batch.status == "failed"
     assert batch.progress_percent() == 0.0
@@ -130,35 +154,49 @@ def test_estimate_uses_measured_speed(use_redis, library, member, member_client)
     team = library.project.team
     assert service.measured_fps(team, "warp") is None
     assert service.render_speed(team, "warp") == service.FALLBACK_RENDER_FPS
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
+        ),
+    )
     start = timezone.now()
     for task, (frames, seconds) in zip(batch.tasks.all(), [(500, 2.0), (300, 3.0)]):
         RenderTask.objects.filter(pk=task.pk).update(
-            status=TaskStatus.SUCCEEDED, frames_total=frames, started_at=start,
-            finished_at=start + dt.timedelta(seconds=seconds), fps=999)
+            status=TaskStatus.SUCCEEDED,
+            frames_total=frames,
+            started_at=start,
+            finished_at=start + dt.timedelta(seconds=seconds),
+            fps=999,
+        )
     assert service.measured_fps(team, "warp") == pytest.approx((250 + 100) / 2)
     assert service.measured_fps(team, "wav2lip") is None
     # 20 s of speech at 175 frames/s: about 4 s, not the old 35 s.
     assert service.estimate_seconds(1, 20.0, fps=175.0) == pytest.approx(1 + 500 / 175)
     assert service.estimate_seconds(4, 20.0, fps=175.0, workers=2) == pytest.approx(
-        2 * (1 + 500 / 175))
-    html = member_client.get(reverse("batch_create"),
-                             {"project": library.project.pk}).content.decode()
+        2 * (1 + 500 / 175)
+    )
+    html = member_client.get(
+        reverse("batch_create"), {"project": library.project.pk}
+    ).content.decode()
     assert '"warp": 175.0' in html and 'data-testid="preview-estimate"' in html
 
 
 def test_duration_units_are_translated(use_redis, library, member_client):
     with translation.override("zh-hans"):
-        html = member_client.get(reverse("batch_create"), {"project": library.project.pk},
-                                 HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+        html = member_client.get(
+            reverse("batch_create"), {"project": library.project.pk}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+        ).content.decode()
     assert 'data-units="%(n)s 秒|%(n)s 分钟|%(n)s 小时"' in html
 
 
 def test_preview_name_is_translated_when_shown(use_redis, library, member):
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna],
-        preview=True))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna], preview=True
+        ),
+    )
     assert batch.name == "安娜 Anna × 问候 Hello"
     with translation.override("en"):
         assert batch.display_name == "Preview: 安娜 Anna × 问候 Hello"
@@ -170,8 +208,12 @@ def test_preview_name_is_translated_when_shown(use_redis, library, member):
 
 
 def test_render_card_has_a_fixed_header(use_redis, library, member, member_client):
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
+        ),
+    )
     html = member_client.get(batch.get_absolute_url()).content.decode()
     heads = html.split('data-testid="task-head"')[1:]
     assert len(heads) == 2

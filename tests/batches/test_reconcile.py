@@ -1,4 +1,5 @@
 """The reconciler: tasks of dead workers are re-queued or failed; live ones are left alone."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -20,8 +21,12 @@ def running_task(use_redis, library, member, django_capture_on_commit_callbacks)
     """A task that a worker 'ghost' took 2 minutes ago and whose RQ job is in the started
     registry, as after a kill -9."""
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, service.BatchSpec(
-            project=library.project, audios=[library.hello], presenters=[library.anna]))
+        batch = service.create_batch(
+            member,
+            service.BatchSpec(
+                project=library.project, audios=[library.hello], presenters=[library.anna]
+            ),
+        )
     task = batch.tasks.get()
     conn = django_rq.get_connection("gpu")
     queue = django_rq.get_queue("gpu")
@@ -32,14 +37,21 @@ def running_task(use_redis, library, member, django_capture_on_commit_callbacks)
     conn.zadd(registry.key, {f"{job.id}:exec1": 9_999_999_999})
     old = timezone.now() - timedelta(minutes=2)
     RenderTask.objects.filter(pk=task.pk).update(
-        status=TaskStatus.RUNNING, attempts=1, worker_name="ghost", started_at=old,
-        heartbeat_at=old, stage="render", percent=40.0)
+        status=TaskStatus.RUNNING,
+        attempts=1,
+        worker_name="ghost",
+        started_at=old,
+        heartbeat_at=old,
+        stage="render",
+        percent=40.0,
+    )
     task.refresh_from_db()
     return task
 
 
-def test_dead_worker_task_is_requeued_with_a_new_job(running_task,
-                                                     django_capture_on_commit_callbacks):
+def test_dead_worker_task_is_requeued_with_a_new_job(
+    running_task, django_capture_on_commit_callbacks
+):
     old_job = running_task.rq_job_id
     with django_capture_on_commit_callbacks(execute=True):
         report = reconcile()
@@ -87,15 +99,19 @@ def test_cancel_requested_on_dead_worker_ends_cancelled(running_task):
     assert RenderTask.objects.get(pk=running_task.pk).status == TaskStatus.CANCELLED
 
 
-def test_queued_task_whose_job_vanished_is_enqueued_again(use_redis, library, member,
-                                                           django_capture_on_commit_callbacks):
+def test_queued_task_whose_job_vanished_is_enqueued_again(
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, service.BatchSpec(
-            project=library.project, audios=[library.hello], presenters=[library.bo]))
+        batch = service.create_batch(
+            member,
+            service.BatchSpec(
+                project=library.project, audios=[library.hello], presenters=[library.bo]
+            ),
+        )
     task = batch.tasks.get()
     use_redis.client.flushall()  # Redis restarted without persistence
-    RenderTask.objects.filter(pk=task.pk).update(
-        queued_at=timezone.now() - timedelta(minutes=5))
+    RenderTask.objects.filter(pk=task.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):
         report = reconcile()
     assert report.resubmitted == [task.pk]

@@ -1,4 +1,5 @@
 """Submitting, cancelling and retrying batches (real Redis, no worker)."""
+
 from __future__ import annotations
 
 import django_rq
@@ -10,16 +11,19 @@ from studio.services import batches as service
 
 
 def _spec(library, presenters, audios=None, **kw):
-    return service.BatchSpec(project=library.project, audios=audios or [library.hello],
-                             presenters=presenters, **kw)
+    return service.BatchSpec(
+        project=library.project, audios=audios or [library.hello], presenters=presenters, **kw
+    )
 
 
 def test_create_batch_makes_tasks_then_enqueues_after_commit(
-        use_redis, library, member, django_capture_on_commit_callbacks):
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     queue = django_rq.get_queue("gpu")
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, _spec(library, [library.anna, library.bo,
-                                                             library.broken]))
+        batch = service.create_batch(
+            member, _spec(library, [library.anna, library.bo, library.broken])
+        )
         assert queue.count == 0, "nothing may be enqueued before the transaction commits"
     tasks = list(batch.tasks.order_by("position"))
     assert [t.presenter_name for t in tasks] == ["安娜 Anna", "Bo", "Broken"]
@@ -33,22 +37,31 @@ def test_create_batch_makes_tasks_then_enqueues_after_commit(
     assert batch.status == BatchStatus.QUEUED
 
 
-def test_matrix_batch_has_one_task_per_pair(use_redis, library, member,
-                                            django_capture_on_commit_callbacks):
+def test_matrix_batch_has_one_task_per_pair(
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, _spec(
-            library, [library.anna, library.bo], audios=[library.hello, library.long_audio]))
+        batch = service.create_batch(
+            member,
+            _spec(library, [library.anna, library.bo], audios=[library.hello, library.long_audio]),
+        )
     pairs = set(batch.tasks.values_list("audio_name", "presenter_name"))
-    assert pairs == {("问候 Hello", "安娜 Anna"), ("问候 Hello", "Bo"),
-                     ("Long talk", "安娜 Anna"), ("Long talk", "Bo")}
+    assert pairs == {
+        ("问候 Hello", "安娜 Anna"),
+        ("问候 Hello", "Bo"),
+        ("Long talk", "安娜 Anna"),
+        ("Long talk", "Bo"),
+    }
     assert django_rq.get_queue("gpu").count == 4
 
 
-def test_preview_renders_three_seconds_with_a_short_timeout(use_redis, library, member,
-                                                            django_capture_on_commit_callbacks):
+def test_preview_renders_three_seconds_with_a_short_timeout(
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, _spec(library, [library.anna],
-                                                   audios=[library.long_audio], preview=True))
+        batch = service.create_batch(
+            member, _spec(library, [library.anna], audios=[library.long_audio], preview=True)
+        )
     task = batch.tasks.get()
     assert batch.is_preview and batch.preview_seconds == 3.0
     assert task.timeout_s == 120 + 20 * 3 + 8  # capped at the preview length, not 8 s
@@ -72,8 +85,13 @@ def test_inputs_from_elsewhere_or_not_ready_are_refused(use_redis, library, memb
     from studio.models import AudioTrack, MediaStatus, Project
 
     other = Project.objects.create(team=library.project.team, name="Other")
-    stray = AudioTrack.objects.create(project=other, name="stray", file="audio/x.wav",
-                                      original_filename="x.wav", status=MediaStatus.READY)
+    stray = AudioTrack.objects.create(
+        project=other,
+        name="stray",
+        file="audio/x.wav",
+        original_filename="x.wav",
+        status=MediaStatus.READY,
+    )
     with pytest.raises(service.BatchRefused, match="not in this project"):
         service.create_batch(member, _spec(library, [library.anna], audios=[stray]))
     library.bo.status = MediaStatus.PROCESSING
@@ -84,11 +102,12 @@ def test_inputs_from_elsewhere_or_not_ready_are_refused(use_redis, library, memb
         service.create_batch(member, _spec(library, [library.anna], engine="nope"))
 
 
-def test_cancel_queued_task_cancels_its_job(use_redis, library, member,
-                                            django_capture_on_commit_callbacks):
+def test_cancel_queued_task_cancels_its_job(
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(member, _spec(library, [library.anna, library.bo]))
-    first, second = batch.tasks.order_by("position")
+    first, _second = batch.tasks.order_by("position")
     assert service.cancel_task(first)
     first.refresh_from_db()
     assert first.status == TaskStatus.CANCELLED and first.finished_at
@@ -101,8 +120,9 @@ def test_cancel_queued_task_cancels_its_job(use_redis, library, member,
     assert batch.status == BatchStatus.CANCELLED
 
 
-def test_cancel_running_task_sets_the_flag_it_polls(use_redis, library, member,
-                                                    django_capture_on_commit_callbacks):
+def test_cancel_running_task_sets_the_flag_it_polls(
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(member, _spec(library, [library.anna]))
     task = batch.tasks.get()
@@ -114,14 +134,16 @@ def test_cancel_running_task_sets_the_flag_it_polls(use_redis, library, member,
     assert django_rq.get_connection("gpu").exists(service.cancel_key(task.pk))
 
 
-def test_retry_gives_a_failed_task_a_fresh_job(use_redis, library, member,
-                                               django_capture_on_commit_callbacks):
+def test_retry_gives_a_failed_task_a_fresh_job(
+    use_redis, library, member, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(member, _spec(library, [library.anna]))
     task = batch.tasks.get()
     old_job = task.rq_job_id
-    RenderTask.objects.filter(pk=task.pk).update(status=TaskStatus.FAILED, attempts=3,
-                                                 error="boom", traceback="tb")
+    RenderTask.objects.filter(pk=task.pk).update(
+        status=TaskStatus.FAILED, attempts=3, error="boom", traceback="tb"
+    )
     task.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         assert service.retry_task(task)

@@ -1,4 +1,5 @@
 """Batch and media pages: creation, access control, file serving, zip, audit."""
+
 from __future__ import annotations
 
 import io
@@ -16,52 +17,86 @@ from studio.services import batches as service
 @pytest.fixture
 def finished_batch(use_redis, library, member, media_root):
     """A batch of three where two renders succeeded (real MP4 files) and one failed."""
-    batch = service.create_batch(member, service.BatchSpec(
-        project=library.project, audios=[library.hello],
-        presenters=[library.anna, library.bo, library.broken], name="Launch 发布"))
+    batch = service.create_batch(
+        member,
+        service.BatchSpec(
+            project=library.project,
+            audios=[library.hello],
+            presenters=[library.anna, library.bo, library.broken],
+            name="Launch 发布",
+        ),
+    )
     tasks = list(batch.tasks.order_by("position"))
     for task, presenter in zip(tasks[:2], [library.anna, library.bo]):
         rel = f"outputs/{batch.team_id}/{batch.pk}/{task.pk}.mp4"
         os.makedirs(os.path.dirname(media_root / rel), exist_ok=True)
         shutil.copy(media_root / presenter.file.name, media_root / rel)
         asset = MediaAsset.objects.create(
-            team=batch.team, project=batch.project, batch=batch, task=task,
-            presenter=presenter, audio=library.hello, title=str(task),
-            download_name=f"{task.presenter_name}__{task.audio_name}.mp4", file=rel,
-            size_bytes=(media_root / rel).stat().st_size, duration_s=1.5, created_by=member)
-        RenderTask.objects.filter(pk=task.pk).update(status=TaskStatus.SUCCEEDED, output=asset,
-                                                     percent=100)
-    RenderTask.objects.filter(pk=tasks[2].pk).update(status=TaskStatus.FAILED,
-                                                     error="broken.mp4: not a media file")
+            team=batch.team,
+            project=batch.project,
+            batch=batch,
+            task=task,
+            presenter=presenter,
+            audio=library.hello,
+            title=str(task),
+            download_name=f"{task.presenter_name}__{task.audio_name}.mp4",
+            file=rel,
+            size_bytes=(media_root / rel).stat().st_size,
+            duration_s=1.5,
+            created_by=member,
+        )
+        RenderTask.objects.filter(pk=task.pk).update(
+            status=TaskStatus.SUCCEEDED, output=asset, percent=100
+        )
+    RenderTask.objects.filter(pk=tasks[2].pk).update(
+        status=TaskStatus.FAILED, error="broken.mp4: not a media file"
+    )
     batch.refresh_status()
     return batch
 
 
-def test_member_creates_a_batch_from_the_form(use_redis, library, member_client,
-                                              django_capture_on_commit_callbacks):
+def test_member_creates_a_batch_from_the_form(
+    use_redis, library, member_client, django_capture_on_commit_callbacks
+):
     page = member_client.get(reverse("batch_create"), {"project": library.project.pk})
     assert page.status_code == 200
-    assert "安娜 Anna" in page.content.decode() and 'data-testid="preview-button"' in page.content.decode()
+    assert (
+        "安娜 Anna" in page.content.decode()
+        and 'data-testid="preview-button"' in page.content.decode()
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        response = member_client.post(reverse("batch_create"), {
-            "project": library.project.pk, "audio": [library.hello.pk],
-            "presenter": [library.anna.pk, library.bo.pk], "engine": "warp",
-            "max_height": "720", "quality": "high"})
+        response = member_client.post(
+            reverse("batch_create"),
+            {
+                "project": library.project.pk,
+                "audio": [library.hello.pk],
+                "presenter": [library.anna.pk, library.bo.pk],
+                "engine": "warp",
+                "max_height": "720",
+                "quality": "high",
+            },
+        )
     batch = Batch.objects.get()
     assert response.status_code == 302 and response["Location"] == batch.get_absolute_url()
     assert batch.max_height == 720 and batch.crf == 18 and batch.tasks.count() == 2
     detail = member_client.get(batch.get_absolute_url()).content.decode()
     assert detail.count('data-testid="task-row"') == 2
-    assert 'id="batch-snapshot"' in detail and "/ws/batches/%d/" % batch.pk in detail
+    assert 'id="batch-snapshot"' in detail and f"/ws/batches/{batch.pk}/" in detail
     event = AuditEvent.objects.get(action="batch_created")
     assert event.actor.username == "mia" and event.target_id == str(batch.pk)
     assert event.ip == "127.0.0.1"
 
 
 def test_preview_button_makes_a_three_second_batch(use_redis, library, member_client):
-    response = member_client.post(reverse("batch_preview"), {
-        "project": library.project.pk, "audio": [library.long_audio.pk],
-        "presenter": [library.bo.pk, library.anna.pk]}, HTTP_ACCEPT="application/json")
+    response = member_client.post(
+        reverse("batch_preview"),
+        {
+            "project": library.project.pk,
+            "audio": [library.long_audio.pk],
+            "presenter": [library.bo.pk, library.anna.pk],
+        },
+        HTTP_ACCEPT="application/json",
+    )
     assert response.status_code == 201
     batch = Batch.objects.get(pk=response.json()["id"])
     assert batch.is_preview and batch.preview_seconds == 3.0 and batch.tasks.count() == 1
@@ -69,18 +104,28 @@ def test_preview_button_makes_a_three_second_batch(use_redis, library, member_cl
 
 def test_low_disk_form_shows_the_reason(use_redis, library, member_client, settings):
     settings.MIN_FREE_DISK_BYTES = 1 << 60
-    response = member_client.post(reverse("batch_create"), {
-        "project": library.project.pk, "audio": [library.hello.pk],
-        "presenter": [library.anna.pk]})
+    response = member_client.post(
+        reverse("batch_create"),
+        {
+            "project": library.project.pk,
+            "audio": [library.hello.pk],
+            "presenter": [library.anna.pk],
+        },
+    )
     assert response.status_code == 400
     assert "Not enough free disk space" in response.content.decode()
     assert not Batch.objects.exists()
 
 
 def test_viewer_cannot_submit_or_cancel(use_redis, library, viewer_client, finished_batch):
-    response = viewer_client.post(reverse("batch_create"), {
-        "project": library.project.pk, "audio": [library.hello.pk],
-        "presenter": [library.anna.pk]})
+    response = viewer_client.post(
+        reverse("batch_create"),
+        {
+            "project": library.project.pk,
+            "audio": [library.hello.pk],
+            "presenter": [library.anna.pk],
+        },
+    )
     assert response.status_code == 403
     assert viewer_client.post(reverse("batch_cancel", args=[finished_batch.pk])).status_code == 403
     assert viewer_client.get(finished_batch.get_absolute_url()).status_code == 200
@@ -89,21 +134,33 @@ def test_viewer_cannot_submit_or_cancel(use_redis, library, viewer_client, finis
 def test_outsider_gets_nothing(finished_batch, outsider_client):
     asset = MediaAsset.objects.first()
     task = finished_batch.tasks.first()
-    urls = [finished_batch.get_absolute_url(), reverse("batch_status", args=[finished_batch.pk]),
-            reverse("batch_zip", args=[finished_batch.pk]), reverse("media_file", args=[asset.pk]),
-            reverse("media_download", args=[asset.pk]), reverse("media_detail", args=[asset.pk]),
-            reverse("media_thumbnail", args=[asset.pk]),
-            reverse("media_zip") + f"?id={asset.pk}"]
+    urls = [
+        finished_batch.get_absolute_url(),
+        reverse("batch_status", args=[finished_batch.pk]),
+        reverse("batch_zip", args=[finished_batch.pk]),
+        reverse("media_file", args=[asset.pk]),
+        reverse("media_download", args=[asset.pk]),
+        reverse("media_detail", args=[asset.pk]),
+        reverse("media_thumbnail", args=[asset.pk]),
+        reverse("media_zip") + f"?id={asset.pk}",
+    ]
     for url in urls:
         response = outsider_client.get(url)
         assert response.status_code == 404, url
         assert b"ftyp" not in b"".join(getattr(response, "streaming_content", [response.content]))
-    for url in [reverse("batch_cancel", args=[finished_batch.pk]),
-                reverse("task_cancel", args=[task.pk]), reverse("task_retry", args=[task.pk]),
-                reverse("media_delete", args=[asset.pk])]:
+    for url in [
+        reverse("batch_cancel", args=[finished_batch.pk]),
+        reverse("task_cancel", args=[task.pk]),
+        reverse("task_retry", args=[task.pk]),
+        reverse("media_delete", args=[asset.pk]),
+    ]:
         assert outsider_client.post(url).status_code == 404, url
-    assert outsider_client.get(reverse("media_library")).content.decode().count(
-        'data-testid="media-card"') == 0
+    assert (
+        outsider_client.get(reverse("media_library"))
+        .content.decode()
+        .count('data-testid="media-card"')
+        == 0
+    )
     assert MediaAsset.objects.count() == 2
     # No URL serves stored files without the team check, whoever asks.
     assert outsider_client.get("/media/" + asset.file.name).status_code == 404
@@ -152,8 +209,9 @@ def test_video_supports_range_requests(finished_batch, member_client, media_root
     assert b"".join(response.streaming_content) == whole[100:200]
     tail = member_client.get(reverse("media_file", args=[asset.pk]), HTTP_RANGE="bytes=-10")
     assert b"".join(tail.streaming_content) == whole[-10:]
-    bad = member_client.get(reverse("media_file", args=[asset.pk]),
-                            HTTP_RANGE=f"bytes={len(whole) + 5}-")
+    bad = member_client.get(
+        reverse("media_file", args=[asset.pk]), HTTP_RANGE=f"bytes={len(whole) + 5}-"
+    )
     assert bad.status_code == 416
     full = member_client.get(reverse("media_download", args=[asset.pk]))
     assert full.status_code == 200 and b"".join(full.streaming_content) == whole
@@ -161,8 +219,7 @@ def test_video_supports_range_requests(finished_batch, member_client, media_root
     assert AuditEvent.objects.filter(action="downloaded").count() == 1
 
 
-def test_x_accel_redirect_hands_the_file_to_the_web_server(finished_batch, member_client,
-                                                           settings):
+def test_x_accel_redirect_hands_the_file_to_the_web_server(finished_batch, member_client, settings):
     settings.SENDFILE_X_ACCEL = True
     asset = MediaAsset.objects.first()
     response = member_client.get(reverse("media_file", args=[asset.pk]))
@@ -187,20 +244,25 @@ def test_delete_removes_file_and_row_and_is_audited(finished_batch, member_clien
     assert AuditEvent.objects.filter(action="deleted", target_id=str(asset.pk)).exists()
 
 
-def test_cancel_and_retry_via_json(finished_batch, member_client,
-                                   django_capture_on_commit_callbacks):
+def test_cancel_and_retry_via_json(
+    finished_batch, member_client, django_capture_on_commit_callbacks
+):
     failed = finished_batch.tasks.get(status=TaskStatus.FAILED)
     with django_capture_on_commit_callbacks(execute=True):
-        response = member_client.post(reverse("batch_retry", args=[finished_batch.pk]),
-                                      HTTP_ACCEPT="application/json")
+        response = member_client.post(
+            reverse("batch_retry", args=[finished_batch.pk]), HTTP_ACCEPT="application/json"
+        )
     assert response.json() == {"retried": 1}
     failed.refresh_from_db()
     assert failed.status == TaskStatus.QUEUED
-    response = member_client.post(reverse("task_cancel", args=[failed.pk]),
-                                  HTTP_ACCEPT="application/json")
+    response = member_client.post(
+        reverse("task_cancel", args=[failed.pk]), HTTP_ACCEPT="application/json"
+    )
     assert response.json() == {"cancelled": 1}
-    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {"batch_retried",
-                                                                         "task_cancelled"}
+    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
+        "batch_retried",
+        "task_cancelled",
+    }
 
 
 def test_list_and_detail_pages_render(finished_batch, member_client):
@@ -227,8 +289,10 @@ def test_under_asgi_zip_and_video_stream_without_buffering(finished_batch, membe
         client = AsyncClient()
         await client.aforce_login(member)
         out = {}
-        for name, url in (("zip", reverse("batch_zip", args=[finished_batch.pk])),
-                          ("video", reverse("media_file", args=[asset.pk]))):
+        for name, url in (
+            ("zip", reverse("batch_zip", args=[finished_batch.pk])),
+            ("video", reverse("media_file", args=[asset.pk])),
+        ):
             response = await client.get(url)
             assert response.is_async, name
             out[name] = b"".join([part async for part in response.streaming_content])

@@ -3,6 +3,7 @@
 The worker does not fork, so running it here is the real thing minus process isolation; the
 end-to-end test runs it as a separate process.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,9 @@ def run_worker(*queues: str):
 
 
 def submit(member, library, presenters, audio=None, **kw):
-    spec = service.BatchSpec(project=library.project, audios=[audio or library.hello],
-                             presenters=presenters, **kw)
+    spec = service.BatchSpec(
+        project=library.project, audios=[audio or library.hello], presenters=presenters, **kw
+    )
     return service.create_batch(member, spec)
 
 
@@ -52,7 +54,8 @@ def _playable(path) -> tuple[int, bool]:
 
 
 def test_batch_renders_good_presenters_and_fails_the_broken_one(
-        use_redis, library, member, fresh_worker_state, caplog):
+    use_redis, library, member, fresh_worker_state, caplog
+):
     caplog.set_level(logging.INFO, logger="studio.worker")
     batch = submit(member, library, [library.anna, library.bo, library.broken])
     run_worker()
@@ -86,8 +89,7 @@ def test_batch_renders_good_presenters_and_fails_the_broken_one(
     assert batch.status == BatchStatus.PARTIAL and batch.finished_at
 
 
-def test_transient_failure_is_retried(use_redis, library, member, fresh_worker_state,
-                                      monkeypatch):
+def test_transient_failure_is_retried(use_redis, library, member, fresh_worker_state, monkeypatch):
     from lipsync.engines.warp import WarpEngine
 
     real_render = WarpEngine.render
@@ -108,8 +110,9 @@ def test_transient_failure_is_retried(use_redis, library, member, fresh_worker_s
     assert task.error == ""
 
 
-def test_retry_waits_its_interval_in_the_scheduler(use_redis, library, member,
-                                                  fresh_worker_state, settings, monkeypatch):
+def test_retry_waits_its_interval_in_the_scheduler(
+    use_redis, library, member, fresh_worker_state, settings, monkeypatch
+):
     """With a retry interval the job waits in RQ's scheduled registry; the worker's scheduler
     (always on in StudioWorker) brings it back once the interval has passed."""
     from lipsync.engines.warp import WarpEngine
@@ -137,8 +140,7 @@ def test_retry_waits_its_interval_in_the_scheduler(use_redis, library, member,
     assert task.status == TaskStatus.SUCCEEDED and task.attempts == 2 and len(calls) == 2
 
 
-def test_job_timeout_fails_without_retry(use_redis, library, member, fresh_worker_state,
-                                         settings):
+def test_job_timeout_fails_without_retry(use_redis, library, member, fresh_worker_state, settings):
     settings.RENDER_TIMEOUT_BASE_S = 1
     settings.RENDER_TIMEOUT_PER_AUDIO_S = 0
     settings.RENDER_TIMEOUT_PER_PRESENTER_S = 0
@@ -147,12 +149,14 @@ def test_job_timeout_fails_without_retry(use_redis, library, member, fresh_worke
     task = batch.tasks.get()
     assert task.status == TaskStatus.FAILED and task.attempts == 1
     assert "time limit of 1 seconds" in task.error
-    assert not os.listdir(os.path.join(settings.MEDIA_ROOT, "outputs", str(batch.team_id),
-                                       str(batch.pk)))
+    assert not os.listdir(
+        os.path.join(settings.MEDIA_ROOT, "outputs", str(batch.team_id), str(batch.pk))
+    )
 
 
-def test_cancel_running_task_stops_and_leaves_no_file(use_redis, library, member,
-                                                      fresh_worker_state, settings):
+def test_cancel_running_task_stops_and_leaves_no_file(
+    use_redis, library, member, fresh_worker_state, settings
+):
     batch = submit(member, library, [library.long_presenter], audio=library.long_audio)
     task = batch.tasks.get()
     seen = {}
@@ -189,9 +193,9 @@ def test_superseded_job_does_nothing(use_redis, library, member, fresh_worker_st
     assert worker_module.engine_loads == 0
 
 
-def test_render_keeps_worker_and_job_alive_from_its_progress(use_redis, library, member,
-                                                             fresh_worker_state, settings,
-                                                             monkeypatch):
+def test_render_keeps_worker_and_job_alive_from_its_progress(
+    use_redis, library, member, fresh_worker_state, settings, monkeypatch
+):
     """A non-forking worker sends no heartbeat while a job runs: the progress callback does,
     extending the worker key and the job's started-registry entry."""
     from rq.registry import StartedJobRegistry
@@ -205,10 +209,12 @@ def test_render_keeps_worker_and_job_alive_from_its_progress(use_redis, library,
         before = conn.hget(self.key, "last_heartbeat")
         real_keep_alive(self, job)
         registry = StartedJobRegistry("gpu", connection=conn)
-        scores = [score for member_, score in conn.zrange(registry.key, 0, -1, withscores=True)
-                  if member_.decode().startswith(job.id)]
-        seen.append((before, conn.hget(self.key, "last_heartbeat"), scores,
-                     conn.ttl(self.key)))
+        scores = [
+            score
+            for member_, score in conn.zrange(registry.key, 0, -1, withscores=True)
+            if member_.decode().startswith(job.id)
+        ]
+        seen.append((before, conn.hget(self.key, "last_heartbeat"), scores, conn.ttl(self.key)))
 
     monkeypatch.setattr(worker_module.StudioWorker, "keep_alive", spy)
     batch = submit(member, library, [library.bo])
@@ -233,8 +239,9 @@ def test_worker_without_the_gpu_it_was_told_to_use_refuses_to_start(use_redis, m
     assert cpu_worker.device == "cpu"
 
 
-def test_slow_engine_load_still_sends_heartbeats(use_redis, library, member, fresh_worker_state,
-                                                 settings, monkeypatch):
+def test_slow_engine_load_still_sends_heartbeats(
+    use_redis, library, member, fresh_worker_state, settings, monkeypatch
+):
     """Building an engine reports no progress; a helper thread beats meanwhile."""
     settings.PROGRESS_HEARTBEAT_INTERVAL_S = 1.0
     real_get_engine = worker_module.get_engine
@@ -262,8 +269,9 @@ def test_slow_engine_load_still_sends_heartbeats(use_redis, library, member, fre
     assert len(during) >= 2, (beats, load)
 
 
-def test_busy_worker_still_runs_the_reconciler(use_redis, library, member, fresh_worker_state,
-                                               settings, monkeypatch):
+def test_busy_worker_still_runs_the_reconciler(
+    use_redis, library, member, fresh_worker_state, settings, monkeypatch
+):
     """A dead worker's task must be noticed even when every live worker is rendering."""
     import studio.reconcile
 

@@ -1,4 +1,5 @@
 """The streaming zip writer: stored entries, UTF-8 names, ZIP64, exact size, streaming."""
+
 from __future__ import annotations
 
 import io
@@ -15,8 +16,9 @@ from studio.zipstream import ZipSource, ZipStream, safe_name, unique_names
 @pytest.fixture
 def files(tmp_path):
     out = []
-    for i, (name, size) in enumerate([("张伟__问候.mp4", 5000), ("Bo__Hello.mp4", 70000),
-                                      ("empty.mp4", 0)]):
+    for i, (name, size) in enumerate(
+        [("张伟__问候.mp4", 5000), ("Bo__Hello.mp4", 70000), ("empty.mp4", 0)]
+    ):
         path = tmp_path / f"src{i}.bin"
         path.write_bytes(os.urandom(size))
         out.append(ZipSource(str(path), name))
@@ -90,5 +92,9 @@ def test_file_that_shrinks_is_an_error(tmp_path):
 def test_names_are_safe_and_unique():
     assert safe_name("安娜 / Anna: v2?") == "安娜 _ Anna_ v2_"
     assert safe_name("...") == "file"
-    assert unique_names(["a.mp4", "A.mp4", "a.mp4", "b"]) == ["a.mp4", "A (2).mp4",
-                                                               "a (3).mp4", "b"]
+    assert unique_names(["a.mp4", "A.mp4", "a.mp4", "b"]) == [
+        "a.mp4",
+        "A (2).mp4",
+        "a (3).mp4",
+        "b",
+    ]

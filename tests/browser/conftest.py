@@ -1,9 +1,10 @@
 """Fixtures of the browser tests: the running stack, Debian's Chromium, test media."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -48,7 +49,8 @@ def chromium():
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         yield browser
         browser.close()
 
@@ -60,9 +62,12 @@ def new_page(chromium, stack, request) -> Callable:
 
     def make(locale: str = "en-US", width: int = 1366, height: int = 860):
         context = chromium.new_context(
-            base_url=stack.base_url, locale=locale, accept_downloads=True,
+            base_url=stack.base_url,
+            locale=locale,
+            accept_downloads=True,
             viewport={"width": width, "height": height},
-            extra_http_headers={"Accept-Language": f"{locale},{locale.split('-')[0]};q=0.9"})
+            extra_http_headers={"Accept-Language": f"{locale},{locale.split('-')[0]};q=0.9"},
+        )
         # Generous: the machine running the suite may be busy with other work.
         context.set_default_timeout(30_000)
         context.set_default_navigation_timeout(60_000)

@@ -5,6 +5,7 @@ media, collected static files), with DEBUG off as in production, so the browser 
 what a user sees: WhiteNoise-served static files, the chunked upload API, live websocket
 progress and the real render worker.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,15 +29,19 @@ def wait_for_port(port: int, proc: subprocess.Popen, log: Path, timeout_s: float
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"process exited ({proc.returncode}) before listening on {port}:\n"
-                               + log.read_text(errors="replace")[-4000:])
+            raise RuntimeError(
+                f"process exited ({proc.returncode}) before listening on {port}:\n"
+                + log.read_text(errors="replace")[-4000:]
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.2)
-    raise TimeoutError(f"nothing listened on port {port} within {timeout_s}s:\n"
-                       + log.read_text(errors="replace")[-4000:])
+    raise TimeoutError(
+        f"nothing listened on port {port} within {timeout_s}s:\n"
+        + log.read_text(errors="replace")[-4000:]
+    )
 
 
 @dataclass
@@ -49,17 +54,31 @@ class Stack:
     base_url: str = ""
 
     def manage(self, *args: str, timeout_s: float = 300) -> str:
-        result = subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=self.env,
-                                capture_output=True, text=True, timeout=timeout_s)
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=REPO,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(
+                f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
         return result.stdout
 
     def spawn(self, name: str, args: list[str]) -> subprocess.Popen:
         log = self.root / f"{name}.log"
         fh = open(log, "wb")
-        proc = subprocess.Popen(args, cwd=REPO, env=self.env, stdout=fh, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args,
+            cwd=REPO,
+            env=self.env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.procs.append(proc)
         self.logs.append((name, log, fh))
         return proc
@@ -68,8 +87,19 @@ class Stack:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
         port = free_port()
-        web = self.spawn("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1",
-                                    "-p", str(port), "heygem_site.asgi:application"])
+        web = self.spawn(
+            "daphne",
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "heygem_site.asgi:application",
+            ],
+        )
         wait_for_port(port, web, self.root / "daphne.log")
         self.base_url = f"http://127.0.0.1:{port}"
         self.spawn("worker", [sys.executable, "manage.py", "rqworker", "gpu", "cpu"])
@@ -99,7 +129,8 @@ class Stack:
         code = (
             "from django.contrib.auth import get_user_model\n"
             "from studio.services.teams import create_team\n"
-            f"u = get_user_model().objects.create_user({username!r}, {username + '@example.org'!r}, {password!r})\n"
+            f"u = get_user_model().objects.create_user(\n"
+            f"    {username!r}, {username + '@example.org'!r}, {password!r})\n"
             f"create_team(u, u, {team!r})\n"
         )
         self.manage("shell", "-c", code)
@@ -109,15 +140,17 @@ def make_stack(root: Path, redis_url: str) -> Stack:
     env = dict(os.environ)
     for key in ("DJANGO_ENV", "HEYGEM_MODE", "DEBUG", "DATABASE_URL", "PYTEST_CURRENT_TEST"):
         env.pop(key, None)
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
-        "HEYGEM_VAR_DIR": str(root / "var"),
-        "MEDIA_ROOT": str(root / "media"),
-        "STATIC_ROOT": str(root / "static"),
-        "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
-        "REDIS_URL": redis_url,
-        "UPLOAD_CHUNK_BYTES": str(64 * 1024),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
+            "HEYGEM_VAR_DIR": str(root / "var"),
+            "MEDIA_ROOT": str(root / "media"),
+            "STATIC_ROOT": str(root / "static"),
+            "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
+            "REDIS_URL": redis_url,
+            "UPLOAD_CHUNK_BYTES": str(64 * 1024),
+            "LOG_LEVEL": "WARNING",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return Stack(root=root, redis_url=redis_url, env=env)

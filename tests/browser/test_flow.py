@@ -5,14 +5,15 @@ the chunked upload protocol), upload one audio track, start a batch, watch it re
 over the websocket, play a result and download the zip; screenshots of every page go to
 tests/artifacts/.
 """
+
 from __future__ import annotations
 
 import base64
 import re
 import zipfile
-from urllib.parse import urlparse
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -62,16 +63,27 @@ class Flow:
 
 
 FLOWS = [
-    Flow("en", "en-US", "alice", "en", "Dashboard", "Presenters", "New batch",
-         "Welcome course", "2 videos"),
+    Flow(
+        "en",
+        "en-US",
+        "alice",
+        "en",
+        "Dashboard",
+        "Presenters",
+        "New batch",
+        "Welcome course",
+        "2 videos",
+    ),
     Flow("zh", "zh-CN", "li", "zh-hans", "仪表盘", "主播", "新建批次", "入职培训", "2 个视频"),
 ]
 
 
 def drop_files(page, selector: str, paths: list[Path], mime: str) -> None:
     """Drop files on an element as a user dragging them from the desktop would."""
-    payload = [{"name": p.name, "type": mime, "b64": base64.b64encode(p.read_bytes()).decode()}
-               for p in paths]
+    payload = [
+        {"name": p.name, "type": mime, "b64": base64.b64encode(p.read_bytes()).decode()}
+        for p in paths
+    ]
     transfer = page.evaluate_handle(DROP_FILES_JS, payload)
     page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
     page.dispatch_event(selector, "dragover", {"dataTransfer": transfer})
@@ -90,7 +102,9 @@ def wait_uploaded(page, kind: str, count: int) -> None:
                li.querySelector('.progress-bar').style.width === '100%' &&
                li.querySelector('.upload-state').textContent.trim() === done);
            }""",
-        arg=[f"[data-testid=dropzone-{kind}]", count, done_text], timeout=150_000)
+        arg=[f"[data-testid=dropzone-{kind}]", count, done_text],
+        timeout=150_000,
+    )
     assert items.count() == count
 
 
@@ -101,7 +115,9 @@ def wait_all_ready(page, selector: str, count: int, timeout_ms: int = 240_000) -
              const badges = document.querySelectorAll(sel + ' [data-status]');
              return badges.length === n && [...badges].every(b => b.dataset.status === 'ready');
            }""",
-        arg=[selector, count], timeout=timeout_ms)
+        arg=[selector, count],
+        timeout=timeout_ms,
+    )
 
 
 @pytest.mark.parametrize("flow", FLOWS, ids=[f.name for f in FLOWS])
@@ -138,7 +154,8 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
                if (performance.now() - t0 > 10000) return reject(new Error('no preview'));
                setTimeout(check, 50);
              })();
-           })""")
+           })"""
+    )
     shot(page, artifacts, f"{prefix}-03-presenters")
     page.mouse.move(0, 0)
     assert card.locator("video[data-hover-preview]").evaluate("v => v.paused")
@@ -163,7 +180,8 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     assert page.get_by_test_id("audio-waveform").is_visible()
     duration = page.get_by_test_id("audio-player").evaluate(
         "a => new Promise(r => a.readyState >= 1 ? r(a.duration)"
-        " : a.addEventListener('loadedmetadata', () => r(a.duration)))")
+        " : a.addEventListener('loadedmetadata', () => r(a.duration)))"
+    )
     assert 1.4 < duration < 1.8, duration
     shot(page, artifacts, f"{prefix}-05b-audio-detail")
 
@@ -175,8 +193,10 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     page.get_by_test_id("select-all").click()
     assert page.locator("[data-testid=presenter-choice] input:checked").count() == 2
     summary = page.get_by_test_id("batch-summary")
-    page.wait_for_function("([el, text]) => el.innerText.includes(text)",
-                           arg=[summary.element_handle(), flow.two_videos])
+    page.wait_for_function(
+        "([el, text]) => el.innerText.includes(text)",
+        arg=[summary.element_handle(), flow.two_videos],
+    )
     # The estimate and the preview's own estimate come in the page's language.
     unit = {"en": " s", "zh": " 秒"}[flow.name]
     assert unit in page.get_by_test_id("batch-summary").inner_text()
@@ -197,10 +217,13 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
         " && document.querySelectorAll('[data-testid=task-video]').length === 2"
         " && document.querySelector('[data-testid=batch-status]')"
         ".classList.contains('badge-succeeded')",
-        timeout=300_000)
+        timeout=300_000,
+    )
     assert page.evaluate("window.__sameDocument === true")
     assert progress.get_attribute("aria-valuenow") == "100"
-    assert page.get_by_test_id("batch-status").get_attribute("class").split()[-1] == "badge-succeeded"
+    assert (
+        page.get_by_test_id("batch-status").get_attribute("class").split()[-1] == "badge-succeeded"
+    )
     assert progress.get_attribute("data-state") == "succeeded"
     assert page.get_by_test_id("connection-state").text_content() == ""
     shot(page, artifacts, f"{prefix}-07-batch-done")

@@ -1,4 +1,5 @@
 """Page-level browser checks: login, dashboard, profile, language choice, keyboard, no CDN."""
+
 from __future__ import annotations
 
 from .conftest import login, shot
@@ -104,7 +105,8 @@ def test_upload_zone_is_reachable_by_keyboard(new_page, artifacts):
         raise AssertionError("the file picker is never reached with Tab")
     # The focus shows on the visible button that wraps the hidden input.
     outline = page.locator("label.btn:has([data-testid=upload-input-presenter])").evaluate(
-        "el => getComputedStyle(el).outlineStyle")
+        "el => getComputedStyle(el).outlineStyle"
+    )
     assert outline == "solid"
     shot(page, artifacts, "en-presenters-keyboard-focus")
     with page.expect_file_chooser() as chooser:
@@ -116,11 +118,20 @@ def test_pages_fit_a_laptop_screen_without_sideways_scrolling(new_page, artifact
     for width, height in ((1024, 700),):
         page = new_page("zh-CN", width=width, height=height)
         login(page, "li")
-        for path in ("/", "/presenters/", "/projects/", "/batches/", "/batches/new/", "/media/",
-                     "/team/", "/accounts/profile/"):
+        for path in (
+            "/",
+            "/presenters/",
+            "/projects/",
+            "/batches/",
+            "/batches/new/",
+            "/media/",
+            "/team/",
+            "/accounts/profile/",
+        ):
             page.goto(path)
             overflow = page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
             assert overflow <= 0, (width, path, overflow)
         page.goto("/")
         shot(page, artifacts, f"zh-dashboard-{width}")

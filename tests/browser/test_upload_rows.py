@@ -1,5 +1,6 @@
 """The upload rows on /presenters/: a refused file reads as failed (red, the name once, the
 reason in the page's language); a second copy of a file is flagged as a duplicate."""
+
 from __future__ import annotations
 
 import io
@@ -20,7 +21,10 @@ def _png(seed: int) -> bytes:
 def _rows(page, count: int):
     page.wait_for_function(
         "n => document.querySelectorAll('[data-testid=upload-item]:not([data-state=active])')"
-        ".length >= n", arg=count, timeout=60_000)
+        ".length >= n",
+        arg=count,
+        timeout=60_000,
+    )
     return page.get_by_test_id("upload-item")
 
 
@@ -29,10 +33,12 @@ def test_refused_upload_row_is_red_with_the_name_once_in_chinese(new_page, artif
     login(page)
     page.goto("/presenters/")
     broken = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x07" * 4000
-    page.get_by_test_id("upload-input-presenter").set_input_files([
-        {"name": "broken.mp4", "mimeType": "video/mp4", "buffer": broken},
-        {"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"meeting notes\n" * 50},
-    ])
+    page.get_by_test_id("upload-input-presenter").set_input_files(
+        [
+            {"name": "broken.mp4", "mimeType": "video/mp4", "buffer": broken},
+            {"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"meeting notes\n" * 50},
+        ]
+    )
     rows = _rows(page, 2)
     shot(page, artifacts, "zh-upload-failed-rows")
     for n, name in enumerate(("broken.mp4", "notes.mp4")):
@@ -54,11 +60,13 @@ def test_second_copy_of_a_file_is_flagged_on_its_row(new_page, artifacts):
     login(page)
     page.goto("/presenters/")
     data = _png(7)
-    page.get_by_test_id("upload-input-presenter").set_input_files([
-        {"name": "twin one.png", "mimeType": "image/png", "buffer": data}])
+    page.get_by_test_id("upload-input-presenter").set_input_files(
+        [{"name": "twin one.png", "mimeType": "image/png", "buffer": data}]
+    )
     _rows(page, 1)
-    page.get_by_test_id("upload-input-presenter").set_input_files([
-        {"name": "twin two.png", "mimeType": "image/png", "buffer": data}])
+    page.get_by_test_id("upload-input-presenter").set_input_files(
+        [{"name": "twin two.png", "mimeType": "image/png", "buffer": data}]
+    )
     rows = _rows(page, 2)
     assert rows.nth(0).get_by_test_id("upload-warning").is_hidden()
     warning = rows.nth(1).get_by_test_id("upload-warning")

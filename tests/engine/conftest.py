@@ -2,6 +2,7 @@
 
 Generated files live in a session temporary folder; tests that change files copy them first.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ def gen_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def speech_wav(gen_dir) -> Path:
     """About 3 s of English speech (espeak-ng; synthetic vowels without it), 16 kHz mono."""
-    return mediagen.make_speech_wav(gen_dir / "speech.wav",
-                                    text="Hello, welcome to the studio. Look at my lips.")
+    return mediagen.make_speech_wav(
+        gen_dir / "speech.wav", text="Hello, welcome to the studio. Look at my lips."
+    )
 
 
 @pytest.fixture(scope="session")

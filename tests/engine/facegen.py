@@ -1,9 +1,10 @@
 """Synthetic presenter clips for the face tests: a real face photo moved over a background."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
 
 import av
 import cv2
@@ -13,7 +14,7 @@ from skimage import data
 from lipsync.faces.detector import Box, Detection, FaceDetector
 
 #: Region of skimage's astronaut photo cut out as "the face" and where the face is inside it.
-_CROP = (120, 30, 330, 240)           # x0, y0, x1, y1 in the photo
+_CROP = (120, 30, 330, 240)  # x0, y0, x1, y1 in the photo
 FACE_IN_CROP = (59.0, 53.0, 147.0, 141.0)  # dlib's box of the face inside that crop
 
 
@@ -44,7 +45,7 @@ def paste(canvas: np.ndarray, crop: np.ndarray, x: float, y: float) -> np.ndarra
     x0, y0 = max(ix, 0), max(iy, 0)
     x1, y1 = min(ix + w, out.shape[1]), min(iy + h, out.shape[0])
     if x1 > x0 and y1 > y0:
-        out[y0:y1, x0:x1] = moved[y0 - iy:y1 - iy, x0 - ix:x1 - ix]
+        out[y0:y1, x0:x1] = moved[y0 - iy : y1 - iy, x0 - ix : x1 - ix]
     return out
 
 
@@ -58,8 +59,9 @@ class Frame:
 class MemorySource:
     """Frames held in memory, shaped like ``open_video``'s source."""
 
-    def __init__(self, frames: Sequence[np.ndarray], fps: float = 25.0,
-                 path: str = "memory.mp4") -> None:
+    def __init__(
+        self, frames: Sequence[np.ndarray], fps: float = 25.0, path: str = "memory.mp4"
+    ) -> None:
         self._frames = list(frames)
         self.fps = fps
         self.height, self.width = self._frames[0].shape[:2]
@@ -86,8 +88,9 @@ def write_clip(path: Path, frames: Sequence[np.ndarray], fps: int = 25) -> Path:
     return path
 
 
-def moving_face(n: int = 40, width: int = 640, height: int = 360, scale: float = 1.2,
-                seed: int = 0) -> tuple[list[np.ndarray], np.ndarray]:
+def moving_face(
+    n: int = 40, width: int = 640, height: int = 360, scale: float = 1.2, seed: int = 0
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Frames of one face gliding right and down; returns (frames, true face box per frame)."""
     crop = face_crop(scale)
     bg = background(width, height, seed)
@@ -119,5 +122,5 @@ class CountingDetector(FaceDetector):
         self.landmark_calls += 1
         return self.inner.landmarks(image_rgb, box)
 
-    def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> Optional[np.ndarray]:
+    def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         return self.inner.descriptor(image_rgb, landmarks)

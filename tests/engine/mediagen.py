@@ -8,6 +8,7 @@ Each video frame carries its source frame number as an 8-bit code (a row of blac
 across the top, see :func:`read_marker`), so tests can tell which source frame a decoder or an
 engine delivered, and in which orientation.
 """
+
 from __future__ import annotations
 
 import functools
@@ -16,10 +17,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Optional, Sequence
 
 import av
 import numpy as np
@@ -48,11 +49,11 @@ _FORMAT_NAMES = {"mp4": "mp4", "mov": "mov", "mkv": "matroska", "avi": "avi", "w
 @dataclass(frozen=True)
 class GeneratedVideo:
     path: Path
-    fps: float                       # nominal rate (the average for VFR clips)
-    width: int                       # display size (after rotation)
+    fps: float  # nominal rate (the average for VFR clips)
+    width: int  # display size (after rotation)
     height: int
     n_frames: int
-    frame_times: tuple[float, ...]   # presentation time of every stored frame
+    frame_times: tuple[float, ...]  # presentation time of every stored frame
     rotation: int = 0
     has_audio: bool = False
     extra: dict = field(default_factory=dict)
@@ -64,6 +65,7 @@ class GeneratedVideo:
 
 # ----------------------------------------------------------------------------- pictures
 
+
 @functools.lru_cache(maxsize=8)
 def face_image(size: int = 256) -> np.ndarray:
     """The astronaut portrait (a real face) cropped to the head and resized, RGB uint8.
@@ -73,7 +75,7 @@ def face_image(size: int = 256) -> np.ndarray:
     from skimage import data
     from skimage.transform import resize
 
-    img = data.astronaut()[0:300, 100:400]          # head and shoulders
+    img = data.astronaut()[0:300, 100:400]  # head and shoulders
     out = resize(img, (size, size), anti_aliasing=True, preserve_range=True)
     return out.astype(np.uint8)
 
@@ -85,8 +87,8 @@ def draw_marker(image: np.ndarray, value: int) -> None:
     bw = w // MARKER_BITS
     for b in range(MARKER_BITS):
         on = (value >> (MARKER_BITS - 1 - b)) & 1
-        image[:bh, b * bw:(b + 1) * bw] = 255 if on else 0
-    image[bh:bh + 2, :] = 128   # a grey rule below, so a missing code is visible
+        image[:bh, b * bw : (b + 1) * bw] = 255 if on else 0
+    image[bh : bh + 2, :] = 128  # a grey rule below, so a missing code is visible
 
 
 def read_marker(image: np.ndarray) -> int:
@@ -96,20 +98,27 @@ def read_marker(image: np.ndarray) -> int:
     bw = w // MARKER_BITS
     value = 0
     for b in range(MARKER_BITS):
-        block = image[bh // 4:bh * 3 // 4, b * bw + bw // 4:(b + 1) * bw - bw // 4]
+        block = image[bh // 4 : bh * 3 // 4, b * bw + bw // 4 : (b + 1) * bw - bw // 4]
         value = (value << 1) | int(block.mean() > 127)
     return value
 
 
-def presenter_frame(index: int, width: int, height: int, face: bool = True,
-                    tint: int = 0) -> np.ndarray:
+def presenter_frame(
+    index: int, width: int, height: int, face: bool = True, tint: int = 0
+) -> np.ndarray:
     """An upright frame: face centred on a soft background, slight sway, marker on top.
 
     ``tint`` (0..100) shifts the background's blue, to tell generated presenters apart.
     """
     yy, xx = np.mgrid[0:height, 0:width]
-    bg = np.stack([60 + 60 * xx / max(width - 1, 1), 80 + 40 * yy / max(height - 1, 1),
-                   np.full_like(xx, 140.0 + tint, dtype=float)], axis=-1).astype(np.uint8)
+    bg = np.stack(
+        [
+            60 + 60 * xx / max(width - 1, 1),
+            80 + 40 * yy / max(height - 1, 1),
+            np.full_like(xx, 140.0 + tint, dtype=float),
+        ],
+        axis=-1,
+    ).astype(np.uint8)
     if face:
         side = int(min(width, height) * 0.6) // 2 * 2
         f = face_image(side)
@@ -117,21 +126,32 @@ def presenter_frame(index: int, width: int, height: int, face: bool = True,
         x0 = (width - side) // 2 + dx
         y0 = (height - side) // 2 + max(8, height // 16)
         y0 = min(y0, height - side)
-        bg[y0:y0 + side, x0:x0 + side] = f
+        bg[y0 : y0 + side, x0 : x0 + side] = f
     else:
-        bg[height // 3:2 * height // 3, width // 3:2 * width // 3] = (index * 37) % 256
+        bg[height // 3 : 2 * height // 3, width // 3 : 2 * width // 3] = (index * 37) % 256
     draw_marker(bg, index % 256)
     return bg
 
 
 # ----------------------------------------------------------------------------- video
 
-def make_video(path: os.PathLike | str, seconds: float = 2.0, fps: float = 25.0,
-               size: tuple[int, int] = (320, 240), container: Optional[str] = None,
-               codec: Optional[str] = None, rotation: int = 0, vfr: bool = False,
-               face: bool = True, audio: Optional[np.ndarray] = None, audio_sr: int = 16000,
-               frame_times: Optional[Sequence[float]] = None, faststart: bool = True,
-               seed: int = 0) -> GeneratedVideo:
+
+def make_video(
+    path: os.PathLike | str,
+    seconds: float = 2.0,
+    fps: float = 25.0,
+    size: tuple[int, int] = (320, 240),
+    container: str | None = None,
+    codec: str | None = None,
+    rotation: int = 0,
+    vfr: bool = False,
+    face: bool = True,
+    audio: np.ndarray | None = None,
+    audio_sr: int = 16000,
+    frame_times: Sequence[float] | None = None,
+    faststart: bool = True,
+    seed: int = 0,
+) -> GeneratedVideo:
     """Encode a presenter clip.
 
     ``size`` is the *display* size (width, height). With ``rotation`` (counter-clockwise
@@ -162,14 +182,17 @@ def make_video(path: os.PathLike | str, seconds: float = 2.0, fps: float = 25.0,
     k = (rotation // 90) % 4
     stored_w, stored_h = (height, width) if k % 2 else (width, height)
 
-    out = av.open(str(path), "w", format=_FORMAT_NAMES[container],
-                  options={"movflags": "+faststart"} if faststart and container in (
-                      "mp4", "mov") else {})
+    out = av.open(
+        str(path),
+        "w",
+        format=_FORMAT_NAMES[container],
+        options={"movflags": "+faststart"} if faststart and container in ("mp4", "mov") else {},
+    )
     rate = Fraction(fps).limit_denominator(1001)
     vs = out.add_stream(vcodec, rate=rate)
     vs.width, vs.height = stored_w, stored_h
     vs.pix_fmt = "yuv420p"
-    tb = Fraction(1, 90000) if irregular else rate ** -1
+    tb = Fraction(1, 90000) if irregular else rate**-1
     if container != "avi":
         vs.time_base = tb
         vs.codec_context.time_base = tb
@@ -200,8 +223,16 @@ def make_video(path: os.PathLike | str, seconds: float = 2.0, fps: float = 25.0,
     if ast is not None:
         _encode_audio(out, ast, audio, audio_sr)
     out.close()
-    return GeneratedVideo(path, fps, width, height, len(frame_times), tuple(frame_times),
-                          rotation=rotation % 360, has_audio=audio is not None)
+    return GeneratedVideo(
+        path,
+        fps,
+        width,
+        height,
+        len(frame_times),
+        tuple(frame_times),
+        rotation=rotation % 360,
+        has_audio=audio is not None,
+    )
 
 
 def _encode_audio(container, stream, signal: np.ndarray, sr: int) -> None:
@@ -211,11 +242,12 @@ def _encode_audio(container, stream, signal: np.ndarray, sr: int) -> None:
     frame.pts = None
     rate = stream.codec_context.sample_rate
     fmt = stream.codec_context.format.name if stream.codec_context.format else "fltp"
-    resampler = av.AudioResampler(format=fmt, layout="mono", rate=rate,
-                                  frame_size=stream.codec_context.frame_size or None)
+    resampler = av.AudioResampler(
+        format=fmt, layout="mono", rate=rate, frame_size=stream.codec_context.frame_size or None
+    )
     done = 0
     for chunk in resampler.resample(frame) + resampler.resample(None):
-        chunk.pts = done          # explicit times let the muxer mark the encoder's priming
+        chunk.pts = done  # explicit times let the muxer mark the encoder's priming
         chunk.time_base = Fraction(1, rate)
         done += chunk.samples
         container.mux(stream.encode(chunk))
@@ -223,6 +255,7 @@ def _encode_audio(container, stream, signal: np.ndarray, sr: int) -> None:
 
 
 # ----------------------------------------------------------------------------- audio
+
 
 def synth_speech(seconds: float = 3.0, sr: int = 16000, seed: int = 0) -> np.ndarray:
     """Speech-like float32 signal: voiced syllables (vowel formants) separated by pauses."""
@@ -237,15 +270,16 @@ def synth_speech(seconds: float = 3.0, sr: int = 16000, seed: int = 0) -> np.nda
     syl = int(0.22 * sr)
     pos = int(0.15 * sr)
     from scipy.signal import lfilter
+
     while pos + syl < n:
         f1, f2 = vowels[rng.integers(len(vowels))]
-        seg = source[pos:pos + syl]
+        seg = source[pos : pos + syl]
         for fc, bw in ((f1, 80), (f2, 120)):
             r = math.exp(-math.pi * bw / sr)
             a = [1, -2 * r * math.cos(2 * math.pi * fc / sr), r * r]
             seg = lfilter([1 - r], a, seg)
         env = np.sin(np.linspace(0, np.pi, syl)) ** 0.7
-        out[pos:pos + syl] += seg * env
+        out[pos : pos + syl] += seg * env
         pos += syl + (int(0.35 * sr) if rng.random() < 0.25 else int(0.04 * sr))
     out /= max(np.abs(out).max(), 1e-9)
     return (0.6 * out).astype(np.float32)
@@ -255,11 +289,15 @@ def espeak_available() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def make_speech_wav(path: os.PathLike | str,
-                    text: str = "Hello, welcome to our studio. Today we show you how one "
-                                "recorded voice becomes many talking presenters.",
-                    sr: int = 16000, voice: str = "en", speed: int = 160,
-                    seconds: Optional[float] = None) -> Path:
+def make_speech_wav(
+    path: os.PathLike | str,
+    text: str = "Hello, welcome to our studio. Today we show you how one "
+    "recorded voice becomes many talking presenters.",
+    sr: int = 16000,
+    voice: str = "en",
+    speed: int = 160,
+    seconds: float | None = None,
+) -> Path:
     """Spoken ``text`` as a mono 16-bit WAV at ``sr`` (espeak-ng, or synthetic speech).
 
     ``seconds`` trims or pads the result to that length.
@@ -269,8 +307,12 @@ def make_speech_wav(path: os.PathLike | str,
     if espeak_available():
         with tempfile.TemporaryDirectory() as tmp:
             raw = Path(tmp) / "raw.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text],
-                           check=True, capture_output=True, timeout=60)
+            subprocess.run(
+                ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
             signal = decode_audio(raw, sr)
     if signal is None:
         words = max(1, len(text.split()))
@@ -286,9 +328,13 @@ def write_wav(path: os.PathLike | str, signal: np.ndarray, sr: int = 16000) -> P
     return make_audio(path, "wav", signal=signal, sr=sr)
 
 
-def make_audio(path: os.PathLike | str, fmt: Optional[str] = None,
-               signal: Optional[np.ndarray] = None, sr: int = 16000,
-               seconds: float = 2.0) -> Path:
+def make_audio(
+    path: os.PathLike | str,
+    fmt: str | None = None,
+    signal: np.ndarray | None = None,
+    sr: int = 16000,
+    seconds: float = 2.0,
+) -> Path:
     """Encode a mono float signal (default: synthetic speech) as wav/mp3/m4a/flac/ogg/opus."""
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".").lower()
@@ -317,23 +363,26 @@ def decode_audio(path: os.PathLike | str, sr: int = 16000) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- stills, damage
 
-def make_image(path: os.PathLike | str, fmt: Optional[str] = None,
-               size: tuple[int, int] = (320, 400)) -> Path:
+
+def make_image(
+    path: os.PathLike | str, fmt: str | None = None, size: tuple[int, int] = (320, 400)
+) -> Path:
     """A still presenter photo (jpg/png/webp) with the marker for frame 0."""
     from PIL import Image
 
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     img = presenter_frame(0, size[0], size[1])
-    Image.fromarray(img).save(path, format={"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG",
-                                            "webp": "WEBP"}[fmt], quality=92)
+    Image.fromarray(img).save(
+        path, format={"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt], quality=92
+    )
     return path
 
 
 def truncate(src: os.PathLike | str, dst: os.PathLike | str, fraction: float = 0.5) -> Path:
     """Copy the first ``fraction`` of ``src``'s bytes to ``dst`` (a cut-off download)."""
     data = Path(src).read_bytes()
-    Path(dst).write_bytes(data[:int(len(data) * fraction)])
+    Path(dst).write_bytes(data[: int(len(data) * fraction)])
     return Path(dst)
 
 

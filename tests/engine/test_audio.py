@@ -1,4 +1,5 @@
 """Speech input: decoding any format, the Wav2Lip mel (vs librosa), per-frame cues."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,8 @@ def test_mel_windows_follow_the_spec():
     assert win.shape == (40, 80, 16)
     for i in (0, 1, 7, 26):
         start = int(80 * i / 25)
-        np.testing.assert_array_equal(win[i], mel[:, start:start + 16])
-    np.testing.assert_array_equal(win[39], mel[:, 84:100])   # past the end: the last 16
+        np.testing.assert_array_equal(win[i], mel[:, start : start + 16])
+    np.testing.assert_array_equal(win[39], mel[:, 84:100])  # past the end: the last 16
     short = audio.mel_windows(mel[:, :5], fps=25, n_frames=2)
     assert short.shape == (2, 80, 16) and (short[:, :, 5:] == -4).all()
     ntsc = audio.mel_windows(mel, fps=30000 / 1001, n_frames=3)
@@ -65,7 +66,10 @@ def test_load_audio_any_format(tmp_path, fmt):
     wav = audio.load_audio(path)
     assert wav.dtype == np.float32 and wav.ndim == 1
     assert wav.size / 16000 == pytest.approx(2.0, abs=0.08)
-    ref = lambda x: np.sqrt(np.convolve(x ** 2, np.ones(1600) / 1600, "same"))[::800]
+
+    def ref(x):
+        return np.sqrt(np.convolve(x**2, np.ones(1600) / 1600, "same"))[::800]
+
     m = min(wav.size, signal.size)
     # Codec delay shifts by a few ms at most; envelopes at 50 ms resolution must agree.
     assert np.corrcoef(ref(signal[:m]), ref(wav[:m]))[0, 1] > 0.9
@@ -83,8 +87,13 @@ def test_load_audio_resamples_and_downmixes(tmp_path):
 
 
 def test_load_audio_from_a_video(tmp_path):
-    clip = mediagen.make_video(tmp_path / "talk.mp4", seconds=1.0, size=(64, 48),
-                               face=False, audio=mediagen.synth_speech(1.5))
+    clip = mediagen.make_video(
+        tmp_path / "talk.mp4",
+        seconds=1.0,
+        size=(64, 48),
+        face=False,
+        audio=mediagen.synth_speech(1.5),
+    )
     assert audio.load_audio(clip.path).size / 16000 == pytest.approx(1.5, abs=0.1)
 
 
@@ -116,12 +125,12 @@ def test_envelope_tracks_speech_and_ignores_level():
     sr, fps = 16000, 25
     sig = np.zeros(3 * sr, np.float32)
     t = np.arange(sr) / sr
-    sig[sr:2 * sr] = 0.5 * np.sin(2 * np.pi * 200 * t)         # 1 s of sound in the middle
+    sig[sr : 2 * sr] = 0.5 * np.sin(2 * np.pi * 200 * t)  # 1 s of sound in the middle
     env = audio.loudness_envelope(sig, fps, 75)
     assert env.shape == (75,) and env.dtype == np.float32
     assert (env[:24] == 0).all() and (env[51:] == 0).all()
     assert (env[27:48] > 0.95).all()
-    quiet = audio.loudness_envelope(sig * 0.01, fps, 75)       # 40 dB lower, same shape
+    quiet = audio.loudness_envelope(sig * 0.01, fps, 75)  # 40 dB lower, same shape
     np.testing.assert_allclose(quiet, env, atol=0.02)
     assert not audio.loudness_envelope(np.zeros(sr, np.float32), fps, 25).any()
 
@@ -130,8 +139,8 @@ def test_speech_activity_hysteresis():
     sr, fps = 16000, 25
     t = np.arange(3 * sr) / sr
     sig = 0.5 * np.sin(2 * np.pi * 180 * t)
-    sig[int(0.8 * sr):int(0.84 * sr)] = 0     # a 40 ms gap inside a word: bridged
-    sig[int(1.5 * sr):int(2.0 * sr)] = 0      # a real pause: speech stops
+    sig[int(0.8 * sr) : int(0.84 * sr)] = 0  # a 40 ms gap inside a word: bridged
+    sig[int(1.5 * sr) : int(2.0 * sr)] = 0  # a real pause: speech stops
     act = audio.speech_activity(sig.astype(np.float32), fps, 75)
     assert act.dtype == bool and act.shape == (75,)
     assert act[5:37].all()
@@ -152,11 +161,12 @@ def test_audio_features_tell_rounded_from_spread_vowels():
             out = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * fc / sr), r * r], out)
         return (0.3 * out / np.abs(out).max()).astype(np.float32)
 
-    u = audio.audio_features(vowel(300, 870), fps, 25)     # "oo": low F2
-    i = audio.audio_features(vowel(270, 2290), fps, 25)    # "ee": high F2
-    a = audio.audio_features(vowel(730, 1090), fps, 25)    # "ah": high F1
+    u = audio.audio_features(vowel(300, 870), fps, 25)  # "oo": low F2
+    i = audio.audio_features(vowel(270, 2290), fps, 25)  # "ee": high F2
+    a = audio.audio_features(vowel(730, 1090), fps, 25)  # "ah": high F1
     s = audio.audio_features(
-        np.random.default_rng(0).standard_normal(sr).astype(np.float32) * 0.1, fps, 25)
+        np.random.default_rng(0).standard_normal(sr).astype(np.float32) * 0.1, fps, 25
+    )
     mid = slice(5, 20)
     assert u.roundness[mid].mean() > i.roundness[mid].mean() + 0.3
     assert u.roundness[mid].mean() > a.roundness[mid].mean() + 0.3
@@ -164,8 +174,7 @@ def test_audio_features_tell_rounded_from_spread_vowels():
     assert s.sibilance[mid].mean() > 0.3 > u.sibilance[mid].mean()
     for f in (u, i, a, s):
         assert f.n_frames == 25 and f.activity[mid].all()
-        for arr in (f.envelope, f.centroid, f.roundness, f.openness, f.brightness,
-                    f.sibilance):
+        for arr in (f.envelope, f.centroid, f.roundness, f.openness, f.brightness, f.sibilance):
             assert arr.shape == (25,) and arr.dtype == np.float32
             assert arr.min() >= 0 and arr.max() <= 1
 
@@ -176,7 +185,7 @@ def test_audio_features_on_speech(speech_wav):
     f = audio.audio_features(wav, 25, n)
     assert 0.3 < f.activity.mean() < 0.98
     assert f.envelope[f.activity].mean() > f.envelope[~f.activity].mean() + 0.3
-    assert f.roundness[f.activity].std() > 0.03   # it moves with the vowels
+    assert f.roundness[f.activity].std() > 0.03  # it moves with the vowels
 
 
 @pytest.mark.skipif(not mediagen.espeak_available(), reason="needs espeak-ng")
@@ -190,7 +199,6 @@ def test_audio_features_on_spoken_vowels(tmp_path):
     rounded = min(loud_mean(w, "roundness") for w in ("who", "food", "go"))
     spread = max(loud_mean(w, "roundness") for w in ("see", "feet", "ah"))
     assert rounded > spread + 0.3
-    assert loud_mean("ah", "openness") > max(loud_mean(w, "openness") for w in ("see", "who")) \
-        + 0.3
+    assert loud_mean("ah", "openness") > max(loud_mean(w, "openness") for w in ("see", "who")) + 0.3
     assert loud_mean("see", "centroid") > loud_mean("who", "centroid") + 0.2
     assert loud_mean("see", "brightness") > loud_mean("who", "brightness") + 0.1

@@ -1,4 +1,5 @@
 """The benchmark's lip-sync score and its helpers."""
+
 from __future__ import annotations
 
 import sys
@@ -9,20 +10,20 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from lipsync_score import detrend, frame_rms, moving_average, sync_score  # noqa: E402
+from lipsync_score import detrend, frame_rms, moving_average, sync_score
 
 
 def _speechlike(n: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     x = np.convolve(rng.random(n), np.ones(3) / 3, mode="same")
-    return x + np.linspace(0, 2, n)          # plus a slow drift the score must ignore
+    return x + np.linspace(0, 2, n)  # plus a slow drift the score must ignore
 
 
 @pytest.mark.parametrize("lag", [-3, -1, 0, 2, 3])
 def test_a_signal_correlates_with_its_shifted_self(lag):
     full = _speechlike(406)
     env = full[3:403]
-    mouth = full[3 - lag:403 - lag] * 0.05 + 0.3     # follows the sound by ``lag`` frames
+    mouth = full[3 - lag : 403 - lag] * 0.05 + 0.3  # follows the sound by ``lag`` frames
     score, found = sync_score(mouth, env, 25.0)
     assert score > 0.95
     assert found == lag
@@ -62,7 +63,7 @@ def test_moving_average_and_detrend():
 def test_frame_rms_follows_loudness():
     sr, fps = 16000, 25
     wav = np.zeros(sr, np.float32)
-    wav[sr // 2:] = 0.5 * np.sin(np.arange(sr // 2) * 0.3)
+    wav[sr // 2 :] = 0.5 * np.sin(np.arange(sr // 2) * 0.3)
     rms = frame_rms(wav, sr, fps, 25)
     assert rms[:12].max() == 0
     assert rms[13:].min() == pytest.approx(0.5 / np.sqrt(2), rel=0.05)

@@ -1,4 +1,5 @@
 """``python -m lipsync``: plumbing with a tiny test engine, and the real default engine."""
+
 from __future__ import annotations
 
 import json
@@ -30,15 +31,29 @@ class CopyEngine(Engine):
 
     def prepare(self, presenter, *, pick=None, progress=None, cancel=None):
         src = open_video(presenter)
-        track = SimpleNamespace(n_frames=src.frame_count, fps=src.fps, width=src.width,
-                                height=src.height, present=np.ones(src.frame_count, bool),
-                                boxes=np.tile([10.0, 20.0, 70.0, 100.0], (src.frame_count, 1)),
-                                detector="test/1")
+        track = SimpleNamespace(
+            n_frames=src.frame_count,
+            fps=src.fps,
+            width=src.width,
+            height=src.height,
+            present=np.ones(src.frame_count, bool),
+            boxes=np.tile([10.0, 20.0, 70.0, 100.0], (src.frame_count, 1)),
+            detector="test/1",
+        )
         type(self).calls.append(("prepare", os.fspath(presenter), self.cache_dir))
         return track
 
-    def render(self, audio, presenter, track, out, *, options=base.RenderOptions(),
-               progress=None, cancel=None):
+    def render(
+        self,
+        audio,
+        presenter,
+        track,
+        out,
+        *,
+        options=base.RenderOptions(),
+        progress=None,
+        cancel=None,
+    ):
         from lipsync.audio import load_audio
         from lipsync.progress import ProgressTracker
 
@@ -50,15 +65,23 @@ class CopyEngine(Engine):
         schedule = frame_schedule(track.n_frames, n, options.timeline)
         frames = [f.image for f in open_video(presenter).frames()]
         tracker = ProgressTracker("render", n, progress, cancel)
-        with VideoWriter(out, track.width, track.height, track.fps, audio=audio,
-                         audio_duration_s=duration, codec="libx264",
-                         max_height=options.max_height) as writer:
+        with VideoWriter(
+            out,
+            track.width,
+            track.height,
+            track.fps,
+            audio=audio,
+            audio_duration_s=duration,
+            codec="libx264",
+            max_height=options.max_height,
+        ) as writer:
             for k in schedule:
                 writer.write(frames[k])
                 tracker.advance()
         tracker.finish()
-        return RenderResult(os.fspath(out), n / track.fps, n, writer.width, writer.height,
-                            track.fps)
+        return RenderResult(
+            os.fspath(out), n / track.fps, n, writer.width, writer.height, track.fps
+        )
 
 
 @pytest.fixture
@@ -68,14 +91,31 @@ def copy_engine(monkeypatch):
     return CopyEngine
 
 
-def test_render_many_presenters_and_report_failures(tmp_path, capsys, copy_engine, face_clip,
-                                                    face_photo):
+def test_render_many_presenters_and_report_failures(
+    tmp_path, capsys, copy_engine, face_clip, face_photo
+):
     speech = mediagen.make_audio(tmp_path / "hello.wav", seconds=1.5)
     bad = mediagen.make_unknown_codec_avi(tmp_path / "presenter.avi")
     out = tmp_path / "out"
-    code = cli.main(["render", "--audio", str(speech), "--video", str(face_clip.path),
-                     "--video", str(bad), "--video", str(face_photo), "--out", str(out),
-                     "--engine", "test-copy", "--cache-dir", str(tmp_path / "cache")])
+    code = cli.main(
+        [
+            "render",
+            "--audio",
+            str(speech),
+            "--video",
+            str(face_clip.path),
+            "--video",
+            str(bad),
+            "--video",
+            str(face_photo),
+            "--out",
+            str(out),
+            "--engine",
+            "test-copy",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
     assert captured.out.splitlines()[-1] == "FAILED presenter.avi: unsupported video codec 'xyz'"
@@ -89,18 +129,40 @@ def test_render_many_presenters_and_report_failures(tmp_path, capsys, copy_engin
     assert ("prepare", str(face_clip.path), str(tmp_path / "cache")) in copy_engine.calls
 
 
-def test_render_options_reach_the_engine(tmp_path, capsys, copy_engine, face_clip,
-                                         monkeypatch):
+def test_render_options_reach_the_engine(tmp_path, capsys, copy_engine, face_clip, monkeypatch):
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "envcache"))
     speech = mediagen.make_audio(tmp_path / "hello.wav", seconds=3.0)
-    code = cli.main(["render", "--audio", str(speech), "--video", str(face_clip.path),
-                     "--out", str(tmp_path), "--engine", "test-copy", "--loop",
-                     "--seconds", "1.2", "--max-height", "160", "--crf", "30",
-                     "--preset", "ultrafast"])
+    code = cli.main(
+        [
+            "render",
+            "--audio",
+            str(speech),
+            "--video",
+            str(face_clip.path),
+            "--out",
+            str(tmp_path),
+            "--engine",
+            "test-copy",
+            "--loop",
+            "--seconds",
+            "1.2",
+            "--max-height",
+            "160",
+            "--crf",
+            "30",
+            "--preset",
+            "ultrafast",
+        ]
+    )
     assert code == 0
-    options = [c[2] for c in copy_engine.calls if c[0] == "render"][0]
-    assert (options.timeline, options.duration_s, options.max_height, options.crf,
-            options.preset) == ("loop", 1.2, 160, 30, "ultrafast")
+    options = next(c[2] for c in copy_engine.calls if c[0] == "render")
+    assert (
+        options.timeline,
+        options.duration_s,
+        options.max_height,
+        options.crf,
+        options.preset,
+    ) == ("loop", 1.2, 160, 30, "ultrafast")
     assert copy_engine.calls[0][2] == str(tmp_path / "envcache")
     info = probe(tmp_path / "face__hello.mp4")
     assert (info.width, info.height) == (160, 160)
@@ -116,11 +178,23 @@ def test_default_cache_dir(monkeypatch):
 
 
 def test_render_with_unusable_audio(tmp_path, capsys, copy_engine, face_clip):
-    silent = tmp_path / "talk.mp3"   # really a silent MP4: judged by content
-    silent.write_bytes(mediagen.make_video(tmp_path / "v.mp4", seconds=0.4,
-                                           size=(64, 48)).path.read_bytes())
-    code = cli.main(["render", "--audio", str(silent), "--video", str(face_clip.path),
-                     "--out", str(tmp_path / "out"), "--engine", "test-copy"])
+    silent = tmp_path / "talk.mp3"  # really a silent MP4: judged by content
+    silent.write_bytes(
+        mediagen.make_video(tmp_path / "v.mp4", seconds=0.4, size=(64, 48)).path.read_bytes()
+    )
+    code = cli.main(
+        [
+            "render",
+            "--audio",
+            str(silent),
+            "--video",
+            str(face_clip.path),
+            "--out",
+            str(tmp_path / "out"),
+            "--engine",
+            "test-copy",
+        ]
+    )
     assert code == 1
     assert "FAILED talk.mp3: no audio stream" in capsys.readouterr().err
     assert copy_engine.calls == []
@@ -128,15 +202,27 @@ def test_render_with_unusable_audio(tmp_path, capsys, copy_engine, face_clip):
 
 def test_unknown_engine(tmp_path, face_clip, speech_wav, capsys):
     with pytest.raises(SystemExit) as exit_:
-        cli.main(["render", "--audio", str(speech_wav), "--video", str(face_clip.path),
-                  "--out", str(tmp_path), "--engine", "nope"])
+        cli.main(
+            [
+                "render",
+                "--audio",
+                str(speech_wav),
+                "--video",
+                str(face_clip.path),
+                "--out",
+                str(tmp_path),
+                "--engine",
+                "nope",
+            ]
+        )
     assert exit_.value.code == 2
     assert "unknown engine 'nope'" in capsys.readouterr().err
 
 
 def test_prepare_prints_the_track_summary(tmp_path, capsys, copy_engine, face_clip):
-    code = cli.main(["prepare", str(face_clip.path), "--engine", "test-copy",
-                     "--cache-dir", str(tmp_path)])
+    code = cli.main(
+        ["prepare", str(face_clip.path), "--engine", "test-copy", "--cache-dir", str(tmp_path)]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "frames: 50 at 25 fps, 320x320" in out
@@ -151,7 +237,8 @@ def test_probe_prints_json(capsys, face_clip, tmp_path):
     notes = mediagen.make_text_file(tmp_path / "notes.txt")
     assert cli.main(["probe", str(notes)]) == 1
     assert capsys.readouterr().out.strip() == (
-        "FAILED notes.txt: not a media file (could not read a video, audio or image stream)")
+        "FAILED notes.txt: not a media file (could not read a video, audio or image stream)"
+    )
 
 
 def test_bench_runs_the_benchmark_main(tmp_path, monkeypatch, capsys):
@@ -169,19 +256,36 @@ def test_bench_runs_the_benchmark_main(tmp_path, monkeypatch, capsys):
 
 def envelope(x, sr=16000, hop=400):
     n = x.size // hop
-    return np.sqrt((x[:n * hop].reshape(n, hop) ** 2).mean(1))
+    return np.sqrt((x[: n * hop].reshape(n, hop) ** 2).mean(1))
 
 
 def test_render_end_to_end(tmp_path):
     """The default engine on generated media, through ``python -m lipsync``."""
     clip = mediagen.make_video(tmp_path / "astronaut.mp4", seconds=2.0, fps=25, size=(320, 320))
-    speech = mediagen.make_speech_wav(tmp_path / "greeting.wav",
-                                      text="Hello there. Welcome to our studio.")
+    speech = mediagen.make_speech_wav(
+        tmp_path / "greeting.wav", text="Hello there. Welcome to our studio."
+    )
     out = tmp_path / "out"
     env = dict(os.environ, LIPSYNC_CACHE_DIR=str(tmp_path / "cache"))
-    proc = subprocess.run([sys.executable, "-m", "lipsync", "render", "--audio", str(speech),
-                           "--video", str(clip.path), "--out", str(out)],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lipsync",
+            "render",
+            "--audio",
+            str(speech),
+            "--video",
+            str(clip.path),
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = out / "astronaut__greeting.mp4"
     assert result.exists() and os.listdir(out) == [result.name]
@@ -190,7 +294,7 @@ def test_render_end_to_end(tmp_path):
     with av.open(str(result)) as c:
         video = c.streams.video[0]
         fps = float(video.average_rate)
-        n = sum(1 for _ in c.decode(video=0))       # every frame decodes
+        n = sum(1 for _ in c.decode(video=0))  # every frame decodes
     assert n == n_output_frames(speech_s, fps)
     assert abs(n / fps - speech_s) <= 1 / fps
     info = probe(result)

@@ -1,4 +1,5 @@
 """The shared compositor: soft landmark mask, no seams, colour matching, stability."""
+
 from __future__ import annotations
 
 import cv2
@@ -55,10 +56,12 @@ def test_no_brightness_step_along_the_patch_box_edge(face):
     x0, y0, x1, y1 = box
     o, g = out.astype(float).mean(2), img.astype(float).mean(2)
     # Brightness step across each box edge, compared with the original picture's own.
-    steps = [(o[y0:y1, x0] - o[y0:y1, x0 - 1]) - (g[y0:y1, x0] - g[y0:y1, x0 - 1]),
-             (o[y0:y1, x1 - 1] - o[y0:y1, x1]) - (g[y0:y1, x1 - 1] - g[y0:y1, x1]),
-             (o[y0, x0:x1] - o[y0 - 1, x0:x1]) - (g[y0, x0:x1] - g[y0 - 1, x0:x1]),
-             (o[y1 - 1, x0:x1] - o[y1, x0:x1]) - (g[y1 - 1, x0:x1] - g[y1, x0:x1])]
+    steps = [
+        (o[y0:y1, x0] - o[y0:y1, x0 - 1]) - (g[y0:y1, x0] - g[y0:y1, x0 - 1]),
+        (o[y0:y1, x1 - 1] - o[y0:y1, x1]) - (g[y0:y1, x1 - 1] - g[y0:y1, x1]),
+        (o[y0, x0:x1] - o[y0 - 1, x0:x1]) - (g[y0, x0:x1] - g[y0 - 1, x0:x1]),
+        (o[y1 - 1, x0:x1] - o[y1, x0:x1]) - (g[y1 - 1, x0:x1] - g[y1, x0:x1]),
+    ]
     assert max(np.abs(s).max() for s in steps) <= 2.0
     # Inside, the brighter patch did arrive, and ramps up smoothly: the largest extra
     # gradient the blend adds is well below the 45-level jump of a hard paste.
@@ -115,8 +118,9 @@ def test_colour_gains_are_smoothed_over_time(face):
     assert 10 < jump < 28
     comp.reset()
     out = comp.paste(img.copy(), _bright(img, box, 30), box, lm)
-    assert abs(out[y0:y1, x0:x1][inside].astype(float).mean()
-               - img[y0:y1, x0:x1][inside].mean()) < 4
+    assert (
+        abs(out[y0:y1, x0:x1][inside].astype(float).mean() - img[y0:y1, x0:x1][inside].mean()) < 4
+    )
 
 
 def test_polygon_covers_several_poses_and_room_for_the_jaw(face):
@@ -129,5 +133,7 @@ def test_polygon_covers_several_poses_and_room_for_the_jaw(face):
     assert extended[:, 1].max() > lm[8, 1] + 3
     # The patch is skipped cleanly when it lies outside the frame.
     img = np.zeros((50, 50, 3), np.uint8)
-    out = Compositor().paste(img.copy(), np.full((20, 20, 3), 255, np.uint8), (200, 200, 220, 220), lm)
+    out = Compositor().paste(
+        img.copy(), np.full((20, 20, 3), 255, np.uint8), (200, 200, 220, 220), lm
+    )
     assert not out.any()

@@ -1,4 +1,5 @@
 """Device selection. CUDA presence is simulated where this machine has no GPU."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Face detection, tracking, identity keeping and smoothing on generated and real footage."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +8,20 @@ import numpy as np
 import pytest
 from skimage import data
 
-from .facegen import (CountingDetector, MemorySource, background, face_crop, moving_face, paste,
-                     write_clip)
 from lipsync.errors import CancelledError, InputError, NoFaceError
 from lipsync.faces import get_detector, track_faces
 from lipsync.faces.detector import FaceDetector, available_detectors
 from lipsync.faces.smoothing import segments, smooth_landmarks, zero_phase_lowpass
+
+from .facegen import (
+    CountingDetector,
+    MemorySource,
+    background,
+    face_crop,
+    moving_face,
+    paste,
+    write_clip,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SUN = REPO.parent / "shared" / "media" / "sun.mp4"
@@ -28,6 +37,7 @@ def centers(boxes: np.ndarray) -> np.ndarray:
 
 
 # --- detector ------------------------------------------------------------------------------
+
 
 def test_registry_returns_one_shared_dlib_detector(detector):
     assert "dlib" in available_detectors()
@@ -59,6 +69,7 @@ def test_no_face_in_a_plain_background(detector):
 
 
 # --- tracking ------------------------------------------------------------------------------
+
 
 def test_box_follows_a_moving_face(detector):
     frames, truth = moving_face(n=40)
@@ -173,6 +184,7 @@ def test_real_presenter_clip(detector):
 
 # --- smoothing -----------------------------------------------------------------------------
 
+
 def test_segments_split_at_gaps_and_cuts():
     present = np.array([1, 1, 1, 0, 0, 1, 1, 1, 1, 1], dtype=bool)
     assert segments(present) == [(0, 3), (5, 10)]
@@ -252,6 +264,7 @@ def test_small_face_is_found_again_soon_after_a_gap(detector):
 
 def test_still_image_is_a_one_frame_track(detector, tmp_path):
     from PIL import Image
+
     still = tmp_path / "portrait.png"
     Image.fromarray(data.astronaut()).save(still)
     track = track_faces(still, detector)
@@ -262,10 +275,11 @@ def test_still_image_is_a_one_frame_track(detector, tmp_path):
 
 def test_mouth_opening_is_inner_lip_gap_over_face_height():
     from lipsync.faces.tracker import mouth_opening
+
     lm = np.zeros((2, 68, 2), np.float32)
     lm[:, 27] = (50, 0)
-    lm[:, 8] = (50, 100)   # face height 100
+    lm[:, 8] = (50, 100)  # face height 100
     lm[:, [61, 62, 63], 1] = 60
-    lm[0, [67, 66, 65], 1] = 60   # closed
-    lm[1, [67, 66, 65], 1] = 72   # 12 px apart
+    lm[0, [67, 66, 65], 1] = 60  # closed
+    lm[1, [67, 66, 65], 1] = 72  # 12 px apart
     assert np.allclose(mouth_opening(lm), [0.0, 0.12])

@@ -1,4 +1,5 @@
 """The drawn mouth interior: shape, shading, teeth, soft edges, determinism."""
+
 from __future__ import annotations
 
 import cv2
@@ -10,21 +11,36 @@ from lipsync.mouth.pose import FaceFrame
 
 LIPS = np.array([170, 80, 80], np.float32)
 TEETH = np.array([225, 220, 210], np.float32)
-H = 200.0                      # face height in pixels (a 720p head-and-shoulders shot)
+H = 200.0  # face height in pixels (a 720p head-and-shoulders shot)
 
 
 def _ff() -> FaceFrame:
-    return FaceFrame(np.array([1, 0], np.float32), np.array([0, 1], np.float32), H,
-                     np.array([150, 100], np.float32), 100.0)
+    return FaceFrame(
+        np.array([1, 0], np.float32),
+        np.array([0, 1], np.float32),
+        H,
+        np.array([150, 100], np.float32),
+        100.0,
+    )
 
 
 def _inner(gap: float, lower_side: float = 0.85) -> np.ndarray:
     """Inner lip points 60-67: corners at x=100 and 200, y=100; ``gap`` in pixels."""
     up = 0.22 * gap * np.array([0.9, 1.0, 0.9])
     lo = 0.78 * gap * np.array([lower_side, 1.0, lower_side])
-    return np.array([[100, 100], [125, 100 - up[0]], [150, 100 - up[1]], [175, 100 - up[2]],
-                     [200, 100], [175, 100 + lo[2]], [150, 100 + lo[1]], [125, 100 + lo[0]]],
-                    np.float32)
+    return np.array(
+        [
+            [100, 100],
+            [125, 100 - up[0]],
+            [150, 100 - up[1]],
+            [175, 100 - up[2]],
+            [200, 100],
+            [175, 100 + lo[2]],
+            [150, 100 + lo[1]],
+            [125, 100 + lo[0]],
+        ],
+        np.float32,
+    )
 
 
 def _draw(gap: float, **kw) -> np.ndarray:
@@ -85,7 +101,10 @@ def test_a_v_shaped_smile_opening_is_drawn_rounded():
     # The lower landmarks beside the middle sit on the straight line corner-middle (a "V").
     img = _draw(0.1 * H, lower_side=0.5)
     dark = _lum(img) < LIPS.mean() - 20
-    depth_at = lambda x: int(np.nonzero(dark[:, x])[0].max()) - 100
+
+    def depth_at(x):
+        return int(np.nonzero(dark[:, x])[0].max()) - 100
+
     mid = depth_at(150)
     # A rounded (U-shaped) lower edge is deeper at a quarter of the width than the V (0.5).
     assert depth_at(125) > 0.72 * mid
@@ -110,7 +129,7 @@ def test_neutral_teeth_follow_the_pictures_light():
     tw, tc, td = neutral_teeth(warm, lm), neutral_teeth(cool, lm), neutral_teeth(dim, lm)
     assert tw[0] > tw[2] and tc[2] > tc[0]
     assert td.mean() < 0.7 * tw.mean()
-    assert tw.min() > 150                 # off-white, not skin-coloured
+    assert tw.min() > 150  # off-white, not skin-coloured
     assert (np.ptp(tw) < 40) and (np.ptp(tc) < 40)
 
 
@@ -130,18 +149,33 @@ def test_opacity_blends_with_the_warped_template(opacity):
 
 def test_teeth_and_their_gaps_left_on_closed_lips_are_repainted_with_the_local_lip():
     from lipsync.mouth.interior import clean_lips
+
     region = np.empty((200, 300, 3), np.float32)
     shade = np.linspace(0.8, 1.1, 200, dtype=np.float32)[:, None, None]
-    region[:] = LIPS * shade                      # lips lit from below: a vertical gradient
+    region[:] = LIPS * shade  # lips lit from below: a vertical gradient
     before = region.copy()
     # A squeezed row of teeth (bright, grey) with dark gaps on the lower lip.
     for x in range(120, 180, 6):
-        region[108:112, x:x + 5] = (225, 220, 210)
+        region[108:112, x : x + 5] = (225, 220, 210)
         region[108:112, x + 5] = (40, 35, 35)
     region = region.astype(np.uint8)
-    outer = np.array([[90, 100], [110, 85], [130, 80], [150, 82], [170, 80], [190, 85],
-                      [210, 100], [190, 120], [170, 128], [150, 130], [130, 128], [110, 120]],
-                     np.float32)
+    outer = np.array(
+        [
+            [90, 100],
+            [110, 85],
+            [130, 80],
+            [150, 82],
+            [170, 80],
+            [190, 85],
+            [210, 100],
+            [190, 120],
+            [170, 128],
+            [150, 130],
+            [130, 128],
+            [110, 120],
+        ],
+        np.float32,
+    )
     closed = _inner(0.0)
     clean_lips(region, outer, closed, _ff(), LIPS)
     err = np.abs(region[106:114, 120:180].astype(np.float32) - before[106:114, 120:180]).max(2)
@@ -158,17 +192,32 @@ def _closed_lips_with_streak() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     region[:] = LIPS * shade
     for x in range(105, 196):
         wave = int(round(1.5 * np.sin(x / 4.0)))
-        region[98 + wave:102 + wave, x] = (225, 220, 210)
+        region[98 + wave : 102 + wave, x] = (225, 220, 210)
         region[97 + wave, x] = (60, 30, 30)
         region[102 + wave, x] = (60, 30, 30)
-    outer = np.array([[90, 100], [110, 88], [130, 84], [150, 86], [170, 84], [190, 88],
-                      [210, 100], [190, 112], [170, 116], [150, 118], [130, 116], [110, 112]],
-                     np.float32)
+    outer = np.array(
+        [
+            [90, 100],
+            [110, 88],
+            [130, 84],
+            [150, 86],
+            [170, 84],
+            [190, 88],
+            [210, 100],
+            [190, 112],
+            [170, 116],
+            [150, 118],
+            [130, 116],
+            [110, 112],
+        ],
+        np.float32,
+    )
     return region.astype(np.uint8), outer, _inner(0.0), shade
 
 
 def _seal(region: np.ndarray, outer: np.ndarray, inner: np.ndarray) -> None:
     from lipsync.mouth.interior import draw_seam, fill_lip_line, lip_line
+
     line = lip_line(outer, inner, _ff())
     assert line is not None
     fill_lip_line(region, line, outer, _ff(), LIPS)
@@ -199,6 +248,7 @@ def test_closed_lips_meet_on_a_smooth_thin_crease_without_teeth():
 
 def test_open_lips_are_left_to_the_interior():
     from lipsync.mouth.interior import draw_seam, fill_lip_line, lip_line
+
     region, outer, _, _ = _closed_lips_with_streak()
     before = region.copy()
     inner = _inner(0.06 * H)
@@ -210,16 +260,17 @@ def test_open_lips_are_left_to_the_interior():
 
 def test_lip_line_follows_a_smile_smoothly_and_is_stable_under_jitter():
     from lipsync.mouth.interior import lip_line
+
     _, outer, inner, _ = _closed_lips_with_streak()
     outer = outer.copy()
-    outer[[0, 6], 1] -= 8                        # corners up: a smile
+    outer[[0, 6], 1] -= 8  # corners up: a smile
     inner = inner.copy()
     inner[[0, 4], 1] -= 6
     a = lip_line(outer, inner, _ff())
     ts = np.linspace(-1, 1, 41)
     mid = a.mid(ts)
     assert mid[20] > mid[0] + 4 and mid[20] > mid[-1] + 4
-    assert np.abs(np.diff(mid, 2)).max() < 0.5          # a curve, no kinks
+    assert np.abs(np.diff(mid, 2)).max() < 0.5  # a curve, no kinks
     rng = np.random.default_rng(0)
     b = lip_line(outer, inner + rng.normal(0, 0.3, inner.shape).astype(np.float32), _ff())
     assert np.abs(b.mid(ts) - mid).max() < 0.6

@@ -1,4 +1,5 @@
 """probe(): containers, audio formats, images, rotation, VFR and bad input, by content."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,21 @@ from lipsync.media import probe
 from tests.engine import mediagen
 
 
-@pytest.mark.parametrize("container,vcodec,acodec", [
-    ("mp4", "h264", "aac"), ("mov", "h264", "aac"), ("mkv", "h264", "aac"),
-    ("avi", "mpeg4", "mp3"), ("webm", "vp8", "opus"),
-])
+@pytest.mark.parametrize(
+    "container,vcodec,acodec",
+    [
+        ("mp4", "h264", "aac"),
+        ("mov", "h264", "aac"),
+        ("mkv", "h264", "aac"),
+        ("avi", "mpeg4", "mp3"),
+        ("webm", "vp8", "opus"),
+    ],
+)
 def test_probe_video_containers(tmp_path, container, vcodec, acodec):
     speech = mediagen.synth_speech(1.5)
-    clip = mediagen.make_video(tmp_path / f"clip.{container}", seconds=1.0, fps=25,
-                               size=(160, 120), audio=speech)
+    clip = mediagen.make_video(
+        tmp_path / f"clip.{container}", seconds=1.0, fps=25, size=(160, 120), audio=speech
+    )
     info = probe(clip.path)
     assert info.container == ("matroska" if container == "mkv" else container)
     assert (info.video_codec, info.audio_codec) == (vcodec, acodec)
@@ -26,16 +34,23 @@ def test_probe_video_containers(tmp_path, container, vcodec, acodec):
     assert (info.width, info.height, info.rotation) == (160, 120, 0)
     assert info.fps == pytest.approx(25.0)
     assert not info.vfr
-    assert info.duration_s == pytest.approx(1.5, abs=0.15)   # the longer (audio) stream
+    assert info.duration_s == pytest.approx(1.5, abs=0.15)  # the longer (audio) stream
     assert info.sample_rate > 0 and info.channels == 1
     kinds = sorted(s.kind for s in info.streams)
     assert kinds == ["audio", "video"]
 
 
-@pytest.mark.parametrize("fmt,codec,container", [
-    ("wav", "pcm_s16le", "wav"), ("mp3", "mp3", "mp3"), ("m4a", "aac", "m4a"),
-    ("flac", "flac", "flac"), ("ogg", "opus", "ogg"), ("opus", "opus", "ogg"),
-])
+@pytest.mark.parametrize(
+    "fmt,codec,container",
+    [
+        ("wav", "pcm_s16le", "wav"),
+        ("mp3", "mp3", "mp3"),
+        ("m4a", "aac", "m4a"),
+        ("flac", "flac", "flac"),
+        ("ogg", "opus", "ogg"),
+        ("opus", "opus", "ogg"),
+    ],
+)
 def test_probe_audio_formats(tmp_path, fmt, codec, container):
     path = mediagen.make_audio(tmp_path / f"voice.{fmt}", seconds=2.0)
     info = probe(path)
@@ -69,8 +84,9 @@ def test_probe_judges_content_not_extension(tmp_path):
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_probe_rotation_swaps_display_size(tmp_path, rotation):
-    clip = mediagen.make_video(tmp_path / "phone.mp4", seconds=0.3, size=(160, 96),
-                               rotation=rotation)
+    clip = mediagen.make_video(
+        tmp_path / "phone.mp4", seconds=0.3, size=(160, 96), rotation=rotation
+    )
     info = probe(clip.path)
     assert info.rotation == rotation
     assert (info.width, info.height) == (160, 96)
@@ -80,18 +96,17 @@ def test_probe_rotation_swaps_display_size(tmp_path, rotation):
 
 @pytest.mark.parametrize("container", ["mkv", "mp4"])
 def test_probe_detects_variable_frame_rate(tmp_path, container):
-    vfr = mediagen.make_video(tmp_path / f"vfr.{container}", seconds=2.0, vfr=True,
-                              size=(96, 64), face=False)
-    cfr = mediagen.make_video(tmp_path / f"cfr.{container}", seconds=2.0, size=(96, 64),
-                              face=False)
+    vfr = mediagen.make_video(
+        tmp_path / f"vfr.{container}", seconds=2.0, vfr=True, size=(96, 64), face=False
+    )
+    cfr = mediagen.make_video(tmp_path / f"cfr.{container}", seconds=2.0, size=(96, 64), face=False)
     assert probe(vfr.path).vfr
     assert not probe(cfr.path).vfr
 
 
 def test_one_dropped_frame_is_not_vfr(tmp_path):
     times = [i / 25 for i in range(50) if i != 20]
-    clip = mediagen.make_video(tmp_path / "drop.mp4", frame_times=times, size=(96, 64),
-                               face=False)
+    clip = mediagen.make_video(tmp_path / "drop.mp4", frame_times=times, size=(96, 64), face=False)
     assert not probe(clip.path).vfr
 
 
@@ -102,18 +117,22 @@ def test_unknown_codec_is_named(tmp_path):
     assert str(err.value) == "presenter.avi: unsupported video codec 'xyz'"
 
 
-@pytest.mark.parametrize("name,maker", [
-    ("notes.txt", mediagen.make_text_file),
-    ("notes.mp4", mediagen.make_text_file),
-    ("noise.wav", lambda p: p.write_bytes(bytes(range(256)) * 64)),
-])
+@pytest.mark.parametrize(
+    "name,maker",
+    [
+        ("notes.txt", mediagen.make_text_file),
+        ("notes.mp4", mediagen.make_text_file),
+        ("noise.wav", lambda p: p.write_bytes(bytes(range(256)) * 64)),
+    ],
+)
 def test_not_media(tmp_path, name, maker):
     path = tmp_path / name
     maker(path)
     with pytest.raises(UnsupportedMediaError) as err:
         probe(path)
-    assert str(err.value) == (f"{name}: not a media file (could not read a video, audio or "
-                              "image stream)")
+    assert str(err.value) == (
+        f"{name}: not a media file (could not read a video, audio or image stream)"
+    )
 
 
 def test_missing_and_empty_files(tmp_path):
@@ -125,8 +144,7 @@ def test_missing_and_empty_files(tmp_path):
 
 
 def test_mp4_cut_before_its_index_is_truncated(tmp_path):
-    clip = mediagen.make_video(tmp_path / "full.mp4", seconds=1.0, size=(96, 64),
-                               faststart=False)
+    clip = mediagen.make_video(tmp_path / "full.mp4", seconds=1.0, size=(96, 64), faststart=False)
     cut = mediagen.truncate(clip.path, tmp_path / "clip.mp4", 0.5)
     with pytest.raises(TruncatedMediaError) as err:
         probe(cut)

@@ -3,6 +3,7 @@
 The reasons are %-templates made with :func:`lipsync.errors.reason`; the variable parts travel in
 ``params``, so the English message stays as it was while a user interface can translate it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -19,8 +20,11 @@ from studio.engine_reasons import ENGINE_REASONS
 PACKAGE = Path(lipsync.__file__).parent
 #: The command line prints its errors for a person at a terminal; nothing translates them.
 UNTRANSLATED = {"cli.py"}
-INPUT_ERRORS = {name for name, cls in vars(errors).items()
-                if inspect.isclass(cls) and issubclass(cls, InputError)}
+INPUT_ERRORS = {
+    name
+    for name, cls in vars(errors).items()
+    if inspect.isclass(cls) and issubclass(cls, InputError)
+}
 
 
 def _modules():
@@ -34,8 +38,12 @@ def _input_error_raises(module):
     """(line, reason expression) of each ``raise <InputError subclass>(path, reason, ...)``."""
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)
-                and isinstance(node.exc.func, ast.Name) and node.exc.func.id in INPUT_ERRORS):
+        if (
+            isinstance(node, ast.Raise)
+            and isinstance(node.exc, ast.Call)
+            and isinstance(node.exc.func, ast.Name)
+            and node.exc.func.id in INPUT_ERRORS
+        ):
             yield node.lineno, node.exc.args[1]
 
 
@@ -65,7 +73,7 @@ def test_reason_registers_once_and_returns_the_template():
     try:
         assert errors.reason("test reason %(x)s") == "test reason %(x)s"
         errors.reason("test reason %(x)s")
-        assert errors.REASONS == before + ["test reason %(x)s"]
+        assert [*before, "test reason %(x)s"] == errors.REASONS
     finally:
         errors.REASONS[:] = before
 

@@ -1,5 +1,6 @@
 """The render steps every engine shares (:class:`lipsync.engines.streaming.StreamingEngine`),
 checked with an engine of its own that passes frames through or fails on purpose."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,13 +57,22 @@ class _PassEngine(StreamingEngine):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     root = tmp_path_factory.mktemp("streaming")
-    video = mediagen.make_video(root / "markers.mp4", seconds=0.8, fps=25, size=(96, 64),
-                                face=False)
+    video = mediagen.make_video(
+        root / "markers.mp4", seconds=0.8, fps=25, size=(96, 64), face=False
+    )
     n = video.n_frames
-    track = FaceTrack(source_hash="x", detector="none", fps=25.0, width=96, height=64,
-                      n_frames=n, boxes=np.full((n, 4), np.nan, np.float32),
-                      landmarks=np.full((n, 68, 2), np.nan, np.float32),
-                      present=np.zeros(n, bool), mouth_open=np.full(n, np.nan, np.float32))
+    track = FaceTrack(
+        source_hash="x",
+        detector="none",
+        fps=25.0,
+        width=96,
+        height=64,
+        n_frames=n,
+        boxes=np.full((n, 4), np.nan, np.float32),
+        landmarks=np.full((n, 68, 2), np.nan, np.float32),
+        present=np.zeros(n, bool),
+        mouth_open=np.full(n, np.nan, np.float32),
+    )
     return video, track
 
 
@@ -70,8 +80,14 @@ def test_frames_follow_the_schedule_and_the_result_adds_up(tmp_path, clip, speec
     video, track = clip
     engine = _PassEngine()
     reports = []
-    r = engine.render(speech_wav, video.path, track, tmp_path / "out.mp4",
-                      options=RenderOptions(duration_s=1.6), progress=reports.append)
+    r = engine.render(
+        speech_wav,
+        video.path,
+        track,
+        tmp_path / "out.mp4",
+        options=RenderOptions(duration_s=1.6),
+        progress=reports.append,
+    )
     schedule = frame_schedule(track.n_frames, 40, "pingpong").tolist()
     with open_video(r.path) as out:
         assert [mediagen.read_marker(f.image) for f in out.frames()] == schedule
@@ -81,7 +97,7 @@ def test_frames_follow_the_schedule_and_the_result_adds_up(tmp_path, clip, speec
     assert r.stats["written"] == 40 and r.stats["samples"] == 16000 * 1.6
     assert r.stats["decoded_frames"] >= track.n_frames and r.stats["x_realtime"] > 0
     assert probe(r.path).has_audio and probe(r.path).duration_s == pytest.approx(1.6, abs=0.05)
-    assert [p.stage for p in reports][0] == "audio" and reports[-1].stage == "render"
+    assert next(p.stage for p in reports) == "audio" and reports[-1].stage == "render"
     assert reports[-1].overall == pytest.approx(1.0)
     assert engine.ready_calls == 1
 
@@ -90,18 +106,25 @@ def test_an_error_in_the_frame_pass_leaves_no_file(tmp_path, clip, speech_wav):
     video, track = clip
     out_dir = tmp_path / "out"
     with pytest.raises(_Boom):
-        _PassEngine(fail_at=15).render(speech_wav, video.path, track, out_dir / "out.mp4",
-                                       options=RenderOptions(duration_s=1.6))
+        _PassEngine(fail_at=15).render(
+            speech_wav,
+            video.path,
+            track,
+            out_dir / "out.mp4",
+            options=RenderOptions(duration_s=1.6),
+        )
     assert not out_dir.exists() or list(out_dir.iterdir()) == []
 
 
 def test_empty_audio_and_a_foreign_track_are_refused(tmp_path, clip, speech_wav):
     video, track = clip
     with pytest.raises(InputError, match="audio is empty"):
-        _PassEngine().render(speech_wav, video.path, track, tmp_path / "a.mp4",
-                             options=RenderOptions(duration_s=0))
-    other = mediagen.make_video(tmp_path / "other.mp4", seconds=0.4, fps=25, size=(96, 64),
-                                face=False)
+        _PassEngine().render(
+            speech_wav, video.path, track, tmp_path / "a.mp4", options=RenderOptions(duration_s=0)
+        )
+    other = mediagen.make_video(
+        tmp_path / "other.mp4", seconds=0.4, fps=25, size=(96, 64), face=False
+    )
     with pytest.raises(InputError, match="other.mp4"):
         _PassEngine().render(speech_wav, other.path, track, tmp_path / "b.mp4")
     assert list(tmp_path.iterdir()) == [tmp_path / "other.mp4"]

@@ -1,4 +1,5 @@
 """Timeline: output length from the audio, ping-pong / loop / cut schedules."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from lipsync.timeline import frame_schedule, n_output_frames
 def test_n_output_frames():
     assert n_output_frames(7.0256, 25) == 176
     assert n_output_frames(1.0, 25) == 25
-    assert n_output_frames(0.02, 25) == 1          # half a frame rounds up
+    assert n_output_frames(0.02, 25) == 1  # half a frame rounds up
     assert n_output_frames(0.0, 25) == 0
     assert n_output_frames(10.0, 30000 / 1001) == 300
     with pytest.raises(ValueError):
@@ -21,7 +22,7 @@ def test_pingpong_turns_without_repeating():
     s = frame_schedule(4, 15)
     assert s.tolist() == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2]
     long = frame_schedule(50, 1000)
-    assert (np.abs(np.diff(long)) == 1).all()     # every step moves by one frame: no jump
+    assert (np.abs(np.diff(long)) == 1).all()  # every step moves by one frame: no jump
     assert long.min() == 0 and long.max() == 49
 
 

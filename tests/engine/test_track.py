@@ -1,4 +1,5 @@
 """Face-track records: file round trip, content hashing and the prepare cache."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,8 +9,16 @@ import numpy as np
 import pytest
 
 from lipsync.faces import get_detector
-from lipsync.track import (FaceTrack, TrackCache, TrackFormatError, content_hash, load_track,
-                           prepare_track, save_track, stored_precision)
+from lipsync.track import (
+    FaceTrack,
+    TrackCache,
+    TrackFormatError,
+    content_hash,
+    load_track,
+    prepare_track,
+    save_track,
+    stored_precision,
+)
 
 from .facegen import CountingDetector, moving_face, write_clip
 
@@ -22,12 +31,19 @@ def make_track(n: int = 12, width: int = 3840, height: int = 2160) -> FaceTrack:
     boxes = np.concatenate([lm.min(axis=1), lm.max(axis=1)], axis=1)
     lm[~present] = np.nan
     boxes[~present] = np.nan
-    return FaceTrack(source_hash="ab" * 32, detector="dlib-hog-68/1", fps=29.97, width=width,
-                     height=height, n_frames=n, boxes=boxes.astype(np.float32), landmarks=lm,
-                     present=present,
-                     mouth_open=np.where(present, rng.uniform(0, 0.2, n),
-                                         np.nan).astype(np.float32),
-                     cuts=np.array([7], np.int32))
+    return FaceTrack(
+        source_hash="ab" * 32,
+        detector="dlib-hog-68/1",
+        fps=29.97,
+        width=width,
+        height=height,
+        n_frames=n,
+        boxes=boxes.astype(np.float32),
+        landmarks=lm,
+        present=present,
+        mouth_open=np.where(present, rng.uniform(0, 0.2, n), np.nan).astype(np.float32),
+        cuts=np.array([7], np.int32),
+    )
 
 
 def test_round_trip_keeps_everything_within_a_fraction_of_a_pixel(tmp_path):
@@ -35,8 +51,14 @@ def test_round_trip_keeps_everything_within_a_fraction_of_a_pixel(tmp_path):
     path = tmp_path / "t.npz"
     save_track(track, path)
     back = load_track(path)
-    assert (back.source_hash, back.detector, back.fps, back.width, back.height, back.n_frames) \
-        == (track.source_hash, track.detector, track.fps, track.width, track.height, track.n_frames)
+    assert (back.source_hash, back.detector, back.fps, back.width, back.height, back.n_frames) == (
+        track.source_hash,
+        track.detector,
+        track.fps,
+        track.width,
+        track.height,
+        track.n_frames,
+    )
     assert np.array_equal(back.present, track.present) and list(back.cuts) == [7]
     assert np.array_equal(back.boxes, track.boxes, equal_nan=True)
     # a 4K close-up: landmarks far from the origin come back within 1/1000 of the face size
@@ -71,8 +93,12 @@ def test_content_hash_is_sha256_of_the_bytes(tmp_path):
 def test_cache_keys_differ_by_detector_and_pick(tmp_path):
     cache = TrackCache(tmp_path)
     h = "cd" * 32
-    paths = {cache.path_for(h, "dlib-hog-68/1"), cache.path_for(h, "dlib-hog-68/2"),
-             cache.path_for(h, "dlib-hog-68/1", pick=1), cache.path_for(h, "dlib-hog-68/1", (5, 6))}
+    paths = {
+        cache.path_for(h, "dlib-hog-68/1"),
+        cache.path_for(h, "dlib-hog-68/2"),
+        cache.path_for(h, "dlib-hog-68/1", pick=1),
+        cache.path_for(h, "dlib-hog-68/1", (5, 6)),
+    }
     assert len(paths) == 4
     assert all(p.is_relative_to(tmp_path) for p in paths)
     assert cache.get(h, "dlib-hog-68/1") is None

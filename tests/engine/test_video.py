@@ -1,4 +1,5 @@
 """open_video(): streaming constant-rate frames, rotation, VFR, stills, truncation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,9 @@ def test_pixels_survive_decoding(tmp_path):
 
 @pytest.mark.parametrize("rotation", [90, 180, 270])
 def test_rotation_is_applied(tmp_path, rotation):
-    clip = mediagen.make_video(tmp_path / "phone.mp4", seconds=0.4, size=(160, 96),
-                               rotation=rotation)
+    clip = mediagen.make_video(
+        tmp_path / "phone.mp4", seconds=0.4, size=(160, 96), rotation=rotation
+    )
     src = open_video(clip.path)
     assert (src.width, src.height) == (160, 96)
     frames = list(src)
@@ -54,8 +56,15 @@ def expected_vfr_markers(times, fps, n):
 
 @pytest.mark.parametrize("container", ["mkv", "mp4"])
 def test_variable_frame_rate_becomes_constant(tmp_path, container):
-    clip = mediagen.make_video(tmp_path / f"vfr.{container}", seconds=2.0, fps=25, vfr=True,
-                               size=(96, 64), face=False, seed=3)
+    clip = mediagen.make_video(
+        tmp_path / f"vfr.{container}",
+        seconds=2.0,
+        fps=25,
+        vfr=True,
+        size=(96, 64),
+        face=False,
+        seed=3,
+    )
     src = open_video(clip.path, fps=25)
     assert src.fps == 25.0
     assert src.frame_count == round(clip.duration_s * 25)
@@ -68,8 +77,9 @@ def test_variable_frame_rate_becomes_constant(tmp_path, container):
 
 
 def test_vfr_default_rate_is_a_sensible_constant(tmp_path):
-    clip = mediagen.make_video(tmp_path / "vfr.mkv", seconds=2.0, fps=30, vfr=True,
-                               size=(96, 64), face=False, seed=5)
+    clip = mediagen.make_video(
+        tmp_path / "vfr.mkv", seconds=2.0, fps=30, vfr=True, size=(96, 64), face=False, seed=5
+    )
     src = open_video(clip.path)
     assert src.info.vfr
     assert src.fps == float(round(src.fps)) or src.fps in (30000 / 1001, 24000 / 1001)
@@ -80,8 +90,7 @@ def test_vfr_default_rate_is_a_sensible_constant(tmp_path):
 
 
 def test_resampling_to_another_rate(tmp_path):
-    clip = mediagen.make_video(tmp_path / "c.mp4", seconds=1.0, fps=25, size=(96, 64),
-                               face=False)
+    clip = mediagen.make_video(tmp_path / "c.mp4", seconds=1.0, fps=25, size=(96, 64), face=False)
     got = markers(open_video(clip.path, fps=50))
     assert got == [i // 2 for i in range(50)]
     got = markers(open_video(clip.path, fps=12.5))
@@ -94,7 +103,7 @@ def test_frames_start(tmp_path):
     tail = list(src.frames(start=20))
     assert [f.index for f in tail] == [20, 21, 22, 23, 24]
     assert [mediagen.read_marker(f.image) for f in tail] == [20, 21, 22, 23, 24]
-    assert len(list(src.frames())) == 25   # iterating again starts over
+    assert len(list(src.frames())) == 25  # iterating again starts over
 
 
 def test_duplicates_are_independent_arrays(tmp_path):
@@ -108,8 +117,13 @@ def test_duplicates_are_independent_arrays(tmp_path):
 def test_still_image_is_a_one_frame_source(tmp_path, fmt):
     path = mediagen.make_image(tmp_path / f"photo.{fmt}", size=(200, 260))
     src = open_video(path)
-    assert (src.is_image, src.fps, src.frame_count, src.width, src.height) == \
-        (True, 25.0, 1, 200, 260)
+    assert (src.is_image, src.fps, src.frame_count, src.width, src.height) == (
+        True,
+        25.0,
+        1,
+        200,
+        260,
+    )
     frames = list(src)
     assert len(frames) == 1 and frames[0].image.shape == (260, 200, 3)
     assert mediagen.read_marker(frames[0].image) == 0
@@ -148,4 +162,4 @@ def test_close_ends_unfinished_iterations(tmp_path):
     with open_video(clip.path) as src:
         frames = src.frames()
         next(frames)
-    assert list(frames) == []          # closed with the source: nothing more comes
+    assert list(frames) == []  # closed with the source: nothing more comes

@@ -1,4 +1,5 @@
 """The default ``warp`` engine: mouth poses, motion from speech, frame streaming, rendering."""
+
 from __future__ import annotations
 
 import os
@@ -21,16 +22,16 @@ from lipsync.scheduled_frames import ScheduledFrames
 from . import mediagen
 from .warp_fixtures import astronaut_landmarks, landmarks_of
 
-
 # ----------------------------------------------------------------------------- poses
+
 
 def test_neutralise_closes_an_open_template_mouth_and_raises_the_jaw():
     lm = astronaut_landmarks()
-    assert inner_gap(lm) > 0.05          # she smiles with her teeth showing
+    assert inner_gap(lm) > 0.05  # she smiles with her teeth showing
     closed = neutralise(lm)
     ff = face_frame(lm)
     assert inner_gap(closed) < 0.005
-    assert (closed[8] - lm[8]) @ ff.ey < -1.0          # chin up
+    assert (closed[8] - lm[8]) @ ff.ey < -1.0  # chin up
     assert np.allclose(closed[:4], lm[:4]) and np.allclose(closed[17:48], lm[17:48])
 
 
@@ -44,13 +45,16 @@ def test_speech_pose_opens_jaw_and_lower_lip_together_and_shapes_the_lips():
     assert lip_drop > 0.05 * ff.height
     assert 0.6 * lip_drop < chin_drop < 1.2 * lip_drop
     assert np.all((opened[5:12] - lm[5:12]) @ ff.ey > 0)
-    width = {s: (speech_pose(lm, 0.06, s)[54] - speech_pose(lm, 0.06, s)[48]) @ ff.ex
-             for s in (-1.0, 0.0, 1.0)}
+    width = {
+        s: (speech_pose(lm, 0.06, s)[54] - speech_pose(lm, 0.06, s)[48]) @ ff.ex
+        for s in (-1.0, 0.0, 1.0)
+    }
     assert width[-1.0] < width[0.0] < width[1.0]
     assert np.allclose(speech_pose(lm, 0.0, 0.0), lm)
 
 
 # ----------------------------------------------------------------------------- motion
+
 
 def test_mouth_motion_closed_in_silence_open_with_loudness_fast_attack():
     n = 60
@@ -61,11 +65,11 @@ def test_mouth_motion_closed_in_silence_open_with_loudness_fast_attack():
     m = mouth_motion(env, np.linspace(-1, 1, n), activity)
     assert np.all(m.open[:18] == 0) and m.open[50:].max() < 0.01 * MAX_OPEN
     assert m.open[22:24].min() > 0.5 * MAX_OPEN
-    assert m.open[19] > 0                          # leads the sound by a frame
-    rise = m.open[21] - m.open[19]                 # attack faster than release
+    assert m.open[19] > 0  # leads the sound by a frame
+    rise = m.open[21] - m.open[19]  # attack faster than release
     fall = m.open[40] - m.open[42]
     assert rise > fall > 0
-    assert m.open[26] < m.open[23]                 # a quieter syllable opens less
+    assert m.open[26] < m.open[23]  # a quieter syllable opens less
     assert np.all(np.abs(m.shape) <= 1) and m.shape[:18].max() == 0
 
 
@@ -87,6 +91,7 @@ def test_motion_from_features_maps_roundness_to_rounded_lips():
 
 
 # ----------------------------------------------------------------------------- pictures
+
 
 def test_animated_mouth_is_measured_closed_and_open_by_an_independent_landmarker():
     img = data.astronaut()
@@ -116,6 +121,7 @@ def test_a_closed_template_gets_a_dark_interior_when_opened():
     q = animate_mouth(closed_img, closed_lm, 0.12, 0.0)
     inner = q.target[60:68] - (q.box[0], q.box[1])
     import cv2
+
     mask = np.zeros(q.image.shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(inner).astype(np.int32)], 1)
     mask = cv2.erode(mask, np.ones((3, 3), np.uint8))
@@ -130,6 +136,7 @@ def test_a_closed_template_gets_a_dark_interior_when_opened():
 
 
 # ----------------------------------------------------------------------------- streaming
+
 
 @dataclass
 class _F:
@@ -150,6 +157,7 @@ class _CountingSource:
 @pytest.mark.parametrize("budget_frames", [4, 1000])
 def test_scheduled_frames_follow_a_pingpong_schedule_with_bounded_memory(budget_frames):
     from lipsync.timeline import frame_schedule
+
     n = 30
     src = _CountingSource(n)
     schedule = frame_schedule(n, 150, "pingpong")
@@ -162,12 +170,13 @@ def test_scheduled_frames_follow_a_pingpong_schedule_with_bounded_memory(budget_
     assert got == schedule.tolist()
     assert peak <= sf.capacity
     if budget_frames >= n:
-        assert src.decoded == n                 # everything decoded exactly once
+        assert src.decoded == n  # everything decoded exactly once
     else:
-        assert src.decoded < 150 * n // budget_frames   # restarts, but bounded
+        assert src.decoded < 150 * n // budget_frames  # restarts, but bounded
 
 
 # ----------------------------------------------------------------------------- engine
+
 
 def test_default_engine_is_warp():
     assert isinstance(get_engine(), WarpEngine)
@@ -179,8 +188,9 @@ def rendered(tmp_path_factory):
     """The astronaut clip (2 s) speaking ~3 s of speech: ping-pong, sound, progress."""
     tmp = tmp_path_factory.mktemp("warp")
     clip = mediagen.make_video(tmp / "face.mp4", seconds=2.0, fps=25, size=(320, 320))
-    speech = mediagen.make_speech_wav(tmp / "speech.wav",
-                                      text="Hello, welcome to the studio. Look at my lips.")
+    speech = mediagen.make_speech_wav(
+        tmp / "speech.wav", text="Hello, welcome to the studio. Look at my lips."
+    )
     engine = WarpEngine(cache_dir=tmp / "cache")
     track = engine.prepare(clip.path)
     reports = []
@@ -196,7 +206,8 @@ def _decode(path) -> list[np.ndarray]:
 def test_render_follows_the_pingpong_schedule_and_muxes_the_speech(rendered):
     from lipsync.audio import load_audio
     from lipsync.timeline import frame_schedule
-    clip, speech, track, result, reports = rendered
+
+    clip, speech, _track, result, reports = rendered
     dur = len(load_audio(speech)) / 16000
     assert result.frames == round(dur * 25)
     assert result.frames_without_face == 0
@@ -211,15 +222,20 @@ def test_render_follows_the_pingpong_schedule_and_muxes_the_speech(rendered):
     assert {"audio", "render"} <= stages
     assert reports[-1].overall == pytest.approx(1.0)
     # No temporary files left next to the output.
-    assert sorted(p.name for p in Path(result.path).parent.iterdir()
-                  if p.suffix == ".mp4") == ["face.mp4", "out.mp4"]
+    assert sorted(p.name for p in Path(result.path).parent.iterdir() if p.suffix == ".mp4") == [
+        "face.mp4",
+        "out.mp4",
+    ]
 
 
 def test_rendered_mouth_moves_with_the_speech(rendered):
     import sys
+
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-    from lipsync_score import frame_rms, sync_score, MouthMeter
+    from lipsync_score import MouthMeter, frame_rms, sync_score
+
     from lipsync.audio import load_audio
+
     clip, speech, track, result, _ = rendered
     frames = _decode(result.path)
     meter = MouthMeter()
@@ -235,26 +251,39 @@ def test_rendered_mouth_moves_with_the_speech(rendered):
     y1 = int(lm[36:48, 1].max()) + 5
     x0, x1 = int(lm[:, 0].min()), int(lm[:, 0].max())
     eyes = np.abs(frames[0][y0:y1, x0:x1].astype(int) - src[0][y0:y1, x0:x1]).mean()
-    assert eyes < 5      # re-encoding noise only
+    assert eyes < 5  # re-encoding noise only
     my0, my1 = int(lm[50, 1]) - 3, int(lm[8, 1])
     mx0, mx1 = int(lm[48, 0]) - 3, int(lm[54, 0]) + 3
-    mouth_diff = max(np.abs(f[my0:my1, mx0:mx1].astype(int) - src[0][my0:my1, mx0:mx1]).mean()
-                     for f in frames[:len(src) // 2])
+    mouth_diff = max(
+        np.abs(f[my0:my1, mx0:mx1].astype(int) - src[0][my0:my1, mx0:mx1]).mean()
+        for f in frames[: len(src) // 2]
+    )
     assert mouth_diff > 2 * eyes
 
 
 def test_frames_without_a_face_pass_through(tmp_path, speech_wav):
-    clip = mediagen.make_video(tmp_path / "noface.mp4", seconds=1.0, fps=25, size=(160, 160),
-                               face=False)
+    clip = mediagen.make_video(
+        tmp_path / "noface.mp4", seconds=1.0, fps=25, size=(160, 160), face=False
+    )
     engine = WarpEngine(cache_dir=tmp_path / "cache")
     from lipsync.track import FaceTrack
+
     n = clip.n_frames
-    track = FaceTrack(source_hash="x", detector="none", fps=25.0, width=160, height=160,
-                      n_frames=n, boxes=np.full((n, 4), np.nan, np.float32),
-                      landmarks=np.full((n, 68, 2), np.nan, np.float32),
-                      present=np.zeros(n, bool), mouth_open=np.full(n, np.nan, np.float32))
-    r = engine.render(speech_wav, clip.path, track, tmp_path / "out.mp4",
-                      options=RenderOptions(duration_s=1.0))
+    track = FaceTrack(
+        source_hash="x",
+        detector="none",
+        fps=25.0,
+        width=160,
+        height=160,
+        n_frames=n,
+        boxes=np.full((n, 4), np.nan, np.float32),
+        landmarks=np.full((n, 68, 2), np.nan, np.float32),
+        present=np.zeros(n, bool),
+        mouth_open=np.full(n, np.nan, np.float32),
+    )
+    r = engine.render(
+        speech_wav, clip.path, track, tmp_path / "out.mp4", options=RenderOptions(duration_s=1.0)
+    )
     assert r.frames_without_face == r.frames == 25
     out, src = _decode(r.path), _decode(clip.path)
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(out, src)) < 3
@@ -275,7 +304,7 @@ def test_cancel_raises_and_leaves_no_file(tmp_path, rendered):
 
 
 def test_a_track_of_another_file_is_refused(tmp_path, rendered):
-    clip, speech, track, _, _ = rendered
+    _clip, speech, track, _, _ = rendered
     other = mediagen.make_video(tmp_path / "other.mp4", seconds=1.0, fps=25, size=(320, 320))
     with pytest.raises(InputError, match="other.mp4"):
         WarpEngine().render(speech, other.path, track, tmp_path / "out.mp4")
@@ -286,8 +315,9 @@ def test_a_still_photo_speaks(tmp_path, face_photo, speech_wav):
     engine = WarpEngine(cache_dir=tmp_path / "cache")
     track = engine.prepare(face_photo)
     assert track.n_frames == 1 and track.present[0]
-    r = engine.render(speech_wav, face_photo, track, tmp_path / "out.mp4",
-                      options=RenderOptions(duration_s=2.0))
+    r = engine.render(
+        speech_wav, face_photo, track, tmp_path / "out.mp4", options=RenderOptions(duration_s=2.0)
+    )
     frames = _decode(r.path)
     assert len(frames) == r.frames == 50
     lm = track.landmarks[0]
@@ -296,25 +326,28 @@ def test_a_still_photo_speaks(tmp_path, face_photo, speech_wav):
     mouths = np.stack([f[y0:y1, x0:x1].astype(float).mean(2) for f in frames])
     # The picture is still but the mouth region changes over time.
     assert mouths.std(0).mean() > 3
-    assert np.abs(frames[0][:y0 - 20].astype(int) - frames[-1][:y0 - 20]).mean() < 2
+    assert np.abs(frames[0][: y0 - 20].astype(int) - frames[-1][: y0 - 20]).mean() < 2
 
 
 # ----------------------------------------------------------------------------- closed lips
 
+
 def test_warp_keeps_pixels_of_still_triangles_exact():
     from lipsync.mouth.warp import border_anchors, mesh_triangles, region_box, warp_region
+
     img = data.astronaut()
     lm = astronaut_landmarks()
     ff = face_frame(lm)
     box = region_box(lm, ff.height, img.shape[:2])
-    pts = np.vstack([lm[np.r_[np.arange(1, 16), np.arange(29, 36), np.arange(48, 68)]],
-                     border_anchors(box)])
+    pts = np.vstack(
+        [lm[np.r_[np.arange(1, 16), np.arange(29, 36), np.arange(48, 68)]], border_anchors(box)]
+    )
     tris = mesh_triangles(pts)
     x0, y0, x1, y1 = box
     for step in (1, 2):
         assert (warp_region(img, box, pts, pts, tris, step=step) == img[y0:y1, x0:x1]).all()
     moved = pts.copy()
-    moved[-len(border_anchors(box)) - 1] += (0.0, 2.0)   # one lip point moves
+    moved[-len(border_anchors(box)) - 1] += (0.0, 2.0)  # one lip point moves
     out = warp_region(img, box, pts, moved, tris)
     changed = (out != img[y0:y1, x0:x1]).any(2)
     assert 0 < changed.sum() < 0.1 * changed.size
@@ -322,6 +355,7 @@ def test_warp_keeps_pixels_of_still_triangles_exact():
 
 def test_closed_smile_has_no_teeth_between_the_lips_and_is_untouched_outside_the_mask():
     import cv2
+
     from lipsync.composite import Compositor
 
     # Smiling with teeth showing, at the face size of a 720p head-and-shoulders shot.
@@ -345,8 +379,13 @@ def test_closed_smile_has_no_teeth_between_the_lips_and_is_untouched_outside_the
     lips = cv2.erode(lips, np.ones((3, 3), np.uint8)) > 0
     meet = np.vstack([t[48], t[60], (t[[61, 62, 63]] + t[[67, 66, 65]]) / 2, t[64], t[54]])
     near = np.zeros(img.shape[:2], np.uint8)
-    cv2.polylines(near, [np.round(meet).astype(np.int32)], False, 1,
-                  thickness=max(3, int(0.06 * face_frame(lm).height)))
+    cv2.polylines(
+        near,
+        [np.round(meet).astype(np.int32)],
+        False,
+        1,
+        thickness=max(3, int(0.06 * face_frame(lm).height)),
+    )
     sel = (near > 0) & lips
     assert sel.sum() > 100
     green = out[..., 1].astype(np.float32)

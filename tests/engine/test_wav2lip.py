@@ -2,6 +2,7 @@
 
 Checkpoints here hold random weights in the public format; no real weights are used or kept.
 """
+
 from __future__ import annotations
 
 import ast
@@ -28,8 +29,10 @@ def model() -> Wav2Lip:
 def checkpoint(model, tmp_path_factory) -> Path:
     """A random-weight checkpoint written exactly as DataParallel training writes it."""
     path = tmp_path_factory.mktemp("models") / "wav2lip_gan.pth"
-    torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()},
-                "global_step": 1}, path)
+    torch.save(
+        {"state_dict": {"module." + k: v for k, v in model.state_dict().items()}, "global_step": 1},
+        path,
+    )
     return path
 
 
@@ -43,8 +46,9 @@ def _spec_shapes() -> dict[str, tuple[int, ...]]:
     return shapes
 
 
-@pytest.mark.skipif(not (SPECS / "wav2lip_state_dict.txt").is_file(),
-                    reason="shared/specs not present")
+@pytest.mark.skipif(
+    not (SPECS / "wav2lip_state_dict.txt").is_file(), reason="shared/specs not present"
+)
 def test_state_dict_matches_spec_keys_and_shapes(model):
     spec = _spec_shapes()
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
@@ -96,11 +100,19 @@ def test_strict_load_of_bare_state_dict(model, tmp_path):
 def test_strict_load_of_legacy_format_with_training_state(model, tmp_path):
     # The public checkpoints predate the zip format and carry optimizer state and counters.
     path = tmp_path / "wav2lip_gan.pth"
-    torch.save({"state_dict": {"module." + k: v for k, v in model.state_dict().items()},
-                "optimizer": {"state": {}, "param_groups": [
-                    {"lr": 1e-4, "betas": (0.5, 0.999), "params": [0, 1]}]},
-                "global_step": 253000, "global_epoch": 1431},
-               path, _use_new_zipfile_serialization=False)
+    torch.save(
+        {
+            "state_dict": {"module." + k: v for k, v in model.state_dict().items()},
+            "optimizer": {
+                "state": {},
+                "param_groups": [{"lr": 1e-4, "betas": (0.5, 0.999), "params": [0, 1]}],
+            },
+            "global_step": 253000,
+            "global_epoch": 1431,
+        },
+        path,
+        _use_new_zipfile_serialization=False,
+    )
     loaded = load_wav2lip(path)
     key = "face_decoder_blocks.6.2.conv_block.1.running_var"
     assert torch.equal(loaded.state_dict()[key], model.state_dict()[key])
@@ -125,8 +137,10 @@ def test_missing_weights_error_says_where_and_what(tmp_path):
     text = str(info.value)
     assert str(tmp_path / "wav2lip_gan.pth") in text
     assert str(tmp_path / "wav2lip.pth") in text
-    assert "put wav2lip_gan.pth (416 MiB, the public Wav2Lip GAN checkpoint) into " \
-           f"LIPSYNC_MODEL_DIR={tmp_path}" in text
+    assert (
+        "put wav2lip_gan.pth (416 MiB, the public Wav2Lip GAN checkpoint) into "
+        f"LIPSYNC_MODEL_DIR={tmp_path}" in text
+    )
 
 
 def test_missing_model_dir_error():
@@ -143,8 +157,10 @@ def test_wrong_shape_names_file_and_first_key(model, tmp_path):
         load_wav2lip(path)
     text = str(info.value)
     assert text.startswith("wav2lip_gan.pth: ")
-    assert "'face_encoder_blocks.2.0.conv_block.0.weight' has shape (64, 32, 5, 5), " \
-           "expected (64, 32, 3, 3)" in text
+    assert (
+        "'face_encoder_blocks.2.0.conv_block.0.weight' has shape (64, 32, 5, 5), "
+        "expected (64, 32, 3, 3)" in text
+    )
 
 
 def test_missing_and_unexpected_keys(model, tmp_path):
@@ -166,9 +182,11 @@ def test_non_finite_weights_are_refused(model, tmp_path):
     state["audio_encoder.3.conv_block.1.running_var"][5] = float("nan")
     path = tmp_path / "wav2lip_gan.pth"
     torch.save({"state_dict": state}, path)
-    with pytest.raises(InvalidModelError,
-                       match=r"^wav2lip_gan.pth: .*non-finite values in "
-                             r"'audio_encoder.3.conv_block.1.running_var'"):
+    with pytest.raises(
+        InvalidModelError,
+        match=r"^wav2lip_gan.pth: .*non-finite values in "
+        r"'audio_encoder.3.conv_block.1.running_var'",
+    ):
         load_wav2lip(path)
 
 
@@ -196,41 +214,43 @@ class _Opaque:
 
 # ----------------------------------------------------------------------------- input helpers
 
+
 def test_smooth_boxes_window_gaps_and_cuts():
     from lipsync.engines.wav2lip import smooth_boxes
 
     x = np.arange(10, dtype=np.float32)
     boxes = np.stack([x, x, x + 10, x + 10], axis=1)
     out = smooth_boxes(boxes)
-    assert out[5, 0] == pytest.approx(5.0)           # centred: mean of 3..7
-    assert out[0, 0] == pytest.approx(2.0)           # window shifted inside: 0..4
-    assert out[9, 0] == pytest.approx(7.0)           # 5..9
+    assert out[5, 0] == pytest.approx(5.0)  # centred: mean of 3..7
+    assert out[0, 0] == pytest.approx(2.0)  # window shifted inside: 0..4
+    assert out[9, 0] == pytest.approx(7.0)  # 5..9
     boxes[4] = np.nan
     out = smooth_boxes(boxes)
     assert np.isnan(out[4]).all()
-    assert out[3, 0] == pytest.approx((1 + 2 + 3 + 5) / 4)   # the gap does not count
+    assert out[3, 0] == pytest.approx((1 + 2 + 3 + 5) / 4)  # the gap does not count
     out = smooth_boxes(boxes, cuts=np.array([6]))
-    assert out[5, 0] == pytest.approx((1 + 2 + 3 + 5) / 4)   # 1..5: does not cross the cut
-    assert out[6, 0] == pytest.approx(7.5)                    # the 4 frames 6..9 of the shot
+    assert out[5, 0] == pytest.approx((1 + 2 + 3 + 5) / 4)  # 1..5: does not cross the cut
+    assert out[6, 0] == pytest.approx(7.5)  # the 4 frames 6..9 of the shot
 
 
 def test_crop_boxes_pad_chin_and_clip():
     from lipsync.engines.wav2lip import crop_boxes
 
-    boxes = np.array([[10.2, 20.7, 50.5, 60.0], [90, 80, 130, 118], [np.nan] * 4,
-                      [5, 5, 7, 7]], np.float32)
+    boxes = np.array(
+        [[10.2, 20.7, 50.5, 60.0], [90, 80, 130, 118], [np.nan] * 4, [5, 5, 7, 7]], np.float32
+    )
     rects = crop_boxes(boxes, width=120, height=120)
-    assert rects[0].tolist() == [10, 20, 51, 70]      # 10 px below the chin
-    assert rects[1].tolist() == [90, 80, 120, 120]    # clipped to the frame
-    assert rects[2].tolist() == [-1, -1, -1, -1]      # no face
-    assert rects[3].tolist() == [-1, -1, -1, -1]      # too small to use
+    assert rects[0].tolist() == [10, 20, 51, 70]  # 10 px below the chin
+    assert rects[1].tolist() == [90, 80, 120, 120]  # clipped to the frame
+    assert rects[2].tolist() == [-1, -1, -1, -1]  # no face
+    assert rects[3].tolist() == [-1, -1, -1, -1]  # too small to use
 
 
 def test_face_input_is_bgr_96_and_network_input_masks_lower_half():
     from lipsync.engines.wav2lip import face_input, network_input
 
     image = np.zeros((100, 100, 3), np.uint8)
-    image[..., 0] = 200                               # red in RGB
+    image[..., 0] = 200  # red in RGB
     crop = face_input(image, np.array([10, 10, 58, 58]))
     assert crop.shape == (96, 96, 3)
     assert (crop[..., 2] == 200).all() and (crop[..., :2] == 0).all()
@@ -242,6 +262,7 @@ def test_face_input_is_bgr_96_and_network_input_masks_lower_half():
 
 
 # ----------------------------------------------------------------------------- the engine
+
 
 @pytest.fixture(scope="module")
 def model_dir(checkpoint) -> Path:
@@ -255,8 +276,7 @@ def clip(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("w2l-clip")
     video = make_video(root / "presenter.mp4", seconds=1.0, size=(320, 240))
-    speech = make_speech_wav(root / "speech.wav", text="Hello there, one two three.",
-                             seconds=1.6)
+    speech = make_speech_wav(root / "speech.wav", text="Hello there, one two three.", seconds=1.6)
     return video, speech, root
 
 
@@ -264,8 +284,7 @@ def clip(tmp_path_factory):
 def engine(model_dir, clip):
     from lipsync.engines import get_engine
 
-    return get_engine("wav2lip", device="cpu", model_dir=model_dir,
-                      cache_dir=clip[2] / "tracks")
+    return get_engine("wav2lip", device="cpu", model_dir=model_dir, cache_dir=clip[2] / "tracks")
 
 
 @pytest.fixture(scope="module")
@@ -274,8 +293,7 @@ def rendered(engine, clip):
     video, speech, root = clip
     track = engine.prepare(video.path)
     reports = []
-    result = engine.render(speech, video.path, track, root / "out.mp4",
-                           progress=reports.append)
+    result = engine.render(speech, video.path, track, root / "out.mp4", progress=reports.append)
     return track, result, reports
 
 
@@ -309,7 +327,7 @@ def test_end_to_end_render_plays_with_audio(rendered, clip):
     from lipsync.media.probe import probe
     from lipsync.media.video import open_video
 
-    video, speech, _ = clip
+    video, _speech, _ = clip
     track, result, reports = rendered
     assert track.present.all()
     assert result.frames == 40 and result.fps == 25.0
@@ -327,8 +345,8 @@ def test_end_to_end_render_plays_with_audio(rendered, clip):
     # Random weights draw garbage, but only inside the face box, lower part.
     x0, y0, x1, y1 = np.round(track.boxes[0]).astype(int)
     diff = np.abs(out_frames[0].astype(int) - src0.astype(int)).mean(axis=2)
-    inside = diff[(y0 + y1) // 2:y1, x0:x1].mean()
-    outside = np.concatenate([diff[:, :max(x0 - 8, 1)].ravel(), diff[:, x1 + 8:].ravel()])
+    inside = diff[(y0 + y1) // 2 : y1, x0:x1].mean()
+    outside = np.concatenate([diff[:, : max(x0 - 8, 1)].ravel(), diff[:, x1 + 8 :].ravel()])
     assert inside > 10 * max(outside.mean(), 0.5)
     assert reports and reports[-1].overall == pytest.approx(1.0)
     assert [r.stage for r in reports][-1] == "render"
@@ -340,8 +358,9 @@ def test_model_loads_once_across_renders(engine, rendered, clip, tmp_path):
     track = rendered[0]
     from lipsync.engines import RenderOptions
 
-    result = engine.render(speech, video.path, track, tmp_path / "again.mp4",
-                           options=RenderOptions(duration_s=0.4))
+    result = engine.render(
+        speech, video.path, track, tmp_path / "again.mp4", options=RenderOptions(duration_s=0.4)
+    )
     assert result.frames == 10
     assert engine.load_count == 1
     assert result.stats["load_count"] == 1
@@ -360,15 +379,16 @@ def test_frames_without_face_pass_through(engine, rendered, clip, tmp_path):
     boxes = track.boxes.copy()
     boxes[:5] = np.nan
     gappy = dataclasses.replace(track, present=present, boxes=boxes)
-    result = engine.render(speech, video.path, gappy, tmp_path / "gappy.mp4",
-                           options=RenderOptions(duration_s=0.4))
+    result = engine.render(
+        speech, video.path, gappy, tmp_path / "gappy.mp4", options=RenderOptions(duration_s=0.4)
+    )
     assert (result.frames, result.frames_without_face) == (10, 5)
     with open_video(result.path) as out, open_video(video.path) as src:
         got = [f.image.astype(int) for f in out.frames()]
         want = [f.image.astype(int) for _, f in zip(range(10), src.frames())]
     x0, y0, x1, y1 = np.round(track.boxes[0]).astype(int)
-    face_diff = [np.abs(g - w)[(y0 + y1) // 2:y1, x0:x1].mean() for g, w in zip(got, want)]
-    assert max(face_diff[:5]) < 6.0                 # untouched (codec noise only)
+    face_diff = [np.abs(g - w)[(y0 + y1) // 2 : y1, x0:x1].mean() for g, w in zip(got, want)]
+    assert max(face_diff[:5]) < 6.0  # untouched (codec noise only)
     assert min(face_diff[5:]) > 3 * max(face_diff[:5])
 
 
@@ -381,12 +401,11 @@ def test_cancel_between_batches_leaves_no_file(model_dir, rendered, clip, tmp_pa
     reports = []
 
     def cancel() -> bool:
-        return any(r.stage == "render" for r in reports)   # stop once a batch is done
+        return any(r.stage == "render" for r in reports)  # stop once a batch is done
 
     out = tmp_path / "cancelled.mp4"
     with pytest.raises(CancelledError):
-        engine.render(speech, video.path, rendered[0], out, progress=reports.append,
-                      cancel=cancel)
+        engine.render(speech, video.path, rendered[0], out, progress=reports.append, cancel=cancel)
     assert [r.frames_done for r in reports if r.stage == "render"] == [4]
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []

@@ -1,4 +1,5 @@
 """VideoWriter: H.264 + AAC MP4, exact duration, sizes, atomic output, abort."""
+
 from __future__ import annotations
 
 import os
@@ -25,10 +26,10 @@ def mp4_layout(path):
     """Top-level box types in file order."""
     boxes, data, pos = [], open(path, "rb").read(), 0
     while pos + 8 <= len(data):
-        size = int.from_bytes(data[pos:pos + 4], "big")
-        boxes.append(data[pos + 4:pos + 8].decode("latin-1"))
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        boxes.append(data[pos + 4 : pos + 8].decode("latin-1"))
         if size == 1:
-            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
         if size < 8:
             break
         pos += size
@@ -45,8 +46,8 @@ def test_h264_frames_round_trip(tmp_path):
     frames = list(open_video(out))
     assert [mediagen.read_marker(f.image) for f in frames] == list(range(30))
     expected = mediagen.presenter_frame(7, 160, 120, face=False).astype(int)
-    assert np.abs(frames[7].image.astype(int) - expected).mean() < 4   # colours kept (BT.709)
-    assert mp4_layout(out).index("moov") < mp4_layout(out).index("mdat")   # +faststart
+    assert np.abs(frames[7].image.astype(int) - expected).mean() < 4  # colours kept (BT.709)
+    assert mp4_layout(out).index("moov") < mp4_layout(out).index("mdat")  # +faststart
 
 
 def test_audio_fitted_to_video_duration(tmp_path, speech_wav):
@@ -55,14 +56,17 @@ def test_audio_fitted_to_video_duration(tmp_path, speech_wav):
     out = write_clip(tmp_path / "talk.mp4", n, audio=speech_wav)
     info = probe(out)
     assert info.audio_codec == "aac" and info.has_video
-    audio = [s for s in info.streams if s.kind == "audio"][0]
+    audio = next(s for s in info.streams if s.kind == "audio")
     assert audio.duration_s == pytest.approx(n / 25, abs=0.03)
     assert info.duration_s == pytest.approx(speech, abs=1 / 25)
     decoded = mediagen.decode_audio(out, 16000)
     assert decoded.size / 16000 == pytest.approx(n / 25, abs=0.03)
     source = mediagen.decode_audio(speech_wav, 16000)
     m = min(source.size, decoded.size)
-    env = lambda x: np.sqrt(np.convolve(x[:m] ** 2, np.ones(800) / 800, "same"))[::400]
+
+    def env(x):
+        return np.sqrt(np.convolve(x[:m] ** 2, np.ones(800) / 800, "same"))[::400]
+
     assert np.corrcoef(env(source), env(decoded))[0, 1] > 0.95
 
 
@@ -71,13 +75,18 @@ def test_audio_is_padded_and_limited(tmp_path, speech_wav):
     out = write_clip(tmp_path / "pad.mp4", 125, audio=speech_wav, audio_duration_s=1.0)
     decoded = mediagen.decode_audio(out, 16000)
     assert decoded.size / 16000 == pytest.approx(5.0, abs=0.03)
-    assert np.abs(decoded[int(1.1 * 16000):]).max() < 0.01
+    assert np.abs(decoded[int(1.1 * 16000) :]).max() < 0.01
     assert np.sqrt(np.mean(decoded[:16000] ** 2)) > 0.01
 
 
 def test_audio_from_a_video_file_and_stereo(tmp_path):
-    clip = mediagen.make_video(tmp_path / "src.mkv", seconds=1.0, size=(64, 48), face=False,
-                               audio=mediagen.synth_speech(1.0))
+    clip = mediagen.make_video(
+        tmp_path / "src.mkv",
+        seconds=1.0,
+        size=(64, 48),
+        face=False,
+        audio=mediagen.synth_speech(1.0),
+    )
     out = write_clip(tmp_path / "o.mp4", 25, audio=clip.path)
     assert probe(out).has_audio
     with pytest.raises(NoAudioStreamError, match=r"^silent\.mp4: no audio stream$"):
@@ -103,7 +112,8 @@ def test_odd_input_and_max_height(tmp_path):
     assert (info.width, info.height) == (78, 60)
     with pytest.raises(ValueError, match="expected a 121x161x3 uint8 image"):
         VideoWriter(tmp_path / "bad.mp4", 161, 121, 25, codec="libx264").write(
-            np.zeros((120, 160, 3), np.uint8))
+            np.zeros((120, 160, 3), np.uint8)
+        )
 
 
 def test_fractional_rate(tmp_path):
@@ -116,20 +126,19 @@ def test_atomic_output_and_abort(tmp_path):
     writer = VideoWriter(out, 64, 48, 25, codec="libx264")
     for i in range(80):
         writer.write(mediagen.presenter_frame(i, 64, 48, face=False))
-    assert not out.exists()                       # only the temporary file so far
+    assert not out.exists()  # only the temporary file so far
     assert len(os.listdir(tmp_path)) == 1
     writer.abort()
     assert os.listdir(tmp_path) == []
     out.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with VideoWriter(out, 64, 48, 25, codec="libx264") as writer:
-            writer.write(mediagen.presenter_frame(0, 64, 48, face=False))
-            raise RuntimeError("engine failed")
-    assert out.read_bytes() == b"old"             # the previous file is untouched
+    with pytest.raises(RuntimeError), VideoWriter(out, 64, 48, 25, codec="libx264") as writer:
+        writer.write(mediagen.presenter_frame(0, 64, 48, face=False))
+        raise RuntimeError("engine failed")
+    assert out.read_bytes() == b"old"  # the previous file is untouched
     assert os.listdir(tmp_path) == ["final.mp4"]
     write_clip(out, 3, size=(64, 48))
     assert probe(out).has_video
-    assert oct(out.stat().st_mode & 0o044) == oct(0o044)   # readable like any new file
+    assert oct(out.stat().st_mode & 0o044) == oct(0o044)  # readable like any new file
 
 
 def test_codec_choice():
@@ -153,16 +162,19 @@ def test_fast_colour_conversion_matches_swscale():
 
     from lipsync.media.writer import rgb_to_yuv420p
 
-    image = np.ascontiguousarray(data.astronaut()[100:340, 60:380])   # 320x240, a real face
+    image = np.ascontiguousarray(data.astronaut()[100:340, 60:380])  # 320x240, a real face
     ours = rgb_to_yuv420p(image).to_ndarray().astype(int)
-    ref = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
-        format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG").to_ndarray()
+    ref = (
+        av.VideoFrame.from_ndarray(image, format="rgb24")
+        .reformat(format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
+        .to_ndarray()
+    )
     diff = np.abs(ours - ref.astype(int))
-    assert diff[:240].max() <= 1                       # luma
-    assert diff[240:].mean() < 1.0 and diff[240:].max() <= 8   # chroma: another 2x2 filter
+    assert diff[:240].max() <= 1  # luma
+    assert diff[240:].mean() < 1.0 and diff[240:].max() <= 8  # chroma: another 2x2 filter
     red = rgb_to_yuv420p(np.full((4, 6, 3), (255, 0, 0), np.uint8)).to_ndarray()
     chroma = red[4:].reshape(-1)
-    assert (red[:4] == 63).all()            # BT.709 limited range red: Y 63, Cb 102, Cr 240
+    assert (red[:4] == 63).all()  # BT.709 limited range red: Y 63, Cb 102, Cr 240
     assert (chroma[:6] == 102).all() and (chroma[6:] == 240).all()
 
 

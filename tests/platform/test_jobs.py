@@ -1,4 +1,5 @@
 """Background jobs of the libraries: face check (engine prepare) and audio analysis."""
+
 from __future__ import annotations
 
 import subprocess
@@ -27,8 +28,9 @@ def _upload_and_run(client, path, django_capture_on_commit_callbacks, **kw):
 
 
 @pytest.mark.django_db
-def test_face_check_of_a_video(member_client, media_files, media_root, rq_sync, settings,
-                               django_capture_on_commit_callbacks):
+def test_face_check_of_a_video(
+    member_client, media_files, media_root, rq_sync, settings, django_capture_on_commit_callbacks
+):
     pk = _upload_and_run(member_client, media_files.video, django_capture_on_commit_callbacks)
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.READY, p.error
@@ -46,30 +48,30 @@ def test_face_check_of_a_video(member_client, media_files, media_root, rq_sync, 
 
 
 @pytest.mark.django_db
-def test_face_check_of_a_photo_and_a_clip_with_sound(member_client, media_files, media_root,
-                                                     rq_sync,
-                                                     django_capture_on_commit_callbacks):
+def test_face_check_of_a_photo_and_a_clip_with_sound(
+    member_client, media_files, media_root, rq_sync, django_capture_on_commit_callbacks
+):
     pk = _upload_and_run(member_client, media_files.photo, django_capture_on_commit_callbacks)
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.READY and p.kind == "image" and p.face_share == 1.0
-    pk = _upload_and_run(member_client, media_files.video_sound,
-                         django_capture_on_commit_callbacks)
+    pk = _upload_and_run(member_client, media_files.video_sound, django_capture_on_commit_callbacks)
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.READY and p.has_audio
 
 
 @pytest.mark.django_db
-def test_face_check_without_a_face_fails_with_the_reason(member_client, media_files, media_root,
-                                                         rq_sync,
-                                                         django_capture_on_commit_callbacks):
+def test_face_check_without_a_face_fails_with_the_reason(
+    member_client, media_files, media_root, rq_sync, django_capture_on_commit_callbacks
+):
     pk = _upload_and_run(member_client, media_files.noface, django_capture_on_commit_callbacks)
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.FAILED
     assert p.error.startswith("empty room.mp4: ") and "face" in p.error
     page = member_client.get(reverse("presenter_detail", args=[pk])).content.decode()
     assert "empty room.mp4: " in page
-    zh = member_client.get(reverse("presenter_detail", args=[pk]),
-                           HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    zh = member_client.get(
+        reverse("presenter_detail", args=[pk]), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    ).content.decode()
     assert "empty room.mp4：" in zh and "empty room.mp4: " not in zh, "stored, then translated"
     # check again: same answer, and it went through the queue again
     member_client.post(reverse("presenter_recheck", args=[pk]))
@@ -77,17 +79,18 @@ def test_face_check_without_a_face_fails_with_the_reason(member_client, media_fi
 
 
 @pytest.mark.django_db
-def test_no_face_reason_of_the_engine_shows_in_chinese(member_client, media_files, media_root,
-                                                      rq_sync,
-                                                      django_capture_on_commit_callbacks):
+def test_no_face_reason_of_the_engine_shows_in_chinese(
+    member_client, media_files, media_root, rq_sync, django_capture_on_commit_callbacks
+):
     pk = _upload_and_run(member_client, media_files.noface, django_capture_on_commit_callbacks)
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.FAILED
     assert p.error == "empty room.mp4: no face found in any frame", "the engine's NoFaceError"
     reason = p.error_notice["params"]["reason"]
     assert reason["template"] == NO_FACE and reason["template"] in ENGINE_REASONS
-    zh = member_client.get(reverse("presenter_detail", args=[pk]),
-                           HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    zh = member_client.get(
+        reverse("presenter_detail", args=[pk]), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    ).content.decode()
     assert "empty room.mp4：所有画面帧中都没有找到人脸" in zh
     assert "no face found" not in zh
     en = member_client.get(reverse("presenter_detail", args=[pk])).content.decode()
@@ -103,9 +106,18 @@ def _track(n=10, width=640, height=480, face_h=200.0, present=None, yaw=0.0) -> 
     lm[:, 30, 0] = 200 + face_h * (0.5 + yaw / 2)
     boxes[~present] = np.nan
     lm[~present] = np.nan
-    return FaceTrack(source_hash="x", detector="t/1", fps=25.0, width=width, height=height,
-                     n_frames=n, boxes=boxes, landmarks=lm, present=present,
-                     mouth_open=np.zeros(n, np.float32))
+    return FaceTrack(
+        source_hash="x",
+        detector="t/1",
+        fps=25.0,
+        width=width,
+        height=height,
+        n_frames=n,
+        boxes=boxes,
+        landmarks=lm,
+        present=present,
+        mouth_open=np.zeros(n, np.float32),
+    )
 
 
 def _codes(track, w=640, h=480):
@@ -126,10 +138,16 @@ def test_face_warnings():
 
 
 @pytest.mark.django_db
-def test_audio_analysis_of_speech(member_client, project, media_files, media_root, rq_sync,
-                                  django_capture_on_commit_callbacks):
-    pk = _upload_and_run(member_client, media_files.speech, django_capture_on_commit_callbacks,
-                         kind="audio", project=project)
+def test_audio_analysis_of_speech(
+    member_client, project, media_files, media_root, rq_sync, django_capture_on_commit_callbacks
+):
+    pk = _upload_and_run(
+        member_client,
+        media_files.speech,
+        django_capture_on_commit_callbacks,
+        kind="audio",
+        project=project,
+    )
     t = AudioTrack.objects.get(pk=pk)
     assert t.status == MediaStatus.READY and t.warnings == []
     assert t.duration_s == pytest.approx(6.0, abs=0.05)
@@ -140,10 +158,15 @@ def test_audio_analysis_of_speech(member_client, project, media_files, media_roo
     assert 'data-testid="audio-player"' in page and 'data-status="ready"' in page
 
 
-@pytest.mark.parametrize("name,codes", [
-    ("speech", set()), ("clipped", {"clipping"}), ("gappy", {"long_silence"}),
-    ("music", {"music_like"}),
-])
+@pytest.mark.parametrize(
+    "name,codes",
+    [
+        ("speech", set()),
+        ("clipped", {"clipping"}),
+        ("gappy", {"long_silence"}),
+        ("music", {"music_like"}),
+    ],
+)
 def test_audio_warnings(media_files, name, codes):
     result = audio_analysis.analyse(str(getattr(media_files, name)), name)
     assert {w["code"] for w in result.warnings} == codes, result.stats
@@ -167,16 +190,22 @@ def test_audio_analysis_refuses_non_audio(media_files):
 
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_a_real_worker_process_runs_the_check(member_client, media_files, media_root,
-                                              use_redis, subprocess_env):
+def test_a_real_worker_process_runs_the_check(
+    member_client, media_files, media_root, use_redis, subprocess_env
+):
     """Upload through the web API, then a separate `rqworker cpu --burst` does the job."""
     r = chunked_upload(member_client, media_files.png)
     pk = r.json()["object"]["id"]
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.PROCESSING and p.job_id
-    done = subprocess.run([sys.executable, "manage.py", "rqworker", "cpu", "--burst"],
-                          cwd=Path(__file__).resolve().parents[2], env=subprocess_env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "rqworker", "cpu", "--burst"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     p.refresh_from_db()
     assert p.status == MediaStatus.READY, (p.error, done.stdout[-2000:], done.stderr[-2000:])

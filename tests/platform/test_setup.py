@@ -1,4 +1,5 @@
 """Settings, the production check, the first administrator and the private Redis."""
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 #: Variables the settings read: the subprocesses here start from the defaults.
-_SETTING_VARS = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG",
-                 "DJANGO_ENV", "HEYGEM_MODE", "ALLOWED_HOSTS", "MEDIA_ROOT", "MAX_UPLOAD_BYTES"}
+_SETTING_VARS = {
+    "DJANGO_SETTINGS_MODULE",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_ENV",
+    "HEYGEM_MODE",
+    "ALLOWED_HOSTS",
+    "MEDIA_ROOT",
+    "MAX_UPLOAD_BYTES",
+}
 
 
 def _manage(*args, env=None, timeout=120):
@@ -19,13 +30,24 @@ def _manage(*args, env=None, timeout=120):
     full.update(PYTHONPATH=str(REPO), **(env or {}))
     if args[0] == "shell":
         args = ("shell", "-v", "0", *args[1:])
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=full,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=REPO,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_production_mode_passes_check_deploy(tmp_path):
-    r = _manage("check", "--deploy", "--fail-level", "WARNING",
-                env={"DJANGO_ENV": "production", "HEYGEM_VAR_DIR": str(tmp_path)})
+    r = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={"DJANGO_ENV": "production", "HEYGEM_VAR_DIR": str(tmp_path)},
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no issues" in r.stdout
     assert len((tmp_path / "secret_key").read_text()) >= 50
@@ -33,12 +55,24 @@ def test_production_mode_passes_check_deploy(tmp_path):
 
 def test_default_mode_is_not_debug_and_flags_deploy_issues(tmp_path):
     env = {"HEYGEM_VAR_DIR": str(tmp_path), "DEBUG": ""}
-    r = _manage("shell", "-c", "from django.conf import settings as s; "
-                "print(s.DEBUG, s.SECURE_SSL_REDIRECT, sorted(s.RQ_QUEUES), "
-                "s.DATABASES['default']['ENGINE'], s.MAX_UPLOAD_BYTES)", env=env)
+    r = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.DEBUG, s.SECURE_SSL_REDIRECT, sorted(s.RQ_QUEUES), "
+        "s.DATABASES['default']['ENGINE'], s.MAX_UPLOAD_BYTES)",
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["False", "False", "['cpu',", "'default',", "'gpu']",
-                                "django.db.backends.sqlite3", str(2 * 1024 ** 3)]
+    assert r.stdout.split() == [
+        "False",
+        "False",
+        "['cpu',",
+        "'default',",
+        "'gpu']",
+        "django.db.backends.sqlite3",
+        str(2 * 1024**3),
+    ]
     # outside production mode the deploy check does complain (HSTS, SSL redirect ...)
     assert _manage("check", "--deploy", "--fail-level", "WARNING", env=env).returncode != 0
 
@@ -53,14 +87,24 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
 
 
 def test_environment_settings(tmp_path):
-    env = {"HEYGEM_VAR_DIR": str(tmp_path), "ALLOWED_HOSTS": "studio.example,10.0.0.5",
-           "MAX_UPLOAD_BYTES": "1000", "REDIS_URL": "redis://10.0.0.9:6379/2",
-           "DATABASE_URL": "postgres://u:p@db.example:5433/hg", "DEBUG": "1",
-           "MEDIA_ROOT": str(tmp_path / "m")}
-    r = _manage("shell", "-c", "from django.conf import settings as s; "
-                "print(s.ALLOWED_HOSTS, s.MAX_UPLOAD_BYTES, s.RQ_QUEUES['gpu']['URL'], "
-                "s.CHANNEL_LAYERS['default']['CONFIG']['hosts'], "
-                "s.DATABASES['default']['HOST'], s.DEBUG, s.MEDIA_ROOT)", env=env)
+    env = {
+        "HEYGEM_VAR_DIR": str(tmp_path),
+        "ALLOWED_HOSTS": "studio.example,10.0.0.5",
+        "MAX_UPLOAD_BYTES": "1000",
+        "REDIS_URL": "redis://10.0.0.9:6379/2",
+        "DATABASE_URL": "postgres://u:p@db.example:5433/hg",
+        "DEBUG": "1",
+        "MEDIA_ROOT": str(tmp_path / "m"),
+    }
+    r = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.ALLOWED_HOSTS, s.MAX_UPLOAD_BYTES, s.RQ_QUEUES['gpu']['URL'], "
+        "s.CHANNEL_LAYERS['default']['CONFIG']['hosts'], "
+        "s.DATABASES['default']['HOST'], s.DEBUG, s.MEDIA_ROOT)",
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "['studio.example', '10.0.0.5'] 1000 redis://10.0.0.9:6379/2" in out

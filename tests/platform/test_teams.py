@@ -1,4 +1,5 @@
 """Accounts and teams: login, password change, invitations, roles, members, switching."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -22,14 +23,20 @@ def test_login_logout_and_audit(client, owner):
     assert client.get(reverse("presenter_list")).status_code == 302
     bad = client.post(reverse("login"), {"username": owner.username, "password": "wrong"})
     assert bad.status_code == 200 and b"did not match" in bad.content
-    assert AuditEvent.objects.filter(action=AuditAction.LOGIN_FAILED,
-                                     actor_label=owner.username).exists()
+    assert AuditEvent.objects.filter(
+        action=AuditAction.LOGIN_FAILED, actor_label=owner.username
+    ).exists()
 
 
 def test_password_change(owner_client, owner):
-    r = owner_client.post(reverse("password_change"), {
-        "old_password": PASSWORD, "new_password1": "a-new-Secret-991",
-        "new_password2": "a-new-Secret-991"})
+    r = owner_client.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-Secret-991",
+            "new_password2": "a-new-Secret-991",
+        },
+    )
     assert r.status_code == 302
     owner.refresh_from_db()
     assert owner.check_password("a-new-Secret-991")
@@ -64,7 +71,8 @@ def test_admin_invites_and_link_joins(admin_client_, team, make_user, client):
 def test_expired_invitation_is_refused(admin_client_, team, make_user, client):
     invitation = _invite(admin_client_, "member")
     Invitation.objects.filter(pk=invitation.pk).update(
-        expires_at=timezone.now() - timedelta(seconds=1))
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     late = make_user("late")
     client.force_login(late)
     url = reverse("invitation_accept", args=[invitation.token])
@@ -107,14 +115,17 @@ def test_role_changes(owner_client, admin_client_, member_client, team, member, 
     admin_client_.post(reverse("member_role", args=[m_viewer.pk]), {"role": "member"})
     m_viewer.refresh_from_db()
     assert m_viewer.role == Role.MEMBER
-    assert AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGED,
-                                     data__new="member").exists()
+    assert AuditEvent.objects.filter(action=AuditAction.ROLE_CHANGED, data__new="member").exists()
     # admin cannot make someone owner, member cannot change roles at all
     admin_client_.post(reverse("member_role", args=[m_viewer.pk]), {"role": "owner"})
     m_viewer.refresh_from_db()
     assert m_viewer.role == Role.MEMBER
-    assert member_client.post(reverse("member_role", args=[m_viewer.pk]),
-                              {"role": "viewer"}).status_code == 403
+    assert (
+        member_client.post(
+            reverse("member_role", args=[m_viewer.pk]), {"role": "viewer"}
+        ).status_code
+        == 403
+    )
     # the last owner cannot step down
     m_owner = Membership.objects.get(team=team, user=owner)
     owner_client.post(reverse("member_role", args=[m_owner.pk]), {"role": "member"})
@@ -136,21 +147,30 @@ def test_remove_member_and_leave(admin_client_, member_client, team, member, vie
 
 def test_membership_of_other_team_is_404(owner_client, other_team):
     foreign = other_team.memberships.get()
-    assert owner_client.post(reverse("member_role", args=[foreign.pk]),
-                             {"role": "viewer"}).status_code == 404
+    assert (
+        owner_client.post(reverse("member_role", args=[foreign.pk]), {"role": "viewer"}).status_code
+        == 404
+    )
     assert owner_client.post(reverse("member_remove", args=[foreign.pk])).status_code == 404
 
 
 def test_admin_creates_an_account(admin_client_, team, client):
-    r = admin_client_.post(reverse("team_add_member"), {
-        "username": "carla", "email": "c@example.test", "password": "Vivid-Lantern-83",
-        "role": "viewer"})
+    r = admin_client_.post(
+        reverse("team_add_member"),
+        {
+            "username": "carla",
+            "email": "c@example.test",
+            "password": "Vivid-Lantern-83",
+            "role": "viewer",
+        },
+    )
     assert r.status_code == 302
     m = Membership.objects.get(user__username="carla")
     assert m.team == team and m.role == Role.VIEWER
     assert client.login(username="carla", password="Vivid-Lantern-83")
-    weak = admin_client_.post(reverse("team_add_member"), {
-        "username": "dan", "password": "123", "role": "member"})
+    weak = admin_client_.post(
+        reverse("team_add_member"), {"username": "dan", "password": "123", "role": "member"}
+    )
     assert weak.status_code == 302 and not Membership.objects.filter(user__username="dan").exists()
 
 
@@ -163,8 +183,9 @@ def test_several_teams_and_switching(owner_client, owner, other_team):
     owner_client.post(reverse("switch_team"), {"team": training.pk})
     assert owner_client.get(reverse("presenter_list")).context["current_team"] == training
     assert owner_client.post(reverse("switch_team"), {"team": 999999}).status_code == 404
-    r = owner_client.post(reverse("switch_team"), {"team": training.pk,
-                                                   "next": "https://evil.example/"})
+    r = owner_client.post(
+        reverse("switch_team"), {"team": training.pk, "next": "https://evil.example/"}
+    )
     assert r["Location"] == reverse("dashboard")
 
 

@@ -1,7 +1,9 @@
 """What a person sees after an upload: failed rows in their language with the reason once,
 duplicates flagged, the detail pages' actions, and the engine's reasons kept translatable."""
+
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
@@ -10,7 +12,6 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from lipsync.errors import TruncatedMediaError, UnsupportedMediaError
-import importlib
 from studio.engine_reasons import ENGINE_REASONS
 from studio.models import AudioTrack, Presenter, Team, Upload
 
@@ -22,30 +23,41 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN"}
 
 
 def test_input_error_keeps_template_and_params_and_its_english_text():
-    exc = UnsupportedMediaError("/tmp/x/odd.avi", probe_module.UNSUPPORTED_VIDEO_CODEC,
-                                {"codec": "XVID"})
+    exc = UnsupportedMediaError(
+        "/tmp/x/odd.avi", probe_module.UNSUPPORTED_VIDEO_CODEC, {"codec": "XVID"}
+    )
     assert str(exc) == "odd.avi: unsupported video codec 'XVID'"
     assert exc.reason == "unsupported video codec 'XVID'"
     assert exc.template == "unsupported video codec '%(codec)s'"
     assert exc.params == {"codec": "XVID"}
     plain = TruncatedMediaError("cut.mp4", "file ends early")
-    assert (plain.template, plain.params, str(plain)) == ("file ends early", {},
-                                                           "cut.mp4: file ends early")
+    assert (plain.template, plain.params, str(plain)) == (
+        "file ends early",
+        {},
+        "cut.mp4: file ends early",
+    )
 
 
 def test_every_fixed_reason_of_the_probe_is_a_studio_msgid():
-    constants = {v for k, v in vars(probe_module).items()
-                 if k.isupper() and isinstance(v, str) and k not in {"PathLike"}}
+    constants = {
+        v
+        for k, v in vars(probe_module).items()
+        if k.isupper() and isinstance(v, str) and k not in {"PathLike"}
+    }
     assert probe_module.NOT_MEDIA in constants and probe_module.DAMAGED_INDEX in constants
     assert constants <= set(ENGINE_REASONS), constants - set(ENGINE_REASONS)
 
 
-@pytest.mark.parametrize("which, english, chinese", [
-    ("notes", "not a media file", "不是媒体文件"),
-    ("truncated", "truncated", "截断"),
-])
+@pytest.mark.parametrize(
+    "which, english, chinese",
+    [
+        ("notes", "not a media file", "不是媒体文件"),
+        ("truncated", "truncated", "截断"),
+    ],
+)
 def test_failed_upload_reason_is_translated_and_names_the_file_once(
-        member_client, media_files, media_root, which, english, chinese):
+    member_client, media_files, media_root, which, english, chinese
+):
     path = getattr(media_files, which)
     member_client.defaults.update(ZH)
     r = chunked_upload(member_client, path, filename="clip.mp4")
@@ -60,8 +72,9 @@ def test_failed_upload_reason_is_translated_and_names_the_file_once(
     assert state["state"] == "failed" and state["reason"] == body["reason"]
 
 
-def test_parametrised_reason_is_translated_with_its_value(member_client, media_files,
-                                                          media_root, project):
+def test_parametrised_reason_is_translated_with_its_value(
+    member_client, media_files, media_root, project
+):
     member_client.defaults.update(ZH)
     r = chunked_upload(member_client, media_files.video, kind="audio", project=project)
     assert r.status_code == 422
@@ -70,9 +83,12 @@ def test_parametrised_reason_is_translated_with_its_value(member_client, media_f
 
 def test_create_refusal_is_translated(member_client, media_root, settings):
     settings.MAX_UPLOAD_BYTES = 1000
-    r = member_client.post(reverse("upload_create"),
-                           {"filename": "big.mp4", "size": 5000, "kind": "presenter"},
-                           content_type="application/json", **ZH)
+    r = member_client.post(
+        reverse("upload_create"),
+        {"filename": "big.mp4", "size": 5000, "kind": "presenter"},
+        content_type="application/json",
+        **ZH,
+    )
     assert r.status_code == 413
     assert "上限" in r.json()["reason"] and "big.mp4" not in r.json()["reason"]
 
@@ -86,27 +102,31 @@ def test_same_file_twice_is_kept_and_flagged(member_client, media_files, media_r
     original = Presenter.objects.get(pk=first.json()["object"]["id"])
     copy = Presenter.objects.get(pk=second.json()["object"]["id"])
     assert dup["id"] == original.pk and dup["message"] == (
-        "This file is already in the library as bert.")
+        "This file is already in the library as bert."
+    )
     assert copy.content_hash == original.content_hash and len(copy.content_hash) == 64
     page = member_client.get(copy.get_absolute_url()).content.decode()
     assert 'data-testid="duplicate-warning"' in page and "already in the library as bert" in page
     zh = member_client.get(copy.get_absolute_url(), **ZH).content.decode()
     assert "媒体库中已有此文件" in zh
-    assert 'data-testid="duplicate-warning"' not in member_client.get(
-        original.get_absolute_url()).content.decode()
+    assert (
+        'data-testid="duplicate-warning"'
+        not in member_client.get(original.get_absolute_url()).content.decode()
+    )
     other = chunked_upload(member_client, media_files.png)
     assert "duplicate" not in other.json()
 
 
-def test_same_audio_twice_in_a_project_is_flagged(member_client, media_files, media_root,
-                                                  project):
+def test_same_audio_twice_in_a_project_is_flagged(member_client, media_files, media_root, project):
     wav = media_files.audio["wav"]
     chunked_upload(member_client, wav, kind="audio", project=project)
     r = chunked_upload(member_client, wav, kind="audio", project=project, filename="v2.wav")
     assert r.json()["duplicate"]["name"] == "voice"
     track = AudioTrack.objects.get(pk=r.json()["object"]["id"])
-    assert 'data-testid="duplicate-warning"' in member_client.get(
-        track.get_absolute_url()).content.decode()
+    assert (
+        'data-testid="duplicate-warning"'
+        in member_client.get(track.get_absolute_url()).content.decode()
+    )
 
 
 def test_multipart_upload_warns_about_a_duplicate(member_client, media_files, media_root):
@@ -125,22 +145,27 @@ def _actions_after_table(html: str, testid: str) -> bool:
     return table_end < actions < link and 'class="form-actions"' in html[table_end:link]
 
 
-def test_download_buttons_sit_in_an_actions_row_below_the_table(member_client, media_files,
-                                                                media_root, project):
+def test_download_buttons_sit_in_an_actions_row_below_the_table(
+    member_client, media_files, media_root, project
+):
     p = chunked_upload(member_client, media_files.photo).json()["object"]
     html = member_client.get(p["url"]).content.decode()
     assert _actions_after_table(html, "presenter-download")
-    t = chunked_upload(member_client, media_files.audio["wav"], kind="audio",
-                       project=project).json()["object"]
+    t = chunked_upload(
+        member_client, media_files.audio["wav"], kind="audio", project=project
+    ).json()["object"]
     html = member_client.get(t["url"]).content.decode()
     assert _actions_after_table(html, "audio-download")
 
 
 def test_project_players_load_metadata_and_the_file_answers_head_and_range(
-        member_client, media_files, media_root, project):
-    t = AudioTrack.objects.get(pk=chunked_upload(
-        member_client, media_files.audio["wav"], kind="audio", project=project
-    ).json()["object"]["id"])
+    member_client, media_files, media_root, project
+):
+    t = AudioTrack.objects.get(
+        pk=chunked_upload(
+            member_client, media_files.audio["wav"], kind="audio", project=project
+        ).json()["object"]["id"]
+    )
     AudioTrack.objects.filter(pk=t.pk).update(status="ready")
     html = member_client.get(project.get_absolute_url()).content.decode()
     players = re.findall(r'<audio[^>]*data-testid="audio-row-player"[^>]*>', html)
@@ -162,7 +187,8 @@ def test_first_team_name_is_language_neutral_unless_admin_team_is_set(monkeypatc
     call_command("ensure_admin")
     admin = get_user_model().objects.get(is_superuser=True)
     assert list(Team.objects.filter(memberships__user=admin).values_list("name", flat=True)) == [
-        "HeyGem Studio"]
+        "HeyGem Studio"
+    ]
     get_user_model().objects.filter(is_superuser=True).delete()
     monkeypatch.setenv("ADMIN_TEAM", "Studio Beijing")
     call_command("ensure_admin")

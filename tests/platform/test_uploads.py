@@ -1,4 +1,5 @@
 """Upload paths: the resumable protocol and the plain multipart form, good and bad files."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from studio.models import AuditAction, AuditEvent, AudioTrack, MediaStatus, Presenter, Upload
+from studio.models import AudioTrack, AuditAction, AuditEvent, MediaStatus, Presenter, Upload
 
 from .helpers import chunked_upload, media_files_in
 
@@ -15,19 +16,30 @@ pytestmark = pytest.mark.django_db
 
 
 def _create(client, filename, size, kind="presenter", project=None):
-    return client.post(reverse("upload_create"), json.dumps({
-        "filename": filename, "size": size, "kind": kind,
-        "project": project.pk if project else None}), content_type="application/json")
+    return client.post(
+        reverse("upload_create"),
+        json.dumps(
+            {
+                "filename": filename,
+                "size": size,
+                "kind": kind,
+                "project": project.pk if project else None,
+            }
+        ),
+        content_type="application/json",
+    )
 
 
 def _put(client, upload_id, offset, data):
-    return client.put(reverse("upload_detail", args=[upload_id]), data,
-                      content_type="application/octet-stream",
-                      headers={"Upload-Offset": str(offset)})
+    return client.put(
+        reverse("upload_detail", args=[upload_id]),
+        data,
+        content_type="application/octet-stream",
+        headers={"Upload-Offset": str(offset)},
+    )
 
 
-def test_chunked_video_becomes_a_presenter(member_client, team, member, media_files,
-                                           media_root):
+def test_chunked_video_becomes_a_presenter(member_client, team, member, media_files, media_root):
     r = chunked_upload(member_client, media_files.video, chunk=10_000)
     assert r.status_code == 201, r.content
     body = r.json()
@@ -48,8 +60,9 @@ def test_chunked_video_becomes_a_presenter(member_client, team, member, media_fi
     assert AuditEvent.objects.filter(action=AuditAction.UPLOADED, target_id=str(p.pk)).exists()
 
 
-def test_queue_unreachable_marks_presenter_failed(member_client, media_files, media_root,
-                                                  django_capture_on_commit_callbacks):
+def test_queue_unreachable_marks_presenter_failed(
+    member_client, media_files, media_root, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         r = chunked_upload(member_client, media_files.photo)
     p = Presenter.objects.get(pk=r.json()["object"]["id"])
@@ -80,8 +93,9 @@ def test_more_bytes_than_declared_is_refused(member_client, media_root):
     assert r.status_code == 413 and r.json()["offset"] == 0
     assert Upload.objects.get(pk=uid).offset == 0
     assert _put(member_client, uid, 0, b"").json()["offset"] == 0
-    bad = member_client.put(reverse("upload_detail", args=[uid]), b"x",
-                            content_type="application/octet-stream")
+    bad = member_client.put(
+        reverse("upload_detail", args=[uid]), b"x", content_type="application/octet-stream"
+    )
     assert bad.status_code == 400
 
 
@@ -91,19 +105,27 @@ def test_too_large_and_empty_are_refused(member_client, settings, media_root):
     assert r.status_code == 413 and "big.mp4: file is larger than the limit" in r.json()["error"]
     assert _create(member_client, "zero.mp4", 0).status_code == 400
     assert _create(member_client, "", 10).status_code == 400
-    assert member_client.post(reverse("upload_create"), "nope",
-                              content_type="application/json").status_code == 400
+    assert (
+        member_client.post(
+            reverse("upload_create"), "nope", content_type="application/json"
+        ).status_code
+        == 400
+    )
     assert not Upload.objects.exists()
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("notes", "notes.txt: not a media file"),
-    ("truncated", "cut.mp4: "),
-    ("unknown_codec", "odd.avi: unsupported video codec"),
-    ("speech", "intro.wav: has no video"),
-])
-def test_bad_presenter_files_store_nothing(member_client, team, media_files, media_root, name,
-                                           expected):
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("notes", "notes.txt: not a media file"),
+        ("truncated", "cut.mp4: "),
+        ("unknown_codec", "odd.avi: unsupported video codec"),
+        ("speech", "intro.wav: has no video"),
+    ],
+)
+def test_bad_presenter_files_store_nothing(
+    member_client, team, media_files, media_root, name, expected
+):
     path = getattr(media_files, name)
     r = chunked_upload(member_client, path)
     assert r.status_code == 422
@@ -119,17 +141,21 @@ def test_viewer_cannot_upload(viewer_client, project, media_files, media_root):
     assert _create(viewer_client, "a.mp4", 100).status_code == 403
     assert _create(viewer_client, "a.wav", 100, "audio", project).status_code == 403
     with open(media_files.photo, "rb") as fh:
-        assert viewer_client.post(reverse("presenter_upload"),
-                                  {"files": [fh]}).status_code == 403
+        assert viewer_client.post(reverse("presenter_upload"), {"files": [fh]}).status_code == 403
     with open(media_files.speech, "rb") as fh:
-        assert viewer_client.post(reverse("audio_upload", args=[project.pk]),
-                                  {"files": [fh]}).status_code == 403
+        assert (
+            viewer_client.post(
+                reverse("audio_upload", args=[project.pk]), {"files": [fh]}
+            ).status_code
+            == 403
+        )
     assert not Upload.objects.exists() and not Presenter.objects.exists()
     assert media_files_in(media_root) == []
 
 
-def test_uploads_of_others_are_404(member_client, admin_client_, outsider_client, project,
-                                   media_root):
+def test_uploads_of_others_are_404(
+    member_client, admin_client_, outsider_client, project, media_root
+):
     uid = _create(member_client, "a.mp4", 100).json()["id"]
     for client in (admin_client_, outsider_client):
         assert client.get(reverse("upload_detail", args=[uid])).status_code == 404
@@ -168,8 +194,11 @@ def test_audio_needs_a_sound_stream(member_client, project, media_files, media_r
 
 def test_multipart_presenter_upload_good_and_bad(member_client, media_files, media_root):
     with open(media_files.png, "rb") as good, open(media_files.notes, "rb") as bad:
-        r = member_client.post(reverse("presenter_upload"), {"files": [good, bad]},
-                               headers={"Accept": "application/json"})
+        r = member_client.post(
+            reverse("presenter_upload"),
+            {"files": [good, bad]},
+            headers={"Accept": "application/json"},
+        )
     assert r.status_code == 207
     body = r.json()
     assert [c["name"] for c in body["created"]] == ["carla"]
@@ -195,14 +224,16 @@ def test_multipart_audio_upload(member_client, project, media_files, media_root)
 def test_multipart_respects_the_size_limit(member_client, media_files, settings, media_root):
     settings.MAX_UPLOAD_BYTES = 100
     with open(media_files.photo, "rb") as fh:
-        r = member_client.post(reverse("presenter_upload"), {"files": [fh]},
-                               headers={"Accept": "application/json"})
+        r = member_client.post(
+            reverse("presenter_upload"), {"files": [fh]}, headers={"Accept": "application/json"}
+        )
     assert r.status_code == 400 and "larger than the limit" in r.json()["errors"][0]
     assert not Presenter.objects.exists()
 
 
-def test_member_deletes_presenter_and_files(member_client, media_files, media_root,
-                                            django_capture_on_commit_callbacks):
+def test_member_deletes_presenter_and_files(
+    member_client, media_files, media_root, django_capture_on_commit_callbacks
+):
     r = chunked_upload(member_client, media_files.photo)
     p = Presenter.objects.get(pk=r.json()["object"]["id"])
     path = Path(p.file.path)
@@ -235,7 +266,8 @@ def test_real_footage_uploads(member_client, project, shared_media, media_root):
     p = Presenter.objects.get(pk=r.json()["object"]["id"])
     assert (p.width, p.height, round(p.fps)) == (576, 768, 25)
     assert p.duration_s == pytest.approx(22, abs=0.5) and not p.has_audio
-    r = chunked_upload(member_client, shared_media / "eng.wav", kind="audio", project=project,
-                       chunk=512 * 1024)
+    r = chunked_upload(
+        member_client, shared_media / "eng.wav", kind="audio", project=project, chunk=512 * 1024
+    )
     t = AudioTrack.objects.get(pk=r.json()["object"]["id"])
     assert t.duration_s == pytest.approx(60, abs=0.5) and t.sample_rate == 16000

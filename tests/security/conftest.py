@@ -1,5 +1,6 @@
 """Fixtures of the security sweep: one row of every kind in ``team`` (with files on disk),
 marked with strings that must never reach anyone outside the team."""
+
 from __future__ import annotations
 
 import uuid
@@ -48,40 +49,95 @@ def world(team, owner, member, viewer, media_root):
     project = Project.objects.create(team=team, name=f"{MARK} project", created_by=owner)
     tag = Tag.objects.create(team=team, name=f"{MARK.lower()}-tag")
     presenter = Presenter.objects.create(
-        team=team, name=f"{MARK} presenter", file=put(f"presenters/{t}/p.mp4"),
-        thumbnail=put(f"thumbs/{t}/p.jpg"), original_filename=f"{MARK}.mp4",
-        status=MediaStatus.READY, created_by=member)
+        team=team,
+        name=f"{MARK} presenter",
+        file=put(f"presenters/{t}/p.mp4"),
+        thumbnail=put(f"thumbs/{t}/p.jpg"),
+        original_filename=f"{MARK}.mp4",
+        status=MediaStatus.READY,
+        created_by=member,
+    )
     presenter.tags.add(tag)
     track = AudioTrack.objects.create(
-        project=project, name=f"{MARK} audio", file=put(f"audio/{t}/a.wav"),
-        waveform=put(f"waveforms/{t}/a.png"), original_filename=f"{MARK}.wav",
-        status=MediaStatus.READY, duration_s=1.0, created_by=member)
-    batch = Batch.objects.create(team=team, project=project, name=f"{MARK} batch",
-                                 engine="warp", created_by=member)
-    failed = RenderTask.objects.create(batch=batch, presenter=presenter, audio=track,
-                                       presenter_name=presenter.name, audio_name=track.name,
-                                       status=TaskStatus.FAILED, error=f"{MARK} error")
-    done = RenderTask.objects.create(batch=batch, presenter=presenter, audio=track, position=1,
-                                     presenter_name=presenter.name, audio_name=track.name,
-                                     status=TaskStatus.SUCCEEDED, percent=100)
+        project=project,
+        name=f"{MARK} audio",
+        file=put(f"audio/{t}/a.wav"),
+        waveform=put(f"waveforms/{t}/a.png"),
+        original_filename=f"{MARK}.wav",
+        status=MediaStatus.READY,
+        duration_s=1.0,
+        created_by=member,
+    )
+    batch = Batch.objects.create(
+        team=team, project=project, name=f"{MARK} batch", engine="warp", created_by=member
+    )
+    failed = RenderTask.objects.create(
+        batch=batch,
+        presenter=presenter,
+        audio=track,
+        presenter_name=presenter.name,
+        audio_name=track.name,
+        status=TaskStatus.FAILED,
+        error=f"{MARK} error",
+    )
+    done = RenderTask.objects.create(
+        batch=batch,
+        presenter=presenter,
+        audio=track,
+        position=1,
+        presenter_name=presenter.name,
+        audio_name=track.name,
+        status=TaskStatus.SUCCEEDED,
+        percent=100,
+    )
     asset = MediaAsset.objects.create(
-        team=team, project=project, batch=batch, task=done, presenter=presenter, audio=track,
-        title=f"{MARK} video", download_name=f"{MARK}__video.mp4",
+        team=team,
+        project=project,
+        batch=batch,
+        task=done,
+        presenter=presenter,
+        audio=track,
+        title=f"{MARK} video",
+        download_name=f"{MARK}__video.mp4",
         file=put(f"outputs/{t}/{batch.pk}/{done.pk}.mp4"),
-        thumbnail=put(f"outputs/{t}/{batch.pk}/{done.pk}.jpg"), size_bytes=30,
-        created_by=member)
+        thumbnail=put(f"outputs/{t}/{batch.pk}/{done.pk}.jpg"),
+        size_bytes=30,
+        created_by=member,
+    )
     RenderTask.objects.filter(pk=done.pk).update(output=asset)
     batch.refresh_status()
-    invitation = Invitation.objects.create(team=team, email=f"{MARK.lower()}@example.test",
-                                           invited_by=owner)
-    upload = Upload.objects.create(team=team, project=project, user=member,
-                                   kind=Upload.Kind.AUDIO, filename=f"{MARK}.wav", size=100)
+    invitation = Invitation.objects.create(
+        team=team, email=f"{MARK.lower()}@example.test", invited_by=owner
+    )
+    upload = Upload.objects.create(
+        team=team,
+        project=project,
+        user=member,
+        kind=Upload.Kind.AUDIO,
+        filename=f"{MARK}.wav",
+        size=100,
+    )
     return SimpleNamespace(
-        team=team, project=project, tag=tag, presenter=presenter, audio=track, batch=batch,
-        task=failed, asset=asset, invitation=invitation, upload=upload,
+        team=team,
+        project=project,
+        tag=tag,
+        presenter=presenter,
+        audio=track,
+        batch=batch,
+        task=failed,
+        asset=asset,
+        invitation=invitation,
+        upload=upload,
         membership=team.memberships.get(user=member),
-        files=[presenter.file.name, presenter.thumbnail.name, track.file.name,
-               track.waveform.name, asset.file.name, asset.thumbnail.name])
+        files=[
+            presenter.file.name,
+            presenter.thumbnail.name,
+            track.file.name,
+            track.waveform.name,
+            asset.file.name,
+            asset.thumbnail.name,
+        ],
+    )
 
 
 def missing_pk(kind: str):
@@ -108,15 +164,32 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
         Upload,
     )
 
-    models = [Team, Membership, Invitation, Project, Tag, Presenter, AudioTrack, Upload, Batch,
-              RenderTask, MediaAsset] + ([AuditEvent] if with_audit else [])
-    state = {m.__name__: list(m.objects.for_team(team).order_by("pk").values())
-             for m in models}
-    state["presenter_tags"] = list(Presenter.tags.through.objects.filter(
-        presenter__team=team).order_by("pk").values())
-    state["users"] = list(get_user_model().objects.filter(memberships__team=team)
-                          .order_by("pk").values("pk", "username", "email", "password",
-                                                 "is_active", "is_staff"))
-    state["files"] = sorted((str(p.relative_to(media_root)), p.stat().st_size)
-                            for p in Path(media_root).rglob("*") if p.is_file())
+    models = [
+        Team,
+        Membership,
+        Invitation,
+        Project,
+        Tag,
+        Presenter,
+        AudioTrack,
+        Upload,
+        Batch,
+        RenderTask,
+        MediaAsset,
+    ] + ([AuditEvent] if with_audit else [])
+    state = {m.__name__: list(m.objects.for_team(team).order_by("pk").values()) for m in models}
+    state["presenter_tags"] = list(
+        Presenter.tags.through.objects.filter(presenter__team=team).order_by("pk").values()
+    )
+    state["users"] = list(
+        get_user_model()
+        .objects.filter(memberships__team=team)
+        .order_by("pk")
+        .values("pk", "username", "email", "password", "is_active", "is_staff")
+    )
+    state["files"] = sorted(
+        (str(p.relative_to(media_root)), p.stat().st_size)
+        for p in Path(media_root).rglob("*")
+        if p.is_file()
+    )
     return state

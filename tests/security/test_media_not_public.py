@@ -1,5 +1,6 @@
 """Stored media has no public URL: ``/media/<stored name>`` is 404 for everyone, staff included,
 with or without DEBUG; files leave only through the views that check the team."""
+
 from __future__ import annotations
 
 import importlib
@@ -66,8 +67,11 @@ def test_no_url_pattern_serves_media_even_with_debug(world, settings):
 def test_media_root_is_outside_every_static_folder():
     """WhiteNoise serves STATIC_ROOT (and the static dirs) publicly: media must not be in them."""
     media = Path(django_settings.MEDIA_ROOT).resolve()
-    static_roots = [django_settings.STATIC_ROOT, *django_settings.STATICFILES_DIRS,
-                    getattr(django_settings, "WHITENOISE_ROOT", None)]
+    static_roots = [
+        django_settings.STATIC_ROOT,
+        *django_settings.STATICFILES_DIRS,
+        getattr(django_settings, "WHITENOISE_ROOT", None),
+    ]
     for root in filter(None, static_roots):
         root = Path(root).resolve()
         assert not media.is_relative_to(root) and not root.is_relative_to(media), root

@@ -11,6 +11,7 @@
 The URL list comes from the resolver, so a new URL fails ``test_every_url_is_classified`` until
 it is put in :mod:`tests.security.urlmap`, and the sweeps assert they reached every pattern.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,11 +39,15 @@ def _patterns() -> list[Pattern]:
 
 
 def test_every_url_is_classified():
-    unclassified = [p.route for p in _patterns()
-                    if p.name not in TEAM_URLS and p.name not in PUBLIC and not is_staff_only(p)]
+    unclassified = [
+        p.route
+        for p in _patterns()
+        if p.name not in TEAM_URLS and p.name not in PUBLIC and not is_staff_only(p)
+    ]
     assert not unclassified, (
         "URL patterns nobody decided the access rules of (add them to tests/security/urlmap.py "
-        f"and make sure their views check the team): {unclassified}")
+        f"and make sure their views check the team): {unclassified}"
+    )
     names = {p.name for p in _patterns()}
     assert not (set(TEAM_URLS) | set(PUBLIC)) - names, "stale entries in urlmap.py"
     for p in _patterns():
@@ -51,7 +56,8 @@ def test_every_url_is_classified():
             assert has_id == (TEAM_URLS[p.name].obj is not None), p.route
             if has_id:
                 assert p.route.count("<") == 1 and ":pk>" in p.route, (
-                    f"{p.route}: the sweep fills only <pk>; teach it the new argument")
+                    f"{p.route}: the sweep fills only <pk>; teach it the new argument"
+                )
 
 
 def _client(user=None, team=None) -> Client:
@@ -70,35 +76,59 @@ def _client(user=None, team=None) -> Client:
 
 def _form(world) -> dict:
     """One POST body for every form: fields that would do harm if a check were missing."""
-    return {"name": "HACKED", "description": "hacked", "tags_text": "hacked",
-            "archived": "1", "role": "owner", "email": "intruder@example.test",
-            "username": "intruder", "password": "Intruder-pass-8841",
-            "team": world.team.pk, "project": world.project.pk, "audio": world.audio.pk,
-            "presenter": world.presenter.pk, "id": world.asset.pk, "engine": "warp",
-            "quality": "standard", "next": "/"}
+    return {
+        "name": "HACKED",
+        "description": "hacked",
+        "tags_text": "hacked",
+        "archived": "1",
+        "role": "owner",
+        "email": "intruder@example.test",
+        "username": "intruder",
+        "password": "Intruder-pass-8841",
+        "team": world.team.pk,
+        "project": world.project.pk,
+        "audio": world.audio.pk,
+        "presenter": world.presenter.pk,
+        "id": world.asset.pk,
+        "engine": "warp",
+        "quality": "standard",
+        "next": "/",
+    }
 
 
 def _query(world) -> dict:
     """Query parameters pointing at the team's rows, for pages without an id in the path."""
-    return {"project": world.project.pk, "batch": world.batch.pk,
-            "presenter": world.presenter.pk, "audio": world.audio.pk, "id": world.asset.pk}
+    return {
+        "project": world.project.pk,
+        "batch": world.batch.pk,
+        "presenter": world.presenter.pk,
+        "audio": world.audio.pk,
+        "id": world.asset.pk,
+    }
 
 
 def _request(client: Client, method: str, url: str, world, name: str = ""):
     if method == "GET":
         return client.get(url, _query(world) if "<" not in url else None)
     if name == "upload_create":
-        return client.post(url, json.dumps({"filename": "x.wav", "size": 10, "kind": "audio",
-                                            "project": world.project.pk}),
-                           content_type="application/json")
+        return client.post(
+            url,
+            json.dumps(
+                {"filename": "x.wav", "size": 10, "kind": "audio", "project": world.project.pk}
+            ),
+            content_type="application/json",
+        )
     if method == "POST":
         return client.post(url, _form(world))
     if method in ("HEAD", "OPTIONS"):
         return getattr(client, method.lower())(url)
     if method in ("PUT", "PATCH"):
-        return getattr(client, method.lower())(url, b"0123456789",
-                                               content_type="application/octet-stream",
-                                               headers={"Upload-Offset": "0"})
+        return getattr(client, method.lower())(
+            url,
+            b"0123456789",
+            content_type="application/octet-stream",
+            headers={"Upload-Offset": "0"},
+        )
     return client.generic(method, url)
 
 
@@ -160,11 +190,13 @@ def test_outsider_gets_404_and_nothing_else(world, outsider, media_root):
             _assert_no_leak(r, where)
             if spec.obj is not None:
                 assert r.status_code in (404, 405), (where, r.status_code)
-                ghost = _request(_client(outsider), method, _team_url(name, world, True),
-                                 world, name)
+                ghost = _request(
+                    _client(outsider), method, _team_url(name, world, True), world, name
+                )
                 assert ghost.status_code == r.status_code, (
                     f"{where}: answers {r.status_code} for the team's row but "
-                    f"{ghost.status_code} for a missing one (existence is revealed)")
+                    f"{ghost.status_code} for a missing one (existence is revealed)"
+                )
             else:
                 assert r.status_code < 500, (where, r.status_code)
             if name == "switch_team" and method == "POST":
@@ -185,7 +217,10 @@ def test_anonymous_is_sent_to_login(world, media_root):
             reached.add(r.resolver_match.route)
             _assert_no_leak(r, where)
             assert r.status_code == 302 and r["Location"].startswith(login + "?next="), (
-                where, r.status_code, r.get("Location"))
+                where,
+                r.status_code,
+                r.get("Location"),
+            )
     _staff_sweep(_client(), reached)
     assert fingerprint(world.team, media_root) == before
     assert reached == _all_routes(), f"not exercised: {_all_routes() - reached}"
@@ -240,8 +275,7 @@ def test_the_team_itself_reaches_every_row(world, member, owner):
             continue
         r = _client(member).get(_team_url(name, world))
         assert r.status_code != 404, name
-    r = _client(owner).post(reverse("member_role", args=[world.membership.pk]),
-                            {"role": "viewer"})
+    r = _client(owner).post(reverse("member_role", args=[world.membership.pk]), {"role": "viewer"})
     assert r.status_code == 302
     world.membership.refresh_from_db()
     assert world.membership.role == "viewer"
@@ -270,21 +304,28 @@ def test_no_url_accepts_a_write_without_the_csrf_token(world, member, owner, med
                 if r.status_code == 403:
                     assert b"CSRF" in r.content, (method, url)
     assert fingerprint(world.team, media_root) == before
-    assert reached == _all_routes() | {_route(p.route) for p in _patterns()
-                                       if p.name in PUBLIC}
+    assert reached == _all_routes() | {_route(p.route) for p in _patterns() if p.name in PUBLIC}
 
 
 def test_web_server_hand_off_happens_only_after_the_check(world, outsider, viewer, settings):
     """With SENDFILE_X_ACCEL the web server sends the file: the header is the permission."""
     settings.SENDFILE_X_ACCEL = True
-    for name in ("presenter_file", "presenter_thumbnail", "audio_file", "audio_waveform",
-                 "media_file", "media_download", "media_thumbnail"):
+    for name in (
+        "presenter_file",
+        "presenter_thumbnail",
+        "audio_file",
+        "audio_waveform",
+        "media_file",
+        "media_download",
+        "media_thumbnail",
+    ):
         url = _team_url(name, world)
         r = _client(outsider).get(url)
         assert r.status_code == 404 and "X-Accel-Redirect" not in r, name
         r = _client(viewer, world.team).get(url)
         assert r.status_code == 200 and r["X-Accel-Redirect"].startswith(
-            settings.SENDFILE_URL_PREFIX), name
+            settings.SENDFILE_URL_PREFIX
+        ), name
 
 
 def test_members_do_not_manage_the_team(world, member, viewer, media_root):
@@ -294,10 +335,13 @@ def test_members_do_not_manage_the_team(world, member, viewer, media_root):
     client = _client(member, world.team)
     page = body_of(client.get(reverse("team_settings")))
     assert world.invitation.token.encode() not in page
-    for url in (reverse("team_invite"), reverse("team_add_member"),
-                reverse("member_role", args=[target.pk]),
-                reverse("member_remove", args=[target.pk]),
-                reverse("invitation_revoke", args=[world.invitation.pk])):
+    for url in (
+        reverse("team_invite"),
+        reverse("team_add_member"),
+        reverse("member_role", args=[target.pk]),
+        reverse("member_remove", args=[target.pk]),
+        reverse("invitation_revoke", args=[world.invitation.pk]),
+    ):
         r = client.post(url, _form(world))
         assert r.status_code == 403, (url, r.status_code)
     assert fingerprint(world.team, media_root, with_audit=False) == before

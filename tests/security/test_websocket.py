@@ -3,6 +3,7 @@
 Driven through the real ASGI application (session cookie -> ``AuthMiddlewareStack`` -> origin
 check -> router -> consumer), on an in-memory channel layer (no Redis needed for access rules).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -35,8 +36,11 @@ def _connect(user, path: str, origin: bytes = b"http://localhost"):
     from heygem_site.asgi import application
 
     async def attempt():
-        comm = WebsocketCommunicator(application, path, headers=[
-            (b"cookie", f"sessionid={_cookie_value}".encode()), (b"origin", origin)])
+        comm = WebsocketCommunicator(
+            application,
+            path,
+            headers=[(b"cookie", f"sessionid={_cookie_value}".encode()), (b"origin", origin)],
+        )
         accepted, code = await comm.connect(timeout=5)
         first = await comm.receive_json_from(timeout=5) if accepted else None
         await comm.disconnect()
@@ -72,8 +76,9 @@ def test_viewer_of_the_team_gets_the_snapshot(world, viewer):
 
 def test_other_origins_are_refused_even_with_a_members_cookie(world, member):
     """A page of another site cannot ride a member's session cookie (cross-site websocket)."""
-    accepted, _, first = _connect(member, f"/ws/batches/{world.batch.pk}/",
-                                  origin=b"https://evil.example")
+    accepted, _, first = _connect(
+        member, f"/ws/batches/{world.batch.pk}/", origin=b"https://evil.example"
+    )
     assert not accepted and first is None
 
 

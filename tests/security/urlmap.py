@@ -3,6 +3,7 @@
 A pattern that is in none of the tables below fails ``test_every_url_is_classified``: adding a
 URL means deciding here who may reach it, and the sweep then exercises it.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,9 +17,9 @@ from django.urls.resolvers import RegexPattern
 
 @dataclass(frozen=True)
 class Pattern:
-    route: str            # full route text, e.g. "projects/<int:pk>/edit/"
-    name: str | None      # namespaced name ("admin:index") or None
-    regex: bool           # some part is a regular expression
+    route: str  # full route text, e.g. "projects/<int:pk>/edit/"
+    name: str | None  # namespaced name ("admin:index") or None
+    regex: bool  # some part is a regular expression
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TeamUrl:
     ``write``: changes team data, so a viewer must be refused (403/404/405).
     ``methods``: the methods the sweep sends.
     """
+
     obj: str | None = None
     write: bool = False
     methods: tuple[str, ...] = ("GET", "POST")
@@ -39,12 +41,12 @@ WRITE = True
 #: Every page of the studio app (login required).
 TEAM_URLS: dict[str, TeamUrl] = {
     "dashboard": TeamUrl(),
-    "profile": TeamUrl(),                       # the user's own name and e-mail
-    "password_change": TeamUrl(),               # the user's own password
+    "profile": TeamUrl(),  # the user's own name and e-mail
+    "password_change": TeamUrl(),  # the user's own password
     "password_change_done": TeamUrl(),
     "team_settings": TeamUrl(),
-    "switch_team": TeamUrl(),                   # POSTs team=<id>: only teams one is in
-    "team_create": TeamUrl(),                   # any user may found a team of their own
+    "switch_team": TeamUrl(),  # POSTs team=<id>: only teams one is in
+    "team_create": TeamUrl(),  # any user may found a team of their own
     "team_invite": TeamUrl(write=WRITE),
     "team_add_member": TeamUrl(write=WRITE),
     "member_role": TeamUrl("membership", WRITE),
@@ -84,7 +86,7 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "task_cancel": TeamUrl("task", WRITE),
     "task_retry": TeamUrl("task", WRITE),
     "media_library": TeamUrl(),
-    "media_zip": TeamUrl(),                     # a download of chosen videos (GET or POST)
+    "media_zip": TeamUrl(),  # a download of chosen videos (GET or POST)
     "media_detail": TeamUrl("asset"),
     "media_file": TeamUrl("asset"),
     "media_download": TeamUrl("asset"),
@@ -106,8 +108,12 @@ PUBLIC: dict[str, str] = {
 STAFF_PREFIXES = ("admin/",)
 
 
-def iter_patterns(resolver: URLResolver | None = None, prefix: str = "",
-                  namespace: tuple[str, ...] = (), regex: bool = False) -> Iterator[Pattern]:
+def iter_patterns(
+    resolver: URLResolver | None = None,
+    prefix: str = "",
+    namespace: tuple[str, ...] = (),
+    regex: bool = False,
+) -> Iterator[Pattern]:
     """Every leaf pattern of the project's URLconf, includes followed recursively."""
     resolver = resolver or get_resolver()
     for entry in resolver.url_patterns:
@@ -117,7 +123,7 @@ def iter_patterns(resolver: URLResolver | None = None, prefix: str = "",
             ns = namespace + ((entry.namespace,) if entry.namespace else ())
             yield from iter_patterns(entry, prefix + part, ns, is_regex)
         elif isinstance(entry, URLPattern):
-            name = ":".join(namespace + (entry.name,)) if entry.name else None
+            name = ":".join((*namespace, entry.name)) if entry.name else None
             yield Pattern(prefix + part, name, is_regex)
 
 
@@ -131,8 +137,7 @@ _GROUP = re.compile(r"\(\?P<\w+>((?:[^()]|\([^()]*\))*)\)\??")
 
 def sample_path(p: Pattern) -> str:
     """A concrete path that this pattern matches (for patterns without team objects)."""
-    samples = {"int": "1", "path": "1/x", "str": "x", "slug": "x",
-               "uuid": str(uuid.UUID(int=1))}
+    samples = {"int": "1", "path": "1/x", "str": "x", "slug": "x", "uuid": str(uuid.UUID(int=1))}
 
     def convert(m: re.Match) -> str:
         return samples.get(m.group(1) or "str", "x")

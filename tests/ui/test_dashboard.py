@@ -1,4 +1,5 @@
 """The dashboard: recent batches with progress, the queues, the workers and disk use."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,14 @@ def make_batch(team, name: str, statuses: list[tuple[str, float]]) -> Batch:
     project = Project.objects.create(team=team, name=f"{name} project")
     batch = Batch.objects.create(team=team, project=project, name=name, engine="warp")
     for n, (status, percent) in enumerate(statuses):
-        RenderTask.objects.create(batch=batch, position=n, presenter_name=f"p{n}",
-                                  audio_name="voice", status=status, percent=percent)
+        RenderTask.objects.create(
+            batch=batch,
+            position=n,
+            presenter_name=f"p{n}",
+            audio_name="voice",
+            status=status,
+            percent=percent,
+        )
     batch.refresh_status()
     return batch
 
@@ -61,8 +68,11 @@ def test_queue_counts_and_workers_with_their_device(owner_client, team, use_redi
     queue = Queue("gpu", connection=django_rq.get_connection("gpu"))
     queue.enqueue("os.getcwd")
     queue.enqueue("os.getcwd")
-    worker = StudioWorker([queue, Queue("cpu", connection=queue.connection)],
-                          connection=queue.connection, name="render-box-1")
+    worker = StudioWorker(
+        [queue, Queue("cpu", connection=queue.connection)],
+        connection=queue.connection,
+        name="render-box-1",
+    )
     worker.device = worker_device()  # what StudioWorker.work() does first
     worker.register_birth()
     try:
@@ -96,8 +106,9 @@ def test_redis_down_still_renders_the_page(owner_client, team, settings, media_r
     from tests.conftest import free_port
 
     url = f"redis://127.0.0.1:{free_port()}/0"
-    settings.RQ_QUEUES = {name: {"URL": url, "DEFAULT_TIMEOUT": 60}
-                          for name in ("default", "cpu", "gpu")}
+    settings.RQ_QUEUES = {
+        name: {"URL": url, "DEFAULT_TIMEOUT": 60} for name in ("default", "cpu", "gpu")
+    }
     response = owner_client.get(reverse("dashboard"))
     assert response.status_code == 200
     assert response.context["queue_error"]
@@ -107,11 +118,16 @@ def test_redis_down_still_renders_the_page(owner_client, team, settings, media_r
 def test_disk_use_of_the_team_and_the_server(owner_client, team, use_redis, media_root):
     from studio.models import Presenter
 
-    Presenter.objects.create(team=team, name="Anna", file="presenters/a.mp4",
-                             original_filename="a.mp4", size_bytes=3 * 1024 ** 2)
+    Presenter.objects.create(
+        team=team,
+        name="Anna",
+        file="presenters/a.mp4",
+        original_filename="a.mp4",
+        size_bytes=3 * 1024**2,
+    )
     response = owner_client.get(reverse("dashboard"))
-    assert response.context["usage"]["presenters"] == 3 * 1024 ** 2
-    assert response.context["usage"]["total"] == 3 * 1024 ** 2
+    assert response.context["usage"]["presenters"] == 3 * 1024**2
+    assert response.context["usage"]["total"] == 3 * 1024**2
     disk = response.context["disk"]
     assert disk.total > 0 and 0 <= response.context["disk_used_percent"] <= 100
     assert "3.0\xa0MB" in response.content.decode()

@@ -1,4 +1,5 @@
 """Form labels end in the reader's colon: ASCII in English, full-width in Chinese."""
+
 from __future__ import annotations
 
 import re

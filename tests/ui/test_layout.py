@@ -1,4 +1,5 @@
 """The page frame every view shares: navigation, team switcher, messages, accessibility."""
+
 from __future__ import annotations
 
 import re
@@ -32,8 +33,9 @@ def test_team_switcher_appears_for_people_in_several_teams(member_client, member
     assert 'data-testid="team-switcher"' in html
     options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', html)
     assert {name for _, name in options} >= {"Training", "Elsewhere"}
-    response = member_client.post(reverse("switch_team"),
-                                  {"team": other_team.pk, "next": reverse("dashboard")})
+    response = member_client.post(
+        reverse("switch_team"), {"team": other_team.pk, "next": reverse("dashboard")}
+    )
     assert response.status_code == 302
     page = member_client.get(reverse("dashboard"))
     assert page.context["team"] == other_team
@@ -50,8 +52,9 @@ def test_missing_and_forbidden_pages_use_the_studio_frame(outsider_client, viewe
     from studio.models import Project
 
     project = Project.objects.create(team=team, name="Internal")
-    missing = outsider_client.get(reverse("project_detail", args=[project.pk]),
-                                  HTTP_ACCEPT_LANGUAGE="zh-CN")
+    missing = outsider_client.get(
+        reverse("project_detail", args=[project.pk]), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    )
     assert missing.status_code == 404
     html = missing.content.decode()
     assert 'data-testid="not-found"' in html and "这个页面不存在" in html

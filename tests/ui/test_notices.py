@@ -1,4 +1,5 @@
 """Warnings written by a worker read in each viewer's language."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,13 @@ from studio.models import AudioTrack, MediaStatus, Project
 from studio.notices import notice, notice_text
 from studio.services.audio_analysis import warnings_for
 
-CLIPPING = {"clipping_share": 0.05, "longest_silence_s": 0.0, "duration_s": 1.0,
-            "low_energy_share": 1.0, "silent_share": 1.0}
+CLIPPING = {
+    "clipping_share": 0.05,
+    "longest_silence_s": 0.0,
+    "duration_s": 1.0,
+    "low_energy_share": 1.0,
+    "silent_share": 1.0,
+}
 
 
 def test_notice_keeps_english_message_and_translates_on_reading():
@@ -37,9 +43,15 @@ def test_unknown_template_falls_back_to_english_text():
 @pytest.mark.django_db
 def test_audio_page_shows_the_warning_in_the_readers_language(member_client, team):
     project = Project.objects.create(team=team, name="Course")
-    track = AudioTrack.objects.create(project=project, name="intro", file="audio/x.wav",
-                                      original_filename="x.wav", status=MediaStatus.READY,
-                                      duration_s=1.0, warnings=warnings_for(CLIPPING))
+    track = AudioTrack.objects.create(
+        project=project,
+        name="intro",
+        file="audio/x.wav",
+        original_filename="x.wav",
+        status=MediaStatus.READY,
+        duration_s=1.0,
+        warnings=warnings_for(CLIPPING),
+    )
     url = reverse("audio_detail", args=[track.pk])
     zh = member_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     en = member_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

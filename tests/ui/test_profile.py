@@ -1,4 +1,5 @@
 """The profile page and the language choice."""
+
 from __future__ import annotations
 
 import re
@@ -18,17 +19,23 @@ def test_profile_shows_teams_and_roles(member_client, team, other_team, member):
 
 
 def test_profile_saves_names_and_email(member_client, member):
-    response = member_client.post(reverse("profile"), {
-        "first_name": "Mia", "last_name": "Chen", "email": "mia.chen@example.test"})
+    response = member_client.post(
+        reverse("profile"),
+        {"first_name": "Mia", "last_name": "Chen", "email": "mia.chen@example.test"},
+    )
     assert response.status_code == 302
     member.refresh_from_db()
     assert (member.first_name, member.last_name, member.email) == (
-        "Mia", "Chen", "mia.chen@example.test")
+        "Mia",
+        "Chen",
+        "mia.chen@example.test",
+    )
 
 
 def test_profile_rejects_a_bad_email(member_client, member):
-    response = member_client.post(reverse("profile"), {
-        "first_name": "Mia", "last_name": "", "email": "not an address"})
+    response = member_client.post(
+        reverse("profile"), {"first_name": "Mia", "last_name": "", "email": "not an address"}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["email"]
     member.refresh_from_db()
@@ -49,9 +56,11 @@ def test_browser_language_is_the_default(member_client):
 
 
 def test_language_switcher_overrides_the_browser(member_client):
-    response = member_client.post(reverse("set_language"),
-                                  {"language": "zh-hans", "next": reverse("profile")},
-                                  HTTP_ACCEPT_LANGUAGE="en-US")
+    response = member_client.post(
+        reverse("set_language"),
+        {"language": "zh-hans", "next": reverse("profile")},
+        HTTP_ACCEPT_LANGUAGE="en-US",
+    )
     assert response.status_code == 302 and response["Location"] == reverse("profile")
     page = member_client.get(reverse("profile"), HTTP_ACCEPT_LANGUAGE="en-US")
     html = page.content.decode()

@@ -4,6 +4,7 @@ With SQLite's default deferred transactions the second writer gets "database is 
 once (no waiting), which showed up as a failed upload completion while the worker was saving
 another presenter's face check.
 """
+
 from __future__ import annotations
 
 import sqlite3

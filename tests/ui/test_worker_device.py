@@ -1,4 +1,5 @@
 """What a worker reports as its device on the dashboard."""
+
 from __future__ import annotations
 
 import django_rq

@@ -4,6 +4,7 @@ Deletes media assets (rows, videos, thumbnails) created before the cut-off, and 
 ``MEDIA_ROOT/outputs/`` that no asset refers to (left by crashed renders) and are older than
 the cut-off. Every deleted asset is written to the audit log. ``--dry-run`` only lists.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,17 +49,30 @@ class Command(BaseCommand):
         for asset in assets.iterator():
             n += 1
             freed += asset.size_bytes
-            self.stdout.write(f"{'would delete' if dry_run else 'deleting'} asset {asset.pk} "
-                              f"{asset.file.name} ({human_bytes(asset.size_bytes)})")
+            self.stdout.write(
+                f"{'would delete' if dry_run else 'deleting'} asset {asset.pk} "
+                f"{asset.file.name} ({human_bytes(asset.size_bytes)})"
+            )
             if not dry_run:
-                record(None, asset.team, AuditAction.DELETED, asset, actor_label="cleanup_media",
-                       file=asset.download_name, size=asset.size_bytes, reason="age")
+                record(
+                    None,
+                    asset.team,
+                    AuditAction.DELETED,
+                    asset,
+                    actor_label="cleanup_media",
+                    file=asset.download_name,
+                    size=asset.size_bytes,
+                    reason="age",
+                )
                 asset.delete_files()
                 asset.delete()
         stray, stray_bytes = (0, 0) if team else self._stray_files(cutoff, dry_run)
         verb = "would free" if dry_run else "freed"
-        self.stdout.write(self.style.SUCCESS(
-            f"{n} asset(s) and {stray} stray file(s): {verb} {human_bytes(freed + stray_bytes)}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{n} asset(s) and {stray} stray file(s): {verb} {human_bytes(freed + stray_bytes)}"
+            )
+        )
 
     def _stray_files(self, cutoff, dry_run: bool) -> tuple[int, int]:
         root = os.path.join(settings.MEDIA_ROOT, "outputs")

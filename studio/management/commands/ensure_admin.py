@@ -6,6 +6,7 @@ environment; without a password it generates one and prints it once. The team is
 so the default is one that needs no translation). Does nothing when a
 superuser already exists, so start_app.sh can run it every time.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,5 +44,8 @@ class Command(BaseCommand):
         Membership.objects.create(team=team, user=user, role=Role.OWNER)
         self.stdout.write(self.style.SUCCESS(f"administrator created: user name '{username}'"))
         if generated:
-            self.stdout.write(self.style.WARNING(
-                f"generated password (shown only now, change it after logging in): {password}"))
+            self.stdout.write(
+                self.style.WARNING(
+                    f"generated password (shown only now, change it after logging in): {password}"
+                )
+            )
