@@ -14,9 +14,12 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..progress import CancelCheck, ProgressCallback
+
+if TYPE_CHECKING:
+    from ..track import FaceTrack, Pick
 
 PathLike = str | os.PathLike[str]
 
@@ -92,10 +95,10 @@ class Engine(ABC):
         self,
         presenter: PathLike,
         *,
-        pick: object = None,
+        pick: Pick = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
-    ):
+    ) -> FaceTrack:
         """Track the presenter's face (cached by content hash) and return the FaceTrack."""
 
     @abstractmethod
@@ -103,7 +106,7 @@ class Engine(ABC):
         self,
         audio: PathLike,
         presenter: PathLike,
-        track,
+        track: FaceTrack,
         out: PathLike,
         *,
         options: RenderOptions = RenderOptions(),

@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,6 +24,9 @@ from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
 from .base import Engine, PathLike, RenderOptions, RenderResult
+
+if TYPE_CHECKING:
+    from ..track import FaceTrack, Pick
 
 EMPTY_AUDIO = reason("audio is empty")
 TRACK_MISMATCH = reason("the face track was made from a different file")
@@ -87,10 +90,10 @@ class StreamingEngine(Engine):
         self,
         presenter: PathLike,
         *,
-        pick: object = None,
+        pick: Pick = None,
         progress: ProgressCallback | None = None,
         cancel: CancelCheck | None = None,
-    ):
+    ) -> FaceTrack:
         """The presenter's face track, cached by content and shared by every engine.
 
         Needs no model weights: presenters are prepared on CPU workers, which never load one.
@@ -113,7 +116,7 @@ class StreamingEngine(Engine):
         self,
         audio: PathLike,
         presenter: PathLike,
-        track,
+        track: FaceTrack | None,
         out: PathLike,
         *,
         options: RenderOptions = RenderOptions(),
