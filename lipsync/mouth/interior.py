@@ -173,8 +173,8 @@ def draw_interior(
     # would otherwise be stretched into a dark ring around the interior.
     grow = min(0.014 * ff.height, 0.3 * gap)
     margin = int(np.ceil(grow + 2))
-    x0, y0 = np.maximum(np.floor(inner.min(0) - [0, grow]).astype(int) - margin, 0)
-    x1, y1 = np.minimum(np.ceil([*inner.max(0), 0, grow]).astype(int) + margin, [w, h])
+    x0, y0 = np.maximum(np.floor(inner.min(0) - np.array([0.0, grow])).astype(int) - margin, 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(0) + np.array([0.0, grow])).astype(int) + margin, [w, h])
     if x1 - x0 < 3 or y1 - y0 < 2:
         return
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
