@@ -60,7 +60,8 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
     t = 0.0
     try:
         stream = next(s for s in container.streams.audio if s.codec_context is not None)
-        stream.thread_type = "AUTO"
+        # What stream.thread_type = ... sets (PyAV's AudioStream stub lacks that name).
+        stream.codec_context.thread_type = "AUTO"
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sr)
         try:
             for packet in container.demux(stream):
@@ -89,7 +90,7 @@ def load_audio(path: PathLike, sr: int = SAMPLE_RATE) -> np.ndarray:
 # ----------------------------------------------------------------------------- mel (Wav2Lip)
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
     """Slaney's auditory scale: linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     f_sp = 200.0 / 3
@@ -148,7 +149,8 @@ def melspectrogram(wav: np.ndarray) -> np.ndarray:
     mel = mel_filterbank() @ stft_magnitude(emphasised)
     db = 20.0 * np.log10(np.maximum(1e-5, mel)) - REF_LEVEL_DB
     norm = (2 * MAX_ABS_VALUE) * ((db - MIN_LEVEL_DB) / -MIN_LEVEL_DB) - MAX_ABS_VALUE
-    return np.clip(norm, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+    clipped: np.ndarray = np.clip(norm, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+    return clipped
 
 
 def mel_windows(mel: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
@@ -195,7 +197,8 @@ def _frame_db(wav: np.ndarray, fps: float, n_frames: int, sr: int) -> np.ndarray
     csum = np.concatenate([[0.0], np.cumsum(wav * wav)])
     count = np.maximum(hi - lo, 1)
     power = np.maximum(csum[hi] - csum[lo], 0.0) / count
-    return 10.0 * np.log10(power + 1e-12)
+    db: np.ndarray = 10.0 * np.log10(power + 1e-12)
+    return db
 
 
 def loudness_envelope(
@@ -216,7 +219,8 @@ def loudness_envelope(
     top = np.percentile(db[audible], 95)
     env = np.clip((db - (top - ENVELOPE_RANGE_DB)) / ENVELOPE_RANGE_DB, 0.0, 1.0)
     env[~audible] = 0.0
-    return env.astype(np.float32)
+    envelope: np.ndarray = env.astype(np.float32)
+    return envelope
 
 
 def speech_activity(
@@ -310,10 +314,11 @@ def audio_features(
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     eps = 1e-12
 
-    def centroid_of(lo, hi, tilt=0.0):
+    def centroid_of(lo: float, hi: float, tilt: float = 0.0) -> np.ndarray:
         m = _band(freqs, lo, hi)
         p = spec[:, m] * (freqs[m] / 1000.0) ** tilt
-        return (p * freqs[m]).sum(1) / (p.sum(1) + eps)
+        centroid: np.ndarray = (p * freqs[m]).sum(1) / (p.sum(1) + eps)
+        return centroid
 
     cen = centroid_of(100, 5000, tilt=1.0)
     centroid = np.clip(np.log(np.maximum(cen, 1.0) / 300.0) / np.log(10.0), 0, 1)

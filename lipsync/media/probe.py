@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from fractions import Fraction
-from typing import Optional
+from typing import Any, Optional
 
 import av
 import numpy as np
+from av.container import InputContainer
+from av.stream import Stream
 
 from ..errors import TruncatedMediaError, UnsupportedMediaError, reason
 
@@ -98,11 +101,11 @@ class MediaInfo:
     def name(self) -> str:
         return os.path.basename(self.path)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def open_container(path: PathLike) -> av.container.InputContainer:
+def open_container(path: PathLike) -> InputContainer:
     """Open ``path`` for reading or raise the typed error that says why it cannot be read."""
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -129,28 +132,32 @@ def probe(path: PathLike) -> MediaInfo:
         container.close()
 
 
-def _probe_open(path: str, container) -> MediaInfo:
+def _probe_open(path: str, container: InputContainer) -> MediaInfo:
     format_name = container.format.name
     if not (set(format_name.split(",")) & MEDIA_FORMATS or format_name.endswith("_pipe")):
         raise UnsupportedMediaError(path, NOT_MEDIA)
     streams: list[StreamInfo] = []
-    video = audio = None
+    video: Optional[av.VideoStream] = None
+    audio: Optional[av.AudioStream] = None
     for s in container.streams:
+        # PyAV wraps exactly the streams of type "video" ("audio") as VideoStream (AudioStream).
         ctx = s.codec_context
         codec = _codec_name(ctx)
         info = StreamInfo(index=s.index, kind=s.type, codec=codec, duration_s=_stream_duration(s))
-        if s.type == "video" and ctx is not None:
+        if isinstance(s, av.VideoStream) and ctx is not None:
+            vctx = s.codec_context
             info = StreamInfo(index=s.index, kind="video", codec=codec,
-                              duration_s=info.duration_s, width=ctx.width, height=ctx.height,
+                              duration_s=info.duration_s, width=vctx.width, height=vctx.height,
                               fps=_as_float(s.average_rate or s.guessed_rate))
-        elif s.type == "audio" and ctx is not None:
+        elif isinstance(s, av.AudioStream) and ctx is not None:
+            actx = s.codec_context
             info = StreamInfo(index=s.index, kind="audio", codec=codec,
-                              duration_s=info.duration_s, sample_rate=ctx.sample_rate or 0,
-                              channels=ctx.channels or 0)
+                              duration_s=info.duration_s, sample_rate=actx.sample_rate or 0,
+                              channels=actx.channels or 0)
         streams.append(info)
-        if s.type == "video" and video is None and not _is_attached_picture(s):
+        if isinstance(s, av.VideoStream) and video is None and not _is_attached_picture(s):
             video = s
-        elif s.type == "audio" and audio is None:
+        elif isinstance(s, av.AudioStream) and audio is None:
             audio = s
 
     if video is not None and video.codec_context is None:
@@ -170,7 +177,7 @@ def _probe_open(path: str, container) -> MediaInfo:
     is_image = video is not None and (
         format_name in IMAGE_FORMATS or format_name.endswith("_pipe"))
     duration = _container_duration(container, video, audio)
-    kw: dict = {}
+    kw: dict[str, Any] = {}   # MediaInfo's fields
     if video is not None:
         first = _first_frame(path, container, video)
         rotation = _rotation(first, video)
@@ -192,11 +199,11 @@ def _probe_open(path: str, container) -> MediaInfo:
                      streams=tuple(streams), is_image=is_image, **kw)
 
 
-def _as_float(rate) -> Optional[float]:
+def _as_float(rate: Optional[Fraction]) -> Optional[float]:
     return float(rate) if rate else None
 
 
-def _stream_duration(stream) -> Optional[float]:
+def _stream_duration(stream: Stream) -> Optional[float]:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
@@ -209,7 +216,8 @@ def _stream_duration(stream) -> Optional[float]:
     return None
 
 
-def _container_duration(container, video, audio) -> float:
+def _container_duration(container: InputContainer, video: Optional[Stream],
+                        audio: Optional[Stream]) -> float:
     """Declared duration: the longest of the chosen streams, else the container's."""
     candidates = [d for d in (_stream_duration(s) for s in (video, audio) if s is not None)
                   if d is not None]
@@ -241,14 +249,14 @@ def declared_duration(info: MediaInfo, kind: str) -> Optional[float]:
     return None
 
 
-def _is_attached_picture(stream) -> bool:
+def _is_attached_picture(stream: Stream) -> bool:
     try:
         return bool(stream.disposition & av.stream.Disposition.attached_pic)
     except AttributeError:
         return False
 
 
-def _first_frame(path: str, container, stream):
+def _first_frame(path: str, container: InputContainer, stream: av.VideoStream) -> av.VideoFrame:
     stream.thread_type = "AUTO"
     try:
         for packet in container.demux(stream):
@@ -259,7 +267,7 @@ def _first_frame(path: str, container, stream):
     raise TruncatedMediaError(path, NO_FIRST_FRAME)
 
 
-def _rotation(frame, stream) -> int:
+def _rotation(frame: av.VideoFrame, stream: Stream) -> int:
     """Counter-clockwise display rotation snapped to a multiple of 90 degrees."""
     deg = frame.rotation
     if not deg:
@@ -272,7 +280,7 @@ def _rotation(frame, stream) -> int:
     return int(round(deg / 90.0)) * 90 % 360
 
 
-def _is_vfr(container, stream, sample: int = 240) -> bool:
+def _is_vfr(container: InputContainer, stream: Stream, sample: int = 240) -> bool:
     """True when frame intervals vary: over 5% of the first ``sample`` differ from the median.
 
     Reads packets only (no decoding); packet order is decode order, so the presentation
@@ -308,7 +316,8 @@ def _is_vfr(container, stream, sample: int = 240) -> bool:
     return bool(irregular.mean() > 0.05)
 
 
-def _container_name(format_name: str, container, streams, is_image: bool) -> str:
+def _container_name(format_name: str, container: InputContainer, streams: list[StreamInfo],
+                    is_image: bool) -> str:
     if is_image:
         return {"png_pipe": "png", "jpeg_pipe": "jpeg", "webp_pipe": "webp"}.get(
             format_name, _first_codec(streams) if format_name == "image2" else format_name)
@@ -325,7 +334,7 @@ def _container_name(format_name: str, container, streams, is_image: bool) -> str
     return format_name.split(",")[0]
 
 
-def _first_codec(streams) -> str:
+def _first_codec(streams: Iterable[StreamInfo]) -> str:
     for s in streams:
         if s.kind == "video":
             return {"mjpeg": "jpeg"}.get(s.codec, s.codec)
@@ -377,7 +386,7 @@ def frame_rate_fraction(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def _codec_name(ctx) -> str:
+def _codec_name(ctx: Optional[av.CodecContext]) -> str:
     """The codec's canonical name ("mp3", not the decoder's "mp3float")."""
     if ctx is None:
         return "none"

@@ -10,7 +10,8 @@ import math
 import os
 import weakref
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from fractions import Fraction
+from typing import Generator, Iterator, Optional, Protocol, cast
 
 import av
 import numpy as np
@@ -36,6 +37,16 @@ class Frame:
     index: int
     time_s: float
     image: np.ndarray  # H x W x 3 uint8 RGB, rotation applied
+
+
+class FrameLike(Protocol):
+    """What the engine reads of a decoded frame: a :class:`Frame`, or any object with these."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def image(self) -> np.ndarray: ...
 
 
 def output_fps(info: MediaInfo) -> float:
@@ -68,7 +79,7 @@ class VideoSource:
 
     def __init__(self, path: PathLike, fps: Optional[float] = None) -> None:
         self.path = os.fspath(path)
-        self._open: weakref.WeakSet = weakref.WeakSet()
+        self._open: weakref.WeakSet[Generator[Frame, None, None]] = weakref.WeakSet()
         self.info = probe(self.path)
         if not self.info.has_video:
             raise NoVideoStreamError(self.path, NO_VIDEO_STREAM)
@@ -99,7 +110,7 @@ class VideoSource:
     def __enter__(self) -> "VideoSource":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -123,7 +134,7 @@ class VideoSource:
         self._open.add(gen)
         return gen
 
-    def _frames(self, start: int) -> Iterator[Frame]:
+    def _frames(self, start: int) -> Generator[Frame, None, None]:
         container = open_container(self.path)
         try:
             yield from self._stream(container, start)
@@ -142,16 +153,16 @@ class VideoSource:
         raise TruncatedMediaError(self.path, IMAGE_UNDECODABLE)
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        image = frame.to_ndarray(format="rgb24")
+        image: np.ndarray = frame.to_ndarray(format="rgb24")
         k = (self.rotation // 90) % 4
         if k:
             image = np.ascontiguousarray(np.rot90(image, k=k))
         return image
 
-    def _stream(self, container, start: int) -> Iterator[Frame]:
+    def _stream(self, container: av.container.InputContainer, start: int) -> Iterator[Frame]:
         stream = next(s for s in container.streams.video if s.codec_context is not None)
         stream.thread_type = "AUTO"
-        tb = stream.time_base
+        tb = cast(Fraction, stream.time_base)  # set on every stream FFmpeg demuxes
         origin: Optional[int] = None
         n, fps = self.frame_count, self.fps
         i = start

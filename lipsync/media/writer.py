@@ -12,7 +12,8 @@ import logging
 import os
 import uuid
 from fractions import Fraction
-from typing import Optional
+from types import TracebackType
+from typing import Generator, Optional, cast
 
 import av
 import cv2
@@ -92,18 +93,20 @@ def output_size(width: int, height: int, max_height: Optional[int] = None) -> tu
     """
     if width < 2 or height < 2:
         raise ValueError(f"frame size {width}x{height} is too small")
+    out_w: float = width
+    out_h: float = height
     if max_height and height > max_height:
         scale = max_height / height
-        width, height = width * scale, max_height
-    w = max(2, int(width + 1e-6) // 2 * 2)
-    h = max(2, int(height + 1e-6) // 2 * 2)
+        out_w, out_h = width * scale, max_height
+    w = max(2, int(out_w + 1e-6) // 2 * 2)
+    h = max(2, int(out_h + 1e-6) // 2 * 2)
     return w, h
 
 
 class _AudioFeed:
     """Decodes the speech file and encodes AAC up to a requested time, streaming."""
 
-    def __init__(self, path: str, stream, limit_s: Optional[float]) -> None:
+    def __init__(self, path: str, stream: av.AudioStream, limit_s: Optional[float]) -> None:
         self.path = path
         self.out_stream = stream
         self.rate = stream.codec_context.sample_rate
@@ -127,7 +130,7 @@ class _AudioFeed:
     def channels(self) -> int:
         return self.out_stream.codec_context.layout.nb_channels
 
-    def _decode(self):
+    def _decode(self) -> Generator[np.ndarray, None, None]:
         t = 0.0
         try:
             for packet in self.container.demux(self.in_stream):
@@ -156,9 +159,10 @@ class _AudioFeed:
             self.taken += chunk.shape[1]
             self.pending = np.concatenate([self.pending, chunk], axis=1)
 
-    def encode_until(self, total_samples: int, final: bool = False):
+    def encode_until(self, total_samples: int,
+                     final: bool = False) -> list[av.Packet[av.AudioStream]]:
         """Encode up to ``total_samples`` samples overall, padding with silence when final."""
-        packets = []
+        packets: list[av.Packet[av.AudioStream]] = []
         while self.encoded < total_samples:
             n = min(self.frame_size, total_samples - self.encoded)
             if n < self.frame_size and not final:
@@ -230,9 +234,11 @@ class VideoWriter:
             self._discard()
             raise
 
-    def _add_video_stream(self, crf: int, preset: str, x264_params: Optional[str]):
+    def _add_video_stream(self, crf: int, preset: str,
+                          x264_params: Optional[str]) -> av.VideoStream:
         rate = frame_rate_fraction(self.fps)
-        stream = self._container.add_stream(self.codec, rate=rate)
+        # A video codec's name (choose_codec's) gives a VideoStream.
+        stream = cast(av.VideoStream, self._container.add_stream(self.codec, rate=rate))
         stream.width, stream.height = self.width, self.height
         stream.pix_fmt = "yuv420p"
         stream.time_base = rate ** -1
@@ -244,7 +250,7 @@ class VideoWriter:
             # PyAV's default slice threads: encoding returns at once and overlaps the caller's
             # next frame (measured on 2 cores: -5% CPU, -20% wall per 720p render).
             ctx.thread_type = "FRAME"
-            options = {"crf": str(int(crf)), "preset": preset, "threads": "0"}
+            options: dict[str, object] = {"crf": str(int(crf)), "preset": preset, "threads": "0"}
             if x264_params:
                 options["x264-params"] = x264_params
             stream.options = options
@@ -315,14 +321,15 @@ class VideoWriter:
                 container.close()
             except av.FFmpegError as exc:
                 log.debug("closing an aborted output failed: %s", exc)
-            self._container = None
+            del self._container  # a second call finds none (getattr above)
         if os.path.exists(self._tmp):
             os.unlink(self._tmp)
 
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
+                 tb: Optional[TracebackType]) -> None:
         if exc_type is None:
             self.close()
         else:
