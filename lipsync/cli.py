@@ -15,9 +15,15 @@ import runpy
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from .errors import LipsyncError
-from .progress import Progress
+from .progress import Progress, ProgressCallback
+
+if TYPE_CHECKING:
+    from .engines import Engine
+    from .track import FaceTrack
 
 CACHE_ENV = "LIPSYNC_CACHE_DIR"
 BENCH_SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
@@ -97,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # ----------------------------------------------------------------------------- commands
 
 
-def _engine(args):
+def _engine(args: argparse.Namespace) -> Engine:
     from .engines import get_engine
 
     try:
@@ -109,7 +115,7 @@ def _engine(args):
         raise SystemExit(2) from None
 
 
-def _render(args) -> int:
+def _render(args: argparse.Namespace) -> int:
     from .engines import RenderOptions
     from .media.probe import probe
 
@@ -167,7 +173,7 @@ def _render(args) -> int:
     return 1 if failures else 0
 
 
-def _prepare(args) -> int:
+def _prepare(args: argparse.Namespace) -> int:
     engine = _engine(args)
     with _Bar(Path(args.video).name) as bar:
         try:
@@ -181,7 +187,7 @@ def _prepare(args) -> int:
     return 0
 
 
-def track_summary(track) -> list[str]:
+def track_summary(track: FaceTrack) -> list[str]:
     """Human-readable lines about a FaceTrack: frames, share with a face, face size."""
     import numpy as np
 
@@ -204,7 +210,7 @@ def track_summary(track) -> list[str]:
     return lines
 
 
-def _probe(args) -> int:
+def _probe(args: argparse.Namespace) -> int:
     from .media.probe import probe
 
     try:
@@ -216,7 +222,7 @@ def _probe(args) -> int:
     return 0
 
 
-def _bench(args) -> int:
+def _bench(args: argparse.Namespace) -> int:
     script = BENCH_SCRIPT
     if not script.exists():
         print(f"error: {script} not found", file=sys.stderr)
@@ -260,7 +266,7 @@ class _Bar:
         self._pos = 0.0
         self.failed = False
 
-    def stage(self, label: str, lo: float, hi: float):
+    def stage(self, label: str, lo: float, hi: float) -> ProgressCallback:
         """A progress callback for one engine call covering ``lo..hi`` of this bar."""
 
         def report(p: Progress) -> None:
@@ -287,7 +293,12 @@ class _Bar:
     def __enter__(self) -> _Bar:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None and not self.failed:
             self._set(100.0)
         self.bar.close()

@@ -118,7 +118,7 @@ class Compositor:
             return frame
         x0, y0, x1, y1 = geo.roi
         alpha, ctx = self._alpha(geo, lm_sets)
-        if alpha is None:
+        if alpha is None or ctx is None:  # both or neither
             return frame
         roi = frame[y0:y1, x0:x1]
         patch_f = geo.patch
@@ -239,7 +239,7 @@ class Compositor:
             borderType=cv2.BORDER_CONSTANT,
             borderValue=0,
         )
-        m = (hard.astype(np.float32) / 255) * inner
+        m: np.ndarray = (hard.astype(np.float32) / 255) * inner
         if not m.any():
             return None, None
         m = cv2.GaussianBlur(m, (0, 0), sigma / k, borderType=cv2.BORDER_CONSTANT)
@@ -290,7 +290,8 @@ class Compositor:
             gain = self._gain + (gain - self._gain) * self.smooth
             offset = self._offset + (offset - self._offset) * self.smooth
         self._gain, self._offset = gain, offset
-        return patch * gain + offset
+        matched: np.ndarray = patch * gain + offset
+        return matched
 
 
 def _resized(valid: np.ndarray, w: int, h: int) -> np.ndarray:

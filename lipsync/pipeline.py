@@ -8,10 +8,28 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .media.writer import VideoWriter
+
+T = TypeVar("T")
 
 
-class Prefetch:
+class _End:
+    """The type of :data:`_END`, the marker a producer queues after its last item."""
+
+
+_END = _End()
+
+#: What :class:`Prefetch` queues: ``(True, item)`` (or ``(True, _END)``), or ``(False, error)``.
+_Entry = tuple[Literal[True], T | _End] | tuple[Literal[False], BaseException]
+
+
+class Prefetch(Generic[T]):
     """Run an iterator in a background thread, ``depth`` items ahead.
 
     Decoding (PyAV) and colour conversion release the GIL, so on two cores the next frames
@@ -19,16 +37,14 @@ class Prefetch:
     consumer; :meth:`close` stops the thread.
     """
 
-    _END = object()
-
-    def __init__(self, iterable: Iterable, depth: int = 6) -> None:
-        self._q: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+    def __init__(self, iterable: Iterable[T], depth: int = 6) -> None:
+        self._q: queue.Queue[_Entry[T]] = queue.Queue(maxsize=max(depth, 1))
         self._stop = threading.Event()
         self._it = iterable
         self._thread = threading.Thread(target=self._run, name="frame-prefetch", daemon=True)
         self._thread.start()
 
-    def _put(self, item) -> bool:
+    def _put(self, item: _Entry[T]) -> bool:
         while not self._stop.is_set():
             try:
                 self._q.put(item, timeout=0.1)
@@ -42,7 +58,7 @@ class Prefetch:
             for item in self._it:
                 if not self._put((True, item)):
                     return
-            self._put((True, self._END))
+            self._put((True, _END))
         except BaseException as exc:  # handed to the consumer, which re-raises it
             self._put((False, exc))
         finally:
@@ -50,12 +66,13 @@ class Prefetch:
             if close is not None:
                 close()
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[T]:
         while True:
-            ok, item = self._q.get()
-            if not ok:
-                raise item
-            if item is self._END:
+            entry = self._q.get()
+            if not entry[0]:
+                raise entry[1]
+            item = entry[1]
+            if isinstance(item, _End):
                 return
             yield item
 
@@ -72,11 +89,9 @@ class BackgroundWriter:
     An error in the thread is re-raised by the next call.
     """
 
-    _END = object()
-
-    def __init__(self, writer, depth: int = 4) -> None:
+    def __init__(self, writer: VideoWriter, depth: int = 4) -> None:
         self.writer = writer
-        self._q: queue.Queue = queue.Queue(maxsize=max(depth, 1))
+        self._q: queue.Queue[np.ndarray | _End] = queue.Queue(maxsize=max(depth, 1))
         self._error: BaseException | None = None
         self._abort = threading.Event()
         self._thread = threading.Thread(target=self._run, name="frame-writer", daemon=True)
@@ -85,7 +100,7 @@ class BackgroundWriter:
     def _run(self) -> None:
         while True:
             item = self._q.get()
-            if item is self._END or self._abort.is_set():
+            if isinstance(item, _End) or self._abort.is_set():
                 return
             try:
                 self.writer.write(item)
@@ -97,7 +112,7 @@ class BackgroundWriter:
         if self._error is not None:
             raise self._error
 
-    def write(self, image) -> None:
+    def write(self, image: np.ndarray) -> None:
         while True:
             self._check()
             try:
@@ -109,7 +124,7 @@ class BackgroundWriter:
                     raise RuntimeError("writer thread stopped") from None
 
     def close(self) -> str:
-        self._q.put(self._END)
+        self._q.put(_END)
         self._thread.join()
         self._check()
         return self.writer.close()
@@ -121,6 +136,6 @@ class BackgroundWriter:
                 self._q.get_nowait()
             except queue.Empty:
                 break
-        self._q.put(self._END)
+        self._q.put(_END)
         self._thread.join(timeout=30)
         self.writer.abort()

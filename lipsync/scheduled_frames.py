@@ -14,9 +14,13 @@ import bisect
 import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
+
+if TYPE_CHECKING:
+    from .media.video import FrameLike
 
 DEFAULT_BUDGET_BYTES = 384 << 20
 
@@ -32,7 +36,7 @@ class ScheduledFrames:
 
     def __init__(
         self,
-        open_frames: Callable[[int], Iterator],
+        open_frames: Callable[[int], Iterator[FrameLike]],
         schedule: np.ndarray,
         width: int,
         height: int,
@@ -48,7 +52,7 @@ class ScheduledFrames:
             self._uses[idx].append(pos)
         self._cache: dict[int, np.ndarray] = {}
         self._heap: list[tuple[int, int]] = []  # (-next_use, index), lazily updated
-        self._iter: Iterator | None = None
+        self._iter: Iterator[FrameLike] | None = None
         self._next_index = 0  # index the decoder yields next
         self.decoded = 0
         self.restarts = 0
@@ -81,18 +85,20 @@ class ScheduledFrames:
         self._cache[idx] = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)
         heapq.heappush(self._heap, (-nxt, idx))
 
-    def _restart(self, start: int) -> None:
+    def _restart(self, start: int) -> Iterator[FrameLike]:
         if self._iter is not None and hasattr(self._iter, "close"):
             self._iter.close()
-        self._iter = iter(self.open_frames(start))
+        self._iter = it = iter(self.open_frames(start))
         self._next_index = start
         self.restarts += 1
+        return it
 
     def _decode_until(self, idx: int, pos: int) -> np.ndarray:
-        if self._iter is None or idx < self._next_index:
-            self._restart(max(0, idx - self.capacity + 1) if self._iter is not None else 0)
+        it = self._iter
+        if it is None or idx < self._next_index:
+            it = self._restart(max(0, idx - self.capacity + 1) if it is not None else 0)
         while True:
-            frame = next(self._iter, None)
+            frame = next(it, None)
             if frame is None:
                 raise EOFError(f"source ended before frame {idx}")
             self.decoded += 1

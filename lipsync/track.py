@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -80,7 +80,8 @@ def save_track(track: FaceTrack, path: PathLike) -> None:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = dict(
+    # Any: savez's stub would check these values against its allow_pickle: bool as well.
+    payload: dict[str, Any] = dict(
         format_version=np.int32(FORMAT_VERSION),
         source_hash=np.str_(track.source_hash),
         detector=np.str_(track.detector),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..progress import CancelCheck, ProgressCallback
 
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from ..track import FaceTrack, Pick
 
 PathLike = str | os.PathLike[str]
+#: :attr:`RenderResult.stats`: measurements by name (counts, seconds, device and file names).
+Stats = dict[str, float | str]
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class RenderResult:
     height: int
     fps: float
     frames_without_face: int = 0
-    stats: dict = field(default_factory=dict)
+    stats: Stats = field(default_factory=dict)
 
 
 class Engine(ABC):
@@ -154,7 +156,7 @@ def get_engine_class(name: str | None = None) -> type[Engine]:
         ) from None
 
 
-def get_engine(name: str | None = None, **kwargs) -> Engine:
+def get_engine(name: str | None = None, **kwargs: Any) -> Engine:
     """Build the engine registered under ``name`` (default: the weight-free engine)."""
     return get_engine_class(name)(**kwargs)
 

@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 
@@ -23,13 +23,17 @@ from ..errors import InputError, reason
 from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
-from .base import Engine, PathLike, RenderOptions, RenderResult
+from .base import Engine, PathLike, RenderOptions, RenderResult, Stats
 
 if TYPE_CHECKING:
+    from ..media.video import VideoSource
     from ..track import FaceTrack, Pick
 
 EMPTY_AUDIO = reason("audio is empty")
 TRACK_MISMATCH = reason("the face track was made from a different file")
+
+#: What a :class:`FramePass` gets from the prefetch thread, one per output frame.
+ItemT = TypeVar("ItemT")
 
 
 @dataclass(frozen=True)
@@ -44,17 +48,17 @@ class RenderJob:
 
     audio: PathLike
     presenter: PathLike
-    track: Any
+    track: FaceTrack
     options: RenderOptions
     wav: np.ndarray
     duration_s: float
     fps: float
     n_out: int
-    source: Any
+    source: VideoSource
     schedule: np.ndarray
 
 
-class FramePass(ABC):
+class FramePass(ABC, Generic[ItemT]):
     """An engine's own part of one render: scheduled frames in, finished frames written.
 
     Built per render by :meth:`StreamingEngine._frame_pass`, so it holds that render's state
@@ -66,16 +70,19 @@ class FramePass(ABC):
     #: Frames queued for the encoder thread.
     writer_depth: int = 4
 
-    def items(self, frames: Iterable[np.ndarray]) -> Iterable:
-        """What the prefetch thread produces from the scheduled RGB frames (default: them)."""
-        return frames
+    def items(self, frames: Iterable[np.ndarray]) -> Iterable[ItemT]:
+        """What the prefetch thread produces from the scheduled RGB frames (default: them,
+        for a ``FramePass[np.ndarray]``; a pass with other items overrides this)."""
+        return cast("Iterable[ItemT]", frames)
 
     @abstractmethod
-    def run(self, items: Iterator, writer: BackgroundWriter, tracker: ProgressTracker) -> int:
+    def run(
+        self, items: Iterator[ItemT], writer: BackgroundWriter, tracker: ProgressTracker
+    ) -> int:
         """Write one frame per output frame to ``writer``, advancing ``tracker`` and checking
         it for cancellation; return how many frames had no usable face."""
 
-    def stats(self) -> dict:
+    def stats(self) -> Stats:
         """Engine-specific entries for :attr:`RenderResult.stats`."""
         return {}
 
@@ -109,7 +116,7 @@ class StreamingEngine(Engine):
         before any media work. Nothing by default."""
 
     @abstractmethod
-    def _frame_pass(self, job: RenderJob) -> FramePass:
+    def _frame_pass(self, job: RenderJob) -> FramePass[Any]:
         """Analyse the audio (and, if needed, read from ``job.source``) for this render."""
 
     def render(
@@ -201,7 +208,7 @@ class StreamingEngine(Engine):
                 ahead.close()
         tracker.finish()
         elapsed = time.monotonic() - t0
-        stats = {
+        stats: Stats = {
             "seconds": elapsed,
             "render_seconds": time.monotonic() - t_render,
             "x_realtime": (n_out / fps) / max(elapsed, 1e-9),

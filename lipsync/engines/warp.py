@@ -13,6 +13,7 @@ frame cache of :class:`~lipsync.scheduled_frames.ScheduledFrames` holds more tha
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,10 +22,16 @@ from ..mouth.animate import animate_mouth
 from ..mouth.drive import MouthMotion, mouth_motion
 from ..mouth.interior import sample_teeth_colour
 from ..mouth.pose import face_frame
+from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES
-from .base import PathLike, register_engine
+from .base import PathLike, Stats, register_engine
 from .streaming import FramePass, RenderJob, StreamingEngine
+
+if TYPE_CHECKING:
+    from ..audio import AudioFeatures
+    from ..media.video import VideoSource
+    from ..track import FaceTrack
 
 #: Source frames searched for the presenter's teeth colour.
 TEETH_SEARCH = 50
@@ -34,7 +41,7 @@ MIN_FACE_PX = 12.0
 CANCEL_EVERY = 8
 
 
-def motion_from_features(features) -> MouthMotion:
+def motion_from_features(features: AudioFeatures) -> MouthMotion:
     """Mouth motion from :class:`lipsync.audio.AudioFeatures`.
 
     Shape comes from ``roundness`` (rounded o/u vs spread i/e), centred on its median over
@@ -85,7 +92,7 @@ class WarpEngine(StreamingEngine):
         return _WarpPass(job, motion, self._teeth_colour(job.source, job.track))
 
     @staticmethod
-    def _teeth_colour(source, track) -> np.ndarray | None:
+    def _teeth_colour(source: VideoSource, track: FaceTrack) -> np.ndarray | None:
         """The presenter's teeth colour from the frame where their mouth is widest open."""
         # Only the first seconds are searched: decoding further would delay the first frame.
         mo = np.where(track.present, np.nan_to_num(track.mouth_open, nan=0.0), 0.0)[:TEETH_SEARCH]
@@ -104,7 +111,7 @@ class WarpEngine(StreamingEngine):
         return sample_teeth_colour(frame.image, lm, face_frame(lm))
 
 
-class _WarpPass(FramePass):
+class _WarpPass(FramePass[np.ndarray]):
     """One render of the warp engine: animate each scheduled frame's mouth, one at a time."""
 
     def __init__(self, job: RenderJob, motion: MouthMotion, teeth: np.ndarray | None) -> None:
@@ -114,7 +121,9 @@ class _WarpPass(FramePass):
         depth = int(np.clip((64 << 20) // (track.width * track.height * 3), 2, 6))
         self.prefetch_depth = self.writer_depth = depth
 
-    def run(self, items: Iterator, writer, tracker: ProgressTracker) -> int:
+    def run(
+        self, items: Iterator[np.ndarray], writer: BackgroundWriter, tracker: ProgressTracker
+    ) -> int:
         track, motion = self.job.track, self.motion
         comp = Compositor(extend_down=0.04, colour_match=False)
         no_face = 0
@@ -134,5 +143,5 @@ class _WarpPass(FramePass):
             tracker.advance()
         return no_face
 
-    def stats(self) -> dict:
+    def stats(self) -> Stats:
         return {"mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0}

@@ -31,7 +31,9 @@ from ..errors import ModelNotFoundError
 from ..models import FACE_SIZE, find_weights, load_wav2lip
 from ..models.checkpoint import MODEL_DIR_ENV
 from ..models.wav2lip import Wav2Lip
-from .base import PathLike, register_engine
+from ..pipeline import BackgroundWriter
+from ..progress import ProgressTracker
+from .base import PathLike, Stats, register_engine
 from .streaming import FramePass, RenderJob, StreamingEngine
 
 #: Crop padding (top, bottom, left, right) in pixels, as the weights were trained.
@@ -40,6 +42,10 @@ PADS = (0, 10, 0, 0)
 BOX_SMOOTH = 5
 #: Most bytes of full frames held while a batch is in the network (caps the batch at 4K).
 BATCH_FRAME_BYTES = 512 << 20
+
+#: What the prefetch thread hands the network: (output index, source index, RGB frame,
+#: 96x96 BGR crop or None when the frame has no usable face).
+_Item = tuple[int, int, np.ndarray, np.ndarray | None]
 
 
 def smooth_boxes(
@@ -193,7 +199,8 @@ class Wav2LipEngine(StreamingEngine):
             with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
                 out = loaded.model(x, mel)
             out = (out.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
-            return out.permute(0, 2, 3, 1).cpu().numpy()
+            faces: np.ndarray = out.permute(0, 2, 3, 1).cpu().numpy()
+            return faces
 
     def _ready(self) -> None:
         self.load()
@@ -212,7 +219,7 @@ class Wav2LipEngine(StreamingEngine):
         return _Wav2LipPass(self, job, mels, rects, batch_size)
 
 
-class _Wav2LipPass(FramePass):
+class _Wav2LipPass(FramePass[_Item]):
     """One render of the wav2lip engine: crops are cut a batch ahead, on the prefetch thread,
     and the network runs on whole batches."""
 
@@ -231,10 +238,12 @@ class _Wav2LipPass(FramePass):
         self.usable = job.track.present & (rects[:, 0] >= 0)
         self.counts = {"batches": 0, "network_seconds": 0.0}
 
-    def items(self, frames: Iterable[np.ndarray]) -> Iterable:
+    def items(self, frames: Iterable[np.ndarray]) -> Iterable[_Item]:
         return _with_crops(frames, self.job.schedule, self.rects, self.usable)
 
-    def run(self, items: Iterator, writer, tracker) -> int:
+    def run(
+        self, items: Iterator[_Item], writer: BackgroundWriter, tracker: ProgressTracker
+    ) -> int:
         comp = Compositor(extend_down=0.03)
         no_face = 0
         while True:
@@ -245,14 +254,14 @@ class _Wav2LipPass(FramePass):
             no_face += self._render_batch(batch, comp, writer)
             tracker.advance(len(batch))
 
-    def _render_batch(self, batch: list, comp: Compositor, writer) -> int:
+    def _render_batch(self, batch: list[_Item], comp: Compositor, writer: BackgroundWriter) -> int:
         """Run the network on the faces of ``batch`` and write its frames; returns faceless."""
         with_face = [i for i, item in enumerate(batch) if item[3] is not None]
-        patches = {}
+        patches: dict[int, np.ndarray] = {}
         if with_face:
             t = time.monotonic()
             faces = self.engine.infer(
-                np.stack([batch[i][3] for i in with_face]),
+                np.stack([crop for *_, crop in batch if crop is not None]),  # with_face's crops
                 self.mels[[batch[i][0] for i in with_face]],
             )
             self.counts["network_seconds"] += time.monotonic() - t
@@ -270,7 +279,7 @@ class _Wav2LipPass(FramePass):
             writer.write(image)
         return no_face
 
-    def stats(self) -> dict:
+    def stats(self) -> Stats:
         loaded = self.engine.load()
         return {
             **self.counts,
@@ -283,7 +292,7 @@ class _Wav2LipPass(FramePass):
 
 def _with_crops(
     frames: Iterable[np.ndarray], schedule: np.ndarray, rects: np.ndarray, usable: np.ndarray
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray | None]]:
+) -> Iterator[_Item]:
     """(output index, source index, frame, 96x96 BGR crop or None) in output order."""
     try:
         for t, (k, image) in enumerate(zip(schedule.tolist(), frames)):

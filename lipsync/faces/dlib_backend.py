@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from typing import Any
 
 import dlib
 import numpy as np
@@ -36,7 +37,7 @@ def model_path(filename: str) -> str:
     return path
 
 
-def _model(key: str):
+def _model(key: str) -> Any:  # a dlib model: dlib has no type stubs
     with _lock:
         if key not in _models:
             if key == "hog":

@@ -49,7 +49,8 @@ def zero_phase_lowpass(x: np.ndarray, fps: float, cutoff_hz: float, order: int =
         return x.copy()
     sos = butter(order, cutoff_hz / nyquist, output="sos")
     padlen = min(3 * (2 * len(sos) + 1), n - 1)
-    return sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    y: np.ndarray = sosfiltfilt(sos, x, axis=0, padlen=padlen)
+    return y
 
 
 def smooth_landmarks(

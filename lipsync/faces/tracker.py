@@ -16,15 +16,15 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
 
 from ..errors import InputError, NoFaceError, reason
-from ..media.video import open_video
+from ..media.video import FrameLike, open_video
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
-from ..track import FaceTrack, Pick, content_hash
+from ..track import FaceTrack, PathLike, Pick, content_hash
 from .detector import Box, Detection, FaceDetector
 from .smoothing import smooth_landmarks
 
@@ -61,9 +61,29 @@ class TrackerSettings:
 
 _PATCH = 24
 
+T = TypeVar("T")
+
+
+class FrameSource(Protocol):
+    """What :func:`track_faces` reads from an ``open_video`` source (or a stand-in for one).
+
+    ``path`` (for messages) and ``frame_count`` (for progress) are used when present.
+    """
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def fps(self) -> float: ...
+
+    def __iter__(self) -> Iterator[FrameLike]: ...
+
 
 def track_faces(
-    source: Any,
+    source: PathLike | FrameSource,
     detector: FaceDetector,
     pick: Pick = None,
     progress: ProgressCallback | None = None,
@@ -120,13 +140,17 @@ def check_pick(pick: Pick) -> None:
         raise ValueError(f"pick must be None, a face index or an (x, y) point, got {pick!r}")
 
 
-def _prefetch(frames: Iterable, depth: int) -> Iterator:
-    """Decode ahead in a thread (the decoder releases the GIL) while this thread tracks."""
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
+class _Done:
+    """The type of the marker :func:`_prefetch` queues after the last frame."""
 
-    def put(item) -> bool:
+
+def _prefetch(frames: Iterable[T], depth: int) -> Iterator[T]:
+    """Decode ahead in a thread (the decoder releases the GIL) while this thread tracks."""
+    q: queue.Queue[T | BaseException | _Done] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = _Done()
+
+    def put(item: T | BaseException | _Done) -> bool:
         while not stop.is_set():
             try:
                 q.put(item, timeout=0.1)
@@ -150,7 +174,7 @@ def _prefetch(frames: Iterable, depth: int) -> Iterator:
     try:
         while True:
             item = q.get()
-            if item is done:
+            if isinstance(item, _Done):  # item is done
                 return
             if isinstance(item, BaseException):
                 raise item
@@ -175,11 +199,11 @@ def _iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def _side(box) -> float:
+def _side(box: Box | np.ndarray) -> float:
     return float(max(box[2] - box[0], box[3] - box[1]))
 
 
-def _center(box) -> np.ndarray:
+def _center(box: Box | np.ndarray) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2.0, (box[1] + box[3]) / 2.0])
 
 
@@ -214,7 +238,8 @@ def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
     ).mean(axis=-1)
     height = np.linalg.norm(landmarks[..., 8, :] - landmarks[..., 27, :], axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (gap / height).astype(np.float32)
+        opening: np.ndarray = (gap / height).astype(np.float32)
+        return opening
 
 
 # --- the tracker --------------------------------------------------------------------------
@@ -270,7 +295,7 @@ class _Tracker:
             self.cut_since_seen = True
             self.pending.clear()
         if self.current is not None:
-            lm = self._follow(image)
+            lm = self._follow(image, self.current)
             if lm is not None:
                 self.raw[i] = lm
                 return
@@ -280,8 +305,8 @@ class _Tracker:
             return
         self._search(i, image, deep=cut or i == 0)
 
-    def _follow(self, image: np.ndarray) -> np.ndarray | None:
-        prev = self.current
+    def _follow(self, image: np.ndarray, prev: np.ndarray) -> np.ndarray | None:
+        """Fit the face followed from ``prev`` (the landmarks of the previous frame)."""
         box = self._box_from(prev)
         lm = self.det.landmarks(image, box)
         ok = self._plausible(image, lm, prev)
@@ -367,7 +392,7 @@ class _Tracker:
                 return False
         return True
 
-    def _patch(self, image: np.ndarray, box) -> np.ndarray:
+    def _patch(self, image: np.ndarray, box: Box) -> np.ndarray:
         x0, y0, x1, y1 = (int(round(v)) for v in box)
         x0, y0 = max(x0, 0), max(y0, 0)
         x1, y1 = min(x1, image.shape[1]), min(y1, image.shape[0])
@@ -380,7 +405,9 @@ class _Tracker:
         return p / std if std > 1e-3 else np.zeros_like(p)
 
     # detection ------------------------------------------------------------------------------
-    def _detect_at(self, image: np.ndarray, scale: float, offset=(0.0, 0.0)) -> list[Detection]:
+    def _detect_at(
+        self, image: np.ndarray, scale: float, offset: tuple[float, float] = (0.0, 0.0)
+    ) -> list[Detection]:
         ox, oy = offset
         return [
             Detection(
@@ -418,7 +445,7 @@ class _Tracker:
         return found
 
     def _detect_crop(
-        self, image: np.ndarray, box, crop_scale: float | None = None
+        self, image: np.ndarray, box: Box, crop_scale: float | None = None
     ) -> list[Detection]:
         """Faces in a square of ``crop_scale`` face sizes around ``box``, scaled so a face of
         that size is comfortably above the detector's minimum."""
@@ -435,7 +462,7 @@ class _Tracker:
         return self._detect_at(image[y0:y1, x0:x1], scale, (float(x0), float(y0)))
 
     # identity -------------------------------------------------------------------------------
-    def _match(self, candidates: list[Detection], box, strict: bool) -> Detection | None:
+    def _match(self, candidates: list[Detection], box: Box, strict: bool) -> Detection | None:
         """The candidate that continues the followed face (overlapping its predicted box)."""
         best = max(candidates, key=lambda d: _iou(d.box, box), default=None)
         if best is None:

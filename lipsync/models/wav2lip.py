@@ -17,11 +17,14 @@ MEL_STEP = 16
 #: Parameter count of the public checkpoints (buffers not counted).
 PARAMETER_COUNT = 36_320_837
 
+#: A kernel size, stride or padding: one for both axes, or (height, width).
+_Size = int | tuple[int, int]
+
 
 class Conv2d(nn.Module):
     """Conv + BatchNorm (+ input when ``residual``) then ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel_size, stride, padding,
+    def __init__(self, cin: int, cout: int, kernel_size: _Size, stride: _Size, padding: _Size,
                  residual: bool = False) -> None:
         super().__init__()
         self.conv_block = nn.Sequential(nn.Conv2d(cin, cout, kernel_size, stride, padding),
@@ -33,13 +36,14 @@ class Conv2d(nn.Module):
         out = self.conv_block(x)
         if self.residual:
             out = out + x
-        return self.act(out)
+        y: torch.Tensor = self.act(out)
+        return y
 
 
 class Conv2dTranspose(nn.Module):
     """Transposed conv + BatchNorm then ReLU."""
 
-    def __init__(self, cin: int, cout: int, kernel_size, stride, padding,
+    def __init__(self, cin: int, cout: int, kernel_size: _Size, stride: _Size, padding: _Size,
                  output_padding: int = 0) -> None:
         super().__init__()
         self.conv_block = nn.Sequential(
@@ -48,7 +52,8 @@ class Conv2dTranspose(nn.Module):
         self.act = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.conv_block(x))
+        y: torch.Tensor = self.act(self.conv_block(x))
+        return y
 
 
 def _res(c: int) -> Conv2d:
@@ -114,4 +119,5 @@ class Wav2Lip(nn.Module):
         for block in self.face_decoder_blocks:
             x = block(x)
             x = torch.cat((x, feats.pop()), dim=1)
-        return self.output_block(x)
+        y: torch.Tensor = self.output_block(x)
+        return y

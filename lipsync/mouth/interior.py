@@ -34,7 +34,7 @@ def smooth_closed(points: np.ndarray, per_segment: int = 6) -> np.ndarray:
     p0, p1, p2, p3 = np.roll(p, 1, 0), p, np.roll(p, -1, 0), np.roll(p, -2, 0)
     t = np.linspace(0, 1, per_segment, endpoint=False, dtype=np.float32)[None, :, None]
     a, b, c, d = (x[:, None, :] for x in (p0, p1, p2, p3))
-    pts = 0.5 * (
+    pts: np.ndarray = 0.5 * (
         2 * b + (-a + c) * t + (2 * a - 5 * b + 4 * c - d) * t**2 + (-a + 3 * b - 3 * c + d) * t**3
     )
     return pts.reshape(-1, 2)
@@ -52,10 +52,11 @@ def lip_colour(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
     off = np.array([x0, y0], np.float32)
     cv2.fillPoly(mask, [np.round(lm[48:60] - off).astype(np.int32)], 1)
     cv2.fillPoly(mask, [np.round(lm[60:68] - off).astype(np.int32)], 0)
-    pix = image[y0:y1, x0:x1][mask > 0]
+    pix: np.ndarray = image[y0:y1, x0:x1][mask > 0]
     if len(pix) < 4:
         return np.array([150, 70, 70], np.float32)
-    return pix.reshape(-1, 3).astype(np.float32).mean(0)
+    mean: np.ndarray = pix.reshape(-1, 3).astype(np.float32).mean(0)
+    return mean
 
 
 def sample_teeth_colour(image: np.ndarray, lm: np.ndarray, ff: FaceFrame) -> np.ndarray | None:
@@ -82,7 +83,8 @@ def sample_teeth_colour(image: np.ndarray, lm: np.ndarray, ff: FaceFrame) -> np.
     # The brighter, greyer half: pale lip highlights and gum edges also pass the test above.
     cand = pix[bright]
     score = cand.mean(1) - (cand.max(1) - cand.min(1))
-    return np.median(cand[score >= np.median(score)], axis=0)
+    teeth: np.ndarray = np.median(cand[score >= np.median(score)], axis=0)
+    return teeth
 
 
 def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
@@ -109,17 +111,20 @@ def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
     hue = np.clip((skin + 8.0) / (float(skin.mean()) + 8.0), 0.5, 1.6) ** 0.3
     tooth = _IVORY / float(_IVORY.mean()) * hue
     level = float(np.clip(0.9 * skin.mean() + 25.0, 80.0, 215.0))
-    return np.clip(tooth * (level / float(tooth.mean())), 0, 255).astype(np.float32)
+    teeth: np.ndarray = np.clip(tooth * (level / float(tooth.mean())), 0, 255).astype(np.float32)
+    return teeth
 
 
 def _profile(t: np.ndarray, p: float, q: float) -> np.ndarray:
     """Height of a lip edge along the opening: 1 in the middle, tapering to 0 at the corners."""
-    return np.clip(1.0 - np.abs(t) ** p, 0.0, 1.0) ** q
+    height: np.ndarray = np.clip(1.0 - np.abs(t) ** p, 0.0, 1.0) ** q
+    return height
 
 
 def _smoothstep(x: np.ndarray | float) -> np.ndarray | float:
     x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
+    y: np.ndarray | float = x * x * (3 - 2 * x)
+    return y
 
 
 def _fit_edge(t: np.ndarray, v: np.ndarray, p: float, q: float) -> tuple[float, float]:
@@ -325,7 +330,11 @@ def lip_line(outer: np.ndarray, inner: np.ndarray, ff: FaceFrame) -> LipLine | N
     )
 
 
-def _line_grid(line: LipLine, shape: tuple[int, int], reach: float):
+#: :func:`_line_grid`'s pixel box (x0, y0, x1, y1) and its t, v, mid(t) and d fields.
+_LineGrid = tuple[tuple[int, int, int, int], np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _line_grid(line: LipLine, shape: tuple[int, int], reach: float) -> _LineGrid | None:
     """Pixel box around the lip line (``reach`` pixels either side) and its (t, d) fields:
     ``d`` is the distance from the curve measured across it."""
     h, w = shape
@@ -378,7 +387,7 @@ def fill_lip_line(
     hb = hb0 * taper
     band = np.clip(hb - ad + 0.5, 0.0, 1.0) * np.clip(taper * 4.0, 0.0, 1.0)
     roi = region[y0:y1, x0:x1].astype(np.float32)
-    lipmask = np.zeros(t.shape, np.uint8)
+    lipmask: np.ndarray = np.zeros(t.shape, np.uint8)
     poly = smooth_closed(np.asarray(outer, np.float32) - [x0, y0])
     cv2.fillPoly(lipmask, [np.round(poly * 4).astype(np.int32)], 1, shift=2)
     lipmask = cv2.erode(lipmask, np.ones((3, 3), np.uint8))

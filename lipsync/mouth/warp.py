@@ -47,7 +47,8 @@ def border_anchors(box: tuple[int, int, int, int], n: int = 4) -> np.ndarray:
 
 def mesh_triangles(points: np.ndarray) -> np.ndarray:
     """Delaunay triangle indices (k, 3) over ``points`` (n, 2)."""
-    return Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
+    tris: np.ndarray = Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
+    return tris
 
 
 def warp_region(
