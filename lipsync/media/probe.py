@@ -4,13 +4,14 @@
 for video, decodes the first frame: that both proves the codec is readable and gives the
 rotation, which FFmpeg 7 exposes only as display-matrix side data on decoded frames.
 """
+
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from typing import Any, Optional
+from typing import Any
 
 import av
 import numpy as np
@@ -37,32 +38,88 @@ TRUNCATED_AT = reason("file is truncated at %(t)s s")
 NO_AUDIO_STREAM = reason("no audio stream")
 
 #: FFmpeg demuxers that read a single still image.
-IMAGE_FORMATS = frozenset({"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe",
-                           "tiff_pipe", "gif", "gif_pipe", "jpegxl_pipe", "qoi_pipe"})
+IMAGE_FORMATS = frozenset(
+    {
+        "image2",
+        "png_pipe",
+        "jpeg_pipe",
+        "webp_pipe",
+        "bmp_pipe",
+        "tiff_pipe",
+        "gif",
+        "gif_pipe",
+        "jpegxl_pipe",
+        "qoi_pipe",
+    }
+)
 #: Raw elementary-stream formats whose declared duration is only an estimate from bitrate.
-ESTIMATED_DURATION_FORMATS = frozenset({"mp3", "aac", "ac3", "eac3", "h264", "hevc", "m4v",
-                                        "mpegvideo"})
+ESTIMATED_DURATION_FORMATS = frozenset(
+    {"mp3", "aac", "ac3", "eac3", "h264", "hevc", "m4v", "mpegvideo"}
+)
 _WEBM_CODECS = frozenset({"vp8", "vp9", "av1", "opus", "vorbis"})
 #: Demuxers of real audio/video files. FFmpeg also "reads" text as ANSI art (tty) and many
 #: other pseudo formats; anything outside this list is reported as not a media file.
-MEDIA_FORMATS = frozenset({
-    "mov", "mp4", "m4a", "3gp", "matroska", "webm", "avi", "mpegts", "mpeg", "flv", "asf",
-    "ogg", "wav", "w64", "mp3", "aac", "flac", "aiff", "caf", "au", "amr", "ac3", "eac3",
-    "wv", "ape", "mxf", "dv", "m4v", "h264", "hevc", "mpegvideo", "ivf", "rm", "nut", "opus",
-    "voc", "dts", "truehd", "tak", "mlp", "sox", "rawvideo",
-}) | IMAGE_FORMATS
+MEDIA_FORMATS = (
+    frozenset(
+        {
+            "mov",
+            "mp4",
+            "m4a",
+            "3gp",
+            "matroska",
+            "webm",
+            "avi",
+            "mpegts",
+            "mpeg",
+            "flv",
+            "asf",
+            "ogg",
+            "wav",
+            "w64",
+            "mp3",
+            "aac",
+            "flac",
+            "aiff",
+            "caf",
+            "au",
+            "amr",
+            "ac3",
+            "eac3",
+            "wv",
+            "ape",
+            "mxf",
+            "dv",
+            "m4v",
+            "h264",
+            "hevc",
+            "mpegvideo",
+            "ivf",
+            "rm",
+            "nut",
+            "opus",
+            "voc",
+            "dts",
+            "truehd",
+            "tak",
+            "mlp",
+            "sox",
+            "rawvideo",
+        }
+    )
+    | IMAGE_FORMATS
+)
 
 
 @dataclass(frozen=True)
 class StreamInfo:
     index: int
-    kind: str                      # "video", "audio", "subtitle", "data", ...
+    kind: str  # "video", "audio", "subtitle", "data", ...
     codec: str
-    duration_s: Optional[float]
-    width: int = 0                 # video: as coded, before rotation
+    duration_s: float | None
+    width: int = 0  # video: as coded, before rotation
     height: int = 0
-    fps: Optional[float] = None    # video: average frame rate
-    sample_rate: int = 0           # audio
+    fps: float | None = None  # video: average frame rate
+    sample_rate: int = 0  # audio
     channels: int = 0
 
 
@@ -84,16 +141,16 @@ class MediaInfo:
     has_video: bool = False
     has_audio: bool = False
     is_image: bool = False
-    video_codec: Optional[str] = None
-    audio_codec: Optional[str] = None
+    video_codec: str | None = None
+    audio_codec: str | None = None
     width: int = 0
     height: int = 0
     coded_width: int = 0
     coded_height: int = 0
     rotation: int = 0
-    fps: Optional[float] = None
+    fps: float | None = None
     vfr: bool = False
-    video_frames: int = 0          # declared frame count of the video stream (0 if unknown)
+    video_frames: int = 0  # declared frame count of the video stream (0 if unknown)
     sample_rate: int = 0
     channels: int = 0
 
@@ -137,8 +194,8 @@ def _probe_open(path: str, container: InputContainer) -> MediaInfo:
     if not (set(format_name.split(",")) & MEDIA_FORMATS or format_name.endswith("_pipe")):
         raise UnsupportedMediaError(path, NOT_MEDIA)
     streams: list[StreamInfo] = []
-    video: Optional[av.VideoStream] = None
-    audio: Optional[av.AudioStream] = None
+    video: av.VideoStream | None = None
+    audio: av.AudioStream | None = None
     for s in container.streams:
         # PyAV wraps exactly the streams of type "video" ("audio") as VideoStream (AudioStream).
         ctx = s.codec_context
@@ -146,14 +203,25 @@ def _probe_open(path: str, container: InputContainer) -> MediaInfo:
         info = StreamInfo(index=s.index, kind=s.type, codec=codec, duration_s=_stream_duration(s))
         if isinstance(s, av.VideoStream) and ctx is not None:
             vctx = s.codec_context
-            info = StreamInfo(index=s.index, kind="video", codec=codec,
-                              duration_s=info.duration_s, width=vctx.width, height=vctx.height,
-                              fps=_as_float(s.average_rate or s.guessed_rate))
+            info = StreamInfo(
+                index=s.index,
+                kind="video",
+                codec=codec,
+                duration_s=info.duration_s,
+                width=vctx.width,
+                height=vctx.height,
+                fps=_as_float(s.average_rate or s.guessed_rate),
+            )
         elif isinstance(s, av.AudioStream) and ctx is not None:
             actx = s.codec_context
-            info = StreamInfo(index=s.index, kind="audio", codec=codec,
-                              duration_s=info.duration_s, sample_rate=actx.sample_rate or 0,
-                              channels=actx.channels or 0)
+            info = StreamInfo(
+                index=s.index,
+                kind="audio",
+                codec=codec,
+                duration_s=info.duration_s,
+                sample_rate=actx.sample_rate or 0,
+                channels=actx.channels or 0,
+            )
         streams.append(info)
         if isinstance(s, av.VideoStream) and video is None and not _is_attached_picture(s):
             video = s
@@ -168,16 +236,16 @@ def _probe_open(path: str, container: InputContainer) -> MediaInfo:
         video = None
     if audio is not None and audio.codec_context is None:
         if video is None:
-            raise UnsupportedMediaError(path, UNSUPPORTED_AUDIO_CODEC,
-                                        {"codec": _codec_tag(path, audio.index)})
+            raise UnsupportedMediaError(
+                path, UNSUPPORTED_AUDIO_CODEC, {"codec": _codec_tag(path, audio.index)}
+            )
         audio = None
     if video is None and audio is None:
         raise UnsupportedMediaError(path, NOT_MEDIA)
 
-    is_image = video is not None and (
-        format_name in IMAGE_FORMATS or format_name.endswith("_pipe"))
+    is_image = video is not None and (format_name in IMAGE_FORMATS or format_name.endswith("_pipe"))
     duration = _container_duration(container, video, audio)
-    kw: dict[str, Any] = {}   # MediaInfo's fields
+    kw: dict[str, Any] = {}  # MediaInfo's fields
     if video is not None:
         first = _first_frame(path, container, video)
         rotation = _rotation(first, video)
@@ -185,29 +253,46 @@ def _probe_open(path: str, container: InputContainer) -> MediaInfo:
         cw, ch = first.width, first.height
         w, h = (ch, cw) if rotation in (90, 270) else (cw, ch)
         fps = None if is_image else _as_float(video.average_rate or video.guessed_rate)
-        kw.update(has_video=True, video_codec=_codec_name(ctx), width=w, height=h, coded_width=cw,
-                  coded_height=ch, rotation=rotation, fps=fps,
-                  video_frames=1 if is_image else int(video.frames or 0),
-                  vfr=False if is_image else _is_vfr(container, video))
+        kw.update(
+            has_video=True,
+            video_codec=_codec_name(ctx),
+            width=w,
+            height=h,
+            coded_width=cw,
+            coded_height=ch,
+            rotation=rotation,
+            fps=fps,
+            video_frames=1 if is_image else int(video.frames or 0),
+            vfr=False if is_image else _is_vfr(container, video),
+        )
     if audio is not None:
         actx = audio.codec_context
-        kw.update(has_audio=True, audio_codec=_codec_name(actx), sample_rate=actx.sample_rate or 0,
-                  channels=actx.channels or 0)
-    return MediaInfo(path=path, container=_container_name(format_name, container, streams,
-                                                          is_image),
-                     format_name=format_name, duration_s=0.0 if is_image else duration,
-                     streams=tuple(streams), is_image=is_image, **kw)
+        kw.update(
+            has_audio=True,
+            audio_codec=_codec_name(actx),
+            sample_rate=actx.sample_rate or 0,
+            channels=actx.channels or 0,
+        )
+    return MediaInfo(
+        path=path,
+        container=_container_name(format_name, container, streams, is_image),
+        format_name=format_name,
+        duration_s=0.0 if is_image else duration,
+        streams=tuple(streams),
+        is_image=is_image,
+        **kw,
+    )
 
 
-def _as_float(rate: Optional[Fraction]) -> Optional[float]:
+def _as_float(rate: Fraction | None) -> float | None:
     return float(rate) if rate else None
 
 
-def _stream_duration(stream: Stream) -> Optional[float]:
+def _stream_duration(stream: Stream) -> float | None:
     if stream.duration is not None and stream.time_base is not None:
         return float(stream.duration * stream.time_base)
     tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
-    if tag:   # Matroska keeps per-stream durations as "HH:MM:SS.nnnnnnnnn" tags
+    if tag:  # Matroska keeps per-stream durations as "HH:MM:SS.nnnnnnnnn" tags
         try:
             h, m, sec = tag.split(":")
             return int(h) * 3600 + int(m) * 60 + float(sec)
@@ -216,11 +301,13 @@ def _stream_duration(stream: Stream) -> Optional[float]:
     return None
 
 
-def _container_duration(container: InputContainer, video: Optional[Stream],
-                        audio: Optional[Stream]) -> float:
+def _container_duration(
+    container: InputContainer, video: Stream | None, audio: Stream | None
+) -> float:
     """Declared duration: the longest of the chosen streams, else the container's."""
-    candidates = [d for d in (_stream_duration(s) for s in (video, audio) if s is not None)
-                  if d is not None]
+    candidates = [
+        d for d in (_stream_duration(s) for s in (video, audio) if s is not None) if d is not None
+    ]
     if candidates:
         return max(candidates)
     if container.duration is not None:
@@ -228,7 +315,7 @@ def _container_duration(container: InputContainer, video: Optional[Stream],
     return 0.0
 
 
-def declared_duration(info: MediaInfo, kind: str) -> Optional[float]:
+def declared_duration(info: MediaInfo, kind: str) -> float | None:
     """The declared duration of the first stream of ``kind``, or None when it is not known.
 
     The container's duration stands in only when no other audio/video stream could make it
@@ -274,7 +361,7 @@ def _rotation(frame: av.VideoFrame, stream: Stream) -> int:
         tag = stream.metadata.get("rotate")
         if tag:
             try:
-                deg = -int(float(tag))   # the old tag is clockwise
+                deg = -int(float(tag))  # the old tag is clockwise
             except ValueError:
                 deg = 0
     return int(round(deg / 90.0)) * 90 % 360
@@ -316,11 +403,13 @@ def _is_vfr(container: InputContainer, stream: Stream, sample: int = 240) -> boo
     return bool(irregular.mean() > 0.05)
 
 
-def _container_name(format_name: str, container: InputContainer, streams: list[StreamInfo],
-                    is_image: bool) -> str:
+def _container_name(
+    format_name: str, container: InputContainer, streams: list[StreamInfo], is_image: bool
+) -> str:
     if is_image:
         return {"png_pipe": "png", "jpeg_pipe": "jpeg", "webp_pipe": "webp"}.get(
-            format_name, _first_codec(streams) if format_name == "image2" else format_name)
+            format_name, _first_codec(streams) if format_name == "image2" else format_name
+        )
     if format_name.startswith("mov,"):
         brand = container.metadata.get("major_brand", "").strip().lower()
         if brand.startswith("qt"):
@@ -360,16 +449,16 @@ def _codec_tag(path: str, stream_index: int) -> str:
     if data[:4] == b"RIFF" and data[8:12] == b"AVI ":
         pos = 0
         while (pos := data.find(b"strh", pos)) != -1 and len(tags) <= stream_index:
-            fcc_type, handler = data[pos + 8:pos + 12], data[pos + 12:pos + 16]
+            fcc_type, handler = data[pos + 8 : pos + 12], data[pos + 12 : pos + 16]
             strf = data.find(b"strf", pos)
             if fcc_type == b"vids" and strf != -1:
-                handler = data[strf + 24:strf + 28] or handler
+                handler = data[strf + 24 : strf + 28] or handler
             tags.append(_printable(handler))
             pos += 4
     elif _looks_like_iso_media(path):
         pos = 0
         while (pos := data.find(b"stsd", pos)) != -1:
-            tags.append(_printable(data[pos + 16:pos + 20]))
+            tags.append(_printable(data[pos + 16 : pos + 20]))
             pos += 4
     if stream_index < len(tags) and tags[stream_index]:
         return tags[stream_index]
@@ -386,7 +475,7 @@ def frame_rate_fraction(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
 
-def _codec_name(ctx: Optional[av.CodecContext]) -> str:
+def _codec_name(ctx: av.CodecContext | None) -> str:
     """The codec's canonical name ("mp3", not the decoder's "mp3float")."""
     if ctx is None:
         return "none"
@@ -394,7 +483,7 @@ def _codec_name(ctx: Optional[av.CodecContext]) -> str:
     return getattr(codec, "canonical_name", None) or codec.name
 
 
-def riff_declared_duration(path: str, kind: str) -> Optional[float]:
+def riff_declared_duration(path: str, kind: str) -> float | None:
     """Duration a WAV or AVI header declares (FFmpeg quietly clamps it to the file size).
 
     WAV: ``data`` chunk size / byte rate; AVI: ``avih`` frame count x frame period. None when
@@ -408,8 +497,8 @@ def riff_declared_duration(path: str, kind: str) -> Optional[float]:
         fmt, data = head.find(b"fmt "), head.find(b"data")
         if fmt < 0 or data < 0:
             return None
-        byte_rate = int.from_bytes(head[fmt + 16:fmt + 20], "little")
-        size = int.from_bytes(head[data + 4:data + 8], "little")
+        byte_rate = int.from_bytes(head[fmt + 16 : fmt + 20], "little")
+        size = int.from_bytes(head[data + 4 : data + 8], "little")
         if byte_rate <= 0 or size in (0, 0xFFFFFFFF):
             return None
         return size / byte_rate
@@ -417,8 +506,8 @@ def riff_declared_duration(path: str, kind: str) -> Optional[float]:
         avih = head.find(b"avih")
         if avih < 0:
             return None
-        usec = int.from_bytes(head[avih + 8:avih + 12], "little")
-        frames = int.from_bytes(head[avih + 24:avih + 28], "little")
+        usec = int.from_bytes(head[avih + 8 : avih + 12], "little")
+        frames = int.from_bytes(head[avih + 24 : avih + 28], "little")
         if usec <= 0 or frames in (0, 0xFFFFFFFF):
             return None
         return usec * frames / 1e6

@@ -4,21 +4,30 @@ Output frame ``i`` shows the latest decoded frame whose presentation time is ``<
 (duplicating or dropping source frames as needed), so variable-frame-rate phone clips come out
 at a constant rate with their timing kept. A still image is a one-frame source.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import weakref
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Generator, Iterator, Optional, Protocol, cast
+from typing import Protocol, cast
 
 import av
 import numpy as np
 
 from ..errors import NoVideoStreamError, TruncatedMediaError, reason
-from .probe import (TRUNCATED_AT, TRUNCATED_AT_START, MediaInfo, PathLike, declared_duration,
-                    open_container, probe)
+from .probe import (
+    TRUNCATED_AT,
+    TRUNCATED_AT_START,
+    MediaInfo,
+    PathLike,
+    declared_duration,
+    open_container,
+    probe,
+)
 
 NO_VIDEO_STREAM = reason("no video stream or image")
 IMAGE_DAMAGED = reason("image is damaged")
@@ -26,8 +35,19 @@ IMAGE_UNDECODABLE = reason("image is damaged (nothing could be decoded)")
 
 #: Frame rate given to still images.
 STILL_FPS = 25.0
-_STANDARD_RATES = (12.0, 15.0, 24000 / 1001, 24.0, 25.0, 30000 / 1001, 30.0, 48.0, 50.0,
-                   60000 / 1001, 60.0)
+_STANDARD_RATES = (
+    12.0,
+    15.0,
+    24000 / 1001,
+    24.0,
+    25.0,
+    30000 / 1001,
+    30.0,
+    48.0,
+    50.0,
+    60000 / 1001,
+    60.0,
+)
 #: Time slack when comparing presentation times with output times (seconds).
 _EPS = 1e-3
 
@@ -77,7 +97,7 @@ class VideoSource:
     holds only the current and the previous decoded frame in memory.
     """
 
-    def __init__(self, path: PathLike, fps: Optional[float] = None) -> None:
+    def __init__(self, path: PathLike, fps: float | None = None) -> None:
         self.path = os.fspath(path)
         self._open: weakref.WeakSet[Generator[Frame, None, None]] = weakref.WeakSet()
         self.info = probe(self.path)
@@ -107,7 +127,7 @@ class VideoSource:
             return self.info.video_frames / self.info.fps
         return 0.0
 
-    def __enter__(self) -> "VideoSource":
+    def __enter__(self) -> VideoSource:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -163,10 +183,10 @@ class VideoSource:
         stream = next(s for s in container.streams.video if s.codec_context is not None)
         stream.thread_type = "AUTO"
         tb = cast(Fraction, stream.time_base)  # set on every stream FFmpeg demuxes
-        origin: Optional[int] = None
+        origin: int | None = None
         n, fps = self.frame_count, self.fps
         i = start
-        prev = None            # latest decoded frame at or before the next output time
+        prev = None  # latest decoded frame at or before the next output time
         last_time = 0.0
         step = 1.0 / (self.info.fps or fps)
         try:
@@ -179,7 +199,7 @@ class VideoSource:
                             origin = frame.pts
                         t = float((frame.pts - origin) * tb)
                     if prev is not None and t < last_time - _EPS:
-                        continue   # out-of-order stray frame: keep time monotonic
+                        continue  # out-of-order stray frame: keep time monotonic
                     while i < n and i / fps < t - _EPS:
                         # Each yield gets its own array: a duplicate is converted again
                         # rather than shared, so callers may draw on what they receive.
@@ -189,8 +209,7 @@ class VideoSource:
                         return
                     prev, last_time = frame, t
         except av.FFmpegError as exc:
-            raise TruncatedMediaError(
-                self.path, TRUNCATED_AT, {"t": f"{last_time:.1f}"}) from exc
+            raise TruncatedMediaError(self.path, TRUNCATED_AT, {"t": f"{last_time:.1f}"}) from exc
         if prev is None:
             raise TruncatedMediaError(self.path, TRUNCATED_AT_START)
         end = last_time + step
@@ -202,6 +221,6 @@ class VideoSource:
             i += 1
 
 
-def open_video(path: PathLike, fps: Optional[float] = None) -> VideoSource:
+def open_video(path: PathLike, fps: float | None = None) -> VideoSource:
     """Open a presenter video or photo; see :class:`VideoSource`."""
     return VideoSource(path, fps=fps)

@@ -5,40 +5,57 @@ the file is interleaved for progressive playback, and at :meth:`VideoWriter.clos
 is trimmed or padded to exactly the video's length. Everything goes to a temporary file next
 to ``out`` that is renamed into place only when complete.
 """
+
 from __future__ import annotations
 
 import functools
 import logging
 import os
 import uuid
+from collections.abc import Generator
 from fractions import Fraction
 from types import TracebackType
-from typing import Generator, Optional, cast
+from typing import cast
 
 import av
 import cv2
 import numpy as np
 
 from ..errors import NoAudioStreamError, TruncatedMediaError
-from .probe import (NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, frame_rate_fraction,
-                    open_container)
+from .probe import NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, frame_rate_fraction, open_container
 
 log = logging.getLogger(__name__)
 
 AUDIO_RATE = 48000
 AUDIO_BITRATE = 128_000
-_NVENC_PRESETS = {"ultrafast": "p1", "superfast": "p1", "veryfast": "p2", "faster": "p3",
-                  "fast": "p3", "medium": "p4", "slow": "p5", "slower": "p6", "veryslow": "p7"}
+_NVENC_PRESETS = {
+    "ultrafast": "p1",
+    "superfast": "p1",
+    "veryfast": "p2",
+    "faster": "p3",
+    "fast": "p3",
+    "medium": "p4",
+    "slow": "p5",
+    "slower": "p6",
+    "veryslow": "p7",
+}
 
 
 #: RGB (0..255) to BT.709 limited-range Y'CbCr (the matrix the file is tagged with), 3x4.
 _KR, _KB = 0.2126, 0.0722
 _LUMA = np.array([_KR, 1.0 - _KR - _KB, _KB])
-_RGB_TO_YUV709 = np.hstack([
-    np.stack([_LUMA * 219 / 255,
-              (np.array([0.0, 0.0, 1.0]) - _LUMA) / (2 * (1 - _KB)) * 224 / 255,
-              (np.array([1.0, 0.0, 0.0]) - _LUMA) / (2 * (1 - _KR)) * 224 / 255]),
-    [[16.0], [128.0], [128.0]]]).astype(np.float32)
+_RGB_TO_YUV709 = np.hstack(
+    [
+        np.stack(
+            [
+                _LUMA * 219 / 255,
+                (np.array([0.0, 0.0, 1.0]) - _LUMA) / (2 * (1 - _KB)) * 224 / 255,
+                (np.array([1.0, 0.0, 0.0]) - _LUMA) / (2 * (1 - _KR)) * 224 / 255,
+            ]
+        ),
+        [[16.0], [128.0], [128.0]],
+    ]
+).astype(np.float32)
 
 
 def rgb_to_yuv420p(image: np.ndarray) -> av.VideoFrame:
@@ -53,8 +70,9 @@ def rgb_to_yuv420p(image: np.ndarray) -> av.VideoFrame:
     h, w = image.shape[:2]
     buf = np.empty((h * 3 // 2, w), np.uint8)
     cv2.extractChannel(cv2.transform(image, _RGB_TO_YUV709), 0, dst=buf[:h])
-    small = cv2.transform(cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA),
-                          _RGB_TO_YUV709)
+    small = cv2.transform(
+        cv2.resize(image, (w // 2, h // 2), interpolation=cv2.INTER_AREA), _RGB_TO_YUV709
+    )
     q = h * w // 4
     cv2.extractChannel(small, 1, dst=buf[h:].reshape(-1)[:q].reshape(h // 2, w // 2))
     cv2.extractChannel(small, 2, dst=buf[h:].reshape(-1)[q:].reshape(h // 2, w // 2))
@@ -86,7 +104,7 @@ def choose_codec(codec: str = "auto") -> str:
     return codec
 
 
-def output_size(width: int, height: int, max_height: Optional[int] = None) -> tuple[int, int]:
+def output_size(width: int, height: int, max_height: int | None = None) -> tuple[int, int]:
     """Even output dimensions: the input size, scaled down to ``max_height`` if taller.
 
     Odd sizes lose their last pixel row/column (rounded down to even, never upscaled).
@@ -106,25 +124,28 @@ def output_size(width: int, height: int, max_height: Optional[int] = None) -> tu
 class _AudioFeed:
     """Decodes the speech file and encodes AAC up to a requested time, streaming."""
 
-    def __init__(self, path: str, stream: av.AudioStream, limit_s: Optional[float]) -> None:
+    def __init__(self, path: str, stream: av.AudioStream, limit_s: float | None) -> None:
         self.path = path
         self.out_stream = stream
         self.rate = stream.codec_context.sample_rate
         self.frame_size = stream.codec_context.frame_size or 1024
         self.limit = None if limit_s is None else int(round(limit_s * self.rate))
         self.container = open_container(path)
-        if not self.container.streams.audio or self.container.streams.audio[0].codec_context \
-                is None:
+        if (
+            not self.container.streams.audio
+            or self.container.streams.audio[0].codec_context is None
+        ):
             self.container.close()
             raise NoAudioStreamError(path, NO_AUDIO_STREAM)
         self.in_stream = self.container.streams.audio[0]
-        self.resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout,
-                                           rate=self.rate)
+        self.resampler = av.AudioResampler(
+            format="fltp", layout=stream.codec_context.layout, rate=self.rate
+        )
         self._decoded = self._decode()
         self.pending = np.zeros((self.channels, 0), np.float32)
         self.source_done = False
-        self.taken = 0     # samples taken from the source (before padding)
-        self.encoded = 0   # samples sent to the encoder
+        self.taken = 0  # samples taken from the source (before padding)
+        self.encoded = 0  # samples sent to the encoder
 
     @property
     def channels(self) -> int:
@@ -155,26 +176,31 @@ class _AudioFeed:
                 break
             chunk = chunk.astype(np.float32, copy=False).reshape(self.channels, -1)
             if self.limit is not None:
-                chunk = chunk[:, :max(0, self.limit - self.taken)]
+                chunk = chunk[:, : max(0, self.limit - self.taken)]
             self.taken += chunk.shape[1]
             self.pending = np.concatenate([self.pending, chunk], axis=1)
 
-    def encode_until(self, total_samples: int,
-                     final: bool = False) -> list[av.Packet[av.AudioStream]]:
+    def encode_until(
+        self, total_samples: int, final: bool = False
+    ) -> list[av.Packet[av.AudioStream]]:
         """Encode up to ``total_samples`` samples overall, padding with silence when final."""
         packets: list[av.Packet[av.AudioStream]] = []
         while self.encoded < total_samples:
             n = min(self.frame_size, total_samples - self.encoded)
             if n < self.frame_size and not final:
                 break
-            self._fill(n)   # short only when the source (or the limit) has ended
+            self._fill(n)  # short only when the source (or the limit) has ended
             data = self.pending[:, :n]
             self.pending = self.pending[:, n:]
             if data.shape[1] < n:
                 data = np.concatenate(
-                    [data, np.zeros((self.channels, n - data.shape[1]), np.float32)], axis=1)
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format="fltp",
-                                               layout=self.out_stream.codec_context.layout)
+                    [data, np.zeros((self.channels, n - data.shape[1]), np.float32)], axis=1
+                )
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(data),
+                format="fltp",
+                layout=self.out_stream.codec_context.layout,
+            )
             frame.sample_rate = self.rate
             frame.pts = self.encoded
             frame.time_base = Fraction(1, self.rate)
@@ -201,10 +227,20 @@ class VideoWriter:
     libx264 ``preset``; the NVENC encoder ignores them.
     """
 
-    def __init__(self, out: PathLike, width: int, height: int, fps: float,
-                 audio: Optional[PathLike] = None, audio_duration_s: Optional[float] = None,
-                 crf: int = 20, preset: str = "veryfast", codec: str = "auto",
-                 max_height: Optional[int] = None, x264_params: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        out: PathLike,
+        width: int,
+        height: int,
+        fps: float,
+        audio: PathLike | None = None,
+        audio_duration_s: float | None = None,
+        crf: int = 20,
+        preset: str = "veryfast",
+        codec: str = "auto",
+        max_height: int | None = None,
+        x264_params: str | None = None,
+    ) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.out = os.fspath(out)
@@ -217,12 +253,14 @@ class VideoWriter:
         out_dir = os.path.dirname(os.path.abspath(self.out))
         os.makedirs(out_dir, exist_ok=True)
         # Not mkstemp: its 0600 mode would stick to the published file.
-        self._tmp = os.path.join(out_dir, f".{os.path.basename(self.out)}.{uuid.uuid4().hex[:12]}"
-                                          ".part.mp4")
-        self._audio: Optional[_AudioFeed] = None
+        self._tmp = os.path.join(
+            out_dir, f".{os.path.basename(self.out)}.{uuid.uuid4().hex[:12]}.part.mp4"
+        )
+        self._audio: _AudioFeed | None = None
         try:
-            self._container = av.open(self._tmp, "w", format="mp4",
-                                      options={"movflags": "+faststart"})
+            self._container = av.open(
+                self._tmp, "w", format="mp4", options={"movflags": "+faststart"}
+            )
             self._video = self._add_video_stream(crf, preset, x264_params)
             if audio is not None:
                 astream = self._container.add_stream("aac", rate=AUDIO_RATE)
@@ -234,17 +272,18 @@ class VideoWriter:
             self._discard()
             raise
 
-    def _add_video_stream(self, crf: int, preset: str,
-                          x264_params: Optional[str]) -> av.VideoStream:
+    def _add_video_stream(
+        self, crf: int, preset: str, x264_params: str | None
+    ) -> av.VideoStream:
         rate = frame_rate_fraction(self.fps)
         # A video codec's name (choose_codec's) gives a VideoStream.
         stream = cast(av.VideoStream, self._container.add_stream(self.codec, rate=rate))
         stream.width, stream.height = self.width, self.height
         stream.pix_fmt = "yuv420p"
-        stream.time_base = rate ** -1
+        stream.time_base = rate**-1
         ctx = stream.codec_context
         ctx.colorspace = ctx.color_primaries = ctx.color_trc = 1  # BT.709
-        ctx.color_range = 1                                        # limited (TV) range
+        ctx.color_range = 1  # limited (TV) range
         if self.codec == "libx264":
             # threads 0: x264 sizes its thread pool from the cores. Frame threads rather than
             # PyAV's default slice threads: encoding returns at once and overlaps the caller's
@@ -255,8 +294,13 @@ class VideoWriter:
                 options["x264-params"] = x264_params
             stream.options = options
         else:
-            stream.options = {"preset": _NVENC_PRESETS.get(preset, "p4"), "tune": "hq",
-                              "rc": "vbr", "cq": str(int(crf)), "b": "0"}
+            stream.options = {
+                "preset": _NVENC_PRESETS.get(preset, "p4"),
+                "tune": "hq",
+                "rc": "vbr",
+                "cq": str(int(crf)),
+                "b": "0",
+            }
         return stream
 
     @property
@@ -268,15 +312,22 @@ class VideoWriter:
         if self._closed:
             raise RuntimeError("writer is closed")
         if image.shape != (self.in_height, self.in_width, 3) or image.dtype != np.uint8:
-            raise ValueError(f"expected a {self.in_height}x{self.in_width}x3 uint8 image, got "
-                             f"{image.shape} {image.dtype}")
+            raise ValueError(
+                f"expected a {self.in_height}x{self.in_width}x3 uint8 image, got "
+                f"{image.shape} {image.dtype}"
+            )
         if (self.width, self.height) == (self.in_width, self.in_height):
             frame = rgb_to_yuv420p(image)
         else:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame = frame.reformat(width=self.width, height=self.height, format="yuv420p",
-                                   dst_colorspace="ITU709", dst_color_range="MPEG",
-                                   interpolation="BILINEAR")
+            frame = frame.reformat(
+                width=self.width,
+                height=self.height,
+                format="yuv420p",
+                dst_colorspace="ITU709",
+                dst_color_range="MPEG",
+                interpolation="BILINEAR",
+            )
         frame.pts = self.frames_written
         self.frames_written += 1
         self._container.mux(self._video.encode(frame))
@@ -325,11 +376,15 @@ class VideoWriter:
         if os.path.exists(self._tmp):
             os.unlink(self._tmp)
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
-    def __exit__(self, exc_type: Optional[type[BaseException]], exc: Optional[BaseException],
-                 tb: Optional[TracebackType]) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             self.close()
         else:
