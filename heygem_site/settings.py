@@ -41,6 +41,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def _secret_key() -> str:
     """SECRET_KEY from the environment, else one generated once and kept under var/."""
     key = os.environ.get("SECRET_KEY")
@@ -94,6 +99,7 @@ INSTALLED_APPS = [
     "channels",
     "django_rq",
     "studio",
+    "rendering",
 ]
 
 MIDDLEWARE = [
@@ -209,30 +215,54 @@ INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
 # --- Engine -------------------------------------------------------------------------------
 LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
+#: Engine whose *prepare* the presenter face check runs.
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "warp")
+#: Device of a render worker: "cuda:0", "cpu", "auto".
+LIPSYNC_DEVICE = os.environ.get("LIPSYNC_DEVICE", "auto")
 os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)
 
 # --- Redis, RQ, Channels ------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
+#: The queues (studio.queues.QueueName): "cpu" for checks, thumbnails and waveforms, "gpu"
+#: for renders; "default" only for RQ's own tools.
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": timeout}
     for name, timeout in (("default", 600), ("cpu", 3600), ("gpu", 6 * 3600))
 }
-# Render workers run jobs in-process (no fork) so the engine stays loaded (studio/worker.py).
-RQ = {"WORKER_CLASS": "studio.worker.StudioWorker"}
+# Render workers run jobs in-process (no fork) so the engine stays loaded (rendering/worker.py).
+RQ = {"WORKER_CLASS": "rendering.worker.StudioWorker"}
 RQ_SHOW_ADMIN_LINK = True
-# --- Batches (studio/services/batches.py, studio/reconcile.py) ----------------------------
+
+# --- Batches (rendering/) -----------------------------------------------------------------
 #: New batches are refused while MEDIA_ROOT's disk has less free space than this.
 MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024**3)
-#: Job time limit = base + per second of audio (+ per second of presenter), sized for a CPU.
+#: Most renders (audio tracks x presenters) one batch may hold.
+MAX_BATCH_TASKS = env_int("MAX_BATCH_TASKS", 1000)
+#: Seconds of speech a preview renders.
+PREVIEW_SECONDS = env_float("PREVIEW_SECONDS", 3.0)
+#: Job time limit = base + per second of audio + per second of presenter, sized for a CPU.
 RENDER_TIMEOUT_BASE_S = env_int("RENDER_TIMEOUT_BASE_S", 120)
 RENDER_TIMEOUT_PER_AUDIO_S = env_int("RENDER_TIMEOUT_PER_AUDIO_S", 20)
+RENDER_TIMEOUT_PER_PRESENTER_S = env_int("RENDER_TIMEOUT_PER_PRESENTER_S", 5)
+#: Audio length assumed for the time limit when a track's duration is unknown.
+RENDER_TIMEOUT_UNKNOWN_AUDIO_S = env_int("RENDER_TIMEOUT_UNKNOWN_AUDIO_S", 600)
+#: Tries of a task that fails for a transient reason, and the pauses between them.
 RENDER_MAX_ATTEMPTS = env_int("RENDER_MAX_ATTEMPTS", 3)
+RENDER_RETRY_INTERVALS_S = [int(x) for x in env_list("RENDER_RETRY_INTERVALS_S", ["10", "60"])]
 #: A running task whose heartbeat is older than this is taken for dead and re-queued/failed.
 RENDER_STALE_AFTER_S = env_int("RENDER_STALE_AFTER_S", 30)
+#: How often workers (between jobs) and the reconciler process look for dead tasks.
 RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 10)
-PROGRESS_MESSAGES_PER_S = 4.0
-#: X-Accel-Redirect prefix of the front web server's internal media location (nginx).
+#: A queued task whose job is missing from Redis this long is queued again.
+RECONCILE_LOST_QUEUED_S = env_int("RECONCILE_LOST_QUEUED_S", 60)
+#: Frames/s per worker assumed by the estimate before this install has measured any render:
+#: about what a 2-core CPU worker reaches with the warp engine on a 576p to 720p presenter.
+RENDER_ESTIMATE_FALLBACK_FPS = env_float("RENDER_ESTIMATE_FALLBACK_FPS", 100.0)
+#: Live progress: websocket messages per task per second, DB writes and worker heartbeats.
+PROGRESS_MESSAGES_PER_S = env_float("PROGRESS_MESSAGES_PER_S", 4.0)
+PROGRESS_DB_INTERVAL_S = env_float("PROGRESS_DB_INTERVAL_S", 1.0)
+PROGRESS_HEARTBEAT_INTERVAL_S = env_float("PROGRESS_HEARTBEAT_INTERVAL_S", 5.0)
+#: Hand files to the front web server (nginx) with X-Accel-Redirect after the team check.
 SENDFILE_X_ACCEL = env_bool("SENDFILE_X_ACCEL", False)
 SENDFILE_URL_PREFIX = os.environ.get("SENDFILE_URL_PREFIX", "/protected-media/")
 CHANNEL_LAYERS = {

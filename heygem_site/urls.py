@@ -1,4 +1,5 @@
-"""Root URLs: the studio app, Django admin, RQ dashboard (staff only), language switching."""
+"""Root URLs: the library (studio) and rendering apps, Django admin, RQ dashboard (staff only),
+language switching."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -8,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("studio.urls")),
+    path("", include("rendering.urls")),
 ]
 
 # Media files are never served by URL alone, not even with DEBUG: only through the views that

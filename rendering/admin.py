@@ -1,4 +1,4 @@
-"""Django admin of batches, render tasks and media assets (imported by studio/admin.py).
+"""Django admin of batches, render tasks and media assets.
 
 Staff see timings, worker, device and errors (with the traceback), can cancel or retry, and
 jump to the task's job in the RQ dashboard.
@@ -11,8 +11,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .audit import record
-from .models import AuditAction, Batch, MediaAsset, RenderTask
+from studio.actor import Actor
+
+from .models import Batch, MediaAsset, RenderTask
 from .services import batches as service
 
 
@@ -36,7 +37,7 @@ class RenderTaskInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = [
+    fields = (
         "presenter_name",
         "audio_name",
         "status",
@@ -47,9 +48,13 @@ class RenderTaskInline(admin.TabularInline):
         "attempts",
         "started_at",
         "finished_at",
-        "error",
-    ]
+        "short_error",
+    )
     readonly_fields = fields
+
+    @admin.display(description=_("error"))
+    def short_error(self, obj: RenderTask) -> str:
+        return obj.error_text
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -57,36 +62,26 @@ class RenderTaskInline(admin.TabularInline):
 
 @admin.action(description=_("Cancel queued and running renders"))
 def cancel_selected(modeladmin, request, queryset):
+    actor = Actor.from_request(request, via="admin")
     n = 0
     for obj in queryset:
         if isinstance(obj, Batch):
-            count = service.cancel_batch(obj)
-            if count:
-                record(
-                    request, obj.team, AuditAction.BATCH_CANCELLED, obj, tasks=count, via="admin"
-                )
+            n += service.cancel_batch(actor, obj)
         else:
-            count = int(service.cancel_task(obj))
-            if count:
-                record(request, obj.batch.team, AuditAction.TASK_CANCELLED, obj, via="admin")
-        n += count
+            n += int(service.cancel_task(actor, obj))
     modeladmin.message_user(request, _("%(n)d render(s) cancelled.") % {"n": n})
 
 
 @admin.action(description=_("Retry failed and cancelled renders"))
 def retry_selected(modeladmin, request, queryset):
+    actor = Actor.from_request(request, via="admin")
     n = 0
     try:
         for obj in queryset:
             if isinstance(obj, Batch):
-                count = service.retry_failed(obj)
-                team = obj.team
+                n += service.retry_failed(actor, obj)
             else:
-                count = int(service.retry_task(obj))
-                team = obj.batch.team
-            if count:
-                record(request, team, AuditAction.BATCH_RETRIED, obj, tasks=count, via="admin")
-            n += count
+                n += int(service.retry_task(actor, obj))
     except service.BatchRefused as exc:
         modeladmin.message_user(request, str(exc), level=messages.ERROR)
     modeladmin.message_user(request, _("%(n)d render(s) queued again.") % {"n": n})
@@ -149,13 +144,17 @@ class RenderTaskAdmin(admin.ModelAdmin):
         "audio_name",
         "worker_name",
         "rq_job_id",
-        "error",
+        "error__message",
         "batch__name",
     ]
     date_hierarchy = "created_at"
     list_select_related = ["batch"]
     actions = [cancel_selected, retry_selected]
-    readonly_fields = [f.name for f in RenderTask._meta.fields] + ["rq_job", "run_seconds"]
+    readonly_fields = [f.name for f in RenderTask._meta.fields] + [
+        "rq_job",
+        "run_seconds",
+        "short_error",
+    ]
     fieldsets = [
         (
             None,
@@ -199,7 +198,7 @@ class RenderTaskAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        (_("Error"), {"fields": ["error", "traceback"]}),
+        (_("Error"), {"fields": ["short_error", "traceback"]}),
     ]
 
     def has_add_permission(self, request):
@@ -216,7 +215,8 @@ class RenderTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("error"))
     def short_error(self, obj: RenderTask) -> str:
-        return (obj.error[:80] + "…") if len(obj.error) > 80 else obj.error
+        text = obj.error_text
+        return (text[:80] + "…") if len(text) > 80 else text
 
 
 @admin.register(MediaAsset)

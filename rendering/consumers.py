@@ -21,9 +21,9 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from .models import Batch, BatchStatus, TaskStatus
-from .notices import notice_text
-from .progress import batch_snapshot, group_name
+from . import payloads
+from .models import Batch
+from .progress import group_name
 
 CLOSE_FORBIDDEN = 4403
 
@@ -43,31 +43,6 @@ def scope_language(scope: dict) -> str:
         except LookupError:
             continue
     return settings.LANGUAGE_CODE
-
-
-def localise_task(task: dict, error_notice: dict | None) -> dict:
-    """A published task with its texts for people in the active language."""
-    task = dict(task)
-    if error_notice:
-        task["error"] = notice_text(error_notice)
-    if task.get("status") in TaskStatus.values:
-        task["status_label"] = str(TaskStatus(task["status"]).label)
-    return task
-
-
-def localise_snapshot(snapshot: dict, error_notices: dict) -> dict:
-    """A published batch snapshot with its texts for people in the active language
-    (``error_notices``: task id as text -> the task's error record)."""
-    batch = dict(snapshot.get("batch") or {})
-    if batch.get("status") in BatchStatus.values:
-        batch["status_label"] = str(BatchStatus(batch["status"]).label)
-    return {
-        **snapshot,
-        "batch": batch,
-        "tasks": [
-            localise_task(t, error_notices.get(str(t.get("id")))) for t in snapshot.get("tasks", [])
-        ],
-    }
 
 
 class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
@@ -106,20 +81,23 @@ class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
     async def task_update(self, event: dict) -> None:
         if await self._still_allowed():
             with translation.override(self.language):
-                task = localise_task(event["task"], event.get("error_notice"))
-            await self.send_json({"type": "task", "task": task})
+                task = payloads.localise_task(event["task"], event.get("error_notice"))
+                batch = payloads.localise_summary(event["batch"])
+            await self.send_json({"type": "task", "task": task, "batch": batch})
 
     async def batch_update(self, event: dict) -> None:
         if await self._still_allowed():
             with translation.override(self.language):
-                snapshot = localise_snapshot(event["snapshot"], event.get("error_notices", {}))
+                snapshot = payloads.localise_snapshot(
+                    event["snapshot"], event.get("error_notices", {})
+                )
             await self.send_json(snapshot)
 
     async def _still_allowed(self) -> bool:
         if time.monotonic() - self._checked_at < self.recheck_s:
             return True
         self._checked_at = time.monotonic()
-        if await self._can_see(self.scope.get("user"), self.batch_id):
+        if self.batch_id is None or await self._can_see(self.scope.get("user"), self.batch_id):
             return True
         await self.channel_layer.group_discard(group_name(self.batch_id), self.channel_name)
         self.batch_id = None
@@ -133,11 +111,11 @@ class BatchProgressConsumer(AsyncJsonWebsocketConsumer):
         return Batch.objects.for_user(user).filter(pk=batch_id).exists()
 
     @database_sync_to_async
-    def _snapshot(self, user, batch_id: int | None) -> dict | None:
+    def _snapshot(self, user: Any, batch_id: int | None) -> payloads.SnapshotMessage | None:
         if batch_id is None:
             return None
         batch = Batch.objects.for_user(user).filter(pk=batch_id).first()
         if batch is None:
             return None
         with translation.override(self.language):
-            return batch_snapshot(batch)
+            return payloads.snapshot(batch)

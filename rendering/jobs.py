@@ -1,6 +1,6 @@
 """The render job (``gpu`` queue) and the output thumbnail job (``cpu`` queue).
 
-:func:`render_task` runs in a :class:`studio.worker.StudioWorker`: it takes the task (only if
+:func:`render_task` runs in a :class:`rendering.worker.StudioWorker`: it takes the task (only if
 the task is still queued under this very job id, so a cancelled or superseded job does
 nothing), renders with the process's resident engine, reports progress, and records the output
 as a media asset. Bad input (:class:`lipsync.errors.InputError`), a job time-out and missing
@@ -16,30 +16,36 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from typing import Any
 
-import django_rq
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
+from redis import Redis
 from rq import get_current_job
+from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
-from lipsync.engines import RenderOptions
+from lipsync.engines import RenderOptions, RenderResult
 from lipsync.errors import CancelledError, InputError, ModelNotFoundError
 from lipsync.progress import Progress
+from studio import queues
+from studio.models import AudioTrack, MediaStatus, Presenter
+from studio.notices import Notice, from_input_error, internal_error, notice, reason_of
+from studio.queues import QueueName
 
-from .. import worker as worker_process
-from ..models import MediaAsset, MediaStatus, RenderTask, TaskStatus
-from ..models.assets import output_path_for
-from ..notices import error_fields, lipsync_error, notice
-from ..progress import TaskProgressReporter, publish_fresh, publish_task, refresh_batch
-from ..services.batches import cancel_key
-from ..worker import current_worker, resident_engine, worker_device
-from ..zipstream import safe_name
+from . import lifecycle
+from . import worker as worker_process
+from .models import MediaAsset, RenderTask, output_path_for
+from .progress import TaskProgressReporter
+from .worker import current_worker, resident_engine, worker_device
+from .zipstream import safe_name
 
-log = logging.getLogger("studio.jobs.render")
+log = logging.getLogger("rendering.jobs")
+
+#: What "internal error in %(stage)s" names for a render.
+RENDER_STAGE = gettext_noop("the render")
 
 #: Share of the task's bar that preparing the presenter (face track, usually cached) takes.
 PREPARE_SHARE = 0.1
@@ -70,23 +76,12 @@ def _download_name(task: RenderTask) -> str:
     )
 
 
-def _finish(task: RenderTask, job_id: str, **fields) -> bool:
-    """Write the task's final state if this job still owns it; publish it."""
-    fields.setdefault("finished_at", timezone.now())
-    fields.setdefault("eta_s", None)
-    owned = RenderTask.objects.filter(
-        pk=task.pk, rq_job_id=job_id, status=TaskStatus.RUNNING
-    ).update(**fields)
-    publish_fresh(task)
-    return bool(owned)
-
-
 class _CancelPoll:
-    """The engine's ``cancel`` callback: a Redis key set by :func:`cancel_task`, polled at
-    most every ``interval`` seconds."""
+    """The engine's ``cancel`` callback: the Redis key :func:`rendering.lifecycle.request_cancel`
+    sets, polled at most every ``interval`` seconds."""
 
-    def __init__(self, task_id: int, connection, interval: float = 0.25) -> None:
-        self.key = cancel_key(task_id)
+    def __init__(self, task_id: int, connection: Redis, interval: float = 0.25) -> None:
+        self.key = lifecycle.cancel_key(task_id)
         self.connection = connection
         self.interval = interval
         self._last = 0.0
@@ -122,72 +117,36 @@ class _Pulse:
         self._thread.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
 
 
-def render_task(task_id: int) -> dict:
+def render_task(task_id: int) -> dict[str, Any]:
     """Render one task. Returns a small summary (stored as the RQ job's result)."""
     job = get_current_job()
     job_id = job.id if job is not None else ""
     worker = current_worker()
     device = worker.device if worker is not None and worker.device else worker_device()
     worker_name = worker.name if worker is not None else f"pid-{os.getpid()}"
-    now = timezone.now()
-    claimed = RenderTask.objects.filter(
-        pk=task_id,
-        status=TaskStatus.QUEUED,
-        rq_job_id=job_id,
-        cancel_requested=False,
-    ).update(
-        status=TaskStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        finished_at=None,
-        worker_name=worker_name,
-        device=device,
-        attempts=F("attempts") + 1,
-        stage="starting",
-        percent=0.0,
-        fps=None,
-        eta_s=None,
-        frames_done=0,
-        frames_total=0,
-    )
-    if not claimed:
+    task = lifecycle.claim(task_id, job_id, worker=worker_name, device=device)
+    if task is None:
         log.info("task %s: not queued under job %s any more; nothing to do", task_id, job_id)
         return {"task": task_id, "skipped": True}
-
-    task = RenderTask.objects.select_related("batch", "presenter", "audio").get(pk=task_id)
     log.info(
-        "task %s (%s) started on %s, attempt %d of %d",
-        task.pk,
-        task,
-        device,
-        task.attempts,
-        task.max_attempts,
+        "task %s started on %s, attempt %d of %d", task.pk, device, task.attempts, task.max_attempts
     )
-    publish_task(task)
-    refresh_batch(task.batch)
+    batch = task.batch
+    cancel = _CancelPoll(task.pk, queues.connection(QueueName(task.queue_name)))
 
-    connection = django_rq.get_connection(task.queue_name)
-    cancel = _CancelPoll(task.pk, connection)
-
-    def write(fields: dict) -> bool:
-        return (
-            RenderTask.objects.filter(
-                pk=task.pk, rq_job_id=job_id, status=TaskStatus.RUNNING
-            ).update(**fields)
-            == 1
-        )
+    def write(fields: dict[str, Any]) -> bool:
+        return lifecycle.record_progress(task.pk, job_id, **fields)
 
     def heartbeat() -> None:
         if worker is not None and job is not None:
             worker.keep_alive(job)
 
     reporter = TaskProgressReporter(task, write=write, heartbeat=heartbeat)
-    batch = task.batch
     out_name = output_path_for(batch.team_id, batch.pk, f"{task.pk}-{uuid.uuid4().hex[:8]}.mp4")
     out_path = os.path.join(settings.MEDIA_ROOT, out_name)
     try:
@@ -197,7 +156,7 @@ def render_task(task_id: int) -> dict:
             write({"heartbeat_at": timezone.now()})
             heartbeat()
 
-        with _Pulse(pulse, max(1.0, getattr(settings, "PROGRESS_HEARTBEAT_INTERVAL_S", 5.0))):
+        with _Pulse(pulse, max(1.0, settings.PROGRESS_HEARTBEAT_INTERVAL_S)):
             engine = resident_engine(batch.engine, device)
         write({"worker_model_loads": worker_process.engine_loads})
         reporter.beat()
@@ -228,13 +187,7 @@ def render_task(task_id: int) -> dict:
             or RenderTask.objects.filter(pk=task.pk, cancel_requested=True).exists()
         ):
             log.info("task %s cancelled: %s", task.pk, exc)
-            _finish(
-                task,
-                job_id,
-                status=TaskStatus.CANCELLED,
-                stage="",
-                **error_fields(notice("cancelled", gettext_noop("Cancelled while rendering."))),
-            )
+            lifecycle.cancelled(task, job_id)
             return {"task": task.pk, "cancelled": True}
         log.warning("task %s taken away from this worker: %s", task.pk, exc)
         return {"task": task.pk, "superseded": True}
@@ -242,29 +195,20 @@ def render_task(task_id: int) -> dict:
         _remove(out_path)
         _no_retry(job)
         log.info("task %s failed on bad input: %s", task.pk, exc)
-        _finish(
-            task,
-            job_id,
-            status=TaskStatus.FAILED,
-            traceback=traceback.format_exc(),
-            **error_fields(_readable(exc, task)),
-        )
+        lifecycle.fail(task, job_id, _readable(exc, task), traceback.format_exc())
         raise
     except JobTimeoutException:
         _remove(out_path)
         _no_retry(job)
-        _finish(
+        lifecycle.fail(
             task,
             job_id,
-            status=TaskStatus.FAILED,
-            traceback=traceback.format_exc(),
-            **error_fields(
-                notice(
-                    "timeout",
-                    gettext_noop("The render took longer than its time limit of %(s)d seconds."),
-                    s=task.timeout_s,
-                )
+            notice(
+                "timeout",
+                gettext_noop("The render took longer than its time limit of %(s)d seconds."),
+                s=task.timeout_s,
             ),
+            traceback.format_exc(),
         )
         raise
     except ModelNotFoundError as exc:
@@ -272,78 +216,55 @@ def render_task(task_id: int) -> dict:
         _remove(out_path)
         _no_retry(job)
         log.warning("task %s: engine %s unusable: %s", task.pk, batch.engine, exc)
-        _finish(
+        lifecycle.fail(
             task,
             job_id,
-            status=TaskStatus.FAILED,
-            traceback=traceback.format_exc(),
-            **error_fields(
-                notice(
-                    "engine_unusable",
-                    gettext_noop(
-                        "The engine “%(engine)s” needs model weights that this server does not "
-                        "have. Choose another engine or ask your administrator."
-                    ),
-                    engine=batch.engine,
-                )
+            notice(
+                "engine_unusable",
+                gettext_noop(
+                    "The engine “%(engine)s” needs model weights that this server does not "
+                    "have. Choose another engine or ask your administrator."
+                ),
+                engine=batch.engine,
             ),
+            traceback.format_exc(),
         )
         raise
     except Exception as exc:
         # Transient (out of memory, device busy, disk, a bug): RQ retries while attempts remain.
+        # People see a reference to the log entry, never the exception's own text.
         _remove(out_path)
-        task.refresh_from_db()
+        error = internal_error(RENDER_STAGE, exc, log)
         retries_left = job.retries_left if job is not None else 0
-        summary = f"{type(exc).__name__}: {exc}"
         if retries_left and task.attempts < task.max_attempts:
-            RenderTask.objects.filter(
-                pk=task.pk, rq_job_id=job_id, status=TaskStatus.RUNNING
-            ).update(
-                status=TaskStatus.QUEUED,
-                stage="",
-                percent=0.0,
-                eta_s=None,
-                fps=None,
-                queued_at=timezone.now(),
-                traceback=traceback.format_exc(),
-                **error_fields(
-                    notice(
-                        "retrying",
-                        gettext_noop("Attempt %(n)d failed (%(why)s); trying again shortly."),
-                        n=task.attempts,
-                        why=summary,
-                    )
-                ),
-            )
-            publish_fresh(task)
-        else:
-            _no_retry(job)
-            _finish(
+            lifecycle.retry_later(
                 task,
                 job_id,
-                status=TaskStatus.FAILED,
-                traceback=traceback.format_exc(),
-                **error_fields(
-                    notice("failed", gettext_noop("The render failed: %(why)s"), why=summary)
+                notice(
+                    "retrying",
+                    gettext_noop("Attempt %(n)d failed (%(why)s); trying again shortly."),
+                    n=task.attempts,
+                    why=error,
                 ),
+                traceback.format_exc(),
             )
+        else:
+            _no_retry(job)
+            lifecycle.fail(task, job_id, error, traceback.format_exc())
         raise
 
-    if not _finish(
-        task,
-        job_id,
-        status=TaskStatus.SUCCEEDED,
-        stage="done",
-        percent=100.0,
-        output=asset,
-        fps=reporter.task.fps,
-        **error_fields(None),
-    ):
+    if not lifecycle.succeed(task, job_id, asset, reporter.task.fps):
         log.warning("task %s was taken away before it finished; dropping its output", task.pk)
         asset.delete_files()
         asset.delete()
         return {"task": task.pk, "superseded": True}
-    django_rq.get_queue("cpu").enqueue(make_thumbnail, asset.pk, job_timeout=300)
+    queues.enqueue(
+        QueueName.CPU,
+        make_thumbnail,
+        asset.pk,
+        timeout_s=300,
+        description=f"thumbnail of media {asset.pk}",
+    )
     log.info(
         "task %s done: %s (%d frames, %.1f s) on %s, engine loads in this process: %d",
         task.pk,
@@ -361,16 +282,16 @@ def render_task(task_id: int) -> dict:
     }
 
 
-def _readable(exc: InputError, task: RenderTask) -> dict:
+def _readable(exc: InputError, task: RenderTask) -> Notice:
     """The error with the stored (random) file name replaced by the name the user gave."""
     names = {}
     for obj in (task.presenter, task.audio):
         if obj is not None and obj.file:
-            names[os.path.basename(obj.file.name)] = obj.original_filename or obj.name
-    return lipsync_error(exc, names.get(os.path.basename(exc.path)))
+            names[os.path.basename(obj.file.name or "")] = obj.original_filename or obj.name
+    return from_input_error(exc, names.get(os.path.basename(exc.path)))
 
 
-def _no_retry(job) -> None:
+def _no_retry(job: Job | None) -> None:
     if job is not None:
         job.retries_left = 0
 
@@ -382,20 +303,19 @@ def _remove(path: str) -> None:
         return
 
 
-def _failed_input(obj, fallback: str) -> InputError:
+def _failed_input(obj: Presenter | AudioTrack, fallback: str) -> InputError:
     """An InputError for a presenter or audio whose own check failed.
 
     Its stored error reads ``<file>: <reason>``; only the reason is kept (its translatable
-    template and parameters where the record has them), so the task's message names the file
-    once and reads in each viewer's language.
+    template and parameters), so the task's message names the file once and reads in each
+    viewer's language.
     """
     name = obj.original_filename or obj.name
-    stored = (obj.error_notice or {}).get("params", {}).get("reason")
-    if isinstance(stored, dict) and stored.get("template"):
-        return InputError(name, stored["template"], stored.get("params") or None)
-    reason = obj.error or fallback
-    prefix = f"{name}: "
-    return InputError(name, reason[len(prefix) :] if reason.startswith(prefix) else reason)
+    reason = reason_of(obj.error)
+    if reason is None:
+        return InputError(name, fallback)
+    params = {k: str(v) if isinstance(v, Notice) else v for k, v in reason.params.items()}
+    return InputError(name, reason.template, params)
 
 
 def _inputs(task: RenderTask) -> tuple[str, str]:
@@ -411,7 +331,7 @@ def _inputs(task: RenderTask) -> tuple[str, str]:
         raise _failed_input(audio, gettext_noop("the audio track could not be read"))
     paths = []
     for obj in (presenter, audio):
-        path = os.path.join(settings.MEDIA_ROOT, obj.file.name)
+        path = os.path.join(settings.MEDIA_ROOT, obj.file.name or "")
         if not os.path.exists(path):
             raise InputError(
                 obj.original_filename or obj.name, gettext_noop("the file is missing on the server")
@@ -420,7 +340,7 @@ def _inputs(task: RenderTask) -> tuple[str, str]:
     return paths[0], paths[1]
 
 
-def _record_output(task: RenderTask, out_name: str, result) -> MediaAsset:
+def _record_output(task: RenderTask, out_name: str, result: RenderResult) -> MediaAsset:
     batch = task.batch
     size = os.path.getsize(os.path.join(settings.MEDIA_ROOT, out_name))
     return MediaAsset.objects.create(
@@ -466,7 +386,7 @@ def make_thumbnail(asset_id: int, width: int = 480) -> str | None:
     if image is None:
         return None
     image.thumbnail((width, width))
-    name = os.path.splitext(asset.file.name)[0] + ".jpg"
+    name = os.path.splitext(asset.file.name or "")[0] + ".jpg"
     image.convert("RGB").save(os.path.join(settings.MEDIA_ROOT, name), "JPEG", quality=85)
     MediaAsset.objects.filter(pk=asset_id).update(thumbnail=name)
     return name

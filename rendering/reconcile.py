@@ -10,7 +10,7 @@ with a readable reason.
 A queued task whose RQ job has vanished (Redis flushed or restarted without persistence) or
 ended without the task hearing of it is enqueued again.
 
-Workers run :func:`reconcile` between jobs (see :mod:`studio.worker`);
+Workers run :func:`reconcile` between jobs (see :mod:`rendering.worker`);
 ``manage.py reconcile_tasks`` runs it by hand or in a loop.
 """
 
@@ -20,7 +20,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import django_rq
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
@@ -32,12 +31,14 @@ from rq.job_lifecycle import record_job_failure
 from rq.registry import StartedJobRegistry
 from rq.utils import utcparse
 
-from .models import RenderTask, TaskStatus
-from .notices import error_fields, notice
-from .progress import publish_fresh
-from .services.batches import enqueue_task, requeue_task
+from studio import queues
+from studio.notices import Notice, notice
+from studio.queues import QueueName
 
-log = logging.getLogger("studio.reconcile")
+from . import lifecycle
+from .models import RenderTask, TaskStatus
+
+log = logging.getLogger("rendering.reconcile")
 
 
 @dataclass
@@ -66,7 +67,8 @@ def fail_rq_job(connection: Redis, job_id: str, reason: str) -> None:
         return
     registry = StartedJobRegistry(job.origin, connection=connection)
     with connection.pipeline() as pipeline:
-        for member in connection.zrange(registry.key, 0, -1):
+        members: list[bytes | str] = list(connection.zrange(registry.key, 0, -1))  # type: ignore[arg-type]
+        for member in members:
             text = member.decode() if isinstance(member, bytes) else member
             if text.split(":", 1)[0] == job_id:
                 pipeline.zrem(registry.key, member)
@@ -76,7 +78,7 @@ def fail_rq_job(connection: Redis, job_id: str, reason: str) -> None:
         pipeline.execute()
 
 
-def _dead_reason(task: RenderTask) -> dict:
+def _dead_reason(task: RenderTask) -> Notice:
     return notice(
         "worker_lost",
         gettext_noop(
@@ -95,12 +97,10 @@ def reconcile(
     """One pass over running and queued tasks; returns what it changed."""
     now = now or timezone.now()
     stale = timedelta(
-        seconds=stale_after_s
-        if stale_after_s is not None
-        else getattr(settings, "RENDER_STALE_AFTER_S", 30)
+        seconds=stale_after_s if stale_after_s is not None else settings.RENDER_STALE_AFTER_S
     )
     cutoff = now - stale
-    connection = connection or django_rq.get_connection("gpu")
+    connection = connection or queues.connection(QueueName.GPU)
     report = ReconcileReport()
 
     candidates = RenderTask.objects.filter(status=TaskStatus.RUNNING).filter(
@@ -111,13 +111,10 @@ def reconcile(
         if beat is not None and beat >= cutoff:
             continue  # the worker is alive; the DB write was only late
         reason = _dead_reason(task)
-        log.warning("task %s: %s", task.pk, reason["message"])
-        fail_rq_job(connection, task.rq_job_id, reason["message"])
+        log.warning("task %s: %s", task.pk, reason.message)
+        fail_rq_job(connection, task.rq_job_id, reason.message)
         if task.cancel_requested:
-            changed = RenderTask.objects.filter(
-                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id
-            ).update(status=TaskStatus.CANCELLED, finished_at=now, eta_s=None)
-            if changed:
+            if lifecycle.cancelled(task, task.rq_job_id):
                 report.failed.append(task.pk)
         elif task.attempts < task.max_attempts:
             note = notice(
@@ -127,29 +124,19 @@ def reconcile(
                 next=task.attempts + 1,
                 max=task.max_attempts,
             )
-            if requeue_task(task, note=note):
+            if lifecycle.requeue(task, note=note):
                 report.requeued.append(task.pk)
         else:
-            changed = RenderTask.objects.filter(
-                pk=task.pk, status=TaskStatus.RUNNING, rq_job_id=task.rq_job_id
-            ).update(
-                status=TaskStatus.FAILED,
-                finished_at=now,
-                eta_s=None,
-                **error_fields(
-                    notice(
-                        "gave_up",
-                        gettext_noop("%(reason)s Gave up after %(n)d attempts."),
-                        reason=reason,
-                        n=task.attempts,
-                    )
-                ),
+            gave_up = notice(
+                "gave_up",
+                gettext_noop("%(reason)s Gave up after %(n)d attempts."),
+                reason=reason,
+                n=task.attempts,
             )
-            if changed:
+            if lifecycle.fail(task, task.rq_job_id, gave_up):
                 report.failed.append(task.pk)
-        publish_fresh(task)
 
-    lost_after = now - timedelta(seconds=getattr(settings, "RECONCILE_LOST_QUEUED_S", 60))
+    lost_after = now - timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S)
     for task in RenderTask.objects.filter(
         status=TaskStatus.QUEUED, queued_at__lt=lost_after, cancel_requested=False
     ).select_related("batch"):
@@ -157,12 +144,14 @@ def reconcile(
             job = Job.fetch(task.rq_job_id, connection=connection)
             status = job.get_status()
         except NoSuchJobError:
-            status = None
+            job, status = None, None
         if status is None:
             log.warning(
-                "task %s: its job %s is gone from Redis; enqueueing again", task.pk, task.rq_job_id
+                "task %s: its job %s is gone from Redis; enqueueing again",
+                task.pk,
+                task.rq_job_id,
             )
-            enqueue_task(task)
+            lifecycle.enqueue(task)
             report.resubmitted.append(task.pk)
         elif status in (
             JobStatus.FAILED,
@@ -176,15 +165,7 @@ def reconcile(
                 gettext_noop("The render job ended (%(status)s) before it could start."),
                 status=str(status),
             )
-            changed = RenderTask.objects.filter(
-                pk=task.pk, status=TaskStatus.QUEUED, rq_job_id=task.rq_job_id
-            ).update(
-                status=TaskStatus.FAILED,
-                finished_at=now,
-                **error_fields(reason),
-                traceback=job.exc_info or "",
-            )
-            if changed:
+            traceback = (job.exc_info if job is not None else "") or ""
+            if lifecycle.fail_queued(task, task.rq_job_id, reason, traceback):
                 report.failed.append(task.pk)
-                publish_fresh(task)
     return report

@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from .views import batches, media
+from .views import batches, dashboard, media
 
 urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("batches/estimate.json", batches.batch_estimate, name="batch_estimate"),
     path("batches/", batches.batch_list, name="batch_list"),
     path("batches/new/", batches.batch_create, name="batch_create"),
     path("batches/preview/", batches.batch_preview, name="batch_preview"),

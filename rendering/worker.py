@@ -14,7 +14,6 @@ lock), which re-queues or fails the tasks of workers that died.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 
@@ -27,8 +26,9 @@ from rq.worker import SimpleWorker
 
 from lipsync.engines import Engine, get_engine
 from lipsync.errors import LipsyncError
+from studio.queues import QueueName
 
-log = logging.getLogger("studio.worker")
+log = logging.getLogger("rendering.worker")
 
 _engines: dict[tuple[str, str], Engine] = {}
 _engines_lock = threading.Lock()
@@ -39,8 +39,9 @@ _current_worker: StudioWorker | None = None
 
 def worker_device() -> str:
     """The device this process renders on: ``LIPSYNC_DEVICE`` resolved ('auto' -> cuda:0/cpu)."""
-    spec = os.environ.get("LIPSYNC_DEVICE", "auto")
     from lipsync.device import resolve_device
+
+    spec = settings.LIPSYNC_DEVICE
 
     return str(resolve_device(spec))
 
@@ -98,12 +99,12 @@ class StudioWorker(SimpleWorker):
     @property
     def dequeue_timeout(self) -> int:
         # Wake up regularly while idle so the reconciler runs even on a quiet queue.
-        return max(1, int(getattr(settings, "RECONCILE_INTERVAL_S", 10)))
+        return max(1, int(settings.RECONCILE_INTERVAL_S))
 
     def work(self, *args, **kwargs) -> bool:
         # Bind the process to its device first: a worker told to use a GPU it does not have
         # must refuse to start, not fail every job it takes.
-        if set(self.queue_names()) <= {"cpu", "default"}:
+        if set(self.queue_names()) <= {QueueName.CPU, "default"}:
             self.device = "cpu"  # preparation, thumbnails, waveforms: no render engine here
         else:
             try:
@@ -157,7 +158,7 @@ class StudioWorker(SimpleWorker):
             self.maybe_reconcile()
 
     def maybe_reconcile(self) -> None:
-        interval = float(getattr(settings, "RECONCILE_INTERVAL_S", 10))
+        interval = float(settings.RECONCILE_INTERVAL_S)
         now = time.monotonic()
         if now - self._last_reconcile < interval:
             return

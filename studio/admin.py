@@ -1,4 +1,4 @@
-"""Django admin for the platform models (the batches area registers its own in admin_batches)."""
+"""Django admin of the library side (the rendering app registers its own models)."""
 
 from django.contrib import admin
 
@@ -85,7 +85,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# The batches area registers its models in its own module.
-from . import admin_batches  # noqa: E402,F401

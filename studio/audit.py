@@ -1,40 +1,32 @@
-"""Writing the audit log: ``record(request_or_user, team, action, target=None, **data)``."""
+"""Writing the audit log: ``record(actor, team, action, target=None, **data)``."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from django.http import HttpRequest
-
+from .actor import Actor
 from .models import AuditEvent
 
 log = logging.getLogger("studio.audit")
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The peer address. X-Forwarded-For is ignored: it is trivially forged without a proxy."""
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def record(request_or_user: Any, team, action: str, target: Any = None, **data: Any) -> AuditEvent:
+def record(actor: Actor, team: Any, action: str, target: Any = None, **data: Any) -> AuditEvent:
     """Append one audit event.
 
-    ``request_or_user`` is a request (actor and IP taken from it), a user, or ``None`` for the
-    system. ``target`` is any model instance (type, id and label are copied, so the event
-    still reads right after the target is deleted).
+    ``target`` is any model instance: its type, id and label are copied, so the event still
+    reads right after the target is deleted. ``actor.via`` is kept in ``data`` when the action
+    did not come from the web pages.
     """
-    request = request_or_user if isinstance(request_or_user, HttpRequest) else None
-    user = getattr(request, "user", None) if request is not None else request_or_user
-    if user is not None and not getattr(user, "is_authenticated", False):
-        user = None
+    if actor.via != "web":
+        data.setdefault("via", actor.via)
     event = AuditEvent(
         team=team,
-        actor=user,
-        actor_label=(user.get_username() if user is not None else data.pop("actor_label", "")),
+        actor=actor.user,
+        actor_label=actor.username[:255],
         action=str(action),
         data=data,
-        ip=client_ip(request) if request is not None else None,
+        ip=actor.ip,
     )
     if target is not None:
         event.target_type = target._meta.model_name

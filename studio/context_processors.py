@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from .services.teams import current_membership, user_teams
+from .session import current_membership, user_teams
 
 
 def teams(request: HttpRequest) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
@@ -40,8 +42,8 @@ class AddMemberForm(forms.Form):
             raise forms.ValidationError(_("That user name is taken."))
         return username
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("password"):
             User = get_user_model()
             password_validation.validate_password(

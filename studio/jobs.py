@@ -11,73 +11,84 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
 from django.utils.translation import gettext_noop
+from redis.exceptions import RedisError
 
-from lipsync.errors import LipsyncError
+from lipsync.errors import InputError, LipsyncError
 
-from ..models import AudioTrack, MediaStatus, Presenter
-from ..notices import error_fields, lipsync_error, notice
-from ..services import audio_analysis, face_check
+from . import queues
+from .models import AudioTrack, MediaStatus, Presenter
+from .notices import from_input_error, internal_error, notice
+from .queues import QueueName
+from .services import audio_analysis, face_check
 
 log = logging.getLogger("studio.jobs")
 
-QUEUE = "cpu"
+#: Job time limits: a face check tracks every frame of a long clip on a CPU.
+PRESENTER_CHECK_TIMEOUT_S = 6 * 3600
+AUDIO_ANALYSIS_TIMEOUT_S = 3600
+#: What "internal error in %(stage)s" names for these jobs.
+CHECK_STAGE = gettext_noop("the file check")
 
 
-def _enqueue(func: Callable, obj, timeout: int) -> None:
-    """Queue ``func(obj.pk)``; if Redis cannot be reached the object fails with the reason."""
-    import django_rq
-    from redis.exceptions import RedisError
+def _enqueue(func: Callable[[int], str], obj: Presenter | AudioTrack, timeout_s: int) -> None:
+    """Queue ``func(obj.pk)`` (after the current transaction); if Redis cannot be reached the
+    object fails with a reason that says so ("Check again" queues it once more)."""
+    model = type(obj)
 
-    try:
-        # Callers already wait for the commit (transaction.on_commit): enqueue now.
-        job = django_rq.get_queue(QUEUE, commit_mode="auto").enqueue(
-            func, obj.pk, job_timeout=timeout
-        )
-    except RedisError as exc:
-        log.error(
-            "could not queue %s for %s %s: %s", func.__name__, type(obj).__name__, obj.pk, exc
-        )
-        type(obj).objects.filter(pk=obj.pk).update(
+    def unreachable(exc: RedisError) -> None:
+        model.objects.filter(pk=obj.pk).update(
             status=MediaStatus.FAILED,
-            **error_fields(
-                notice(
-                    "queue_unreachable",
-                    gettext_noop(
-                        "%(file)s: the background queue is not reachable (%(why)s); try the check "
-                        "again later"
-                    ),
-                    file=obj.original_filename,
-                    why=exc.__class__.__name__,
-                )
+            error=notice(
+                "queue_unreachable",
+                gettext_noop(
+                    "%(file)s: the background queue is not reachable (%(why)s); try the check "
+                    "again later"
+                ),
+                file=obj.original_filename,
+                why=exc.__class__.__name__,
             ),
         )
-        return
-    type(obj).objects.filter(pk=obj.pk).update(job_id=job.id or "")
 
-
-def enqueue_presenter_check(presenter_id: int) -> None:
-    presenter = Presenter.objects.get(pk=presenter_id)
-    _enqueue(check_presenter, presenter, timeout=6 * 3600)
-
-
-def enqueue_audio_analysis(audio_id: int) -> None:
-    track = AudioTrack.objects.get(pk=audio_id)
-    _enqueue(analyse_audio, track, timeout=3600)
-
-
-def _failed(obj, exc: LipsyncError, **fields) -> str:
-    """Mark the row failed with the engine's reason (kept untranslated, see studio.notices)."""
-    type(obj).objects.filter(pk=obj.pk).update(
-        status=MediaStatus.FAILED, **error_fields(lipsync_error(exc)), **fields
+    job_id = queues.new_job_id()
+    model.objects.filter(pk=obj.pk).update(job_id=job_id)
+    queues.enqueue(
+        QueueName.CPU,
+        func,
+        obj.pk,
+        job_id=job_id,
+        timeout_s=timeout_s,
+        description=f"{func.__name__} {obj.pk}",
+        on_unavailable=unreachable,
     )
+
+
+def enqueue_presenter_check(presenter: Presenter) -> None:
+    _enqueue(check_presenter, presenter, PRESENTER_CHECK_TIMEOUT_S)
+
+
+def enqueue_audio_analysis(track: AudioTrack) -> None:
+    _enqueue(analyse_audio, track, AUDIO_ANALYSIS_TIMEOUT_S)
+
+
+def _failed(obj: Presenter | AudioTrack, exc: LipsyncError, **fields: Any) -> str:
+    """Mark the row failed with the engine's reason (kept untranslated, see studio.notices)."""
+    error = (
+        from_input_error(exc, obj.original_filename)
+        if isinstance(exc, InputError)
+        else internal_error(CHECK_STAGE, exc, log)
+    )
+    type(obj).objects.filter(pk=obj.pk).update(status=MediaStatus.FAILED, error=error, **fields)
     return MediaStatus.FAILED
 
 
-def _ready(obj, file_field: str, name: str, content: bytes, **fields) -> str:
+def _ready(
+    obj: Presenter | AudioTrack, file_field: str, name: str, content: bytes, **fields: Any
+) -> str:
     """Store the check's picture as ``obj.<file_field>`` (removing the one a re-check
     replaces) and mark the row ready with ``fields``."""
     field_file = getattr(obj, file_field)
@@ -85,7 +96,7 @@ def _ready(obj, file_field: str, name: str, content: bytes, **fields) -> str:
         field_file.storage.delete(field_file.name)
     field_file.save(name, ContentFile(content), save=False)
     type(obj).objects.filter(pk=obj.pk).update(
-        status=MediaStatus.READY, **error_fields(None), **{file_field: field_file.name}, **fields
+        status=MediaStatus.READY, error=None, **{file_field: field_file.name}, **fields
     )
     return MediaStatus.READY
 
@@ -110,7 +121,7 @@ def check_presenter(presenter_id: int) -> str:
     _ready(
         presenter,
         "thumbnail",
-        f"{presenter.team_id}/{os.path.basename(presenter.file.name)}.jpg",
+        f"{presenter.team_id}/{os.path.basename(presenter.file.name or '')}.jpg",
         result.thumbnail_jpeg,
         face_share=result.face_share,
         face_height_px=result.face_height_px,
@@ -142,7 +153,7 @@ def analyse_audio(audio_id: int) -> str:
     return _ready(
         track,
         "waveform",
-        f"{track.project.team_id}/{os.path.basename(track.file.name)}.png",
+        f"{track.project.team_id}/{os.path.basename(track.file.name or '')}.png",
         result.waveform_png,
         duration_s=result.duration_s,
         stats=result.stats,

@@ -1,12 +1,11 @@
-"""URLs of the platform area: accounts, teams, projects, presenters, audio, uploads."""
+"""URLs of the library side: accounts, teams, projects, presenters, audio, uploads."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
-from .views import audio, dashboard, presenters, profile, projects, teams, uploads
+from .views import audio, presenters, profile, projects, teams, uploads
 
 urlpatterns = [
-    path("", dashboard.dashboard, name="dashboard"),
     # Accounts
     path(
         "accounts/login/",
@@ -60,5 +59,4 @@ urlpatterns = [
     path("api/uploads/", uploads.create, name="upload_create"),
     path("api/uploads/<uuid:pk>/", uploads.detail, name="upload_detail"),
     path("api/uploads/<uuid:pk>/complete/", uploads.complete, name="upload_complete"),
-    path("", include("studio.urls_batches")),
 ]

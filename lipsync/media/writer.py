@@ -272,9 +272,7 @@ class VideoWriter:
             self._discard()
             raise
 
-    def _add_video_stream(
-        self, crf: int, preset: str, x264_params: str | None
-    ) -> av.VideoStream:
+    def _add_video_stream(self, crf: int, preset: str, x264_params: str | None) -> av.VideoStream:
         rate = frame_rate_fraction(self.fps)
         # A video codec's name (choose_codec's) gives a VideoStream.
         stream = cast(av.VideoStream, self._container.add_stream(self.codec, rate=rate))

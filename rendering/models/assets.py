@@ -1,4 +1,5 @@
 """The team's media library: every finished render is an asset."""
+
 from __future__ import annotations
 
 import os
@@ -9,10 +10,8 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .base import TeamScopedModel, TimeStamped
-from .library import AudioTrack, Presenter
-from .projects import Project
-from .teams import Team
+from studio.models import AudioTrack, Presenter, Project, Team, TeamScopedModel
+from studio.models.base import TimeStamped
 
 
 def output_path_for(team_id: int, batch_id: int, name: str) -> str:
@@ -22,16 +21,25 @@ def output_path_for(team_id: int, batch_id: int, name: str) -> str:
 
 class MediaAsset(TeamScopedModel, TimeStamped):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="assets")
-    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.SET_NULL,
-                                related_name="assets")
-    batch = models.ForeignKey("studio.Batch", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="assets")
-    task = models.ForeignKey("studio.RenderTask", null=True, blank=True,
-                             on_delete=models.SET_NULL, related_name="assets")
-    presenter = models.ForeignKey(Presenter, null=True, blank=True, on_delete=models.SET_NULL,
-                                  related_name="assets")
-    audio = models.ForeignKey(AudioTrack, null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="assets")
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    batch = models.ForeignKey(
+        "rendering.Batch", null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    task = models.ForeignKey(
+        "rendering.RenderTask",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assets",
+    )
+    presenter = models.ForeignKey(
+        Presenter, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
+    audio = models.ForeignKey(
+        AudioTrack, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
+    )
     title = models.CharField(_("title"), max_length=255)
     #: File name offered on download: ``Presenter__Audio.mp4``.
     download_name = models.CharField(max_length=255)
@@ -44,8 +52,9 @@ class MediaAsset(TeamScopedModel, TimeStamped):
     fps = models.FloatField(null=True, blank=True)
     engine = models.CharField(max_length=40, blank=True)
     is_preview = models.BooleanField(default=False, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -60,7 +69,7 @@ class MediaAsset(TeamScopedModel, TimeStamped):
 
     @property
     def path(self) -> str:
-        return os.path.join(settings.MEDIA_ROOT, self.file.name)
+        return os.path.join(settings.MEDIA_ROOT, self.file.name or "")
 
     def delete_files(self) -> None:
         """Remove the video and thumbnail from disk (missing files are fine)."""
@@ -77,5 +86,9 @@ def team_disk_usage(team) -> dict[str, int]:
     outputs = MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     presenters = Presenter.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     audio = AudioTrack.objects.filter(project__team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
-    return {"outputs": outputs, "presenters": presenters, "audio": audio,
-            "total": outputs + presenters + audio}
+    return {
+        "outputs": outputs,
+        "presenters": presenters,
+        "audio": audio,
+        "total": outputs + presenters + audio,
+    }

@@ -1,17 +1,19 @@
 """Batches of renders: one or more audio tracks x many presenters, one task per pair."""
+
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
-from django.utils.translation import gettext, gettext_lazy as _
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
-from .base import ErrorNotice, TeamScopedModel, TimeStamped
-from .library import AudioTrack, Presenter
-from .projects import Project
-from .teams import Team
+from studio.models import AudioTrack, HasError, Presenter, Project, Team, TeamScopedModel
+from studio.models.base import TimeStamped
+from studio.queues import QueueName
 
 
 class TaskStatus(models.TextChoices):
@@ -24,6 +26,8 @@ class TaskStatus(models.TextChoices):
 
 ACTIVE_STATUSES = (TaskStatus.QUEUED, TaskStatus.RUNNING)
 FINAL_STATUSES = (TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED)
+#: Error codes (``studio.notices``) of failures that running the render again cannot fix.
+UNRETRYABLE_CODES = frozenset({"input", "engine_unusable"})
 
 
 class Quality(models.TextChoices):
@@ -51,18 +55,21 @@ class Batch(TeamScopedModel, TimeStamped):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="batches")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="batches")
     name = models.CharField(_("name"), max_length=200)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     engine = models.CharField(_("engine"), max_length=40)
     max_height = models.PositiveIntegerField(_("output size cap (height)"), null=True, blank=True)
-    quality = models.CharField(_("quality"), max_length=12, choices=Quality.choices,
-                               default=Quality.STANDARD)
+    quality = models.CharField(
+        _("quality"), max_length=12, choices=Quality.choices, default=Quality.STANDARD
+    )
     #: A preview renders only the first ``preview_seconds`` of the audio.
     is_preview = models.BooleanField(default=False, db_index=True)
     preview_seconds = models.FloatField(null=True, blank=True)
     #: Kept up to date from the tasks (see :meth:`refresh_status`) so lists need no aggregation.
-    status = models.CharField(max_length=12, choices=BatchStatus.choices,
-                              default=BatchStatus.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -87,7 +94,7 @@ class Batch(TeamScopedModel, TimeStamped):
 
     @property
     def crf(self) -> int:
-        return QUALITY_CRF.get(self.quality, QUALITY_CRF[Quality.STANDARD])
+        return QUALITY_CRF.get(Quality(self.quality), QUALITY_CRF[Quality.STANDARD])
 
     @property
     def group_name(self) -> str:
@@ -103,19 +110,17 @@ class Batch(TeamScopedModel, TimeStamped):
     def progress_percent(self) -> float:
         """Work done: succeeded tasks count 100, active ones their percentage, failed or
         cancelled ones 0 (so a failed batch does not read 100%)."""
-        from ..progress import done_percent
         return done_percent(self.tasks.only("status", "percent"))
 
     def refresh_status(self) -> str:
         """Derive and store the batch status from the task statuses; return it."""
         statuses = list(self.tasks.values_list("status", flat=True))
         new = derive_batch_status(statuses)
-        fields = {}
+        fields: dict[str, object] = {}
         if new != self.status:
             fields["status"] = new
         finished = new not in (BatchStatus.QUEUED, BatchStatus.RUNNING)
         if finished and self.finished_at is None:
-            from django.utils import timezone
             fields["finished_at"] = timezone.now()
         elif not finished and self.finished_at is not None:
             fields["finished_at"] = None
@@ -126,7 +131,23 @@ class Batch(TeamScopedModel, TimeStamped):
         return self.status
 
 
+def done_percent(tasks: Iterable[RenderTask]) -> float:
+    """Work done: succeeded renders count 100, active ones their percent, failed ones 0."""
+    tasks = list(tasks)
+    if not tasks:
+        return 0.0
+    return sum(
+        100.0
+        if t.status == TaskStatus.SUCCEEDED
+        else float(t.percent or 0.0)
+        if t.status in ACTIVE_STATUSES
+        else 0.0
+        for t in tasks
+    ) / len(tasks)
+
+
 def derive_batch_status(statuses: Iterable[str]) -> str:
+    """The batch's status from its tasks' (an empty batch counts as cancelled)."""
     statuses = list(statuses)
     if not statuses:
         return BatchStatus.CANCELLED
@@ -145,23 +166,26 @@ def derive_batch_status(statuses: Iterable[str]) -> str:
     return BatchStatus.FAILED
 
 
-class RenderTask(TeamScopedModel, TimeStamped, ErrorNotice):
+class RenderTask(TeamScopedModel, TimeStamped, HasError):
     """One render: one audio track spoken by one presenter."""
 
     team_path = "batch__team"
 
     batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="tasks")
     position = models.PositiveIntegerField(default=0)
-    presenter = models.ForeignKey(Presenter, null=True, on_delete=models.SET_NULL,
-                                  related_name="render_tasks")
-    audio = models.ForeignKey(AudioTrack, null=True, on_delete=models.SET_NULL,
-                              related_name="render_tasks")
+    presenter = models.ForeignKey(
+        Presenter, null=True, on_delete=models.SET_NULL, related_name="render_tasks"
+    )
+    audio = models.ForeignKey(
+        AudioTrack, null=True, on_delete=models.SET_NULL, related_name="render_tasks"
+    )
     #: Names copied at submission, so a task still reads right after its inputs are deleted.
     presenter_name = models.CharField(max_length=200)
     audio_name = models.CharField(max_length=200)
 
-    status = models.CharField(max_length=12, choices=TaskStatus.choices,
-                              default=TaskStatus.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=12, choices=TaskStatus.choices, default=TaskStatus.QUEUED, db_index=True
+    )
     stage = models.CharField(max_length=40, blank=True)
     percent = models.FloatField(default=0.0)
     fps = models.FloatField(null=True, blank=True)
@@ -170,7 +194,7 @@ class RenderTask(TeamScopedModel, TimeStamped, ErrorNotice):
     frames_total = models.PositiveIntegerField(default=0)
 
     rq_job_id = models.CharField(max_length=64, blank=True, db_index=True)
-    queue_name = models.CharField(max_length=20, default="gpu")
+    queue_name = models.CharField(max_length=40, default=QueueName.GPU)
     timeout_s = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=3)
@@ -185,11 +209,11 @@ class RenderTask(TeamScopedModel, TimeStamped, ErrorNotice):
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
-    #: For people: one readable sentence. For admins: the traceback.
-    error = models.TextField(blank=True)
+    #: For admins (``error`` is the sentence for people).
     traceback = models.TextField(blank=True)
-    output = models.ForeignKey("studio.MediaAsset", null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="+")
+    output = models.ForeignKey(
+        "rendering.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["batch_id", "position", "id"]
@@ -204,7 +228,14 @@ class RenderTask(TeamScopedModel, TimeStamped, ErrorNotice):
         return self.status in ACTIVE_STATUSES
 
     @property
-    def duration_s(self) -> Optional[float]:
+    def retryable(self) -> bool:
+        """Failed or cancelled with an error a retry may fix (not bad input, not weights)."""
+        if self.status not in (TaskStatus.FAILED, TaskStatus.CANCELLED):
+            return False
+        return self.error is None or self.error.code not in UNRETRYABLE_CODES
+
+    @property
+    def duration_s(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None

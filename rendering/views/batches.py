@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -12,29 +13,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
+from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
+from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
-from ..audit import record
-from ..models import (
-    AudioTrack,
-    AuditAction,
-    Batch,
-    MediaStatus,
-    Presenter,
-    Project,
-    Quality,
-    RenderTask,
-    Role,
-    Tag,
-)
-from ..progress import batch_snapshot, task_retryable
+from ..models import Batch, Quality, RenderTask
+from ..payloads import snapshot
 from ..services import batches as service
-from .common import can, get_scoped, team_view
+from ..services import estimates
 
 SIZE_CAPS = [(None, gettext_lazy("Original size")), (1080, "1080p"), (720, "720p"), (480, "480p")]
-
-
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
 
 
 @team_view()
@@ -72,19 +59,6 @@ def _engine_choices() -> list[dict]:
     return [{"name": n, "usable": get_engine_class(n).weights_available()} for n in names]
 
 
-def _estimate_context(team, engines: list[dict]) -> dict:
-    """What the form's time estimate needs: measured frames/s per engine, workers, constants."""
-    return {
-        "estimate": {
-            "fps": {e["name"]: round(service.render_speed(team, e["name"]), 2) for e in engines},
-            "workers": service.render_workers(),
-            "overhead_s": service.RENDER_OVERHEAD_S,
-            "video_fps": service.ESTIMATE_VIDEO_FPS,
-            "preview_s": getattr(settings, "PREVIEW_SECONDS", service.PREVIEW_SECONDS),
-        },
-    }
-
-
 @team_view(Role.MEMBER)
 def batch_create(request):
     team = request.membership.team
@@ -105,7 +79,7 @@ def batch_create(request):
         .prefetch_related("tags")
     )
     engines = _engine_choices()
-    context = {
+    context: dict[str, Any] = {
         "projects": projects,
         "project": project,
         "audios": audios,
@@ -115,7 +89,6 @@ def batch_create(request):
         "default_engine": DEFAULT_ENGINE,
         "qualities": Quality.choices,
         "size_caps": SIZE_CAPS,
-        **_estimate_context(team, engines),
         "selected_audios": set(),
         "selected_presenters": set(),
         "form": {
@@ -136,7 +109,7 @@ def batch_create(request):
     spec, error = _spec_from_post(request, project, audios, presenters)
     batch, error = _submit(request, spec, error)
     if error is not None:
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, error)
         context.update(
@@ -152,16 +125,7 @@ def batch_create(request):
             }
         )
         return render(request, "batches/batch_create.html", context, status=400)
-    record(
-        request,
-        team,
-        AuditAction.BATCH_CREATED,
-        batch,
-        tasks=batch.tasks.count(),
-        engine=batch.engine,
-        preview=batch.is_preview,
-    )
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
     return redirect(batch)
 
@@ -201,7 +165,7 @@ def _submit(request, spec, error: str | None):
     if error is not None:
         return None, error
     try:
-        return service.create_batch(request.user, spec), None
+        return service.create_batch(actor(request), spec), None
     except service.BatchRefused as exc:
         return None, str(exc)
 
@@ -220,12 +184,11 @@ def batch_preview(request):
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
     batch, error = _submit(request, spec, error)
     if error is not None:
-        if _wants_json(request):
+        if wants_json(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, error)
         return redirect(f"{_url('batch_create')}?project={project.pk}")
-    record(request, team, AuditAction.BATCH_CREATED, batch, tasks=1, preview=True)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {
                 "id": batch.pk,
@@ -247,9 +210,6 @@ def _url(name: str, *args) -> str:
 def batch_detail(request, pk):
     batch = get_scoped(request, Batch, pk)
     tasks = list(batch.tasks.select_related("output"))
-    for t in tasks:
-        t.retryable = task_retryable(t)
-    snapshot = batch_snapshot(batch, tasks)
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
     return render(
@@ -258,7 +218,7 @@ def batch_detail(request, pk):
         {
             "batch": batch,
             "tasks": tasks,
-            "snapshot": snapshot,
+            "snapshot": snapshot(batch, tasks),
             "can_edit": can_edit,
             "ws_path": f"/ws/batches/{batch.pk}/",
             "has_outputs": any(t.output_id for t in tasks),
@@ -272,15 +232,32 @@ def batch_detail(request, pk):
 def batch_status(request, pk):
     """The same snapshot the websocket sends on connect (fallback for clients without it)."""
     batch = get_scoped(request, Batch, pk)
-    return JsonResponse(batch_snapshot(batch))
+    return JsonResponse(snapshot(batch))
+
+
+@team_view()
+def batch_estimate(request):
+    """How long the batch the form describes would take: ``?engine=&audio=<id>&presenters=<n>``
+    (the new-batch page asks this instead of computing the rule itself)."""
+    team = request.membership.team
+    ids = [int(v) for v in request.GET.getlist("audio") if v.isdigit()]
+    audios = AudioTrack.objects.for_user(request.user).filter(project__team=team, pk__in=ids)
+    seconds = {a.pk: a.duration_s or 0.0 for a in audios}
+    presenters = request.GET.get("presenters", "0")
+    estimate = estimates.batch_estimate(
+        team,
+        request.GET.get("engine") or DEFAULT_ENGINE,
+        [seconds[i] for i in ids if i in seconds],
+        int(presenters) if presenters.isdigit() else 0,
+    )
+    return JsonResponse(estimate.to_json())
 
 
 @team_view()
 @require_POST
 def batch_cancel(request, pk):
     batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
-    n = service.cancel_batch(batch)
-    record(request, batch.team, AuditAction.BATCH_CANCELLED, batch, tasks=n)
+    n = service.cancel_batch(actor(request), batch)
     return _done(request, batch, _("%(n)d render(s) cancelled.") % {"n": n}, {"cancelled": n})
 
 
@@ -288,11 +265,10 @@ def batch_cancel(request, pk):
 @require_POST
 def task_cancel(request, pk):
     task = get_scoped(request, RenderTask, pk, min_role=Role.MEMBER)
-    if not service.cancel_task(task):
+    if not service.cancel_task(actor(request), task):
         return _done(
             request, task.batch, _("This render has already ended."), {"cancelled": 0}, status=409
         )
-    record(request, task.batch.team, AuditAction.TASK_CANCELLED, task, batch=task.batch_id)
     return _done(request, task.batch, _("Render cancelled."), {"cancelled": 1})
 
 
@@ -301,10 +277,9 @@ def task_cancel(request, pk):
 def batch_retry(request, pk):
     batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
     try:
-        n = service.retry_failed(batch)
+        n = service.retry_failed(actor(request), batch)
     except service.BatchRefused as exc:
         return _done(request, batch, str(exc), {"error": str(exc)}, status=400, level="error")
-    record(request, batch.team, AuditAction.BATCH_RETRIED, batch, tasks=n)
     return _done(request, batch, _("%(n)d render(s) queued again.") % {"n": n}, {"retried": n})
 
 
@@ -313,7 +288,7 @@ def batch_retry(request, pk):
 def task_retry(request, pk):
     task = get_scoped(request, RenderTask, pk, min_role=Role.MEMBER)
     try:
-        ok = service.retry_task(task)
+        ok = service.retry_task(actor(request), task)
     except service.BatchRefused as exc:
         return _done(request, task.batch, str(exc), {"error": str(exc)}, status=400, level="error")
     if not ok:
@@ -324,12 +299,11 @@ def task_retry(request, pk):
             {"retried": 0},
             status=409,
         )
-    record(request, task.batch.team, AuditAction.BATCH_RETRIED, task, batch=task.batch_id)
     return _done(request, task.batch, _("Render queued again."), {"retried": 1})
 
 
 def _done(request, batch, message, payload, status=200, level="info"):
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(payload, status=status)
     getattr(messages, level)(request, message)
     return redirect(batch)

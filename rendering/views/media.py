@@ -13,15 +13,12 @@ taken yet waits in daphne's send buffer. Behind nginx, keep ``proxy_buffering on
 
 from __future__ import annotations
 
-import os
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.http import (
     Http404,
-    HttpResponse,
+    HttpRequest,
     HttpResponseBadRequest,
     JsonResponse,
     StreamingHttpResponse,
@@ -31,13 +28,14 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..audit import record
-from ..models import AuditAction, Batch, MediaAsset, Presenter, Project, Role, TaskStatus
-from ..models.assets import team_disk_usage
-from ..services.batches import free_disk_bytes, human_bytes
-from ..zipstream import ZipSource, ZipStream, safe_name, unique_names
-from .common import can, get_scoped, team_view
-from .files import serve_file, streaming_body
+from studio.models import Presenter, Project, Role, Team
+from studio.services.storage import free_disk_bytes, human_bytes
+from studio.views.common import actor, can, get_scoped, team_view, wants_json
+from studio.views.files import serve_file, streaming_body
+
+from ..models import Batch, MediaAsset, TaskStatus, team_disk_usage
+from ..services import media as service
+from ..zipstream import safe_name
 
 
 @team_view()
@@ -50,7 +48,7 @@ def media_file(request, pk):
 def media_download(request, pk):
     asset = get_scoped(request, MediaAsset, pk)
     if "Range" not in request.headers:
-        record(request, asset.team, AuditAction.DOWNLOADED, asset, file=asset.download_name)
+        service.downloaded(actor(request), asset)
     return serve_file(
         request, asset.file.name, asset.download_name, as_attachment=True, content_type="video/mp4"
     )
@@ -66,24 +64,22 @@ def media_thumbnail(request, pk):
 
 # --- zip ------------------------------------------------------------------------------------
 def zip_response(
-    request, assets: list[MediaAsset], zip_name: str, team, target=None
-) -> HttpResponse:
+    request: HttpRequest,
+    assets: list[MediaAsset],
+    zip_name: str,
+    team: Team,
+    target: Model | None = None,
+) -> StreamingHttpResponse:
     """A streamed, stored zip of ``assets`` with readable unique names."""
-    root = settings.MEDIA_ROOT
-    present = [a for a in assets if os.path.isfile(os.path.join(root, a.file.name))]
-    if not present:
+    stream = service.zip_of(actor(request), assets, zip_name, team, target)
+    if stream is None:
         raise Http404(_("There are no finished videos to download."))
-    names = unique_names([a.download_name or f"video-{a.pk}.mp4" for a in present])
-    stream = ZipStream(
-        [ZipSource(os.path.join(root, a.file.name), n) for a, n in zip(present, names)]
-    )
     response = StreamingHttpResponse(
         streaming_body(request, iter(stream)), content_type="application/zip"
     )
     response["Content-Length"] = str(stream.size())
     response["Content-Disposition"] = content_disposition_header(True, zip_name)
     response["Cache-Control"] = "private, no-store"
-    record(request, team, AuditAction.ZIPPED, target, files=len(present), name=zip_name)
     return response
 
 
@@ -176,21 +172,8 @@ def media_detail(request, pk):
 @require_POST
 def media_delete(request, pk):
     asset = get_scoped(request, MediaAsset, pk, min_role=Role.MEMBER)
-    delete_asset(request, asset)
-    if "application/json" in request.headers.get("Accept", ""):
+    service.delete_asset(actor(request), asset)
+    if wants_json(request):
         return JsonResponse({"deleted": pk})
     messages.success(request, _("Video deleted."))
     return redirect("media_library")
-
-
-def delete_asset(request, asset: MediaAsset) -> None:
-    record(
-        request,
-        asset.team,
-        AuditAction.DELETED,
-        asset,
-        file=asset.download_name,
-        size=asset.size_bytes,
-    )
-    asset.delete_files()
-    asset.delete()

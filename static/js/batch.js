@@ -64,7 +64,7 @@
     const badge = row.querySelector("[data-status]");
     badge.className = "badge badge-" + task.status;
     badge.textContent = (I18N.status && I18N.status[task.status]) || task.status_label;
-    const percent = task.status === "succeeded" ? 100 : Math.round(task.percent || 0);
+    const percent = Math.round(task.percent || 0);
     const bar = row.querySelector("[data-bar]");
     bar.style.width = percent + "%";
     bar.parentElement.setAttribute("aria-valuenow", String(percent));
@@ -110,22 +110,22 @@
   }
 
   /* --- overall ------------------------------------------------------------------------- */
+  /* Everything about the whole batch (status, percent, counts, ETA, whether anything is still
+     active or may be retried) comes from the server's summary, sent with every message. */
   function renderOverview() {
     const all = Array.from(tasks.values());
-    const total = all.length;
-    // Work done: succeeded renders count 100, active ones their percent, failed ones nothing.
-    const share = (t) => t.status === "succeeded" ? 100
-      : (t.status === "queued" || t.status === "running") ? (t.percent || 0) : 0;
-    const percent = total ? all.reduce((s, t) => s + share(t), 0) / total : 0;
+    const summary = batch || {};
+    const percent = summary.percent || 0;
     const bar = document.querySelector("[data-batch-bar]");
     bar.style.width = percent.toFixed(1) + "%";
     bar.parentElement.setAttribute("aria-valuenow", String(Math.round(percent)));
     document.querySelector("[data-batch-percent]").textContent = Math.round(percent) + "%";
-    const done = all.filter((t) => t.status === "succeeded").length;
-    const failed = all.filter((t) => t.status === "failed").length;
-    let counts = fmt(I18N.counts, { done: done, total: total });
-    if (failed) counts += " · " + fmt(I18N.failedCount, { n: failed });
-    document.querySelector("[data-batch-counts]").textContent = counts;
+    const counts = summary.counts || {};
+    const done = counts.succeeded || 0;
+    const failed = counts.failed || 0;
+    let text = fmt(I18N.counts, { done: done, total: summary.total || 0 });
+    if (failed) text += " · " + fmt(I18N.failedCount, { n: failed });
+    document.querySelector("[data-batch-counts]").textContent = text;
     if (batch) {
       const badge = document.querySelector("[data-batch-status]");
       badge.className = "badge badge-" + batch.status;
@@ -140,26 +140,14 @@
       ? fmt(I18N.now, { name: running.map((t) => t.presenter + " × " + t.audio).join(", ") }) +
         " (" + running.map((t) => (I18N.stage && I18N.stage[t.stage]) || t.stage).join(", ") + ")"
       : "";
-    document.querySelector("[data-batch-eta]").textContent = overallEta(all, running);
+    document.querySelector("[data-batch-eta]").textContent =
+      summary.eta_s != null ? fmt(I18N.eta, { t: duration(summary.eta_s) }) : "";
     const zip = document.querySelector("[data-zip-link]");
     if (zip) zip.hidden = done === 0;
     const retry = document.querySelector("[data-batch-retry]");
-    if (retry) retry.hidden = !all.some((t) => t.retryable);
+    if (retry) retry.hidden = !summary.retryable;
     const cancel = document.querySelector("[data-batch-cancel]");
-    if (cancel) cancel.hidden = !all.some((t) => t.status === "queued" || t.status === "running");
-  }
-
-  function overallEta(all, running) {
-    const queued = all.filter((t) => t.status === "queued").length;
-    const timed = all.filter((t) => t.status === "succeeded" && t.started_at && t.finished_at)
-      .map((t) => (Date.parse(t.finished_at) - Date.parse(t.started_at)) / 1000);
-    const runningLeft = running.reduce((m, t) => Math.max(m, t.eta_s || 0), 0);
-    if (!running.length && !queued) return "";
-    if (!queued) return runningLeft ? fmt(I18N.eta, { t: duration(runningLeft) }) : "";
-    if (!timed.length) return "";
-    const mean = timed.reduce((s, x) => s + x, 0) / timed.length;
-    const lanes = Math.max(1, running.length);
-    return fmt(I18N.eta, { t: duration(runningLeft + (queued * mean) / lanes) });
+    if (cancel) cancel.hidden = !summary.active;
   }
 
   function applySnapshot(snapshot) {
@@ -177,29 +165,9 @@
     if (message.type === "snapshot") {
       applySnapshot(message);
     } else if (message.type === "task") {
-      const previous = tasks.get(message.task.id);
       renderTask(message.task);
-      if (batch && (!previous || previous.status !== message.task.status)) refreshBatchStatus();
+      if (message.batch) batch = message.batch;
       renderOverview();
-    }
-  }
-
-  function refreshBatchStatus() {
-    /* The server derives the batch status and sends a snapshot when it changes; until that
-       arrives, derive it here the same way so the badge never lags behind the rows. */
-    if (!batch) return;
-    const statuses = Array.from(tasks.values()).map((t) => t.status);
-    const count = (s) => statuses.filter((x) => x === s).length;
-    let status;
-    if (count("running")) status = "running";
-    else if (count("queued")) status = statuses.every((s) => s === "queued") ? "queued" : "running";
-    else if (count("succeeded") === statuses.length) status = "succeeded";
-    else if (count("succeeded")) status = "partial";
-    else if (count("cancelled") === statuses.length) status = "cancelled";
-    else status = "failed";
-    if (status !== batch.status) {
-      batch.status = status;
-      batch.status_label = (I18N.status && I18N.status[status]) || status;
     }
   }
 
@@ -217,7 +185,7 @@
   function showConnection() {
     const el = document.querySelector("[data-connection]");
     if (!el) return;
-    const active = !batch || batch.status === "queued" || batch.status === "running";
+    const active = !batch || batch.active;
     const text = live && !active ? "" : connectionText;
     el.textContent = text ? "· " + text : "";
     el.hidden = !text;

@@ -1,7 +1,8 @@
 /* New-batch form: presenter search and tag filter, select all shown / none, and the live
    "N videos · about T" summary. Strings come from data-* attributes of the template; the
-   estimate uses the render speed measured on this install (#batch-estimate, see
-   studio.services.batches.render_speed) spread over the running workers. */
+   count and the time come from the server (data-estimate-url, see
+   rendering.services.estimates.batch_estimate), which knows the speed measured on this install
+   and the workers running: this script only shows them. */
 (function () {
   "use strict";
   const form = document.querySelector("[data-batch-form]");
@@ -13,20 +14,14 @@
   const estimateEl = form.querySelector("[data-batch-estimate]");
   const previewEl = form.querySelector("[data-preview-estimate]");
   const engineEl = form.querySelector("[name=engine]");
-  const estimateData = document.getElementById("batch-estimate");
-  const est = estimateData ? JSON.parse(estimateData.textContent) : {};
   const units = (form.dataset.units || "%(n)s s|%(n)s min|%(n)s h").split("|");
+  let pending = null;
+  let asked = 0;
 
   function formatDuration(seconds) {
     if (seconds < 90) return units[0].replace("%(n)s", String(Math.max(1, Math.round(seconds))));
     if (seconds < 5400) return units[1].replace("%(n)s", String(Math.round(seconds / 60)));
     return units[2].replace("%(n)s", (seconds / 3600).toFixed(1));
-  }
-
-  /* Seconds one worker needs for one render of `audioSeconds` with the chosen engine. */
-  function renderSeconds(audioSeconds) {
-    const fps = (est.fps && engineEl && est.fps[engineEl.value]) || 100;
-    return (est.overhead_s || 1) + audioSeconds * (est.video_fps || 25) / fps;
   }
 
   function applyFilter() {
@@ -39,24 +34,34 @@
     });
   }
 
-  function update() {
-    const audios = Array.from(form.querySelectorAll("input[name=audio]:checked"));
-    const presenters = form.querySelectorAll("input[name=presenter]:checked").length;
-    const n = audios.length * presenters;
+  function show(estimate) {
+    const n = estimate.renders || 0;
     const tpl = n === 1 ? countEl.dataset.templateOne : countEl.dataset.templateMany;
     countEl.textContent = tpl.replace("%(n)s", String(n));
-    const audioSeconds = audios.reduce((s, a) => s + parseFloat(a.dataset.duration || "0"), 0);
-    const lanes = Math.max(1, Math.min(est.workers || 1, n));
-    const seconds = presenters * audios.reduce(
-      (s, a) => s + renderSeconds(parseFloat(a.dataset.duration || "0")), 0) / lanes;
     const about = estimateEl.dataset.template;
-    estimateEl.textContent = n ? about.replace("%(t)s", formatDuration(seconds)) : "";
+    estimateEl.textContent = estimate.seconds != null ? about.replace("%(t)s", formatDuration(estimate.seconds)) : "";
     if (previewEl) {
-      const first = audios.length ? parseFloat(audios[0].dataset.duration || "0") : 0;
-      const clip = Math.min(first || (est.preview_s || 3), est.preview_s || 3);
-      previewEl.textContent = (audios.length && presenters)
-        ? "· " + about.replace("%(t)s", formatDuration(renderSeconds(clip))) : "";
+      previewEl.textContent = estimate.preview_seconds != null
+        ? "· " + about.replace("%(t)s", formatDuration(estimate.preview_seconds)) : "";
     }
+  }
+
+  function ask() {
+    const params = new URLSearchParams();
+    form.querySelectorAll("input[name=audio]:checked").forEach((a) => params.append("audio", a.value));
+    params.set("presenters", String(form.querySelectorAll("input[name=presenter]:checked").length));
+    if (engineEl) params.set("engine", engineEl.value);
+    const mine = ++asked;
+    fetch(form.dataset.estimateUrl + "?" + params.toString(), {
+      headers: { Accept: "application/json" }, credentials: "same-origin",
+    }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((estimate) => { if (mine === asked) show(estimate); })
+      .catch(() => {});
+  }
+
+  function update() {
+    if (pending) clearTimeout(pending);
+    pending = setTimeout(ask, 150);
   }
 
   function setAll(checked) {
@@ -73,5 +78,5 @@
   if (all) all.addEventListener("click", () => setAll(true));
   if (none) none.addEventListener("click", () => setAll(false));
   form.addEventListener("change", update);
-  update();
+  ask();
 })();

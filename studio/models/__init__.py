@@ -1,17 +1,39 @@
-"""All models of the studio app, re-exported by subject module."""
-from .base import ROLE_RANK, Role, TeamScopedManager, TeamScopedModel, TeamScopedQuerySet, roles_at_least
-from .teams import Invitation, Membership, Team
-from .projects import Project
-from .library import AudioTrack, MediaStatus, Presenter, Tag, Upload
+"""Models of the library side (teams, projects, presenters, audio, uploads, audit)."""
+
 from .audit import AuditAction, AuditEvent
-from .batches import (Batch, BatchStatus, Quality, QUALITY_CRF, RenderTask, TaskStatus,
-                      derive_batch_status)
-from .assets import MediaAsset, team_disk_usage
+from .base import (
+    ROLE_RANK,
+    HasError,
+    Role,
+    TeamScopedManager,
+    TeamScopedModel,
+    TeamScopedQuerySet,
+    roles_at_least,
+)
+from .fields import NoticeField, NoticeListField
+from .library import AudioTrack, MediaStatus, Presenter, Tag, Upload
+from .projects import Project
+from .teams import Invitation, Membership, Team
 
 __all__ = [
-    "ROLE_RANK", "Role", "TeamScopedManager", "TeamScopedModel", "TeamScopedQuerySet",
-    "roles_at_least", "Invitation", "Membership", "Team", "Project", "AudioTrack", "MediaStatus",
-    "Presenter", "Tag", "Upload", "AuditAction", "AuditEvent",
-    "Batch", "BatchStatus", "Quality", "QUALITY_CRF", "RenderTask", "TaskStatus",
-    "derive_batch_status", "MediaAsset", "team_disk_usage",
+    "ROLE_RANK",
+    "AudioTrack",
+    "AuditAction",
+    "AuditEvent",
+    "HasError",
+    "Invitation",
+    "MediaStatus",
+    "Membership",
+    "NoticeField",
+    "NoticeListField",
+    "Presenter",
+    "Project",
+    "Role",
+    "Tag",
+    "Team",
+    "TeamScopedManager",
+    "TeamScopedModel",
+    "TeamScopedQuerySet",
+    "Upload",
+    "roles_at_least",
 ]

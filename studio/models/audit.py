@@ -1,4 +1,5 @@
 """The append-only audit log."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -39,10 +40,12 @@ class AuditAction(models.TextChoices):
 class AuditEvent(TeamScopedModel):
     """Who did what, to what, when. Rows are never changed or deleted by the application."""
 
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="audit_events")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actor_label = models.CharField(max_length=255, blank=True)
     action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
     target_type = models.CharField(max_length=60, blank=True)
@@ -58,7 +61,8 @@ class AuditEvent(TeamScopedModel):
         verbose_name_plural = _("audit events")
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target_label}"
+        when = f"{self.created_at:%Y-%m-%d %H:%M:%S}"
+        return f"{when} {self.actor_label} {self.action} {self.target_label}"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk is not None:

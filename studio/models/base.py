@@ -5,12 +5,13 @@ Every team-owned model uses :class:`TeamScopedManager`; views fetch rows only th
 member of simply does not exist for them (404), and a role below ``min_role`` sees nothing to
 write to.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from .fields import NoticeField
 
 
 class Role(models.TextChoices):
@@ -24,7 +25,7 @@ class Role(models.TextChoices):
 ROLE_RANK: dict[str, int] = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
-def roles_at_least(min_role: Optional[str]) -> list[str]:
+def roles_at_least(min_role: str | None) -> list[str]:
     """The roles whose rank is at least ``min_role`` (all roles for ``None``)."""
     if min_role is None:
         return list(ROLE_RANK)
@@ -34,14 +35,14 @@ def roles_at_least(min_role: Optional[str]) -> list[str]:
     return [role for role, rank in ROLE_RANK.items() if rank >= floor]
 
 
-def role_at_least(role: Optional[str], min_role: str) -> bool:
+def role_at_least(role: str | None, min_role: str) -> bool:
     return role is not None and ROLE_RANK.get(role, -1) >= ROLE_RANK[min_role]
 
 
 class TeamScopedQuerySet(models.QuerySet):
     """QuerySet of rows owned by a team reachable through ``team_path``."""
 
-    def for_user(self, user, min_role: Optional[str] = None) -> "TeamScopedQuerySet":
+    def for_user(self, user, min_role: str | None = None) -> TeamScopedQuerySet:
         """Rows of the teams where ``user`` is a member with at least ``min_role``.
 
         Anonymous or inactive users see nothing. Both conditions go into one ``filter`` call
@@ -49,14 +50,18 @@ class TeamScopedQuerySet(models.QuerySet):
         """
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return self.none()
-        prefix = f"{self.model.team_path}__" if self.model.team_path else ""
-        return self.filter(**{
-            f"{prefix}memberships__user": user,
-            f"{prefix}memberships__role__in": roles_at_least(min_role),
-        })
+        team_path: str = getattr(self.model, "team_path", "")
+        prefix = f"{team_path}__" if team_path else ""
+        return self.filter(
+            **{
+                f"{prefix}memberships__user": user,
+                f"{prefix}memberships__role__in": roles_at_least(min_role),
+            }
+        )
 
-    def for_team(self, team) -> "TeamScopedQuerySet":
-        key = f"{self.model.team_path}" if self.model.team_path else "pk"
+    def for_team(self, team) -> TeamScopedQuerySet:
+        team_path: str = getattr(self.model, "team_path", "")
+        key = team_path or "pk"
         return self.filter(**{key: team.pk if hasattr(team, "pk") else team})
 
 
@@ -91,18 +96,21 @@ class TimeStamped(models.Model):
         abstract = True
 
 
-class ErrorNotice(models.Model):
-    """The ``error`` for people also kept untranslated (see :mod:`studio.notices`), so each
-    reader sees it in their language; ``error`` stays the English text."""
+class HasError(models.Model):
+    """``error``: why the row failed, as a :class:`~studio.notices.Notice` (None when it did
+    not), shown to each reader in their language through :attr:`error_text`."""
 
-    error_notice = models.JSONField(default=dict, blank=True)
+    error = NoticeField(_("error"))
 
     class Meta:
         abstract = True
 
     @property
     def error_text(self) -> str:
-        """The error in the active language (the stored text for rows without a record)."""
-        from ..notices import notice_text
+        """The error in the active language ("" without one)."""
+        return self.error.text() if self.error else ""
 
-        return notice_text(self.error_notice) if self.error_notice else self.error
+    @property
+    def error_message(self) -> str:
+        """The error in English, for logs and searches ("" without one)."""
+        return self.error.message if self.error else ""

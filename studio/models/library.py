@@ -1,4 +1,5 @@
 """The team's presenter library and the per-project audio library."""
+
 from __future__ import annotations
 
 import os
@@ -9,7 +10,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from .base import ErrorNotice, TeamScopedModel, TimeStamped
+from .base import HasError, TeamScopedModel, TimeStamped
+from .fields import NoticeListField
 from .projects import Project
 from .teams import Team
 
@@ -28,11 +30,11 @@ def random_name(folder: str, original: str) -> str:
     return f"{folder}/{uuid.uuid4().hex}{ext}"
 
 
-def presenter_upload_to(instance: "Presenter", filename: str) -> str:
+def presenter_upload_to(instance: Presenter, filename: str) -> str:
     return random_name(f"presenters/{instance.team_id}", filename)
 
 
-def audio_upload_to(instance: "AudioTrack", filename: str) -> str:
+def audio_upload_to(instance: AudioTrack, filename: str) -> str:
     return random_name(f"audio/{instance.project.team_id}", filename)
 
 
@@ -48,7 +50,7 @@ class Tag(TeamScopedModel):
         return self.name
 
 
-class Presenter(TeamScopedModel, TimeStamped, ErrorNotice):
+class Presenter(TeamScopedModel, TimeStamped, HasError):
     """A video or photo of a person, shared by the whole team."""
 
     class Kind(models.TextChoices):
@@ -69,22 +71,23 @@ class Presenter(TeamScopedModel, TimeStamped, ErrorNotice):
     height = models.PositiveIntegerField(null=True, blank=True)
     fps = models.FloatField(null=True, blank=True)
     has_audio = models.BooleanField(default=False)
-    status = models.CharField(max_length=12, choices=MediaStatus.choices,
-                              default=MediaStatus.PROCESSING, db_index=True)
-    error = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=MediaStatus.choices, default=MediaStatus.PROCESSING, db_index=True
+    )
     #: Share of frames with a face (0..1), median face height (px and share of frame height).
     face_share = models.FloatField(null=True, blank=True)
     face_height_px = models.FloatField(null=True, blank=True)
     face_height_ratio = models.FloatField(null=True, blank=True)
     frames_total = models.PositiveIntegerField(null=True, blank=True)
     detector = models.CharField(max_length=60, blank=True)
-    #: List of {"code", "message", "template", "params"} (see studio/notices.py).
-    warnings = models.JSONField(default=list, blank=True)
+    #: What the face check noticed (side face, tiny face ...), see studio/notices.py.
+    warnings = NoticeListField()
     job_id = models.CharField(max_length=64, blank=True)
     prepared_at = models.DateTimeField(null=True, blank=True)
     archived = models.BooleanField(_("archived"), default=False, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -102,7 +105,7 @@ class Presenter(TeamScopedModel, TimeStamped, ErrorNotice):
         return self.status == MediaStatus.READY
 
 
-class AudioTrack(TeamScopedModel, TimeStamped, ErrorNotice):
+class AudioTrack(TeamScopedModel, TimeStamped, HasError):
     """A voice recording inside a project."""
 
     team_path = "project__team"
@@ -118,15 +121,16 @@ class AudioTrack(TeamScopedModel, TimeStamped, ErrorNotice):
     sample_rate = models.PositiveIntegerField(null=True, blank=True)
     channels = models.PositiveSmallIntegerField(null=True, blank=True)
     waveform = models.FileField(upload_to="waveforms/", blank=True, max_length=255)
-    status = models.CharField(max_length=12, choices=MediaStatus.choices,
-                              default=MediaStatus.PROCESSING, db_index=True)
-    error = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=MediaStatus.choices, default=MediaStatus.PROCESSING, db_index=True
+    )
     #: Measurements behind the warnings (peak, clipping share, longest silence ...).
     stats = models.JSONField(default=dict, blank=True)
-    warnings = models.JSONField(default=list, blank=True)
+    warnings = NoticeListField()
     job_id = models.CharField(max_length=64, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -148,7 +152,7 @@ class AudioTrack(TeamScopedModel, TimeStamped, ErrorNotice):
         return self.status == MediaStatus.READY
 
 
-class Upload(TeamScopedModel, TimeStamped, ErrorNotice):
+class Upload(TeamScopedModel, TimeStamped, HasError):
     """One resumable upload in progress (see README, "Upload protocol")."""
 
     class Kind(models.TextChoices):
@@ -162,16 +166,17 @@ class Upload(TeamScopedModel, TimeStamped, ErrorNotice):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="uploads")
-    project = models.ForeignKey(Project, null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="uploads")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="uploads")
+    project = models.ForeignKey(
+        Project, null=True, blank=True, on_delete=models.CASCADE, related_name="uploads"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads"
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     filename = models.CharField(max_length=255)
     size = models.BigIntegerField()
     offset = models.BigIntegerField(default=0)
     state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
-    error = models.TextField(blank=True)
     result_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:

@@ -1,4 +1,5 @@
 """Projects: a team's folders of audio tracks and batches."""
+
 from __future__ import annotations
 
 from django.conf import settings
@@ -15,8 +16,9 @@ class Project(TeamScopedModel, TimeStamped):
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     archived = models.BooleanField(_("archived"), default=False, db_index=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["archived", "-updated_at"]

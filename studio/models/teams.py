@@ -1,4 +1,5 @@
 """Teams, memberships with roles, and invitations."""
+
 from __future__ import annotations
 
 import secrets
@@ -18,8 +19,9 @@ class Team(TeamScopedModel, TimeStamped):
 
     name = models.CharField(_("name"), max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                   on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -42,7 +44,7 @@ class Team(TeamScopedModel, TimeStamped):
     def role_of(self, user) -> str | None:
         if not getattr(user, "is_authenticated", False):
             return None
-        return (self.memberships.filter(user=user).values_list("role", flat=True).first())
+        return self.memberships.filter(user=user).values_list("role", flat=True).first()
 
     def has_role(self, user, min_role: str) -> bool:
         return role_at_least(self.role_of(user), min_role)
@@ -50,8 +52,9 @@ class Team(TeamScopedModel, TimeStamped):
 
 class Membership(TeamScopedModel, TimeStamped):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                             related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
 
     class Meta:
@@ -79,12 +82,14 @@ class Invitation(TeamScopedModel, TimeStamped):
     email = models.EmailField(_("email"), blank=True)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.MEMBER)
     token = models.CharField(max_length=64, unique=True, default=_new_token, editable=False)
-    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     expires_at = models.DateTimeField(default=_default_expiry)
     accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

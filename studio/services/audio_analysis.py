@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 import av
 import numpy as np
@@ -26,7 +27,7 @@ from PIL import Image, ImageDraw
 
 from lipsync.errors import NoAudioStreamError, TruncatedMediaError, UnsupportedMediaError
 
-from ..notices import notice
+from ..notices import Notice, notice
 
 FRAME_S = 0.02
 CLIP_LEVEL = 0.999
@@ -42,7 +43,7 @@ WAVE_W, WAVE_H = 800, 120
 class AudioAnalysis:
     duration_s: float
     stats: dict
-    warnings: list[dict] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     waveform_png: bytes = b""
 
 
@@ -123,8 +124,8 @@ def measure(samples: np.ndarray, rate: int) -> dict:
     }
 
 
-def warnings_for(stats: dict) -> list[dict]:
-    out: list[dict] = []
+def warnings_for(stats: dict[str, Any]) -> list[Notice]:
+    out: list[Notice] = []
     if stats["clipping_share"] > CLIP_SHARE_WARN:
         out.append(
             notice(

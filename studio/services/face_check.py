@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -18,8 +19,9 @@ from PIL import Image
 from lipsync.engines import get_engine
 from lipsync.errors import InputError, NoFaceError
 from lipsync.media.video import open_video
+from lipsync.track import FaceTrack
 
-from ..notices import notice
+from ..notices import Notice, notice
 
 #: Median face height (px) under which the face is called tiny.
 TINY_FACE_PX = 80
@@ -39,7 +41,7 @@ class FaceCheck:
     face_height_px: float | None
     face_height_ratio: float | None
     detector: str
-    warnings: list[dict] = field(default_factory=list)
+    warnings: list[Notice] = field(default_factory=list)
     thumbnail_jpeg: bytes = b""
 
 
@@ -52,12 +54,12 @@ def yaw_scores(landmarks: np.ndarray) -> np.ndarray:
     return np.clip(np.abs(pos - 0.5) * 2.0, 0.0, 1.0)
 
 
-def warnings_for(track, width: int, height: int) -> tuple[list[dict], dict]:
+def warnings_for(track: FaceTrack, width: int, height: int) -> tuple[list[Notice], dict[str, Any]]:
     """Warnings (code + readable message) and the measurements behind them."""
     present = np.asarray(track.present, dtype=bool)
     n = max(int(track.n_frames), 1)
     share = float(present.sum()) / n
-    out: list[dict] = []
+    out: list[Notice] = []
     stats: dict = {"face_share": share, "face_height_px": None, "face_height_ratio": None}
     if present.any():
         boxes = np.asarray(track.boxes, dtype=np.float64)[present]
@@ -145,7 +147,8 @@ def thumbnail(path: str, track) -> bytes:
     pil = Image.fromarray(image)
     if pil.width > THUMB_WIDTH:
         pil = pil.resize(
-            (THUMB_WIDTH, max(1, round(pil.height * THUMB_WIDTH / pil.width))), Image.LANCZOS
+            (THUMB_WIDTH, max(1, round(pil.height * THUMB_WIDTH / pil.width))),
+            Image.Resampling.LANCZOS,
         )
     buf = io.BytesIO()
     pil.convert("RGB").save(buf, "JPEG", quality=85)

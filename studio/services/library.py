@@ -1,4 +1,4 @@
-"""Turning an uploaded file into a Presenter or an AudioTrack.
+"""The presenter and audio libraries: taking files in, renaming, archiving, deleting.
 
 The file is judged by its content (``lipsync.media.probe``), never by its name. A file that
 is not usable raises :class:`lipsync.errors.InputError` whose message names the file and the
@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -29,9 +30,11 @@ from lipsync.media.probe import MediaInfo, declared_duration, probe
 from lipsync.media.video import truncation_tolerance
 from lipsync.track import content_hash
 
+from ..actor import Actor
 from ..audit import record
 from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from ..models.library import random_name
+from ..notices import Notice, from_input_error
 
 
 def display_name(filename: str) -> str:
@@ -137,14 +140,13 @@ def _store(src: str, stored_name: str, move: bool) -> str:
 
 
 def _take_in(
-    request_or_user,
+    actor: Actor,
     path: str,
     filename: str,
     folder: str,
     probe_as: Callable[[str, str], MediaInfo],
     move: bool,
-    user,
-) -> tuple[MediaInfo, dict]:
+) -> tuple[MediaInfo, dict[str, Any]]:
     """Check, probe and store an upload: its info and the fields of every library row."""
     check_size(filename, os.path.getsize(path))
     info = probe_as(path, filename)
@@ -157,17 +159,15 @@ def _take_in(
         "size_bytes": os.path.getsize(Path(settings.MEDIA_ROOT) / stored),
         "content_hash": digest,
         "status": MediaStatus.PROCESSING,
-        "created_by": user or getattr(request_or_user, "user", request_or_user),
+        "created_by": actor.user,
     }
 
 
 def create_presenter(
-    request_or_user, team: Team, path: str, filename: str, *, move: bool = True, user=None
+    actor: Actor, team: Team, path: str, filename: str, *, move: bool = True
 ) -> Presenter:
     """Probe ``path`` and make it a Presenter of ``team``; queue its face check."""
-    info, fields = _take_in(
-        request_or_user, path, filename, f"presenters/{team.pk}", probe_presenter, move, user
-    )
+    info, fields = _take_in(actor, path, filename, f"presenters/{team.pk}", probe_presenter, move)
     presenter = Presenter.objects.create(
         team=team,
         kind=Presenter.Kind.IMAGE if info.is_image else Presenter.Kind.VIDEO,
@@ -179,7 +179,7 @@ def create_presenter(
         **fields,
     )
     record(
-        request_or_user,
+        actor,
         team,
         AuditAction.UPLOADED,
         presenter,
@@ -187,19 +187,17 @@ def create_presenter(
         filename=filename,
         size=presenter.size_bytes,
     )
-    from ..jobs.library import enqueue_presenter_check
+    from ..jobs import enqueue_presenter_check
 
-    transaction.on_commit(lambda: enqueue_presenter_check(presenter.pk))
+    enqueue_presenter_check(presenter)
     return presenter
 
 
 def create_audio(
-    request_or_user, project: Project, path: str, filename: str, *, move: bool = True, user=None
+    actor: Actor, project: Project, path: str, filename: str, *, move: bool = True
 ) -> AudioTrack:
     """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
-    info, fields = _take_in(
-        request_or_user, path, filename, f"audio/{project.team_id}", probe_audio, move, user
-    )
+    info, fields = _take_in(actor, path, filename, f"audio/{project.team_id}", probe_audio, move)
     track = AudioTrack.objects.create(
         project=project,
         codec=info.audio_codec or "",
@@ -209,7 +207,7 @@ def create_audio(
         **fields,
     )
     record(
-        request_or_user,
+        actor,
         project.team,
         AuditAction.UPLOADED,
         track,
@@ -218,9 +216,9 @@ def create_audio(
         size=track.size_bytes,
         project=project.pk,
     )
-    from ..jobs.library import enqueue_audio_analysis
+    from ..jobs import enqueue_audio_analysis
 
-    transaction.on_commit(lambda: enqueue_audio_analysis(track.pk))
+    enqueue_audio_analysis(track)
     return track
 
 
@@ -230,11 +228,15 @@ def duplicate_of(obj: Presenter | AudioTrack) -> Presenter | AudioTrack | None:
     the later copy carries the warning and the original stays quiet."""
     if not obj.content_hash:
         return None
-    if isinstance(obj, Presenter):
-        same = Presenter.objects.filter(team_id=obj.team_id)
-    else:
-        same = AudioTrack.objects.filter(project_id=obj.project_id)
-    return same.filter(content_hash=obj.content_hash, pk__lt=obj.pk).order_by("pk").first()
+    same: Any = (
+        Presenter.objects.filter(team_id=obj.team_id)
+        if isinstance(obj, Presenter)
+        else AudioTrack.objects.filter(project_id=obj.project_id)
+    )
+    twin: Presenter | AudioTrack | None = (
+        same.filter(content_hash=obj.content_hash, pk__lt=obj.pk).order_by("pk").first()
+    )
+    return twin
 
 
 def duplicate_text(twin: Presenter | AudioTrack) -> str:
@@ -242,7 +244,7 @@ def duplicate_text(twin: Presenter | AudioTrack) -> str:
     return gettext("This file is already in the library as %(name)s.") % {"name": twin.name}
 
 
-def ingest_uploaded(uploaded, create: Callable[[str], object]):
+def ingest_uploaded(uploaded: Any, create: Callable[[str], Taken]) -> Taken:
     """Hand a Django ``UploadedFile`` (multipart form) to ``create(path)``.
 
     Small uploads live in memory and are first written to a temporary file; whatever
@@ -264,7 +266,37 @@ def ingest_uploaded(uploaded, create: Callable[[str], object]):
             os.unlink(path)
 
 
-def remove_files(*fields) -> None:
+LibraryObject = Presenter | AudioTrack
+Taken = TypeVar("Taken", Presenter, AudioTrack)
+
+
+def take_form_files(
+    actor: Actor,
+    team: Team,
+    files: list[Any],
+    create: Callable[[str, str], Taken],
+) -> tuple[list[Taken], list[Notice]]:
+    """Take the files of a multipart form in, one by one: ``create(path, file name)`` makes the
+    library object. A refused file is recorded and its reason returned; the others still go in.
+    """
+    created: list[Taken] = []
+    errors: list[Notice] = []
+    for f in files:
+        name: str = f.name
+
+        def take(path: str, name: str = name) -> Taken:
+            return create(path, name)
+
+        try:
+            created.append(ingest_uploaded(f, take))
+        except InputError as exc:
+            error = from_input_error(exc, f.name)
+            errors.append(error)
+            refused_upload(actor, team, f.name, error)
+    return created, errors
+
+
+def remove_files(*fields: Any) -> None:
     """Delete the files behind FileFields (after the row is gone)."""
     for f in fields:
         if f and f.name:
@@ -275,34 +307,75 @@ class InUseError(Exception):
     """The object is used by a task that is queued or running."""
 
 
-def active_tasks_using(presenter: Presenter | None = None, audio: AudioTrack | None = None) -> int:
-    """How many queued or running render tasks use this presenter or audio track."""
-    from ..models.batches import ACTIVE_STATUSES, RenderTask
+#: Lookups ``(presenter or audio track) -> how many queued or running jobs still need it``.
+#: The rendering app registers its render tasks (:mod:`rendering.apps`); the library never
+#: imports it.
+UsageLookup = Callable[[Presenter | AudioTrack], int]
+_usage_lookups: list[UsageLookup] = []
 
-    tasks = RenderTask.objects.filter(status__in=ACTIVE_STATUSES)
-    if presenter is not None:
-        return tasks.filter(presenter=presenter).count()
-    return tasks.filter(audio=audio).count()
+
+def register_usage(lookup: UsageLookup) -> None:
+    if lookup not in _usage_lookups:
+        _usage_lookups.append(lookup)
+
+
+def in_use(obj: Presenter | AudioTrack) -> int:
+    """How many queued or running jobs use ``obj``."""
+    return sum(lookup(obj) for lookup in _usage_lookups)
 
 
 @transaction.atomic
-def delete_presenter(request, presenter: Presenter) -> None:
-    if active_tasks_using(presenter=presenter):
+def delete_presenter(actor: Actor, presenter: Presenter) -> None:
+    if in_use(presenter):
         raise InUseError(presenter.name)
-    record(request, presenter.team, AuditAction.DELETED, presenter, kind="presenter")
+    record(actor, presenter.team, AuditAction.DELETED, presenter, kind="presenter")
     files = (presenter.file, presenter.thumbnail)
     presenter.delete()
     transaction.on_commit(lambda: remove_files(*files))
 
 
 @transaction.atomic
-def delete_audio(request, track: AudioTrack) -> None:
-    if active_tasks_using(audio=track):
+def delete_audio(actor: Actor, track: AudioTrack) -> None:
+    if in_use(track):
         raise InUseError(track.name)
-    record(request, track.project.team, AuditAction.DELETED, track, kind="audio")
+    record(actor, track.project.team, AuditAction.DELETED, track, kind="audio")
     files = (track.file, track.waveform)
     track.delete()
     transaction.on_commit(lambda: remove_files(*files))
+
+
+def update_presenter(actor: Actor, presenter: Presenter, name: str, tags_text: str) -> None:
+    """Rename ``presenter`` and replace its tags (comma separated ``tags_text``)."""
+    presenter.name = name
+    presenter.save(update_fields=["name", "updated_at"])
+    tags = set_tags(presenter, tags_text)
+    record(actor, presenter.team, AuditAction.UPDATED, presenter, name=name, tags=tags)
+
+
+def rename_audio(actor: Actor, track: AudioTrack, name: str) -> None:
+    track.name = name
+    track.save(update_fields=["name", "updated_at"])
+    record(actor, track.project.team, AuditAction.UPDATED, track, name=name)
+
+
+def set_archived(actor: Actor, obj: Presenter | Project, archived: bool) -> None:
+    """Archive ``obj`` (hidden from pickers and lists, kept) or restore it."""
+    obj.archived = archived
+    obj.save(update_fields=["archived", "updated_at"])
+    record(actor, obj.team, AuditAction.ARCHIVED, obj, archived=archived)
+
+
+def refused_upload(actor: Actor, team: Team, filename: str, error: Notice) -> None:
+    """Record a file the library refused (the person sees ``error``)."""
+    record(actor, team, AuditAction.UPLOAD_REJECTED, filename=filename, reason=error.message)
+
+
+def recheck_presenter(presenter: Presenter) -> None:
+    """Run the face check of ``presenter`` again (after a failure, or a newer engine)."""
+    from ..jobs import enqueue_presenter_check
+
+    Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING, error=None)
+    enqueue_presenter_check(presenter)
 
 
 def set_tags(presenter: Presenter, text: str) -> list[str]:

@@ -1,64 +1,27 @@
-"""Team membership work: the current team, invitations, roles, members."""
+"""Team membership work: teams, invitations, roles, members."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..actor import Actor
 from ..audit import record
 from ..models import AuditAction, Invitation, Membership, Role, Team
 from ..models.base import ROLE_RANK, role_at_least
 
-SESSION_KEY = "current_team_id"
-
-
-def user_teams(user):
-    return Team.objects.for_user(user).order_by("name")
-
-
-def current_membership(request: HttpRequest) -> Membership | None:
-    """The membership of the team chosen in this session (first team if none was chosen)."""
-    user = request.user
-    if not user.is_authenticated:
-        return None
-    cached = getattr(request, "_current_membership", False)
-    if cached is not False:
-        return cached
-    memberships = Membership.objects.filter(user=user).select_related("team")
-    chosen = request.session.get(SESSION_KEY)
-    membership = None
-    if chosen is not None:
-        membership = memberships.filter(team_id=chosen).first()
-    if membership is None:
-        membership = memberships.order_by("team__name").first()
-        if membership is not None:
-            request.session[SESSION_KEY] = membership.team_id
-    request._current_membership = membership
-    return membership
-
-
-def current_team(request: HttpRequest) -> Team | None:
-    membership = current_membership(request)
-    return membership.team if membership else None
-
-
-def switch_team(request: HttpRequest, team_id: int) -> Team:
-    """Make ``team_id`` the session's team; 404-like failure (Team.DoesNotExist) if not a member."""
-    team = Team.objects.for_user(request.user).get(pk=team_id)
-    request.session[SESSION_KEY] = team.pk
-    request._current_membership = False
-    return team
-
 
 @transaction.atomic
-def create_team(request_or_user, user, name: str) -> Team:
+def create_team(actor: Actor, user: Any, name: str) -> Team:
+    """A new team owned by ``user``."""
     team = Team.objects.create(name=name, created_by=user)
     Membership.objects.create(team=team, user=user, role=Role.OWNER)
-    record(request_or_user, team, AuditAction.TEAM_CREATED, team)
+    record(actor, team, AuditAction.TEAM_CREATED, team)
     return team
 
 
@@ -72,21 +35,17 @@ def _check_can_grant(actor_role: str, role: str) -> None:
         raise PermissionDenied(_("Only owners can grant the admin or owner role."))
 
 
-def invite(
-    request: HttpRequest, team: Team, actor_role: str, role: str, email: str = ""
-) -> Invitation:
+def invite(actor: Actor, team: Team, actor_role: str, role: str, email: str = "") -> Invitation:
     _check_can_grant(actor_role, role)
-    invitation = Invitation.objects.create(
-        team=team, role=role, email=email, invited_by=request.user
-    )
-    record(request, team, AuditAction.INVITATION_SENT, invitation, role=role, email=email)
+    invitation = Invitation.objects.create(team=team, role=role, email=email, invited_by=actor.user)
+    record(actor, team, AuditAction.INVITATION_SENT, invitation, role=role, email=email)
     return invitation
 
 
-def revoke_invitation(request: HttpRequest, invitation: Invitation) -> None:
+def revoke_invitation(actor: Actor, invitation: Invitation) -> None:
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at", "updated_at"])
-    record(request, invitation.team, AuditAction.INVITATION_REVOKED, invitation)
+    record(actor, invitation.team, AuditAction.INVITATION_REVOKED, invitation)
 
 
 class InvitationUnusable(Exception):
@@ -94,7 +53,7 @@ class InvitationUnusable(Exception):
 
 
 @transaction.atomic
-def accept_invitation(request: HttpRequest, token: str) -> Membership:
+def accept_invitation(actor: Actor, token: str) -> Membership:
     """Join the invitation's team. Refuses expired, used or revoked invitations.
 
     A user who is already a member keeps the higher of the two roles.
@@ -102,7 +61,7 @@ def accept_invitation(request: HttpRequest, token: str) -> Membership:
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_usable:
         raise InvitationUnusable(_("This invitation has expired or was already used."))
-    user = request.user
+    user = actor.user
     membership, created = Membership.objects.get_or_create(
         team=invitation.team, user=user, defaults={"role": invitation.role}
     )
@@ -113,15 +72,14 @@ def accept_invitation(request: HttpRequest, token: str) -> Membership:
     invitation.accepted_by = user
     invitation.save(update_fields=["accepted_at", "accepted_by", "updated_at"])
     record(
-        request, invitation.team, AuditAction.INVITATION_ACCEPTED, invitation, role=membership.role
+        actor, invitation.team, AuditAction.INVITATION_ACCEPTED, invitation, role=membership.role
     )
-    request.session[SESSION_KEY] = invitation.team_id
     return membership
 
 
 @transaction.atomic
 def create_member_account(
-    request: HttpRequest,
+    actor: Actor,
     team: Team,
     actor_role: str,
     username: str,
@@ -135,7 +93,7 @@ def create_member_account(
         raise ValidationError(_("That user name is taken."))
     user = User.objects.create_user(username=username, email=email, password=password)
     membership = Membership.objects.create(team=team, user=user, role=role)
-    record(request, team, AuditAction.MEMBER_ADDED, membership, role=role, username=username)
+    record(actor, team, AuditAction.MEMBER_ADDED, membership, role=role, username=username)
     return membership
 
 
@@ -145,7 +103,7 @@ def _owner_count(team: Team) -> int:
 
 @transaction.atomic
 def change_role(
-    request: HttpRequest, team: Team, actor_role: str, membership: Membership, role: str
+    actor: Actor, team: Team, actor_role: str, membership: Membership, role: str
 ) -> Membership:
     _check_can_grant(actor_role, role)
     if membership.role in (Role.OWNER, Role.ADMIN) and actor_role != Role.OWNER:
@@ -155,15 +113,13 @@ def change_role(
     old = membership.role
     membership.role = role
     membership.save(update_fields=["role", "updated_at"])
-    record(request, team, AuditAction.ROLE_CHANGED, membership, old=old, new=role)
+    record(actor, team, AuditAction.ROLE_CHANGED, membership, old=old, new=role)
     return membership
 
 
 @transaction.atomic
-def remove_member(
-    request: HttpRequest, team: Team, actor_role: str, membership: Membership
-) -> None:
-    is_self = membership.user_id == request.user.pk
+def remove_member(actor: Actor, team: Team, actor_role: str, membership: Membership) -> None:
+    is_self = actor.user is not None and membership.user_id == actor.user.pk
     if not is_self:
         if not role_at_least(actor_role, Role.ADMIN):
             raise PermissionDenied(_("Only owners and admins remove members."))
@@ -172,7 +128,7 @@ def remove_member(
     if membership.role == Role.OWNER and _owner_count(team) <= 1:
         raise ValidationError(_("A team needs at least one owner."))
     record(
-        request,
+        actor,
         team,
         AuditAction.MEMBER_REMOVED,
         membership,
@@ -180,3 +136,7 @@ def remove_member(
         role=membership.role,
     )
     membership.delete()
+
+
+def password_changed(actor: Actor) -> None:
+    record(actor, None, AuditAction.PASSWORD_CHANGED)

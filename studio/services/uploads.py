@@ -17,9 +17,10 @@ from django.db import transaction
 
 from lipsync.errors import InputError
 
+from ..actor import Actor
 from ..audit import record
 from ..models import AudioTrack, AuditAction, Presenter, Project, Team, Upload
-from ..notices import error_fields, lipsync_error
+from ..notices import Notice, from_input_error
 from . import library
 
 _COPY = 1 << 20
@@ -99,7 +100,7 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
         return upload
 
 
-def finish(request, upload: Upload) -> Presenter | AudioTrack:
+def finish(actor: Actor, upload: Upload) -> Presenter | AudioTrack:
     """Probe the complete file and create the library object; on bad input keep nothing."""
     if upload.state != Upload.State.OPEN:
         raise UploadError(f"upload is {upload.state}", status=409)
@@ -111,38 +112,36 @@ def finish(request, upload: Upload) -> Presenter | AudioTrack:
     try:
         with transaction.atomic():
             if upload.kind == Upload.Kind.PRESENTER:
-                obj = library.create_presenter(
-                    request, upload.team, path, upload.filename, user=upload.user
+                obj: Presenter | AudioTrack = library.create_presenter(
+                    actor, upload.team, path, upload.filename
                 )
+            elif upload.project is not None:
+                obj = library.create_audio(actor, upload.project, path, upload.filename)
             else:
-                obj = library.create_audio(
-                    request, upload.project, path, upload.filename, user=upload.user
-                )
+                raise UploadError("audio uploads need a project")
             upload.state = Upload.State.DONE
             upload.result_id = obj.pk
             upload.save(update_fields=["state", "result_id", "updated_at"])
         return obj
     except InputError as exc:
-        reject(request, upload, lipsync_error(exc, upload.filename))
+        reject(actor, upload, from_input_error(exc, upload.filename))
         raise
 
 
-def reject(request, upload: Upload, error: dict) -> None:
-    """Mark the upload failed with ``error`` (a :mod:`studio.notices` record) and drop its bytes."""
+def reject(actor: Actor, upload: Upload, error: Notice) -> None:
+    """Mark the upload failed with ``error`` and drop its bytes."""
     discard_part(upload)
     upload.state = Upload.State.FAILED
-    fields = error_fields(error)
-    upload.error = fields["error"]
-    upload.error_notice = fields["error_notice"]
-    upload.save(update_fields=["state", "error", "error_notice", "updated_at"])
+    upload.error = error
+    upload.save(update_fields=["state", "error", "updated_at"])
     record(
-        request,
+        actor,
         upload.team,
         AuditAction.UPLOAD_REJECTED,
         upload,
         kind=upload.kind,
         filename=upload.filename,
-        reason=upload.error,
+        reason=error.message,
     )
 
 

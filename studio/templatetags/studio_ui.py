@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django import template
 
-from ..notices import notice_text
+from ..notices import Notice
 
 register = template.Library()
 
 
 @register.filter
-def warning_text(warning: dict) -> str:
+def warning_text(warning: Notice | None) -> str:
     """``{{ w|warning_text }}``: a stored warning in the reader's language."""
-    return notice_text(warning)
+    return warning.text() if warning is not None else ""

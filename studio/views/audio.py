@@ -8,19 +8,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lipsync.errors import InputError
-
-from ..audit import record
 from ..forms import RenameForm
-from ..models import AudioTrack, AuditAction, Project, Role
-from ..notices import lipsync_error, notice_text
+from ..models import AudioTrack, Project, Role
 from ..services import library
-from .common import get_scoped, team_view
+from .common import actor, get_scoped, team_view, wants_json
 from .files import serve_field
-from .presenters import _wants_json
 
 
-def audio_json(t: AudioTrack) -> dict:
+def audio_json(t: AudioTrack) -> dict[str, object]:
     return {
         "id": t.pk,
         "name": t.name,
@@ -36,22 +31,17 @@ def audio_json(t: AudioTrack) -> dict:
 def audio_upload(request, pk):
     """Plain multipart upload into a project (the page's JS uses the chunked API)."""
     project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
-    created, errors = [], []
-    for f in request.FILES.getlist("files"):
-        try:
-            created.append(
-                library.ingest_uploaded(
-                    f, lambda path, f=f: library.create_audio(request, project, path, f.name)
-                )
-            )
-        except InputError as exc:
-            errors.append(notice_text(lipsync_error(exc, f.name)))
-            record(
-                request, project.team, AuditAction.UPLOAD_REJECTED, filename=f.name, reason=str(exc)
-            )
+    who = actor(request)
+    created, refused = library.take_form_files(
+        who,
+        project.team,
+        request.FILES.getlist("files"),
+        lambda path, name: library.create_audio(who, project, path, name),
+    )
+    errors = [e.text() for e in refused]
     if not created and not errors:
         errors.append(_("Choose at least one file."))
-    if _wants_json(request):
+    if wants_json(request):
         status = 201 if created and not errors else (400 if not created else 207)
         return JsonResponse(
             {"created": [audio_json(t) for t in created], "errors": errors}, status=status
@@ -71,7 +61,7 @@ def audio_detail(request, pk):
     track = get_scoped(
         request, AudioTrack, pk, queryset=AudioTrack.objects.select_related("project__team")
     )
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(audio_json(track))
     role = track.project.team.role_of(request.user)
     return render(
@@ -91,9 +81,7 @@ def audio_edit(request, pk):
     track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
     form = RenameForm(request.POST or None, initial={"name": track.name})
     if request.method == "POST" and form.is_valid():
-        track.name = form.cleaned_data["name"]
-        track.save(update_fields=["name", "updated_at"])
-        record(request, track.project.team, AuditAction.UPDATED, track, name=track.name)
+        library.rename_audio(actor(request), track, form.cleaned_data["name"])
         messages.success(request, _("Audio track saved."))
         return redirect(track)
     return render(request, "studio/audio_edit.html", {"form": form, "track": track})
@@ -110,7 +98,7 @@ def audio_delete(request, pk):
             {"object": track, "cancel_url": track.get_absolute_url()},
         )
     try:
-        library.delete_audio(request, track)
+        library.delete_audio(actor(request), track)
     except library.InUseError:
         messages.error(
             request,

@@ -8,7 +8,7 @@ row, so hiding it would be pointless).
 from __future__ import annotations
 
 from functools import wraps
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -17,20 +17,24 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.utils.translation import gettext as _
 
-from ..audit import record
-from ..models import AuditAction, Membership, Role
+from ..actor import Actor
+from ..models import Membership, Role
 from ..models.base import role_at_least
-from ..services.teams import current_membership
+from ..session import current_membership
 
 M = TypeVar("M", bound=Model)
 
 
 def get_scoped(
-    request: HttpRequest, model: type[M], pk, min_role: str | None = None, queryset=None
+    request: HttpRequest,
+    model: type[M],
+    pk: object,
+    min_role: str | None = None,
+    queryset: Any = None,
 ) -> M:
     """The row ``pk`` visible to the user (404 otherwise); 403 if their role is below
     ``min_role`` in the row's team."""
-    qs = queryset if queryset is not None else model.objects.all()
+    qs: Any = queryset if queryset is not None else model._default_manager.all()
     obj = get_object_or_404(qs.for_user(request.user), pk=pk)
     if min_role is not None:
         role = obj.owning_team.role_of(request.user)
@@ -39,11 +43,13 @@ def get_scoped(
     return obj
 
 
-def require_role(membership: Membership | None, min_role: str) -> None:
+def require_role(membership: Membership | None, min_role: str) -> Membership:
+    """``membership`` when its role is at least ``min_role`` (404 without one, else 403)."""
     if membership is None:
         raise Http404(_("You are not a member of any team."))
     if not role_at_least(membership.role, min_role):
         raise PermissionDenied(_("Your role in this team does not allow this."))
+    return membership
 
 
 def team_view(min_role: str = Role.VIEWER):
@@ -74,10 +80,11 @@ def can(request: HttpRequest, min_role: str) -> bool:
     return membership is not None and role_at_least(membership.role, min_role)
 
 
-def archive_from_post(request: HttpRequest, obj: Model) -> bool:
-    """Archive ``obj`` (or restore it when the form sends ``archived=0``); audited. Returns
-    whether it is archived now."""
-    obj.archived = request.POST.get("archived", "1") == "1"
-    obj.save(update_fields=["archived", "updated_at"])
-    record(request, obj.team, AuditAction.ARCHIVED, obj, archived=obj.archived)
-    return obj.archived
+def wants_json(request: HttpRequest) -> bool:
+    """The client asked for JSON (the page's scripts do) rather than a page."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def actor(request: HttpRequest) -> Actor:
+    """Who is acting, for the service the view calls (see :mod:`studio.actor`)."""
+    return Actor.from_request(request)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import mimetypes
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.db.models.fields.files import FieldFile
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
@@ -27,7 +29,9 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _END = object()
 
 
-def streaming_body(request, chunks: Iterable[bytes]):
+def streaming_body(
+    request: HttpRequest, chunks: Iterable[bytes]
+) -> Iterable[bytes] | AsyncIterator[bytes]:
     """``chunks`` in the form the server streams without buffering.
 
     Under ASGI (daphne) Django turns a *sync* iterator into a list before sending the first
@@ -37,13 +41,17 @@ def streaming_body(request, chunks: Iterable[bytes]):
     if not isinstance(request, ASGIRequest):
         return chunks
 
-    async def pull():
+    async def pull() -> AsyncIterator[bytes]:
         iterator = iter(chunks)
-        step = sync_to_async(next, thread_sensitive=False)
+
+        def step_sync() -> object:
+            return next(iterator, _END)
+
+        step = sync_to_async(step_sync, thread_sensitive=False)
         try:
             while True:
-                chunk = await step(iterator, _END)
-                if chunk is _END:
+                chunk = await step()
+                if not isinstance(chunk, bytes):
                     return
                 yield chunk
         finally:
@@ -67,27 +75,28 @@ def _read_range(path: str, start: int, length: int) -> Iterator[bytes]:
 
 
 def serve_file(
-    request,
-    name: str,
+    request: HttpRequest,
+    name: str | None,
     download_name: str = "",
     as_attachment: bool = False,
     content_type: str | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """Serve MEDIA_ROOT/``name`` (already permission-checked), honouring a single Range."""
     root = os.path.realpath(settings.MEDIA_ROOT)
-    path = os.path.realpath(os.path.join(root, name))
+    path = os.path.realpath(os.path.join(root, name or ""))
     if not path.startswith(root + os.sep) or not os.path.isfile(path):
         raise Http404(_("The file is missing."))
     content_type = content_type or mimetypes.guess_type(path)[0] or "application/octet-stream"
     disposition = content_disposition_header(as_attachment, download_name or os.path.basename(path))
-    if getattr(settings, "SENDFILE_X_ACCEL", False):
-        response = HttpResponse(content_type=content_type)
-        prefix = getattr(settings, "SENDFILE_URL_PREFIX", "/protected-media/")
-        response["X-Accel-Redirect"] = prefix + quote(os.path.relpath(path, root))
-        response["Content-Disposition"] = disposition
-        return response
+    if settings.SENDFILE_X_ACCEL:
+        handed_off = HttpResponse(content_type=content_type)
+        prefix = settings.SENDFILE_URL_PREFIX
+        handed_off["X-Accel-Redirect"] = prefix + quote(os.path.relpath(path, root))
+        handed_off["Content-Disposition"] = disposition or ""
+        return handed_off
     size = os.path.getsize(path)
     start, end = 0, size - 1
+    response: HttpResponseBase
     status = 200
     header = request.headers.get("Range", "")
     match = _RANGE.match(header.strip()) if header else None
@@ -111,7 +120,7 @@ def serve_file(
     )
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = disposition
+    response["Content-Disposition"] = disposition or ""
     response["Cache-Control"] = "private, max-age=3600"
     if status == 206:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -119,8 +128,8 @@ def serve_file(
 
 
 def serve_field(
-    request, field, download_name: str = "", as_attachment: bool = False
-) -> HttpResponse:
+    request: HttpRequest, field: FieldFile, download_name: str = "", as_attachment: bool = False
+) -> HttpResponseBase:
     """Serve the file of a model's FileField (already permission-checked)."""
     if not field or not field.name:
         raise Http404(_("The file is missing."))

@@ -11,18 +11,14 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lipsync.errors import InputError
-
-from ..audit import record
 from ..forms import PresenterForm
-from ..models import AuditAction, MediaStatus, Presenter, Role, Tag
-from ..notices import error_fields, lipsync_error, notice_text
+from ..models import MediaStatus, Presenter, Role, Tag
 from ..services import library
-from .common import archive_from_post, can, get_scoped, team_view
+from .common import actor, can, get_scoped, team_view, wants_json
 from .files import serve_field
 
 
-def presenter_json(p: Presenter) -> dict:
+def presenter_json(p: Presenter) -> dict[str, object]:
     return {
         "id": p.pk,
         "name": p.name,
@@ -68,29 +64,22 @@ def presenter_list(request):
     )
 
 
-def _wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
-
-
 @team_view(Role.MEMBER)
 @require_POST
 def presenter_upload(request):
     """Plain multipart upload of one or more files (the page's JS uses the chunked API)."""
-    created, errors = [], []
     team = request.membership.team
-    for f in request.FILES.getlist("files"):
-        try:
-            created.append(
-                library.ingest_uploaded(
-                    f, lambda path, f=f: library.create_presenter(request, team, path, f.name)
-                )
-            )
-        except InputError as exc:
-            errors.append(notice_text(lipsync_error(exc, f.name)))
-            record(request, team, AuditAction.UPLOAD_REJECTED, filename=f.name, reason=str(exc))
+    who = actor(request)
+    created, refused = library.take_form_files(
+        who,
+        team,
+        request.FILES.getlist("files"),
+        lambda path, name: library.create_presenter(who, team, path, name),
+    )
+    errors = [e.text() for e in refused]
     if not created and not errors:
         errors.append(_("Choose at least one file."))
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(
             {"created": [presenter_json(p) for p in created], "errors": errors},
             status=201 if created and not errors else (400 if errors and not created else 207),
@@ -108,7 +97,7 @@ def presenter_upload(request):
 @team_view()
 def presenter_detail(request, pk):
     presenter = get_scoped(request, Presenter, pk)
-    if _wants_json(request):
+    if wants_json(request):
         return JsonResponse(presenter_json(presenter))
     role = presenter.team.role_of(request.user)
     return render(
@@ -118,7 +107,7 @@ def presenter_detail(request, pk):
             "presenter": presenter,
             "tags": presenter.tags.all(),
             "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
-            "in_use": library.active_tasks_using(presenter=presenter),
+            "in_use": library.in_use(presenter),
             "duplicate": library.duplicate_of(presenter),
         },
     )
@@ -129,10 +118,8 @@ def presenter_edit(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
     form = PresenterForm(request.POST or None, instance=presenter)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        tags = library.set_tags(presenter, form.cleaned_data["tags_text"])
-        record(
-            request, presenter.team, AuditAction.UPDATED, presenter, name=presenter.name, tags=tags
+        library.update_presenter(
+            actor(request), presenter, form.cleaned_data["name"], form.cleaned_data["tags_text"]
         )
         messages.success(request, _("Presenter saved."))
         return redirect(presenter)
@@ -143,7 +130,8 @@ def presenter_edit(request, pk):
 @require_POST
 def presenter_archive(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
-    archived = archive_from_post(request, presenter)
+    archived = request.POST.get("archived", "1") == "1"
+    library.set_archived(actor(request), presenter, archived)
     messages.success(request, _("Presenter archived.") if archived else _("Presenter restored."))
     return redirect(presenter)
 
@@ -158,7 +146,7 @@ def presenter_delete(request, pk):
             {"object": presenter, "cancel_url": presenter.get_absolute_url()},
         )
     try:
-        library.delete_presenter(request, presenter)
+        library.delete_presenter(actor(request), presenter)
     except library.InUseError:
         messages.error(
             request,
@@ -177,12 +165,7 @@ def presenter_delete(request, pk):
 @require_POST
 def presenter_recheck(request, pk):
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
-    Presenter.objects.filter(pk=presenter.pk).update(
-        status=MediaStatus.PROCESSING, **error_fields(None)
-    )
-    from ..jobs.library import enqueue_presenter_check
-
-    enqueue_presenter_check(presenter.pk)
+    library.recheck_presenter(presenter)
     messages.info(request, _("Face check queued."))
     return redirect(presenter)
 

@@ -35,6 +35,8 @@ def profile(request: HttpRequest) -> HttpResponse:
     else:
         form = ProfileForm(instance=request.user)
     memberships = (
-        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+        Membership.objects.filter(user_id=int(request.user.pk or 0))
+        .select_related("team")
+        .order_by("team__name")
     )
     return render(request, "accounts/profile.html", {"form": form, "memberships": memberships})

@@ -8,23 +8,23 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..audit import record
 from ..forms import ProjectForm
-from ..models import AuditAction, Project, Role
-from .common import archive_from_post, can, get_scoped, team_view
+from ..models import Project, Role
+from ..services import library, projects
+from .common import actor, can, get_scoped, team_view
 
 
 @team_view()
 def project_list(request):
     show_archived = request.GET.get("archived") == "1"
-    projects = Project.objects.for_user(request.user).filter(team=request.membership.team)
+    rows = Project.objects.for_user(request.user).filter(team=request.membership.team)
     if not show_archived:
-        projects = projects.filter(archived=False)
+        rows = rows.filter(archived=False)
     return render(
         request,
         "studio/project_list.html",
         {
-            "projects": projects,
+            "projects": rows,
             "show_archived": show_archived,
             "can_edit": can(request, Role.MEMBER),
         },
@@ -35,11 +35,12 @@ def project_list(request):
 def project_create(request):
     form = ProjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        project = form.save(commit=False)
-        project.team = request.membership.team
-        project.created_by = request.user
-        project.save()
-        record(request, project.team, AuditAction.PROJECT_CREATED, project)
+        project = projects.create_project(
+            actor(request),
+            request.membership.team,
+            form.cleaned_data["name"],
+            form.cleaned_data["description"],
+        )
         messages.success(request, _("Project %(name)s created.") % {"name": project.name})
         return redirect(project)
     return render(request, "studio/project_form.html", {"form": form, "project": None})
@@ -67,9 +68,8 @@ def project_edit(request, pk):
     project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
     form = ProjectForm(request.POST or None, instance=project)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        record(
-            request, project.team, AuditAction.PROJECT_UPDATED, project, fields=form.changed_data
+        projects.update_project(
+            actor(request), project, **{k: form.cleaned_data[k] for k in form.changed_data}
         )
         messages.success(request, _("Project saved."))
         return redirect(project)
@@ -80,6 +80,7 @@ def project_edit(request, pk):
 @require_POST
 def project_archive(request, pk):
     project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
-    archived = archive_from_post(request, project)
+    archived = request.POST.get("archived", "1") == "1"
+    library.set_archived(actor(request), project, archived)
     messages.success(request, _("Project archived.") if archived else _("Project restored."))
     return redirect(project)

@@ -13,11 +13,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..audit import record
+from .. import session
+from ..actor import Actor
 from ..forms import AddMemberForm, InviteForm, RoleForm, TeamForm
-from ..models import AuditAction, Invitation, Membership, Role, Team
+from ..models import Invitation, Membership, Role, Team
 from ..services import teams as team_service
-from .common import team_view
+from .common import actor, team_view
 
 
 class PasswordChange(auth_views.PasswordChangeView):
@@ -25,7 +26,7 @@ class PasswordChange(auth_views.PasswordChangeView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        record(self.request, None, AuditAction.PASSWORD_CHANGED)
+        team_service.password_changed(Actor.from_request(self.request))
         return response
 
 
@@ -60,7 +61,7 @@ def team_settings(request):
 @require_POST
 def switch(request):
     try:
-        team = team_service.switch_team(request, int(request.POST.get("team", "")))
+        team = session.switch_team(request, int(request.POST.get("team", "")))
     except (ValueError, Team.DoesNotExist):
         raise Http404(_("No such team.")) from None
     messages.info(request, _("Switched to %(team)s.") % {"team": team.name})
@@ -76,8 +77,8 @@ def switch(request):
 def create(request):
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        team = team_service.create_team(request, request.user, form.cleaned_data["name"])
-        request.session[team_service.SESSION_KEY] = team.pk
+        team = team_service.create_team(actor(request), request.user, form.cleaned_data["name"])
+        request.session[session.SESSION_KEY] = team.pk
         messages.success(request, _("Team %(team)s created.") % {"team": team.name})
         return redirect("team_settings")
     return render(request, "studio/team_create.html", {"form": form})
@@ -92,7 +93,7 @@ def invite(request):
         return redirect("team_settings")
     try:
         invitation = team_service.invite(
-            request,
+            actor(request),
             request.membership.team,
             request.membership.role,
             form.cleaned_data["role"],
@@ -113,12 +114,12 @@ def add_member(request):
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return redirect("team_settings")
     data = form.cleaned_data
     try:
         team_service.create_member_account(
-            request,
+            actor(request),
             request.membership.team,
             request.membership.role,
             data["username"],
@@ -149,7 +150,7 @@ def change_role(request, pk):
         return redirect("team_settings")
     try:
         team_service.change_role(
-            request,
+            actor(request),
             request.membership.team,
             request.membership.role,
             membership,
@@ -173,7 +174,7 @@ def remove_member(request, pk):
     leaving = membership.user_id == request.user.pk
     try:
         team_service.remove_member(
-            request, request.membership.team, request.membership.role, membership
+            actor(request), request.membership.team, request.membership.role, membership
         )
     except (PermissionDenied, ValidationError) as exc:
         if isinstance(exc, PermissionDenied):
@@ -181,7 +182,7 @@ def remove_member(request, pk):
         messages.error(request, " ".join(exc.messages))
         return redirect("team_settings")
     if leaving:
-        request.session.pop(team_service.SESSION_KEY, None)
+        request.session.pop(session.SESSION_KEY, None)
         messages.success(request, _("You left the team."))
         return redirect("dashboard")
     messages.success(
@@ -199,7 +200,7 @@ def revoke_invitation(request, pk):
         ),
         pk=pk,
     )
-    team_service.revoke_invitation(request, invitation)
+    team_service.revoke_invitation(actor(request), invitation)
     messages.success(request, _("Invitation revoked."))
     return redirect("team_settings")
 
@@ -212,7 +213,8 @@ def accept(request, token):
         if not request.user.is_authenticated:
             return redirect(f"{reverse('login')}?next={request.path}")
         try:
-            membership = team_service.accept_invitation(request, token)
+            membership = team_service.accept_invitation(actor(request), token)
+            request.session[session.SESSION_KEY] = membership.team_id
         except team_service.InvitationUnusable as exc:
             messages.error(request, str(exc))
             return render(

@@ -12,11 +12,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from lipsync.errors import InputError
 
 from ..models import Project, Role, Upload
-from ..notices import lipsync_error, notice_text
+from ..notices import from_input_error, reason_of
 from ..services import library
 from ..services import uploads as service
-from ..services.teams import current_membership
-from .common import get_scoped, require_role
+from ..session import current_membership
+from .common import actor, get_scoped, require_role
 
 
 def _state(upload: Upload) -> dict:
@@ -42,8 +42,8 @@ def _state(upload: Upload) -> dict:
 
 def _reason_text(upload: Upload) -> str:
     """The failure reason without the file name (the page shows the name already)."""
-    reason = (upload.error_notice or {}).get("params", {}).get("reason")
-    return notice_text(reason) if reason else upload.error_text
+    reason = reason_of(upload.error)
+    return reason.text() if reason else ""
 
 
 def _error(message: str, status: int = 400, **extra) -> JsonResponse:
@@ -77,19 +77,17 @@ def create(request):
         project = get_scoped(request, Project, project_id, min_role=Role.MEMBER)
         team = project.team
     else:
-        membership = current_membership(request)
-        require_role(membership, Role.MEMBER)
+        membership = require_role(current_membership(request), Role.MEMBER)
         team = membership.team
     try:
         upload = service.create_upload(request.user, team, kind, filename, size, project)
     except service.UploadError as exc:
         return _error(str(exc), exc.status)
     except InputError as exc:
-        shown = lipsync_error(exc, filename)
+        shown = from_input_error(exc, filename)
+        reason = reason_of(shown)
         return _error(
-            notice_text(shown),
-            413 if size > 0 else 400,
-            reason=notice_text(shown["params"]["reason"]),
+            shown.text(), 413 if size > 0 else 400, reason=reason.text() if reason else ""
         )
     return JsonResponse(_state(upload), status=201)
 
@@ -121,7 +119,7 @@ def complete(request, pk):
         return HttpResponseNotAllowed(["POST"])
     upload = _own_upload(request, pk)
     try:
-        obj = service.finish(request, upload)
+        obj = service.finish(actor(request), upload)
     except service.UploadError as exc:
         return _error(str(exc), exc.status, offset=exc.offset)
     except InputError:

@@ -11,8 +11,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from studio.models import AuditEvent, MediaAsset, RenderTask, TaskStatus
-from studio.services import batches as service
+from rendering.models import MediaAsset, RenderTask, TaskStatus
+from rendering.services import batches as service
+from studio.actor import Actor
+from studio.models import AuditEvent
 
 
 @pytest.fixture
@@ -25,7 +27,7 @@ def staff_client(client, django_user_model):
 @pytest.fixture
 def batch(use_redis, library, member):
     return service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
         ),
@@ -41,27 +43,28 @@ def test_admin_lists_tasks_with_worker_device_errors_and_rq_link(batch, staff_cl
         error="anna.mp4: no usable face",
         traceback="Traceback (most recent call last): ...",
     )
-    listing = staff_client.get(reverse("admin:studio_rendertask_changelist"))
+    listing = staff_client.get(reverse("admin:rendering_rendertask_changelist"))
     page = listing.content.decode()
     assert listing.status_code == 200
     assert "gpu-box-1" in page and "cuda:0" in page and "no usable face" in page
-    detail = staff_client.get(reverse("admin:studio_rendertask_change", args=[task.pk]))
+    detail = staff_client.get(reverse("admin:rendering_rendertask_change", args=[task.pk]))
     body = detail.content.decode()
     assert "Traceback (most recent call last)" in body
     assert "/admin/rq/queues/" in body and task.rq_job_id[:12] in body
     assert (
-        staff_client.get(reverse("admin:studio_batch_change", args=[batch.pk])).status_code == 200
+        staff_client.get(reverse("admin:rendering_batch_change", args=[batch.pk])).status_code
+        == 200
     )
 
 
 def test_admin_cancel_and_retry_actions(batch, staff_client, django_capture_on_commit_callbacks):
-    url = reverse("admin:studio_batch_changelist")
+    url = reverse("admin:rendering_batch_changelist")
     staff_client.post(url, {"action": "cancel_selected", "_selected_action": [batch.pk]})
     assert set(batch.tasks.values_list("status", flat=True)) == {"cancelled"}
     assert AuditEvent.objects.filter(action="batch_cancelled", data__via="admin").exists()
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(
-            reverse("admin:studio_rendertask_changelist"),
+            reverse("admin:rendering_rendertask_changelist"),
             {
                 "action": "retry_selected",
                 "_selected_action": list(batch.tasks.values_list("pk", flat=True)),
@@ -74,7 +77,7 @@ def test_audit_log_is_read_only_in_admin(batch, staff_client, member):
     from studio.audit import record
     from studio.models import AuditAction
 
-    event = record(member, batch.team, AuditAction.BATCH_CREATED, batch)
+    event = record(Actor.of(member), batch.team, AuditAction.BATCH_CREATED, batch)
     page = staff_client.get(reverse("admin:studio_auditevent_changelist") + "?action=batch_created")
     assert page.status_code == 200 and "batch_created" in page.content.decode()
     change = staff_client.post(

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 SETUP = """
 from django.contrib.auth import get_user_model
 from studio.models import AudioTrack, Presenter, Project
-from studio.services.batches import BatchSpec, create_batch
+from rendering.services.batches import BatchSpec, create_batch
 u = get_user_model().objects.get(username='alice')
 team = u.memberships.get().team
 p = Project.objects.create(team=team, name='Launch')
@@ -34,7 +34,7 @@ a = AudioTrack.objects.create(project=p, name='Welcome talk', file='lib/talk.wav
 ps = [Presenter.objects.create(team=team, name=n, file='lib/' + f, original_filename=f,
                                status='ready', duration_s=2)
       for n, f in [('安娜 Anna', 'anna.mp4'), ('Bo', 'bo.mp4'), ('Broken', 'broken.mp4')]]
-print('BATCH', create_batch(u, BatchSpec(project=p, audios=[a], presenters=ps)).pk)
+print('BATCH', create_batch(Actor.of(u), BatchSpec(project=p, audios=[a], presenters=ps)).pk)
 """
 
 

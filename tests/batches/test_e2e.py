@@ -23,9 +23,12 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from studio.models import RenderTask, TaskStatus
-from studio.services import batches as service
+from rendering.models import RenderTask, TaskStatus
+from rendering.services import batches as service
+from studio.actor import Actor
 from tests.conftest import REPO, free_port
+
+SYSTEM = Actor.system("tests")
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
@@ -184,7 +187,7 @@ def _wait_for(predicate, timeout_s: float, what: str, stack: Stack):
 def test_batch_end_to_end(stack, library, member, member_client, outsider_client, tmp_path):
     stack.start_web()
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project,
             audios=[library.hello],
@@ -229,7 +232,7 @@ def test_batch_end_to_end(stack, library, member, member_client, outsider_client
         "succeeded",
         "failed",
     ], stack.logs()
-    assert tasks["Broken"].error.startswith("broken.mp4: not a media file")
+    assert tasks["Broken"].error_message.startswith("broken.mp4: not a media file")
     for name in ("安娜 Anna", "Bo"):
         percents = seen[tasks[name].pk]
         assert len(percents) >= 3 and percents[-1] == 100.0
@@ -266,7 +269,7 @@ def test_cancel_running_then_kill_worker(stack, library, member, clip_files, tmp
     copy.write_bytes(clip_files.long_wav.read_bytes())
     second_audio = library.audio("Long talk 2", copy, 40.0)
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project,
             audios=[library.long_audio, second_audio],
@@ -286,7 +289,7 @@ def test_cancel_running_then_kill_worker(stack, library, member, clip_files, tmp
 
     # Cancel the running render: it stops at its next frames and leaves no file.
     _wait_for(lambda: rendering(first), 90, "the first render to get going", stack)
-    assert service.cancel_task(RenderTask.objects.get(pk=first.pk))
+    assert service.cancel_task(SYSTEM, RenderTask.objects.get(pk=first.pk))
     _wait_for(
         lambda: RenderTask.objects.get(pk=first.pk).status == "cancelled",
         30,
@@ -313,7 +316,7 @@ def test_cancel_running_then_kill_worker(stack, library, member, clip_files, tmp
     noticed_s = time.monotonic() - killed_at
     assert noticed_s < 60
     assert row.status in ("queued", "running")
-    assert "w1 stopped responding" in row.error and "attempt 2 of 3" in row.error
+    assert "w1 stopped responding" in row.error_message and "attempt 2 of 3" in row.error_message
     done = _wait_for(
         lambda: (lambda r: r if r.status in FINAL else None)(RenderTask.objects.get(pk=second.pk)),
         90,

@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from lipsync.errors import NoFaceError, UnsupportedMediaError
-from studio.models import RenderTask, TaskStatus
-from studio.notices import lipsync_error, notice_text
-from studio.progress import publish_task
-from studio.reconcile import reconcile
-from studio.services import batches as service
+from rendering.models import RenderTask, TaskStatus
+from rendering.progress import publish_task
+from rendering.reconcile import reconcile
+from rendering.services import batches as service
+from studio.actor import Actor
+from studio.notices import Notice, from_input_error, input_error
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,7 +28,7 @@ ZH_GAVE_UP = "工作进程 ghost 在渲染时停止响应（阶段：render）�
 def failed_task(use_redis, library, member):
     """A task whose worker died on its last attempt, failed by the real reconciler."""
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna]
         ),
@@ -50,7 +51,7 @@ def failed_task(use_redis, library, member):
 
 
 def test_failed_task_error_shows_in_chinese_on_the_zh_batch_page(failed_task, member_client):
-    assert failed_task.error.endswith("Gave up after 3 attempts."), "English kept for logs"
+    assert failed_task.error_message.endswith("Gave up after 3 attempts."), "English kept for logs"
     url = reverse("batch_detail", args=[failed_task.batch_id])
     zh = member_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     en = member_client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -63,7 +64,7 @@ def test_status_json_error_follows_the_request_language(failed_task, member_clie
     zh = member_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-CN").json()
     en = member_client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()
     assert zh["tasks"][0]["error"] == ZH_GAVE_UP
-    assert en["tasks"][0]["error"] == failed_task.error
+    assert en["tasks"][0]["error"] == failed_task.error_message
 
 
 def _communicator(client, batch_id, language):
@@ -100,13 +101,13 @@ def test_websocket_translates_for_each_client(failed_task, member_client):
     (zh_snap, en_snap), (zh_upd, en_upd) = async_to_sync(conversation)()
     assert zh_snap["tasks"][0]["error"] == ZH_GAVE_UP
     assert zh_snap["tasks"][0]["status_label"] == "失败"
-    assert en_snap["tasks"][0]["error"] == failed_task.error
+    assert en_snap["tasks"][0]["error"] == failed_task.error_message
     assert zh_upd["task"]["error"] == ZH_GAVE_UP and zh_upd["task"]["status_label"] == "失败"
-    assert en_upd["task"]["error"] == failed_task.error
+    assert en_upd["task"]["error"] == failed_task.error_message
 
 
 def test_language_cookie_beats_accept_language():
-    from studio.consumers import scope_language
+    from rendering.consumers import scope_language
 
     scope = {"cookies": {"django_language": "zh-hans"}, "headers": [(b"accept-language", b"en")]}
     assert scope_language(scope) == "zh-hans"
@@ -115,15 +116,16 @@ def test_language_cookie_beats_accept_language():
 
 
 def test_input_error_keeps_the_engines_reason_and_translates_ours():
-    engine = lipsync_error(
+    engine = from_input_error(
         UnsupportedMediaError("/media/x/1a2b.mp4", "not a media file"), "broken.mp4"
     )
-    ours = lipsync_error(NoFaceError("room.mp4", "no face was found in any frame"))
-    assert engine["message"] == "broken.mp4: not a media file"
-    assert ours["message"] == "room.mp4: no face was found in any frame"
+    ours = from_input_error(NoFaceError("room.mp4", "no face was found in any frame"))
+    assert engine.message == "broken.mp4: not a media file"
+    assert ours.message == "room.mp4: no face was found in any frame"
     with translation.override("zh-hans"):
-        assert notice_text(engine) == "broken.mp4：not a media file"
-        assert notice_text(ours) == "room.mp4：所有画面帧中都没有找到人脸"
+        assert engine.text() == "broken.mp4：not a media file"
+        assert ours.text() == "room.mp4：所有画面帧中都没有找到人脸"
+    assert Notice.from_json(ours.to_json()) == ours, "what a row stores reads back the same"
 
 
 def test_a_failed_presenters_reason_keeps_its_template_in_the_task_error():
@@ -131,16 +133,18 @@ def test_a_failed_presenters_reason_keeps_its_template_in_the_task_error():
     from types import SimpleNamespace
 
     from lipsync.faces.tracker import NO_FACE
-    from studio.jobs.render import _failed_input
-    from studio.notices import error_fields, input_error
+    from rendering.jobs import _failed_input
 
-    stored = error_fields(input_error("empty room.mp4", NO_FACE))
-    presenter = SimpleNamespace(original_filename="empty room.mp4", name="empty room", **stored)
+    presenter = SimpleNamespace(
+        original_filename="empty room.mp4",
+        name="empty room",
+        error=input_error("empty room.mp4", NO_FACE),
+    )
     exc = _failed_input(presenter, "fallback")
     assert str(exc) == f"empty room.mp4: {NO_FACE}"
     assert exc.template == NO_FACE
 
-    legacy = SimpleNamespace(
-        original_filename="a.mp4", name="a", error="a.mp4: gone", error_notice={}
+    without = SimpleNamespace(original_filename="a.mp4", name="a", error=None)
+    assert str(_failed_input(without, "the presenter could not be prepared")) == (
+        "a.mp4: the presenter could not be prepared"
     )
-    assert str(_failed_input(legacy, "fallback")) == "a.mp4: gone"

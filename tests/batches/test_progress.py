@@ -9,9 +9,10 @@ from channels.testing import WebsocketCommunicator
 
 from lipsync.errors import CancelledError
 from lipsync.progress import Progress
-from studio.models import RenderTask, TaskStatus
-from studio.progress import TaskProgressReporter, group_name, publish_task
-from studio.services import batches as service
+from rendering.models import RenderTask, TaskStatus
+from rendering.progress import TaskProgressReporter, group_name, publish_task
+from rendering.services import batches as service
+from studio.actor import Actor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def batch(use_redis, library, member):
     return service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
         ),
@@ -126,8 +127,11 @@ def test_member_gets_snapshot_then_updates_and_resync(batch, member_client):
     assert snapshot["type"] == "snapshot" and snapshot["batch"]["id"] == batch.pk
     assert [t["presenter"] for t in snapshot["tasks"]] == ["安娜 Anna", "Bo"]
     assert snapshot["batch"]["percent"] == 0.0
-    assert update == {"type": "task", "task": update["task"]}
+    assert update == {"type": "task", "task": update["task"], "batch": update["batch"]}
     assert update["task"]["percent"] == 42.0 and update["task"]["status"] == "running"
+    # The batch's summary rides along: the page never derives a rule itself.
+    assert update["batch"]["percent"] == 21.0 and update["batch"]["active"] is True
+    assert update["batch"]["counts"] == {"queued": 1, "running": 1}
     assert again["type"] == "snapshot" and again["batch"]["percent"] == 21.0
 
 
@@ -145,7 +149,7 @@ def test_others_are_refused(batch, who, request):
 
 
 def test_removed_member_stops_getting_updates(batch, member_client, member, monkeypatch):
-    from studio.consumers import BatchProgressConsumer
+    from rendering.consumers import BatchProgressConsumer
 
     monkeypatch.setattr(BatchProgressConsumer, "recheck_s", 0.0)
     task = batch.tasks.first()

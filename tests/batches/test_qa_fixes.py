@@ -6,14 +6,19 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
 
 from lipsync.engines import get_engine_class, usable_engines
-from studio.models import Batch, RenderTask, TaskStatus
-from studio.notices import error_fields, notice
-from studio.progress import batch_snapshot, task_retryable
-from studio.services import batches as service
+from rendering.models import Batch, RenderTask, TaskStatus
+from rendering.payloads import snapshot as batch_snapshot
+from rendering.services import batches as service
+from rendering.services import estimates
+from studio.actor import Actor
+from studio.notices import notice
+
+SYSTEM = Actor.system("tests")
 
 
 @pytest.fixture
@@ -61,15 +66,13 @@ def test_server_refuses_a_batch_with_an_unusable_engine(
 
 def _failed(library, member, code_notice):
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna]
         ),
     )
     task = batch.tasks.get()
-    RenderTask.objects.filter(pk=task.pk).update(
-        status=TaskStatus.FAILED, **error_fields(code_notice)
-    )
+    RenderTask.objects.filter(pk=task.pk).update(status=TaskStatus.FAILED, error=code_notice)
     task.refresh_from_db()
     batch.refresh_status()
     return batch, task
@@ -81,7 +84,7 @@ def test_unfixable_errors_offer_no_retry(use_redis, library, member, member_clie
         member,
         notice("engine_unusable", "The engine “%(engine)s” needs model weights", engine="wav2lip"),
     )
-    assert not task_retryable(task)
+    assert not task.retryable
     assert batch_snapshot(batch)["tasks"][0]["retryable"] is False
     html = member_client.get(batch.get_absolute_url()).content.decode()
     retry_form = html.split('data-testid="task-retry"')[0].rsplit("<form", 1)[1]
@@ -89,15 +92,15 @@ def test_unfixable_errors_offer_no_retry(use_redis, library, member, member_clie
     batch_retry = html.split('data-testid="retry-failed"')[0].rsplit("<form", 1)[1]
     assert " hidden" in batch_retry
     with pytest.raises(service.BatchRefused):
-        service.retry_task(task)
-    assert service.retry_failed(batch) == 0
+        service.retry_task(SYSTEM, task)
+    assert service.retry_failed(SYSTEM, batch) == 0
 
 
 def test_transient_errors_keep_their_retry(use_redis, library, member, member_client):
     batch, task = _failed(
         library, member, notice("failed", "The render failed: %(why)s", why="OSError: disk")
     )
-    assert task_retryable(task)
+    assert task.retryable
     html = member_client.get(batch.get_absolute_url()).content.decode()
     retry_form = html.split('data-testid="task-retry"')[0].rsplit("<form", 1)[1]
     assert " hidden" not in retry_form
@@ -110,15 +113,15 @@ def test_missing_weights_error_names_no_server_path(
     """The people-facing error of a render without weights has no paths; the traceback does."""
     import django_rq
 
-    from studio import worker as worker_module
+    from rendering import worker as worker_module
 
     models = tmp_path / "secret-models"
     monkeypatch.setenv("LIPSYNC_MODEL_DIR", str(models))
-    monkeypatch.setenv("LIPSYNC_DEVICE", "cpu")
+    settings.LIPSYNC_DEVICE = "cpu"
     monkeypatch.setattr(worker_module, "_engines", {})
     monkeypatch.setattr(worker_module, "engine_loads", 0)
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna]
         ),
@@ -128,10 +131,10 @@ def test_missing_weights_error_names_no_server_path(
     django_rq.get_worker("gpu").work(burst=True)
     task = batch.tasks.get()
     assert task.status == TaskStatus.FAILED and task.attempts == 1
-    assert str(tmp_path) not in task.error and str(tmp_path) not in task.error_text
-    assert "model weights" in task.error
+    assert str(tmp_path) not in task.error_message and str(tmp_path) not in task.error_text
+    assert "model weights" in task.error_message
     assert str(models) in task.traceback
-    assert not task_retryable(task)
+    assert not task.retryable
 
 
 def test_failed_batch_reads_zero_percent_in_red(
@@ -152,10 +155,10 @@ def test_failed_batch_reads_zero_percent_in_red(
 
 def test_estimate_uses_measured_speed(use_redis, library, member, member_client):
     team = library.project.team
-    assert service.measured_fps(team, "warp") is None
-    assert service.render_speed(team, "warp") == service.FALLBACK_RENDER_FPS
+    assert estimates.measured_fps(team, "warp") is None
+    assert estimates.render_speed(team, "warp") == settings.RENDER_ESTIMATE_FALLBACK_FPS
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
         ),
@@ -169,17 +172,28 @@ def test_estimate_uses_measured_speed(use_redis, library, member, member_client)
             finished_at=start + dt.timedelta(seconds=seconds),
             fps=999,
         )
-    assert service.measured_fps(team, "warp") == pytest.approx((250 + 100) / 2)
-    assert service.measured_fps(team, "wav2lip") is None
+    assert estimates.measured_fps(team, "warp") == pytest.approx((250 + 100) / 2)
+    assert estimates.measured_fps(team, "wav2lip") is None
     # 20 s of speech at 175 frames/s: about 4 s, not the old 35 s.
-    assert service.estimate_seconds(1, 20.0, fps=175.0) == pytest.approx(1 + 500 / 175)
-    assert service.estimate_seconds(4, 20.0, fps=175.0, workers=2) == pytest.approx(
+    assert estimates.estimate_seconds(1, 20.0, fps=175.0) == pytest.approx(1 + 500 / 175)
+    assert estimates.estimate_seconds(4, 20.0, fps=175.0, workers=2) == pytest.approx(
         2 * (1 + 500 / 175)
     )
     html = member_client.get(
         reverse("batch_create"), {"project": library.project.pk}
     ).content.decode()
-    assert '"warp": 175.0' in html and 'data-testid="preview-estimate"' in html
+    assert reverse("batch_estimate") in html and 'data-testid="preview-estimate"' in html
+    # The page asks the server for the estimate (1.5 s of speech, 2 presenters, 1 worker).
+    answer = member_client.get(
+        reverse("batch_estimate"),
+        {"audio": [library.hello.pk], "presenters": "2", "engine": "warp"},
+    ).json()
+    per_render = 1 + 1.5 * 25 / 175
+    assert answer["renders"] == 2
+    assert answer["seconds"] == pytest.approx(2 * per_render, abs=0.05)
+    assert answer["preview_seconds"] == pytest.approx(per_render, abs=0.05)
+    empty = member_client.get(reverse("batch_estimate"), {"presenters": "3"}).json()
+    assert empty == {"renders": 0, "seconds": None, "preview_seconds": None}
 
 
 def test_duration_units_are_translated(use_redis, library, member_client):
@@ -192,7 +206,7 @@ def test_duration_units_are_translated(use_redis, library, member_client):
 
 def test_preview_name_is_translated_when_shown(use_redis, library, member):
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna], preview=True
         ),
@@ -209,7 +223,7 @@ def test_preview_name_is_translated_when_shown(use_redis, library, member):
 
 def test_render_card_has_a_fixed_header(use_redis, library, member, member_client):
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project, audios=[library.hello], presenters=[library.anna, library.bo]
         ),

@@ -11,9 +11,10 @@ from rq.job import Job, JobStatus
 from rq.registry import FailedJobRegistry, StartedJobRegistry
 from rq.utils import utcformat
 
-from studio.models import RenderTask, TaskStatus
-from studio.reconcile import reconcile
-from studio.services import batches as service
+from rendering.models import RenderTask, TaskStatus
+from rendering.reconcile import reconcile
+from rendering.services import batches as service
+from studio.actor import Actor
 
 
 @pytest.fixture
@@ -22,7 +23,7 @@ def running_task(use_redis, library, member, django_capture_on_commit_callbacks)
     registry, as after a kill -9."""
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(
-            member,
+            Actor.of(member),
             service.BatchSpec(
                 project=library.project, audios=[library.hello], presenters=[library.anna]
             ),
@@ -59,7 +60,9 @@ def test_dead_worker_task_is_requeued_with_a_new_job(
     task = RenderTask.objects.get(pk=running_task.pk)
     assert task.status == TaskStatus.QUEUED and task.percent == 0
     assert task.rq_job_id != old_job
-    assert "ghost stopped responding" in task.error and "attempt 2 of 3" in task.error
+    assert (
+        "ghost stopped responding" in task.error_message and "attempt 2 of 3" in task.error_message
+    )
     conn = django_rq.get_connection("gpu")
     assert task.rq_job_id in django_rq.get_queue("gpu").job_ids
     # The dead run's job is failed in RQ, so RQ's own cleanup will not run it a second time.
@@ -75,7 +78,10 @@ def test_dead_worker_task_fails_after_its_last_attempt(running_task):
     assert report.failed == [running_task.pk]
     task = RenderTask.objects.get(pk=running_task.pk)
     assert task.status == TaskStatus.FAILED and task.finished_at
-    assert "stopped responding" in task.error and "Gave up after 3 attempts" in task.error
+    assert (
+        "stopped responding" in task.error_message
+        and "Gave up after 3 attempts" in task.error_message
+    )
     task.batch.refresh_from_db()
     assert task.batch.status == "failed"
 
@@ -104,7 +110,7 @@ def test_queued_task_whose_job_vanished_is_enqueued_again(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(
-            member,
+            Actor.of(member),
             service.BatchSpec(
                 project=library.project, audios=[library.hello], presenters=[library.bo]
             ),

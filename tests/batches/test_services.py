@@ -6,8 +6,13 @@ import django_rq
 import pytest
 from rq.job import Job, JobStatus
 
-from studio.models import Batch, BatchStatus, RenderTask, TaskStatus
-from studio.services import batches as service
+from rendering import lifecycle
+from rendering.models import Batch, BatchStatus, RenderTask, TaskStatus
+from rendering.services import batches as service
+from rendering.services import estimates
+from studio.actor import Actor
+
+SYSTEM = Actor.system("tests")
 
 
 def _spec(library, presenters, audios=None, **kw):
@@ -22,7 +27,7 @@ def test_create_batch_makes_tasks_then_enqueues_after_commit(
     queue = django_rq.get_queue("gpu")
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(
-            member, _spec(library, [library.anna, library.bo, library.broken])
+            Actor.of(member), _spec(library, [library.anna, library.bo, library.broken])
         )
         assert queue.count == 0, "nothing may be enqueued before the transaction commits"
     tasks = list(batch.tasks.order_by("position"))
@@ -42,7 +47,7 @@ def test_matrix_batch_has_one_task_per_pair(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(
-            member,
+            Actor.of(member),
             _spec(library, [library.anna, library.bo], audios=[library.hello, library.long_audio]),
         )
     pairs = set(batch.tasks.values_list("audio_name", "presenter_name"))
@@ -60,24 +65,27 @@ def test_preview_renders_three_seconds_with_a_short_timeout(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         batch = service.create_batch(
-            member, _spec(library, [library.anna], audios=[library.long_audio], preview=True)
+            Actor.of(member),
+            _spec(library, [library.anna], audios=[library.long_audio], preview=True),
         )
     task = batch.tasks.get()
     assert batch.is_preview and batch.preview_seconds == 3.0
     assert task.timeout_s == 120 + 20 * 3 + 8  # capped at the preview length, not 8 s
     with pytest.raises(service.BatchRefused):
-        service.create_batch(member, _spec(library, [library.anna, library.bo], preview=True))
+        service.create_batch(
+            Actor.of(member), _spec(library, [library.anna, library.bo], preview=True)
+        )
     # A preview does not wait behind a big batch: it goes to the front of the queue.
     with django_capture_on_commit_callbacks(execute=True):
-        service.create_batch(member, _spec(library, [library.anna, library.bo]))
-        second = service.create_batch(member, _spec(library, [library.bo], preview=True))
+        service.create_batch(Actor.of(member), _spec(library, [library.anna, library.bo]))
+        second = service.create_batch(Actor.of(member), _spec(library, [library.bo], preview=True))
     assert django_rq.get_queue("gpu").job_ids[0] == second.tasks.get().rq_job_id
 
 
 def test_low_disk_refuses_with_a_clear_message(use_redis, library, member, settings):
     settings.MIN_FREE_DISK_BYTES = 1 << 60
     with pytest.raises(service.BatchRefused, match="Not enough free disk space"):
-        service.create_batch(member, _spec(library, [library.anna]))
+        service.create_batch(Actor.of(member), _spec(library, [library.anna]))
     assert not Batch.objects.exists()
 
 
@@ -93,29 +101,29 @@ def test_inputs_from_elsewhere_or_not_ready_are_refused(use_redis, library, memb
         status=MediaStatus.READY,
     )
     with pytest.raises(service.BatchRefused, match="not in this project"):
-        service.create_batch(member, _spec(library, [library.anna], audios=[stray]))
+        service.create_batch(Actor.of(member), _spec(library, [library.anna], audios=[stray]))
     library.bo.status = MediaStatus.PROCESSING
     library.bo.save()
     with pytest.raises(service.BatchRefused, match="still being prepared"):
-        service.create_batch(member, _spec(library, [library.bo]))
+        service.create_batch(Actor.of(member), _spec(library, [library.bo]))
     with pytest.raises(service.BatchRefused, match="Unknown engine"):
-        service.create_batch(member, _spec(library, [library.anna], engine="nope"))
+        service.create_batch(Actor.of(member), _spec(library, [library.anna], engine="nope"))
 
 
 def test_cancel_queued_task_cancels_its_job(
     use_redis, library, member, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, _spec(library, [library.anna, library.bo]))
+        batch = service.create_batch(Actor.of(member), _spec(library, [library.anna, library.bo]))
     first, _second = batch.tasks.order_by("position")
-    assert service.cancel_task(first)
+    assert service.cancel_task(SYSTEM, first)
     first.refresh_from_db()
     assert first.status == TaskStatus.CANCELLED and first.finished_at
     conn = django_rq.get_connection("gpu")
     assert Job.fetch(first.rq_job_id, connection=conn).get_status() == JobStatus.CANCELED
     assert first.rq_job_id not in django_rq.get_queue("gpu").job_ids
-    assert not service.cancel_task(first), "already ended"
-    assert service.cancel_batch(batch) == 1
+    assert not service.cancel_task(SYSTEM, first), "already ended"
+    assert service.cancel_batch(SYSTEM, batch) == 1
     batch.refresh_from_db()
     assert batch.status == BatchStatus.CANCELLED
 
@@ -124,21 +132,21 @@ def test_cancel_running_task_sets_the_flag_it_polls(
     use_redis, library, member, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, _spec(library, [library.anna]))
+        batch = service.create_batch(Actor.of(member), _spec(library, [library.anna]))
     task = batch.tasks.get()
     RenderTask.objects.filter(pk=task.pk).update(status=TaskStatus.RUNNING)
     task.refresh_from_db()
-    assert service.cancel_task(task)
+    assert service.cancel_task(SYSTEM, task)
     task.refresh_from_db()
     assert task.status == TaskStatus.RUNNING and task.cancel_requested
-    assert django_rq.get_connection("gpu").exists(service.cancel_key(task.pk))
+    assert django_rq.get_connection("gpu").exists(lifecycle.cancel_key(task.pk))
 
 
 def test_retry_gives_a_failed_task_a_fresh_job(
     use_redis, library, member, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        batch = service.create_batch(member, _spec(library, [library.anna]))
+        batch = service.create_batch(Actor.of(member), _spec(library, [library.anna]))
     task = batch.tasks.get()
     old_job = task.rq_job_id
     RenderTask.objects.filter(pk=task.pk).update(
@@ -146,16 +154,16 @@ def test_retry_gives_a_failed_task_a_fresh_job(
     )
     task.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        assert service.retry_task(task)
+        assert service.retry_task(SYSTEM, task)
     task.refresh_from_db()
-    assert task.status == TaskStatus.QUEUED and task.attempts == 0 and task.error == ""
+    assert task.status == TaskStatus.QUEUED and task.attempts == 0 and task.error_message == ""
     assert task.rq_job_id != old_job
     assert task.rq_job_id in django_rq.get_queue("gpu").job_ids
-    assert not service.retry_task(task), "only failed or cancelled tasks"
+    assert not service.retry_task(SYSTEM, task), "only failed or cancelled tasks"
 
 
 def test_batch_status_is_derived_from_tasks():
-    from studio.models import derive_batch_status as derive
+    from rendering.models import derive_batch_status as derive
 
     assert derive(["queued", "queued"]) == "queued"
     assert derive(["succeeded", "queued"]) == "running"
@@ -167,6 +175,6 @@ def test_batch_status_is_derived_from_tasks():
 
 
 def test_timeout_scales_with_media_length():
-    assert service.render_timeout_s(10, 0) == 120 + 200
-    assert service.render_timeout_s(100, 20) == 120 + 2000 + 100
-    assert service.render_timeout_s(100, 20, preview_s=3) == 120 + 60 + 100
+    assert estimates.render_timeout_s(10, 0) == 120 + 200
+    assert estimates.render_timeout_s(100, 20) == 120 + 2000 + 100
+    assert estimates.render_timeout_s(100, 20, preview_s=3) == 120 + 60 + 100

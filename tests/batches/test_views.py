@@ -10,15 +10,17 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from studio.models import AuditEvent, Batch, MediaAsset, RenderTask, TaskStatus
-from studio.services import batches as service
+from rendering.models import Batch, MediaAsset, RenderTask, TaskStatus
+from rendering.services import batches as service
+from studio.actor import Actor
+from studio.models import AuditEvent
 
 
 @pytest.fixture
 def finished_batch(use_redis, library, member, media_root):
     """A batch of three where two renders succeeded (real MP4 files) and one failed."""
     batch = service.create_batch(
-        member,
+        Actor.of(member),
         service.BatchSpec(
             project=library.project,
             audios=[library.hello],

@@ -16,9 +16,12 @@ import django_rq
 import pytest
 from rq.job import Job
 
-from studio import worker as worker_module
-from studio.models import BatchStatus, MediaAsset, RenderTask, TaskStatus
-from studio.services import batches as service
+from rendering import worker as worker_module
+from rendering.models import BatchStatus, MediaAsset, RenderTask, TaskStatus
+from rendering.services import batches as service
+from studio.actor import Actor
+
+SYSTEM = Actor.system("tests")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,7 +29,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def fresh_worker_state(monkeypatch, settings):
     """No engine resident yet; renders on the CPU."""
-    monkeypatch.setenv("LIPSYNC_DEVICE", "cpu")
+    settings.LIPSYNC_DEVICE = "cpu"
     monkeypatch.setattr(worker_module, "_engines", {})
     monkeypatch.setattr(worker_module, "engine_loads", 0)
     settings.RENDER_RETRY_INTERVALS_S = [0]
@@ -43,7 +46,7 @@ def submit(member, library, presenters, audio=None, **kw):
     spec = service.BatchSpec(
         project=library.project, audios=[audio or library.hello], presenters=presenters, **kw
     )
-    return service.create_batch(member, spec)
+    return service.create_batch(Actor.of(member), spec)
 
 
 def _playable(path) -> tuple[int, bool]:
@@ -56,7 +59,7 @@ def _playable(path) -> tuple[int, bool]:
 def test_batch_renders_good_presenters_and_fails_the_broken_one(
     use_redis, library, member, fresh_worker_state, caplog
 ):
-    caplog.set_level(logging.INFO, logger="studio.worker")
+    caplog.set_level(logging.INFO, logger="rendering.worker")
     batch = submit(member, library, [library.anna, library.bo, library.broken])
     run_worker()
     tasks = {t.presenter_name: t for t in batch.tasks.all()}
@@ -64,8 +67,10 @@ def test_batch_renders_good_presenters_and_fails_the_broken_one(
     assert tasks["Bo"].status == TaskStatus.SUCCEEDED
     broken = tasks["Broken"]
     assert broken.status == TaskStatus.FAILED
-    assert broken.error.startswith("broken.mp4: "), "the user's file name, not the stored one"
-    assert "not a media file" in broken.error
+    assert broken.error_message.startswith("broken.mp4: "), (
+        "the user's file name, not the stored one"
+    )
+    assert "not a media file" in broken.error_message
     assert "Traceback" in broken.traceback
     assert broken.attempts == 1, "bad input is not retried"
     job = Job.fetch(broken.rq_job_id, connection=django_rq.get_connection("gpu"))
@@ -107,7 +112,7 @@ def test_transient_failure_is_retried(use_redis, library, member, fresh_worker_s
     task = batch.tasks.get()
     assert len(calls) == 2
     assert task.status == TaskStatus.SUCCEEDED and task.attempts == 2
-    assert task.error == ""
+    assert task.error_message == ""
 
 
 def test_retry_waits_its_interval_in_the_scheduler(
@@ -131,7 +136,7 @@ def test_retry_waits_its_interval_in_the_scheduler(
     batch = submit(member, library, [library.bo])
     run_worker("gpu")
     task = batch.tasks.get()
-    assert task.status == TaskStatus.QUEUED and "trying again" in task.error
+    assert task.status == TaskStatus.QUEUED and "trying again" in task.error_message
     job = Job.fetch(task.rq_job_id, connection=django_rq.get_connection("gpu"))
     assert job.get_status() == "scheduled"
     time.sleep(1.5)
@@ -148,7 +153,7 @@ def test_job_timeout_fails_without_retry(use_redis, library, member, fresh_worke
     run_worker("gpu")
     task = batch.tasks.get()
     assert task.status == TaskStatus.FAILED and task.attempts == 1
-    assert "time limit of 1 seconds" in task.error
+    assert "time limit of 1 seconds" in task.error_message
     assert not os.listdir(
         os.path.join(settings.MEDIA_ROOT, "outputs", str(batch.team_id), str(batch.pk))
     )
@@ -167,7 +172,7 @@ def test_cancel_running_task_stops_and_leaves_no_file(
             row = RenderTask.objects.get(pk=task.pk)
             if row.status == TaskStatus.RUNNING and row.stage == "render" and row.percent > 15:
                 seen["percent"] = row.percent
-                service.cancel_task(row)
+                service.cancel_task(SYSTEM, row)
                 return
             time.sleep(0.05)
 
@@ -177,7 +182,7 @@ def test_cancel_running_task_stops_and_leaves_no_file(
     canceller.join()
     task.refresh_from_db()
     assert seen, "the render never got going"
-    assert task.status == TaskStatus.CANCELLED, task.error
+    assert task.status == TaskStatus.CANCELLED, task.error_message
     assert task.output is None and not MediaAsset.objects.exists()
     folder = os.path.join(settings.MEDIA_ROOT, "outputs", str(batch.team_id), str(batch.pk))
     assert os.listdir(folder) == [], "no partial file"
@@ -226,12 +231,12 @@ def test_render_keeps_worker_and_job_alive_from_its_progress(
     assert all(ttl > 0 for *_, ttl in seen)
 
 
-def test_worker_without_the_gpu_it_was_told_to_use_refuses_to_start(use_redis, monkeypatch):
+def test_worker_without_the_gpu_it_was_told_to_use_refuses_to_start(use_redis, settings):
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    monkeypatch.setenv("LIPSYNC_DEVICE", "cuda:0")
+    settings.LIPSYNC_DEVICE = "cuda:0"
     with pytest.raises(SystemExit, match="LIPSYNC_DEVICE: device cuda:0: CUDA is not available"):
         django_rq.get_worker("gpu").work(burst=True)
     cpu_worker = django_rq.get_worker("cpu")
@@ -273,12 +278,12 @@ def test_busy_worker_still_runs_the_reconciler(
     use_redis, library, member, fresh_worker_state, settings, monkeypatch
 ):
     """A dead worker's task must be noticed even when every live worker is rendering."""
-    import studio.reconcile
+    import rendering.reconcile
 
     settings.RECONCILE_INTERVAL_S = 0
     settings.PROGRESS_HEARTBEAT_INTERVAL_S = 0.0
     calls = []
-    real = studio.reconcile.reconcile
+    real = rendering.reconcile.reconcile
 
     def spy(*args, **kwargs):
         calls.append(worker_module.current_worker() is not None)
@@ -286,7 +291,7 @@ def test_busy_worker_still_runs_the_reconciler(
         django_rq.get_connection("gpu").delete("studio:reconcile:lock")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(studio.reconcile, "reconcile", spy)
+    monkeypatch.setattr(rendering.reconcile, "reconcile", spy)
     submit(member, library, [library.bo])
     run_worker("gpu")
     assert True in calls, "reconciled from inside a running job"

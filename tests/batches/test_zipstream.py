@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from studio.zipstream import ZipSource, ZipStream, safe_name, unique_names
+from rendering.zipstream import ZipSource, ZipStream, safe_name, unique_names
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_streams_in_bounded_chunks_before_reading_everything(tmp_path):
 
 
 def test_file_that_shrinks_is_an_error(tmp_path):
-    from studio.zipstream import ZipStreamError
+    from rendering.zipstream import ZipStreamError
 
     path = tmp_path / "a.bin"
     path.write_bytes(b"x" * 1000)

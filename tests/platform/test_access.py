@@ -213,7 +213,7 @@ def test_pages_render_for_every_role(
 
 
 def test_delete_refused_while_a_render_uses_it(member_client, team, owner, library):
-    from studio.models import Batch, RenderTask
+    from rendering.models import Batch, RenderTask
 
     project, presenter, track = library
     batch = Batch.objects.create(team=team, project=project, created_by=owner)

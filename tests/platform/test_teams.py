@@ -204,9 +204,10 @@ def test_user_without_team_creates_one(client, make_user):
 
 
 def test_audit_events_are_append_only(owner):
+    from studio.actor import Actor
     from studio.audit import record
 
-    event = record(owner, None, AuditAction.LOGIN)
+    event = record(Actor.of(owner), None, AuditAction.LOGIN)
     with pytest.raises(ValueError):
         event.save()
     with pytest.raises(ValueError):

@@ -11,8 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from lipsync.errors import TruncatedMediaError, UnsupportedMediaError
-from studio.engine_reasons import ENGINE_REASONS
+from lipsync.errors import REASONS, TruncatedMediaError, UnsupportedMediaError
 from studio.models import AudioTrack, Presenter, Team, Upload
 
 from .helpers import chunked_upload
@@ -38,14 +37,14 @@ def test_input_error_keeps_template_and_params_and_its_english_text():
     )
 
 
-def test_every_fixed_reason_of_the_probe_is_a_studio_msgid():
+def test_every_fixed_reason_of_the_probe_is_registered_for_translation():
     constants = {
         v
         for k, v in vars(probe_module).items()
         if k.isupper() and isinstance(v, str) and k not in {"PathLike"}
     }
     assert probe_module.NOT_MEDIA in constants and probe_module.DAMAGED_INDEX in constants
-    assert constants <= set(ENGINE_REASONS), constants - set(ENGINE_REASONS)
+    assert constants <= set(REASONS), constants - set(REASONS)
 
 
 @pytest.mark.parametrize(
@@ -67,7 +66,7 @@ def test_failed_upload_reason_is_translated_and_names_the_file_once(
     assert "clip.mp4" not in body["reason"]
     assert body["error"].count("clip.mp4") == 1 and chinese in body["error"]
     upload = Upload.objects.get(filename="clip.mp4")
-    assert english in upload.error  # stored English, for logs and the API
+    assert english in upload.error_message  # stored English, for logs and the API
     state = member_client.get(reverse("upload_detail", args=[upload.pk])).json()
     assert state["state"] == "failed" and state["reason"] == body["reason"]
 

@@ -66,7 +66,7 @@ def test_queue_unreachable_marks_presenter_failed(
     with django_capture_on_commit_callbacks(execute=True):
         r = chunked_upload(member_client, media_files.photo)
     p = Presenter.objects.get(pk=r.json()["object"]["id"])
-    assert p.status == MediaStatus.FAILED and "queue is not reachable" in p.error
+    assert p.status == MediaStatus.FAILED and "queue is not reachable" in p.error_message
 
 
 def test_resume_after_a_dropped_connection(member_client, media_files, media_root):
@@ -133,7 +133,7 @@ def test_bad_presenter_files_store_nothing(
     assert not Presenter.objects.exists()
     assert media_files_in(media_root) == []
     upload = Upload.objects.get()
-    assert upload.state == "failed" and upload.error == r.json()["error"]
+    assert upload.state == "failed" and upload.error_message == r.json()["error"]
     assert AuditEvent.objects.filter(action=AuditAction.UPLOAD_REJECTED, team=team).exists()
 
 

@@ -25,19 +25,8 @@ def body_of(response) -> bytes:
 def world(team, owner, member, viewer, media_root):
     """A project, tag, presenter, audio track, batch with a task, media asset, invitation,
     upload session and memberships of ``team``; every file exists under MEDIA_ROOT."""
-    from studio.models import (
-        AudioTrack,
-        Batch,
-        Invitation,
-        MediaAsset,
-        MediaStatus,
-        Presenter,
-        Project,
-        RenderTask,
-        Tag,
-        TaskStatus,
-        Upload,
-    )
+    from rendering.models import Batch, MediaAsset, RenderTask, TaskStatus
+    from studio.models import AudioTrack, Invitation, MediaStatus, Presenter, Project, Tag, Upload
 
     def put(rel: str) -> str:
         path = Path(media_root) / rel
@@ -149,16 +138,14 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
     """Everything of ``team`` a write could change: its rows, member accounts, files on disk."""
     from django.contrib.auth import get_user_model
 
+    from rendering.models import Batch, MediaAsset, RenderTask
     from studio.models import (
         AudioTrack,
         AuditEvent,
-        Batch,
         Invitation,
-        MediaAsset,
         Membership,
         Presenter,
         Project,
-        RenderTask,
         Tag,
         Team,
         Upload,

@@ -62,7 +62,7 @@ def test_every_url_is_classified():
 
 def _client(user=None, team=None) -> Client:
     """A fresh session of ``user``, working in ``team`` (the team switcher's choice)."""
-    from studio.services.teams import SESSION_KEY
+    from studio.session import SESSION_KEY
 
     client = Client()
     if user is not None:

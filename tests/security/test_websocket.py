@@ -52,7 +52,7 @@ def _connect(user, path: str, origin: bytes = b"http://localhost"):
 
 def test_every_websocket_route_is_swept():
     """A new websocket route must be added to this file's sweep."""
-    from studio.routing import websocket_urlpatterns
+    from rendering.routing import websocket_urlpatterns
 
     assert [str(p.pattern) for p in websocket_urlpatterns] == ["ws/batches/<int:batch_id>/"]
 

@@ -78,6 +78,7 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "batch_list": TeamUrl(),
     "batch_create": TeamUrl(write=WRITE),
     "batch_preview": TeamUrl(write=WRITE),
+    "batch_estimate": TeamUrl(),  # the time a batch of the team's audio would take
     "batch_detail": TeamUrl("batch"),
     "batch_status": TeamUrl("batch"),
     "batch_cancel": TeamUrl("batch", WRITE),

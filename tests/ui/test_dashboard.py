@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from rendering.models.batches import Batch, RenderTask, TaskStatus
 from studio.models import Project
-from studio.models.batches import Batch, RenderTask, TaskStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +62,7 @@ def test_queue_counts_and_workers_with_their_device(owner_client, team, use_redi
     import django_rq
     from rq import Queue
 
-    from studio.worker import StudioWorker, worker_device
+    from rendering.worker import StudioWorker, worker_device
 
     # A plain rq Queue: DjangoRQ would hold the jobs back until the test's transaction commits.
     queue = Queue("gpu", connection=django_rq.get_connection("gpu"))

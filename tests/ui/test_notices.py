@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from studio.models import AudioTrack, MediaStatus, Project
-from studio.notices import notice, notice_text
+from studio.notices import Notice, notice
 from studio.services.audio_analysis import warnings_for
 
 CLIPPING = {
@@ -21,23 +21,40 @@ CLIPPING = {
 
 def test_notice_keeps_english_message_and_translates_on_reading():
     warning = warnings_for(CLIPPING)[0]
-    assert warning["code"] == "clipping"
-    assert warning["message"].startswith("The recording clips (5.0% of samples")
+    assert warning.code == "clipping"
+    assert warning.message.startswith("The recording clips (5.0% of samples")
     with translation.override("zh-hans"):
-        assert notice_text(warning) == "录音有削波（5.0% 的采样达到满幅），听起来会失真。"
+        assert warning.text() == "录音有削波（5.0% 的采样达到满幅），听起来会失真。"
     with translation.override("en"):
-        assert notice_text(warning) == warning["message"]
+        assert warning.text() == warning.message
 
 
 def test_rows_without_a_template_show_their_stored_message():
+    old = Notice.from_json({"code": "old", "message": "Stored text"})
     with translation.override("zh-hans"):
-        assert notice_text({"code": "old", "message": "Stored text"}) == "Stored text"
+        assert old is not None and old.text() == "Stored text"
+    assert Notice.from_json({}) is None and Notice.from_json(None) is None
 
 
 def test_unknown_template_falls_back_to_english_text():
     warning = notice("custom", "Only %(n)d left", n=3)
     with translation.override("zh-hans"):
-        assert notice_text(warning) == "Only 3 left"
+        assert warning.text() == "Only 3 left"
+
+
+def test_a_translation_that_lost_a_placeholder_falls_back_to_english(monkeypatch):
+    import studio.notices
+
+    monkeypatch.setattr(studio.notices, "gettext", lambda text: "只剩 %(m)d")  # wrong name
+    assert notice("custom", "Only %(n)d left", n=3).text() == "Only 3 left"
+
+
+def test_nested_notices_are_translated_and_round_trip():
+    inner = notice("reason", "no audio stream")
+    outer = notice("input", "%(file)s: %(reason)s", file="a.wav", reason=inner)
+    assert outer.message == "a.wav: no audio stream"
+    assert Notice.from_json(outer.to_json()) == outer
+    assert outer.to_json()["params"]["reason"]["template"] == "no audio stream"
 
 
 @pytest.mark.django_db

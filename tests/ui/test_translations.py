@@ -98,8 +98,15 @@ def template_msgids() -> set[str]:
 
 
 def python_msgids() -> set[str]:
+    """What makemessages collects from Python: gettext calls in the Django apps, and the
+    engine's ``reason(...)`` (see studio/management/commands/makemessages.py)."""
     found = set()
-    for folder in ("studio", "heygem_site"):
+    for folder, names in (
+        ("studio", GETTEXT_NAMES),
+        ("rendering", GETTEXT_NAMES),
+        ("heygem_site", GETTEXT_NAMES),
+        ("lipsync", {"reason"}),
+    ):
         for path in (REPO / folder).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
@@ -108,7 +115,7 @@ def python_msgids() -> set[str]:
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
-                    and node.func.id in GETTEXT_NAMES
+                    and node.func.id in names
                     and node.args
                     and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)

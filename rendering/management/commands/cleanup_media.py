@@ -16,9 +16,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from rendering.models import MediaAsset
+from studio.actor import Actor
 from studio.audit import record
-from studio.models import AuditAction, MediaAsset
-from studio.services.batches import human_bytes
+from studio.models import AuditAction
+from studio.services.storage import human_bytes
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw]?)$")
 _UNIT_S = {"": 86400, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -55,11 +57,10 @@ class Command(BaseCommand):
             )
             if not dry_run:
                 record(
-                    None,
+                    Actor.system("cleanup_media"),
                     asset.team,
                     AuditAction.DELETED,
                     asset,
-                    actor_label="cleanup_media",
                     file=asset.download_name,
                     size=asset.size_bytes,
                     reason="age",

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from studio.reconcile import reconcile
+from rendering.reconcile import reconcile
 
 
 class Command(BaseCommand):

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RenderingConfig(AppConfig):
+    """Batches, render tasks, their workers and progress, and the media library."""
+
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "rendering"
+    verbose_name = _("Renders")
+
+    def ready(self) -> None:
+        from studio.services import library
+
+        from .services.batches import active_tasks_using
+
+        # The library refuses to delete a file a queued or running render still needs.
+        library.register_usage(active_tasks_using)

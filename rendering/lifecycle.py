@@ -1,0 +1,350 @@
+"""The life of a render task: the one module that changes a task's ``status``.
+
+::
+
+    submit ──> queued ──claim──> running ──succeed──> succeeded
+                 │  ^               │ │ └──fail──────> failed ─────┐
+                 │  │               │ └──cancelled──> cancelled ──┤
+                 │  └─retry_later───┘  (same job, RQ retries)     │
+                 │  └─requeue (fresh job: dead worker, "Try again") ┘
+                 ├──request_cancel──> cancelled
+                 └──fail_queued (its job ended before it began) ──> failed
+
+Every transition is one conditional UPDATE: it names the statuses it leaves from (the
+:data:`RULES` table) and, for the ones a job drives, the job id the task must still carry, so a
+cancelled, re-queued or superseded run can no longer write. Each one writes the fields it owns
+(a run that starts, again or for the first time, starts from :func:`fresh_progress`), publishes
+the task to its batch's listeners and derives the batch's status again. It returns whether it
+happened. Render jobs, the reconciler, the batch services and the admin call these; nothing
+else writes ``RenderTask.status`` (``tests/batches/test_lifecycle.py`` checks the source).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_noop
+from redis.exceptions import RedisError
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.job import Job, Retry
+
+from studio import queues
+from studio.notices import Notice, notice
+
+from . import progress
+from .models import ACTIVE_STATUSES, MediaAsset, RenderTask, TaskStatus, done_percent
+from .models.batches import UNRETRYABLE_CODES
+
+log = logging.getLogger("rendering.lifecycle")
+
+RENDER_FUNC = "rendering.jobs.render_task"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A transition: the statuses it may leave from and the one it reaches."""
+
+    name: str
+    sources: frozenset[str]
+    target: str
+
+    def allows(self, status: str) -> bool:
+        return status in self.sources
+
+
+RULES: dict[str, Rule] = {
+    rule.name: rule
+    for rule in (
+        Rule("claim", frozenset({TaskStatus.QUEUED}), TaskStatus.RUNNING),
+        Rule("succeed", frozenset({TaskStatus.RUNNING}), TaskStatus.SUCCEEDED),
+        Rule("fail", frozenset({TaskStatus.RUNNING}), TaskStatus.FAILED),
+        Rule("fail_queued", frozenset({TaskStatus.QUEUED}), TaskStatus.FAILED),
+        Rule("cancelled", frozenset({TaskStatus.RUNNING}), TaskStatus.CANCELLED),
+        Rule("retry_later", frozenset({TaskStatus.RUNNING}), TaskStatus.QUEUED),
+        Rule(
+            "requeue",
+            frozenset({TaskStatus.RUNNING, TaskStatus.FAILED, TaskStatus.CANCELLED}),
+            TaskStatus.QUEUED,
+        ),
+        Rule("request_cancel", frozenset({TaskStatus.QUEUED}), TaskStatus.CANCELLED),
+    )
+}
+
+
+def fresh_progress() -> dict[str, Any]:
+    """The progress fields every run starts from."""
+    return {
+        "stage": "",
+        "percent": 0.0,
+        "fps": None,
+        "eta_s": None,
+        "frames_done": 0,
+        "frames_total": 0,
+    }
+
+
+#: Fields a running job may write besides its transitions (see :func:`record_progress`).
+PROGRESS_FIELDS = frozenset({*fresh_progress(), "heartbeat_at", "worker_model_loads", "stats"})
+
+
+def _move(
+    task: RenderTask, rule: Rule, *, job_id: str | None = None, publish: bool = True, **fields: Any
+) -> bool:
+    """Apply ``rule`` to ``task`` if its row still allows it (status, and ``job_id`` when
+    given); write ``fields``; publish. True if the row changed."""
+    rows = RenderTask.objects.filter(pk=task.pk, status__in=rule.sources)
+    if job_id is not None:
+        rows = rows.filter(rq_job_id=job_id)
+    changed = rows.update(status=rule.target, **fields) == 1
+    if changed and publish:
+        progress.publish_fresh(task)
+    elif changed:
+        task.refresh_from_db()
+    return changed
+
+
+# --- submission ------------------------------------------------------------------------------
+
+
+def retry_policy(task: RenderTask) -> Retry | None:
+    """RQ's retries of one job: the task's attempts left after this one, spaced by
+    ``RENDER_RETRY_INTERVALS_S``."""
+    left = task.max_attempts - task.attempts - 1
+    if left <= 0:
+        return None
+    return Retry(max=left, interval=list(settings.RENDER_RETRY_INTERVALS_S))
+
+
+def enqueue(task: RenderTask) -> str:
+    """Queue the job of ``task`` (id ``task.rq_job_id``) on its queue, after the current
+    transaction commits. Previews go to the front: they take seconds and someone waits."""
+    return queues.enqueue(
+        queues.QueueName(task.queue_name),
+        RENDER_FUNC,
+        task.pk,
+        job_id=task.rq_job_id,
+        timeout_s=task.timeout_s or None,
+        retry=retry_policy(task),
+        at_front=task.batch.is_preview,
+        description=f"render task {task.pk}",
+    )
+
+
+def submit(tasks: Sequence[RenderTask]) -> list[RenderTask]:
+    """Store new tasks (queued, each with its own job id) and queue their jobs after commit."""
+    now = timezone.now()
+    for task in tasks:
+        task.status = TaskStatus.QUEUED
+        task.queued_at = now
+        task.rq_job_id = queues.new_job_id()
+    with transaction.atomic():
+        created = RenderTask.objects.bulk_create(tasks)
+        ids = [t.pk for t in created] if all(t.pk for t in created) else None
+        if ids is None:  # backends that return no ids from bulk_create
+            ids = list(
+                RenderTask.objects.filter(rq_job_id__in=[t.rq_job_id for t in tasks]).values_list(
+                    "pk", flat=True
+                )
+            )
+        for task in RenderTask.objects.filter(pk__in=ids).select_related("batch"):
+            enqueue(task)
+    return list(RenderTask.objects.filter(pk__in=ids))
+
+
+# --- a job's run ---------------------------------------------------------------------------
+
+
+def claim(task_id: int, job_id: str, *, worker: str, device: str) -> RenderTask | None:
+    """Start the run of job ``job_id``: only while the task is queued under that very job and
+    nobody asked to cancel it. Returns the task (running), or None: then the job does nothing."""
+    now = timezone.now()
+    rule = RULES["claim"]
+    changed = (
+        RenderTask.objects.filter(
+            pk=task_id, status__in=rule.sources, rq_job_id=job_id, cancel_requested=False
+        ).update(
+            status=rule.target,
+            started_at=now,
+            heartbeat_at=now,
+            finished_at=None,
+            worker_name=worker,
+            device=device,
+            attempts=F("attempts") + 1,
+            **{**fresh_progress(), "stage": "starting"},
+        )
+        == 1
+    )
+    if not changed:
+        return None
+    task = RenderTask.objects.select_related("batch", "presenter", "audio").get(pk=task_id)
+    progress.publish_task(task)
+    progress.refresh_batch(task.batch)
+    return task
+
+
+def record_progress(task_id: int, job_id: str, **fields: Any) -> bool:
+    """Store a running job's progress; False once the task is no longer this job's (cancelled,
+    re-queued by the reconciler): the job then stops."""
+    unknown = set(fields) - PROGRESS_FIELDS
+    if unknown:
+        raise ValueError(f"not progress fields: {sorted(unknown)}")
+    return (
+        RenderTask.objects.filter(pk=task_id, rq_job_id=job_id, status=TaskStatus.RUNNING).update(
+            **fields
+        )
+        == 1
+    )
+
+
+def _ended(**fields: Any) -> dict[str, Any]:
+    return {"finished_at": timezone.now(), "eta_s": None, **fields}
+
+
+def succeed(task: RenderTask, job_id: str, output: MediaAsset, fps: float | None) -> bool:
+    return _move(
+        task,
+        RULES["succeed"],
+        job_id=job_id,
+        **_ended(stage="done", percent=100.0, output=output, fps=fps, error=None),
+    )
+
+
+def fail(task: RenderTask, job_id: str, error: Notice, traceback: str = "") -> bool:
+    """The run of ``job_id`` failed for good."""
+    return _move(task, RULES["fail"], job_id=job_id, **_ended(error=error, traceback=traceback))
+
+
+def cancelled(task: RenderTask, job_id: str) -> bool:
+    """The run of ``job_id`` stopped because someone cancelled it."""
+    note = notice("cancelled", gettext_noop("Cancelled while rendering."))
+    return _move(task, RULES["cancelled"], job_id=job_id, **_ended(stage="", error=note))
+
+
+def retry_later(task: RenderTask, job_id: str, note: Notice, traceback: str = "") -> bool:
+    """The run failed for a reason that may pass; RQ runs the same job again later."""
+    return _move(
+        task,
+        RULES["retry_later"],
+        job_id=job_id,
+        queued_at=timezone.now(),
+        traceback=traceback,
+        error=note,
+        **fresh_progress(),
+    )
+
+
+def fail_queued(task: RenderTask, job_id: str, error: Notice, traceback: str = "") -> bool:
+    """A queued task whose job ended without ever taking it."""
+    return _move(
+        task, RULES["fail_queued"], job_id=job_id, **_ended(error=error, traceback=traceback)
+    )
+
+
+# --- people and the reconciler ---------------------------------------------------------------
+
+
+def cancel_key(task_id: int) -> str:
+    """Redis key a running render polls to learn it was cancelled."""
+    return f"studio:cancel:task:{task_id}"
+
+
+def request_cancel(task: RenderTask) -> bool:
+    """Cancel a queued or running task; True if it was active.
+
+    A queued task is cancelled at once (its RQ job too). A running one gets the flag (DB and a
+    Redis key its render polls) and stops at its next batch of frames, leaving no file; its
+    job then makes the transition (:func:`cancelled`).
+    """
+    if task.status not in ACTIVE_STATUSES:
+        return False
+    redis = queues.connection(queues.QueueName(task.queue_name))
+    redis.set(cancel_key(task.pk), "1", ex=7 * 24 * 3600)
+    RenderTask.objects.filter(pk=task.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
+    note = notice("cancelled", gettext_noop("Cancelled before it started."))
+    if _move(task, RULES["request_cancel"], **_ended(stage="", error=note)):
+        _cancel_job(task)
+    else:
+        progress.publish_fresh(task)
+    return True
+
+
+def _cancel_job(task: RenderTask) -> None:
+    redis = queues.connection(queues.QueueName(task.queue_name))
+    try:
+        Job.fetch(task.rq_job_id, connection=redis).cancel()
+    except (NoSuchJobError, InvalidJobOperation):
+        log.info("job %s of task %s already gone or ended", task.rq_job_id, task.pk)
+
+
+def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: bool = False) -> bool:
+    """Run ``task`` again under a fresh job id (the old job, if it still runs, can no longer
+    write). From running (its worker died), failed or cancelled ("Try again": with
+    ``fresh_attempts`` it gets a whole new set of attempts and forgets its old output).
+    ``note`` is shown as the task's error meanwhile."""
+    extra: dict[str, Any] = (
+        {"attempts": 0, "traceback": "", "output": None} if fresh_attempts else {}
+    )
+    with transaction.atomic():
+        changed = _move(
+            task,
+            RULES["requeue"],
+            job_id=task.rq_job_id,
+            publish=False,
+            rq_job_id=queues.new_job_id(),
+            queued_at=timezone.now(),
+            started_at=None,
+            finished_at=None,
+            heartbeat_at=None,
+            cancel_requested=False,
+            worker_name="",
+            device="",
+            error=note,
+            **fresh_progress(),
+            **extra,
+        )
+        if changed:
+            enqueue(task)
+    if not changed:
+        return False
+    try:
+        queues.connection(queues.QueueName(task.queue_name)).delete(cancel_key(task.pk))
+    except RedisError as exc:
+        log.warning("task %s: stale cancel flag not removed: %s", task.pk, exc)
+    progress.publish_fresh(task)
+    return True
+
+
+def retryable(task: RenderTask) -> bool:
+    """Whether "Try again" may help: see :attr:`RenderTask.retryable`."""
+    return task.retryable
+
+
+__all__ = [
+    "PROGRESS_FIELDS",
+    "RULES",
+    "UNRETRYABLE_CODES",
+    "Rule",
+    "cancel_key",
+    "cancelled",
+    "claim",
+    "done_percent",
+    "enqueue",
+    "fail",
+    "fail_queued",
+    "fresh_progress",
+    "record_progress",
+    "request_cancel",
+    "requeue",
+    "retry_later",
+    "retry_policy",
+    "retryable",
+    "submit",
+    "succeed",
+]

@@ -1,0 +1,47 @@
+"""The media library's actions: deleting a video, downloading, zipping (all audited)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.db.models import Model
+
+from studio.actor import Actor
+from studio.audit import record
+from studio.models import AuditAction, Team
+
+from ..models import MediaAsset
+from ..zipstream import ZipSource, ZipStream, unique_names
+
+
+def delete_asset(actor: Actor, asset: MediaAsset) -> None:
+    record(
+        actor,
+        asset.team,
+        AuditAction.DELETED,
+        asset,
+        file=asset.download_name,
+        size=asset.size_bytes,
+    )
+    asset.delete_files()
+    asset.delete()
+
+
+def downloaded(actor: Actor, asset: MediaAsset) -> None:
+    """Record that ``asset`` was downloaded (range requests of a player are not downloads)."""
+    record(actor, asset.team, AuditAction.DOWNLOADED, asset, file=asset.download_name)
+
+
+def zip_of(
+    actor: Actor, assets: Sequence[MediaAsset], zip_name: str, team: Team, target: Model | None
+) -> ZipStream | None:
+    """A stored zip of those ``assets`` whose files are on disk, under readable unique names;
+    None when there is nothing to put in it. Recorded in the audit log."""
+    present = [a for a in assets if Path(a.path).is_file()]
+    if not present:
+        return None
+    names = unique_names([a.download_name or f"video-{a.pk}.mp4" for a in present])
+    stream = ZipStream([ZipSource(a.path, n) for a, n in zip(present, names)])
+    record(actor, team, AuditAction.ZIPPED, target, files=len(present), name=zip_name)
+    return stream
