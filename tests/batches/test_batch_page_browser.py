@@ -26,6 +26,7 @@ SETUP = """
 from django.contrib.auth import get_user_model
 from studio.models import AudioTrack, Presenter, Project
 from rendering.services.batches import BatchSpec, create_batch
+from studio.actor import Actor
 u = get_user_model().objects.get(username='alice')
 team = u.memberships.get().team
 p = Project.objects.create(team=team, name='Launch')

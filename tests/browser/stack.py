@@ -128,10 +128,11 @@ class Stack:
         """A user who owns ``team`` (made through the same service the UI uses)."""
         code = (
             "from django.contrib.auth import get_user_model\n"
+            "from studio.actor import Actor\n"
             "from studio.services.teams import create_team\n"
             f"u = get_user_model().objects.create_user(\n"
             f"    {username!r}, {username + '@example.org'!r}, {password!r})\n"
-            f"create_team(u, u, {team!r})\n"
+            f"create_team(Actor.of(u), u, {team!r})\n"
         )
         self.manage("shell", "-c", code)
 
