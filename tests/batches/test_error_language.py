@@ -90,10 +90,10 @@ def test_websocket_translates_for_each_client(failed_task, member_client):
     async def conversation():
         zh = _communicator(member_client, failed_task.batch_id, "zh-CN,zh;q=0.9")
         en = _communicator(member_client, failed_task.batch_id, "en-US")
-        assert (await zh.connect())[0] and (await en.connect())[0]
-        snapshots = [await zh.receive_json_from(timeout=5), await en.receive_json_from(timeout=5)]
+        assert (await zh.connect(timeout=20))[0] and (await en.connect(timeout=20))[0]
+        snapshots = [await zh.receive_json_from(timeout=20), await en.receive_json_from(timeout=20)]
         await sync_to_async(publish_in_english)()
-        updates = [await zh.receive_json_from(timeout=5), await en.receive_json_from(timeout=5)]
+        updates = [await zh.receive_json_from(timeout=20), await en.receive_json_from(timeout=20)]
         await zh.disconnect()
         await en.disconnect()
         return snapshots, updates

@@ -113,13 +113,13 @@ def test_member_gets_snapshot_then_updates_and_resync(batch, member_client):
 
     async def conversation():
         comm = _communicator(member_client, batch.pk)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=20)
         assert connected
-        snapshot = await comm.receive_json_from(timeout=5)
+        snapshot = await comm.receive_json_from(timeout=20)
         await sync_to_async(mark_running)()
-        update = await comm.receive_json_from(timeout=5)
+        update = await comm.receive_json_from(timeout=20)
         await comm.send_json_to({"type": "resync"})
-        again = await comm.receive_json_from(timeout=5)
+        again = await comm.receive_json_from(timeout=20)
         await comm.disconnect()
         return snapshot, update, again
 
@@ -142,7 +142,7 @@ def test_others_are_refused(batch, who, request):
     client = Client() if who == "anonymous" else request.getfixturevalue(who)
 
     async def attempt(batch_id):
-        return await _communicator(client, batch_id).connect()
+        return await _communicator(client, batch_id).connect(timeout=20)
 
     assert async_to_sync(attempt)(batch.pk) == (False, 4403)
     assert async_to_sync(attempt)(999999) == (False, 4403)
@@ -160,13 +160,13 @@ def test_removed_member_stops_getting_updates(batch, member_client, member, monk
 
     async def conversation():
         comm = _communicator(member_client, batch.pk)
-        connected, _ = await comm.connect()
+        connected, _ = await comm.connect(timeout=20)
         assert connected
-        await comm.receive_json_from(timeout=5)  # snapshot
+        await comm.receive_json_from(timeout=20)  # snapshot
         await sync_to_async(publish_task)(task)
-        still_member = await comm.receive_json_from(timeout=5)
+        still_member = await comm.receive_json_from(timeout=20)
         await sync_to_async(remove_member_and_publish)()
-        closed = await comm.receive_output(timeout=5)
+        closed = await comm.receive_output(timeout=20)
         await comm.disconnect()
         return still_member, closed
 

@@ -41,8 +41,8 @@ def _connect(user, path: str, origin: bytes = b"http://localhost"):
             path,
             headers=[(b"cookie", f"sessionid={_cookie_value}".encode()), (b"origin", origin)],
         )
-        accepted, code = await comm.connect(timeout=5)
-        first = await comm.receive_json_from(timeout=5) if accepted else None
+        accepted, code = await comm.connect(timeout=20)
+        first = await comm.receive_json_from(timeout=20) if accepted else None
         await comm.disconnect()
         return accepted, code, first
 
