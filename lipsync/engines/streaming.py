@@ -115,6 +115,9 @@ class StreamingEngine(Engine):
         """Called first by every render: load what the engine needs, so a missing model fails
         before any media work. Nothing by default."""
 
+    def check_ready(self) -> None:
+        self._ready()
+
     @abstractmethod
     def _frame_pass(self, job: RenderJob) -> FramePass[Any]:
         """Analyse the audio (and, if needed, read from ``job.source``) for this render."""

@@ -26,7 +26,6 @@ The network runs one batch ahead of the compositing on its own thread
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -42,7 +41,6 @@ from ..composite import Compositor
 from ..device import resolve_device
 from ..errors import ModelNotFoundError
 from ..models import FACE_SIZE, find_weights, load_wav2lip
-from ..models.checkpoint import MODEL_DIR_ENV
 from ..models.wav2lip import Wav2Lip
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
@@ -187,8 +185,10 @@ class Wav2LipEngine(StreamingEngine):
     @classmethod
     def weights_available(cls, model_dir: PathLike | None = None) -> bool:
         """True if a weight file is where :func:`find_weights` looks (``LIPSYNC_MODEL_DIR``)."""
+        from ..models.manager import default_model_dir
+
         try:
-            find_weights(model_dir or os.environ.get(MODEL_DIR_ENV))
+            find_weights(model_dir or default_model_dir())
         except ModelNotFoundError:
             return False
         return True
