@@ -159,8 +159,9 @@ def first_existing(folder: Path, names: tuple[str, ...]) -> Path:
     return folder / names[0]
 
 
-VAE_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
-WHISPER_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+#: Accepted weight-file names, the manifest's first (messages name it when none is there).
+VAE_WEIGHTS = ("diffusion_pytorch_model.bin", "diffusion_pytorch_model.safetensors")
+WHISPER_WEIGHTS = ("pytorch_model.bin", "model.safetensors")
 
 
 def musetalk_paths(model_dir: str | os.PathLike[str]) -> MuseTalkPaths:

@@ -38,7 +38,7 @@ def unet_config(reduced: bool = False) -> dict:
 
     cfg = dict(UNET_V15_CONFIG)
     if reduced:
-        cfg.update(block_out_channels=[32, 64, 64, 64], cross_attention_dim=32)
+        cfg.update(block_out_channels=[16, 32, 32, 32], norm_num_groups=8, cross_attention_dim=16)
     return cfg
 
 
@@ -47,7 +47,7 @@ def vae_config(reduced: bool = False) -> dict:
 
     cfg = dict(VAE_CONFIG)
     if reduced:
-        cfg.update(block_out_channels=[32, 32, 64, 64])
+        cfg.update(block_out_channels=[16, 16, 32, 32], norm_num_groups=8)
     return cfg
 
 
@@ -57,9 +57,9 @@ def whisper_config(reduced: bool = False) -> dict:
     cfg = dict(WHISPER_TINY_CONFIG)
     if reduced:
         cfg.update(
-            d_model=32,
+            d_model=16,
             encoder_attention_heads=2,
-            encoder_ffn_dim=64,
+            encoder_ffn_dim=32,
             decoder_layers=1,
             decoder_attention_heads=2,
             decoder_ffn_dim=64,

@@ -210,7 +210,7 @@ def test_add_a_whole_musetalk_folder_full_size_on_the_meta_device(tmp_path, muse
     manager.add(musetalk_meta / "sd-vae", root)
     manager.add(tmp_path / "whisper-tiny", root)
     status = _names(manager.engine_status(root))["musetalk15"]
-    assert status.missing == []
+    assert status.usable and status.missing == []
     results = {r.model: r for r in manager.verify(root)}
     for name in ("musetalk15_unet", "sd_vae_ft_mse", "whisper_tiny"):
         assert results[name].ok, results[name].problems
@@ -370,7 +370,7 @@ def test_import_an_offline_bundle(tmp_path, musetalk_meta):
     root = tmp_path / "site"
     installed = manager.import_bundle(bundle, root)
     assert "musetalkV15/unet.pth" in installed and "whisper/config.json" in installed
-    assert _names(manager.engine_status(root))["musetalk15"].missing == []
+    assert _names(manager.engine_status(root))["musetalk15"].usable
 
 
 def test_bundles_are_refused_when_damaged_or_unsafe(tmp_path, musetalk_meta):
