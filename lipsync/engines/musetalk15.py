@@ -262,7 +262,7 @@ def fill_short_gaps(active: np.ndarray, shortest: int) -> np.ndarray:
     idx = np.flatnonzero(out)
     if idx.size < 2:
         return out
-    for a, b in zip(idx[:-1], idx[1:]):
+    for a, b in itertools.pairwise(idx):
         if 1 < b - a <= shortest:
             out[a:b] = True
     return out
