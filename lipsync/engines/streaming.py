@@ -105,10 +105,16 @@ class StreamingEngine(Engine):
 
         Needs no model weights: presenters are prepared on CPU workers, which never load one.
         """
+        from ..faces.detector import detector_for
         from ..track import prepare_track
 
         return prepare_track(
-            presenter, cache=self.cache_dir, pick=pick, progress=progress, cancel=cancel
+            presenter,
+            detector=detector_for(self.model_dir),
+            cache=self.cache_dir,
+            pick=pick,
+            progress=progress,
+            cancel=cancel,
         )
 
     def _ready(self) -> None:
