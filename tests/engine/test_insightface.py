@@ -19,6 +19,8 @@ from lipsync.faces import insightface_backend as ib  # noqa: E402
 from tests.engine import mediagen  # noqa: E402
 
 SIZE = 640
+#: The lower edge of a brow, 2 px below its upper one.
+BELOW = np.array([0.0, 2.0])
 
 
 def _constant_model(path: Path, input_name: str, input_shape, outputs: dict[str, np.ndarray]):
@@ -52,7 +54,7 @@ def _constant_model(path: Path, input_name: str, input_shape, outputs: dict[str,
 def scrfd_outputs(boxes: list[tuple[float, float, float, float, float]]) -> dict[str, np.ndarray]:
     """det_10g's 9 outputs for a 640x640 input with detections planted at stride 32."""
     out = {}
-    for i, stride in enumerate(ib.STRIDES):
+    for stride in ib.STRIDES:
         n = (SIZE // stride) ** 2 * ib.ANCHORS
         out[f"score_{stride}"] = np.zeros((n, 1))
         out[f"bbox_{stride}"] = np.ones((n, 4))
@@ -84,7 +86,7 @@ def to_106(lm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     groups = {
         "contour": resample(lm[0:17], 33),
         "eye_a": resample(lm[36:42], 10, closed=True),
-        "brow_a": np.vstack([resample(lm[17:22], 5), resample(lm[17:22], 4) + (0, 2.0)]),
+        "brow_a": np.vstack([resample(lm[17:22], 5), resample(lm[17:22], 4) + BELOW]),
         "mouth": lm[48:68],
         "nose": np.vstack(
             [
@@ -98,7 +100,7 @@ def to_106(lm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
             ]
         ),
         "eye_b": resample(lm[42:48], 10, closed=True),
-        "brow_b": np.vstack([resample(lm[22:27], 5), resample(lm[22:27], 4) + (0, 2.0)]),
+        "brow_b": np.vstack([resample(lm[22:27], 5), resample(lm[22:27], 4) + BELOW]),
     }
     return np.vstack([rng.permutation(g) for g in groups.values()])
 
