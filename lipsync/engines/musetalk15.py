@@ -142,8 +142,11 @@ class MuseTalk15Engine(StreamingEngine):
         cache_dir: PathLike | None = None,
         batch_size: int | None = None,
         use_face_parsing: bool = True,
+        precision: str = "auto",
     ) -> None:
+        """``precision``: "auto" (fp16 on CUDA, fp32 on the CPU), "fp16" or "fp32"."""
         super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
+        self.precision = precision
         self.batch_size = batch_size
         self.use_face_parsing = use_face_parsing
         self._loaded: _Loaded | None = None
@@ -164,7 +167,8 @@ class MuseTalk15Engine(StreamingEngine):
                 from ..models.musetalk import load_musetalk
 
                 device = resolve_device(self.device)
-                models = load_musetalk(self.model_dir or "", device)
+                dtype = {"fp16": torch.float16, "fp32": torch.float32}.get(self.precision)
+                models = load_musetalk(self.model_dir or "", device, dtype)
                 parser = None
                 parser_path = Path(self.model_dir or "") / FACE_PARSER
                 if self.use_face_parsing and parser_path.is_file():

@@ -176,9 +176,12 @@ class Wav2LipEngine(StreamingEngine):
         model_dir: PathLike | None = None,
         cache_dir: PathLike | None = None,
         batch_size: int | None = None,
+        precision: str = "auto",
     ) -> None:
+        """``precision``: "auto" (fp16 autocast on CUDA, fp32 on the CPU) or "fp32"."""
         super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
         self.batch_size = batch_size
+        self.precision = precision
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
@@ -225,7 +228,8 @@ class Wav2LipEngine(StreamingEngine):
             x = x.to(loaded.device, non_blocking=cuda).float().div_(255.0)
             x = x.contiguous(memory_format=torch.channels_last)  # a no-op: it already is
             mel = mel.to(loaded.device, non_blocking=cuda)
-            with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+            fp16 = cuda and self.precision != "fp32"
+            with torch.autocast("cuda", dtype=torch.float16, enabled=fp16):
                 out = loaded.model(x, mel)
             out = (out.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
             faces: np.ndarray = out.permute(0, 2, 3, 1).cpu().numpy()
