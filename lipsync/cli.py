@@ -90,14 +90,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="run bench/bench.py")
     b.add_argument("args", nargs=argparse.REMAINDER, help="passed on to the benchmark")
+
+    from .models.cli import add_parser as add_models_parser
+
+    add_models_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {"render": _render, "prepare": _prepare, "probe": _probe, "bench": _bench}[args.command](
-        args
-    )
+    return {
+        "render": _render,
+        "prepare": _prepare,
+        "probe": _probe,
+        "bench": _bench,
+        "models": _models,
+    }[args.command](args)
+
+
+def _models(args: argparse.Namespace) -> int:
+    from .models.cli import run
+
+    return run(args)
 
 
 # ----------------------------------------------------------------------------- commands
@@ -132,6 +146,11 @@ def _render(args: argparse.Namespace) -> int:
         print(f"FAILED {exc}", file=sys.stderr)
         return 1
     engine = _engine(args)
+    try:  # the weights are loaded and checked before any presenter is tracked
+        engine.check_ready()
+    except LipsyncError as exc:
+        print(f"FAILED {exc}")
+        return 1
     options = RenderOptions(
         max_height=args.max_height,
         crf=args.crf,

@@ -104,13 +104,22 @@ class Compositor:
 
     # -- public ---------------------------------------------------------------------------
     def paste(
-        self, frame: np.ndarray, patch: np.ndarray, where: Where, landmarks: np.ndarray
+        self,
+        frame: np.ndarray,
+        patch: np.ndarray,
+        where: Where,
+        landmarks: np.ndarray,
+        mask: np.ndarray | None = None,
+        strength: float = 1.0,
     ) -> np.ndarray:
         """Blend ``patch`` into ``frame`` (modified in place and returned).
 
         ``where`` is a box ``(x0, y0, x1, y1)`` the patch is resized to, or a 2x3 affine matrix
         mapping patch pixels to frame pixels. ``landmarks`` (68, 2), or (k, 68, 2) to cover
         several poses (e.g. the template's and the animated jaw), in frame coordinates.
+        ``mask`` (optional, any size, 0..1 or uint8 0..255) covers the patch and narrows the
+        landmark mask further (e.g. a face-parsing mask); ``strength`` (0..1) scales the blend,
+        for fading an engine in and out.
         """
         lm_sets = self._smoothed(np.asarray(landmarks, np.float32).reshape(-1, 68, 2))
         geo = self._place(frame.shape[:2], patch, where)
@@ -120,6 +129,10 @@ class Compositor:
         alpha, ctx = self._alpha(geo, lm_sets)
         if alpha is None or ctx is None:  # both or neither
             return frame
+        if mask is not None:
+            alpha = alpha * self._patch_mask(frame.shape[:2], patch.shape[:2], mask, where)
+        if strength < 1.0:
+            alpha = alpha * float(max(strength, 0.0))
         roi = frame[y0:y1, x0:x1]
         patch_f = geo.patch
         if self.colour_match:
@@ -153,6 +166,23 @@ class Compositor:
         lm_sets = np.asarray(landmarks, np.float32).reshape(-1, 68, 2)
         alpha, _ = self._alpha(geo, lm_sets)
         return geo.roi, (np.zeros(geo.valid.shape, np.float32) if alpha is None else alpha)
+
+    def _patch_mask(
+        self,
+        shape: tuple[int, int],
+        patch_shape: tuple[int, ...],
+        mask: np.ndarray,
+        where: Where,
+    ) -> np.ndarray:
+        """``mask`` (patch coordinates) placed like the patch: roi-sized float32 in 0..1."""
+        m = np.asarray(mask, np.float32)
+        if mask.dtype == np.uint8:
+            m = m / 255.0
+        ph, pw = patch_shape[:2]
+        if m.shape[:2] != (ph, pw):
+            m = cv2.resize(m, (pw, ph), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+        geo = self._place(shape, m, where)
+        return np.zeros((0, 0), np.float32) if geo is None else np.clip(geo.patch, 0.0, 1.0)
 
     # -- steps ----------------------------------------------------------------------------
     def _smoothed(self, sets: np.ndarray) -> np.ndarray:

@@ -79,8 +79,10 @@ class Engine(ABC):
         model_dir: PathLike | None = None,
         cache_dir: PathLike | None = None,
     ) -> None:
+        from ..models.manager import default_model_dir
+
         self.device = device
-        self.model_dir = os.fspath(model_dir) if model_dir else os.environ.get("LIPSYNC_MODEL_DIR")
+        self.model_dir = os.fspath(model_dir) if model_dir else os.fspath(default_model_dir())
         self.cache_dir = os.fspath(cache_dir) if cache_dir else None
         self.load_count = 0
 
@@ -91,6 +93,16 @@ class Engine(ABC):
         Engines without weights are always usable; neural ones override this.
         """
         return not cls.needs_weights
+
+    def check_ready(self) -> None:
+        """Load and check what the engine needs (its weights, strictly) on its device.
+
+        Callers run it before :meth:`prepare`, so a missing or wrong model file fails at once,
+        before any face tracking, with :class:`~lipsync.errors.ModelNotFoundError` (or its
+        subclass :class:`~lipsync.errors.InvalidModelError`) naming the file and what is
+        wrong. Later calls return at once. Nothing to do for engines without weights.
+        """
+        return None
 
     @abstractmethod
     def prepare(

@@ -105,15 +105,24 @@ class StreamingEngine(Engine):
 
         Needs no model weights: presenters are prepared on CPU workers, which never load one.
         """
+        from ..faces.detector import detector_for
         from ..track import prepare_track
 
         return prepare_track(
-            presenter, cache=self.cache_dir, pick=pick, progress=progress, cancel=cancel
+            presenter,
+            detector=detector_for(self.model_dir),
+            cache=self.cache_dir,
+            pick=pick,
+            progress=progress,
+            cancel=cancel,
         )
 
     def _ready(self) -> None:
         """Called first by every render: load what the engine needs, so a missing model fails
         before any media work. Nothing by default."""
+
+    def check_ready(self) -> None:
+        self._ready()
 
     @abstractmethod
     def _frame_pass(self, job: RenderJob) -> FramePass[Any]:

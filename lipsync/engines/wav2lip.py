@@ -10,37 +10,50 @@ face box smoothed over 5 frames and padded 10 px down at the chin, crop resized 
 scaled to 0..1, 6 channels [crop with its lower half blanked, crop]; one 80x16 mel window per
 output frame. The 96x96 output is resized back to the box and blended in with the shared soft
 mask compositor instead of the public code's hard paste.
+
+Memory layout: channels-last, on purpose, for the weights and the input alike. The crops come
+from numpy as NHWC, so the network input is a channels-last view of them (no transposing
+copy); the weights are converted to channels-last once at load. Mixing the two (channels-last
+input into NCHW weights, as happened by accident before) makes PyTorch choose a layout per
+convolution and convert between them; a single layout avoids that, and channels-last is the
+layout cuDNN's fp16 tensor-core kernels run in. The output comes back channels-last too, so
+turning it into NHWC uint8 images is a view, not a copy.
+
+The network runs one batch ahead of the compositing on its own thread
+(:mod:`lipsync.engines.overlap`), so on CUDA the GPU works while the CPU blends.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
 from ..composite import Compositor
 from ..device import resolve_device
 from ..errors import ModelNotFoundError
 from ..models import FACE_SIZE, find_weights, load_wav2lip
-from ..models.checkpoint import MODEL_DIR_ENV
 from ..models.wav2lip import Wav2Lip
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
 from .base import PathLike, Stats, register_engine
+from .overlap import ahead
 from .streaming import FramePass, RenderJob, StreamingEngine
 
 #: Crop padding (top, bottom, left, right) in pixels, as the weights were trained.
 PADS = (0, 10, 0, 0)
 #: Frames the face box is averaged over.
 BOX_SMOOTH = 5
-#: Most bytes of full frames held while a batch is in the network (caps the batch at 4K).
+#: Most bytes of full frames held while batches are in the network: the batch being
+#: composited and the one computed ahead share it (caps the batch at 4K).
 BATCH_FRAME_BYTES = 512 << 20
 
 #: What the prefetch thread hands the network: (output index, source index, RGB frame,
@@ -119,6 +132,16 @@ def face_input(image_rgb: np.ndarray, rect: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(crop[:, :, ::-1])
 
 
+M = TypeVar("M", bound=nn.Module)
+
+
+def channels_last(model: M) -> M:
+    """``model`` with its 4-D weights in channels-last memory (``Module.to(memory_format=)``,
+    which torch's type stubs do not list)."""
+    to: Callable[..., M] = model.to
+    return to(memory_format=torch.channels_last)
+
+
 @dataclass
 class _Loaded:
     model: Wav2Lip
@@ -129,7 +152,8 @@ class _Loaded:
 def network_input(faces_bgr: np.ndarray, mels: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """Stack crops (B,96,96,3 uint8 BGR) and mel windows (B,80,16) into network tensors.
 
-    Face channels are [crop with rows 48..95 blanked, crop], scaled to 0..1.
+    Face channels are [crop with rows 48..95 blanked, crop], scaled to 0..1. The face tensor
+    is (B, 6, 96, 96) in channels-last memory: a view of the NHWC crops, no copy.
     """
     faces = torch.from_numpy(np.ascontiguousarray(faces_bgr))
     masked = faces.clone()
@@ -152,17 +176,22 @@ class Wav2LipEngine(StreamingEngine):
         model_dir: PathLike | None = None,
         cache_dir: PathLike | None = None,
         batch_size: int | None = None,
+        precision: str = "auto",
     ) -> None:
+        """``precision``: "auto" (fp16 autocast on CUDA, fp32 on the CPU) or "fp32"."""
         super().__init__(device=device, model_dir=model_dir, cache_dir=cache_dir)
         self.batch_size = batch_size
+        self.precision = precision
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
     @classmethod
     def weights_available(cls, model_dir: PathLike | None = None) -> bool:
         """True if a weight file is where :func:`find_weights` looks (``LIPSYNC_MODEL_DIR``)."""
+        from ..models.manager import default_model_dir
+
         try:
-            find_weights(model_dir or os.environ.get(MODEL_DIR_ENV))
+            find_weights(model_dir or default_model_dir())
         except ModelNotFoundError:
             return False
         return True
@@ -177,7 +206,7 @@ class Wav2LipEngine(StreamingEngine):
             if self._loaded is None:
                 device = resolve_device(self.device)
                 path = find_weights(self.model_dir)
-                model = load_wav2lip(path, device)
+                model = channels_last(load_wav2lip(path, device))
                 self._loaded = _Loaded(model, device, str(path))
                 self.load_count += 1
             return self._loaded
@@ -193,10 +222,14 @@ class Wav2LipEngine(StreamingEngine):
         loaded = self.load()
         x, mel = network_input(faces_bgr, mels)
         cuda = loaded.device.type == "cuda"
+        if cuda:  # page-locked, so the copies below really are asynchronous
+            x, mel = x.pin_memory(), mel.pin_memory()
         with torch.inference_mode():
             x = x.to(loaded.device, non_blocking=cuda).float().div_(255.0)
+            x = x.contiguous(memory_format=torch.channels_last)  # a no-op: it already is
             mel = mel.to(loaded.device, non_blocking=cuda)
-            with torch.autocast("cuda", dtype=torch.float16, enabled=cuda):
+            fp16 = cuda and self.precision != "fp32"
+            with torch.autocast("cuda", dtype=torch.float16, enabled=fp16):
                 out = loaded.model(x, mel)
             out = (out.float() * 255.0).round_().clamp_(0, 255).to(torch.uint8)
             faces: np.ndarray = out.permute(0, 2, 3, 1).cpu().numpy()
@@ -214,7 +247,8 @@ class Wav2LipEngine(StreamingEngine):
             smooth_boxes(track.boxes, cuts=getattr(track, "cuts", None)), track.width, track.height
         )
         batch_size = max(
-            1, min(self.frames_per_batch, BATCH_FRAME_BYTES // (track.width * track.height * 3))
+            1,
+            min(self.frames_per_batch, BATCH_FRAME_BYTES // (2 * track.width * track.height * 3)),
         )
         return _Wav2LipPass(self, job, mels, rects, batch_size)
 
@@ -246,27 +280,37 @@ class _Wav2LipPass(FramePass[_Item]):
     ) -> int:
         comp = Compositor(extend_down=0.03)
         no_face = 0
-        while True:
-            tracker.check_cancel()
-            batch = list(itertools.islice(items, self.batch_size))
-            if not batch:
-                return no_face
-            no_face += self._render_batch(batch, comp, writer)
+        for batch, patches in ahead(
+            _batches(items, self.batch_size, tracker), self._network, name="wav2lip"
+        ):
+            no_face += self._write_batch(batch, patches, comp, writer)
             tracker.advance(len(batch))
+        return no_face
 
-    def _render_batch(self, batch: list[_Item], comp: Compositor, writer: BackgroundWriter) -> int:
-        """Run the network on the faces of ``batch`` and write its frames; returns faceless."""
+    def _network(self, batch: list[_Item]) -> dict[int, np.ndarray]:
+        """The network's 96x96 BGR faces for the items of ``batch`` that have a face, by
+        position in the batch (runs on the network thread)."""
         with_face = [i for i, item in enumerate(batch) if item[3] is not None]
-        patches: dict[int, np.ndarray] = {}
-        if with_face:
-            t = time.monotonic()
-            faces = self.engine.infer(
-                np.stack([crop for *_, crop in batch if crop is not None]),  # with_face's crops
-                self.mels[[batch[i][0] for i in with_face]],
-            )
-            self.counts["network_seconds"] += time.monotonic() - t
-            self.counts["batches"] += 1
-            patches = dict(zip(with_face, faces))
+        if not with_face:
+            return {}
+        t = time.monotonic()
+        faces = self.engine.infer(
+            np.stack([crop for *_, crop in batch if crop is not None]),  # with_face's crops
+            self.mels[[batch[i][0] for i in with_face]],
+        )
+        self.counts["network_seconds"] += time.monotonic() - t
+        self.counts["batches"] += 1
+        return dict(zip(with_face, faces))
+
+    def _write_batch(
+        self,
+        batch: list[_Item],
+        patches: dict[int, np.ndarray],
+        comp: Compositor,
+        writer: BackgroundWriter,
+    ) -> int:
+        """Blend the network's faces into the frames of ``batch``, write them; returns how
+        many had no face."""
         no_face = 0
         track = self.job.track
         for i, (_, k, image, _) in enumerate(batch):
@@ -288,6 +332,16 @@ class _Wav2LipPass(FramePass[_Item]):
             "batch_size": self.batch_size,
             "load_count": self.engine.load_count,
         }
+
+
+def _batches(items: Iterator[_Item], size: int, tracker: ProgressTracker) -> Iterator[list[_Item]]:
+    """``items`` in lists of ``size``, checking for cancellation before each."""
+    while True:
+        tracker.check_cancel()
+        batch = list(itertools.islice(items, size))
+        if not batch:
+            return
+        yield batch
 
 
 def _with_crops(

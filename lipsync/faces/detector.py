@@ -7,6 +7,7 @@ by subclassing it and calling :func:`register_detector`; nothing else changes. A
 
 from __future__ import annotations
 
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,6 +99,35 @@ def get_detector(name: str | None = None) -> FaceDetector:
     return _INSTANCES[name]
 
 
+#: ``auto`` (default): insightface when its buffalo_l models are installed, else dlib; or a
+#: detector name to force one.
+DETECTOR_ENV = "LIPSYNC_FACE_DETECTOR"
+
+
+def detector_for(model_dir: str | os.PathLike[str] | None = None) -> FaceDetector:
+    """The detector presenters are tracked with on this install.
+
+    insightface (SCRFD + 2d106, better on turned heads and small faces) when
+    ``buffalo_l/det_10g.onnx`` and ``buffalo_l/2d106det.onnx`` are in the model directory,
+    else dlib; ``LIPSYNC_FACE_DETECTOR`` may name one instead of ``auto``.
+    """
+    choice = os.environ.get(DETECTOR_ENV, "auto").strip().lower() or "auto"
+    if choice != "auto":
+        if choice == "insightface":
+            from .insightface_backend import insightface_detector
+
+            return insightface_detector(model_dir)
+        return get_detector(choice)
+    from . import insightface_backend
+
+    if insightface_backend.available(model_dir):
+        return insightface_backend.insightface_detector(model_dir)
+    return get_detector(DEFAULT_DETECTOR)
+
+
 def _load_builtin_detectors() -> None:
-    # Importing the module runs its register_detector call.
-    from . import dlib_backend  # noqa: F401
+    # Importing the modules runs their register_detector calls.
+    from . import (
+        dlib_backend,  # noqa: F401
+        insightface_backend,  # noqa: F401
+    )

@@ -11,11 +11,16 @@ from lipsync.errors import NoAudioStreamError, TruncatedMediaError, UnsupportedM
 from tests.engine import mediagen
 
 
-def librosa_wav2lip_mel(wav):
-    """The public Wav2Lip audio.py pipeline, written with librosa (the reference)."""
+def librosa_wav2lip_mel(wav, pad_mode="reflect"):
+    """The public Wav2Lip audio.py pipeline, written with librosa (the reference).
+
+    Wav2Lip called ``librosa.stft`` without ``pad_mode``; the librosa it was written for
+    padded by reflection (the default became zeros in librosa 0.10), so the reference pads
+    by reflection explicitly.
+    """
     librosa = pytest.importorskip("librosa")
     y = lfilter([1, -0.97], [1], wav)
-    d = librosa.stft(y=y, n_fft=800, hop_length=200, win_length=800)
+    d = librosa.stft(y=y, n_fft=800, hop_length=200, win_length=800, pad_mode=pad_mode)
     basis = librosa.filters.mel(sr=16000, n_fft=800, n_mels=80, fmin=55, fmax=7600)
     s = 20 * np.log10(np.maximum(1e-5, basis @ np.abs(d))) - 20
     return np.clip(8 * ((s + 100) / 100) - 4, -4, 4)
@@ -29,6 +34,22 @@ def test_mel_matches_librosa_reference(speech_wav):
     assert mel.dtype == np.float32
     assert np.abs(mel - ref).max() < 1e-3
     assert mel.min() >= -4 and mel.max() <= 4 and mel.std() > 0.5
+
+
+def test_mel_edges_are_reflection_padded_like_the_reference():
+    """Zero padding (librosa's newer default) changes the first and last two columns."""
+    t = np.arange(16000) / 16000
+    rng = np.random.default_rng(3)
+    # A voiced sound that lasts to both ends (speech cut out of a longer recording).
+    wav = sum(0.3 / k * np.sin(2 * np.pi * 140 * k * t + k) for k in range(1, 25))
+    wav = (wav + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+    mel = audio.melspectrogram(wav)
+    zero_padded = librosa_wav2lip_mel(wav, pad_mode="constant")
+    edges = np.r_[0, 1, mel.shape[1] - 2, mel.shape[1] - 1]
+    assert np.abs(mel - librosa_wav2lip_mel(wav)).max() < 1e-3
+    # The two paddings differ only at the edges, there by a clear margin on the +-4 scale.
+    assert np.abs(mel[:, 2:-2] - zero_padded[:, 2:-2]).max() < 1e-3
+    assert (np.abs(mel[:, edges] - zero_padded[:, edges]).max(axis=0) > 0.3).all()
 
 
 @pytest.mark.filterwarnings("ignore:n_fft=800 is too large")

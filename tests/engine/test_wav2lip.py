@@ -261,6 +261,58 @@ def test_face_input_is_bgr_96_and_network_input_masks_lower_half():
     assert (x[:, 3:] == 255).all()
 
 
+def test_network_input_and_weights_are_channels_last(model_dir):
+    """One deliberate layout: the input is a view of the NHWC crops, the weights match it."""
+    from lipsync.engines import get_engine
+    from lipsync.engines.wav2lip import network_input
+
+    faces = np.random.default_rng(0).integers(0, 256, (2, 96, 96, 3), dtype=np.uint8)
+    x, _ = network_input(faces, np.zeros((2, 80, 16), np.float32))
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    engine = get_engine("wav2lip", device="cpu", model_dir=model_dir)
+    conv = engine.load().model.face_encoder_blocks[1][0].conv_block[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.is_contiguous()
+    out = engine.infer(faces, np.zeros((2, 80, 16), np.float32))
+    assert out.shape == (2, 96, 96, 3) and out.flags["C_CONTIGUOUS"]
+
+
+def test_network_runs_one_batch_ahead_of_compositing():
+    import threading
+    import time
+
+    from lipsync.engines.overlap import ahead
+
+    log: list[str] = []
+    started = threading.Event()
+
+    def network(b: int) -> int:
+        log.append(f"net{b}")
+        if b == 1:
+            started.set()
+        return b * 10
+
+    got = []
+    for b, r in ahead(iter(range(3)), network):
+        if b == 0:  # while batch 0 is composited, batch 1 is already in the network
+            assert started.wait(5)
+        got.append((b, r))
+        log.append(f"out{b}")
+        time.sleep(0.01)
+    assert got == [(0, 0), (1, 10), (2, 20)]
+    assert log.index("net1") < log.index("out0")
+
+    def failing(b: int) -> int:
+        if b == 1:
+            raise RuntimeError("boom")
+        return b
+
+    gen = ahead(iter(range(5)), failing)
+    assert next(gen) == (0, 0)
+    with pytest.raises(RuntimeError, match="boom"):
+        next(gen)
+
+
 # ----------------------------------------------------------------------------- the engine
 
 
