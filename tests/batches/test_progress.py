@@ -142,7 +142,14 @@ def test_others_are_refused(batch, who, request):
     client = Client() if who == "anonymous" else request.getfixturevalue(who)
 
     async def attempt(batch_id):
-        return await _communicator(client, batch_id).connect(timeout=20)
+        # Disconnect even after a refusal: the consumer then ends inside the running loop,
+        # instead of being cancelled while async_to_sync shuts its loop down (which can hang
+        # in the channel layer's receive).
+        comm = _communicator(client, batch_id)
+        try:
+            return await comm.connect(timeout=20)
+        finally:
+            await comm.disconnect()
 
     assert async_to_sync(attempt)(batch.pk) == (False, 4403)
     assert async_to_sync(attempt)(999999) == (False, 4403)
