@@ -41,7 +41,7 @@ from ..zipstream import safe_name
 @team_view()
 def media_file(request, pk):
     asset = get_scoped(request, MediaAsset, pk)
-    return serve_file(request, asset.file.name, asset.download_name, content_type="video/mp4")
+    return serve_file(request, asset.file.name, asset.file_name, content_type="video/mp4")
 
 
 @team_view()
@@ -50,7 +50,7 @@ def media_download(request, pk):
     if "Range" not in request.headers:
         service.downloaded(actor(request), asset)
     return serve_file(
-        request, asset.file.name, asset.download_name, as_attachment=True, content_type="video/mp4"
+        request, asset.file.name, asset.file_name, as_attachment=True, content_type="video/mp4"
     )
 
 
