@@ -14,8 +14,20 @@ rendering app never imports its receivers' apps.
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
 
 task_succeeded = Signal()
 task_failed = Signal()
 batch_completed = Signal()
+
+
+def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """``signal.send_robust``, with every receiver's exception logged (with its traceback)."""
+    for receiver, result in signal.send_robust(sender, **kwargs):
+        if isinstance(result, Exception):
+            log.error("receiver %r of a signal failed", receiver, exc_info=result)

@@ -133,9 +133,9 @@ def _announce(task: RenderTask, rule: Rule) -> None:
         )
         return
     if rule.target == TaskStatus.SUCCEEDED:
-        events.task_succeeded.send_robust(RenderTask, task=task)
+        events.send(events.task_succeeded, RenderTask, task=task)
     elif rule.target == TaskStatus.FAILED:
-        events.task_failed.send_robust(RenderTask, task=task)
+        events.send(events.task_failed, RenderTask, task=task)
     if rule.target not in FINAL_STATUSES:
         return
     active = RenderTask.objects.filter(batch_id=task.batch_id, status__in=ACTIVE_STATUSES)
@@ -147,7 +147,7 @@ def _announce(task: RenderTask, rule: Rule) -> None:
     if claimed:
         batch = Batch.objects.get(pk=task.batch_id)
         batch.refresh_status()
-        events.batch_completed.send_robust(Batch, batch=batch)
+        events.send(events.batch_completed, Batch, batch=batch)
 
 
 # --- submission ------------------------------------------------------------------------------

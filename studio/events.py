@@ -9,7 +9,19 @@ failing receiver is logged and never fails the check):
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from django.dispatch import Signal
+
+log = logging.getLogger(__name__)
 
 presenter_ready = Signal()
 presenter_failed = Signal()
+
+
+def send(signal: Signal, sender: Any, **kwargs: Any) -> None:
+    """``signal.send_robust``, with every receiver's exception logged (with its traceback)."""
+    for receiver, result in signal.send_robust(sender, **kwargs):
+        if isinstance(result, Exception):
+            log.error("receiver %r of a signal failed", receiver, exc_info=result)

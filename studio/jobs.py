@@ -148,7 +148,7 @@ def _announce(signal: Signal, presenter_id: int) -> None:
     """Tell listeners (:mod:`studio.events`) how the check ended, with the row as stored."""
     presenter = Presenter.objects.filter(pk=presenter_id).first()
     if presenter is not None:
-        signal.send_robust(Presenter, presenter=presenter)
+        events.send(signal, Presenter, presenter=presenter)
 
 
 def analyse_audio(audio_id: int) -> str:
