@@ -42,6 +42,9 @@ MAX_ID = 2**63 - 1
 class ApiView(APIView):
     """Base of the API's views (see the module's docstring)."""
 
+    #: No OPTIONS: DRF would describe a route for any id without looking the row up; the
+    #: OpenAPI schema describes the API instead.
+    http_method_names = ["get", "post", "put", "patch", "delete", "head"]
     #: Scope a non-read method needs.
     write_scope: str = Scope.RENDER
     #: Team role a non-read method needs.
