@@ -154,7 +154,6 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
     from django.contrib.auth import get_user_model
 
     from api.models import ApiToken, IdempotencyKey, Webhook, WebhookDelivery
-
     from rendering.models import Batch, MediaAsset, RenderTask
     from studio.models import (
         AudioTrack,

@@ -20,7 +20,7 @@ from django.test import Client
 from django.test.client import MULTIPART_CONTENT
 from django.urls import reverse
 
-from tests.api.conftest import ApiClient, make_token  # noqa: F401  (fixture)
+from tests.api.client import ApiClient, new_token
 
 from .conftest import MARK, body_of, fingerprint, missing_pk
 from .urlmap import API_URLS, iter_patterns
@@ -98,8 +98,8 @@ def _no_leak(r, where: str) -> None:
     assert MARK.lower().encode() not in body_of(r).lower(), f"{where} leaks team data"
 
 
-def test_another_teams_token_sees_nothing(world, outsider, other_team, make_token, media_root):
-    _row, raw = make_token(outsider, other_team, ("read", "render", "admin"))
+def test_another_teams_token_sees_nothing(world, outsider, other_team, media_root):
+    _row, raw = new_token(outsider, other_team, ("read", "render", "admin"))
     client = ApiClient(raw)
     before = fingerprint(world.team, media_root)
     reached: set[str] = set()
@@ -143,8 +143,8 @@ def test_without_a_token_every_route_answers_401(world, member, how, media_root)
     assert reached == _routes()
 
 
-def test_a_viewers_read_token_reads_but_writes_nothing(world, viewer, make_token, media_root):
-    _row, raw = make_token(viewer, world.team, ("read",))
+def test_a_viewers_read_token_reads_but_writes_nothing(world, viewer, media_root):
+    _row, raw = new_token(viewer, world.team, ("read",))
     client = ApiClient(raw)
     before = fingerprint(world.team, media_root, with_audit=False)
     reached: set[str] = set()
@@ -165,9 +165,9 @@ def test_a_viewers_read_token_reads_but_writes_nothing(world, viewer, make_token
     assert reached == _routes()
 
 
-def test_the_teams_member_reaches_every_row(world, member, make_token):
+def test_the_teams_member_reaches_every_row(world, member):
     """The sweeps' ids are real: the team's member (the upload's owner) gets no 404."""
-    _row, raw = make_token(member, world.team, ("read",))
+    _row, raw = new_token(member, world.team, ("read",))
     client = ApiClient(raw)
     for name, spec in API_URLS.items():
         if spec.obj is not None and "GET" in spec.methods:
