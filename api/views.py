@@ -499,7 +499,8 @@ class BatchListView(_BatchCreate):
         presenters: list[Presenter] = []
         if v.get("presenters"):
             ids = v["presenters"]
-            presenters = list(presenters_qs.filter(pk__in=ids))
+            place = {pk: i for i, pk in enumerate(ids)}
+            presenters = sorted(presenters_qs.filter(pk__in=ids), key=lambda p: place[p.pk])
             if len(presenters) != len(set(ids)):
                 raise ApiError(
                     400, "does_not_exist", _("Some presenters do not exist."), field="presenters"
