@@ -98,8 +98,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_rq",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "studio",
     "rendering",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -271,6 +275,67 @@ CHANNEL_LAYERS = {
         # redis-py 8 reads with a 5 s socket timeout by default, which cuts the channel layer's
         # 5 s blocking BZPOPMIN (websockets then drop every 5 s): allow longer reads.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},
+    },
+}
+
+# --- Public API (api/) --------------------------------------------------------------------
+#: Requests per token (per client address without one) and period, e.g. "120/min", "10/s".
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "120/min")
+#: Longest lifetime of an API token (days), and the lifetime the profile form proposes.
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90)
+#: One audit row (and last_used_at update) per token per this many seconds of reads.
+API_AUDIT_READ_INTERVAL_S = env_int("API_AUDIT_READ_INTERVAL_S", 60)
+#: How long an Idempotency-Key's first answer is kept (hours).
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24)
+#: Rows per page of the API's lists.
+API_PAGE_SIZE = env_int("API_PAGE_SIZE", 50)
+#: Host names webhooks may call ("hooks.example.com", "*.example.com"); empty: any host whose
+#: addresses are all public.
+WEBHOOK_ALLOWED_HOSTS = [h.lower() for h in env_list("WEBHOOK_ALLOWED_HOSTS", [])]
+#: Networks webhooks may reach although they are not public (e.g. "10.1.2.0/24"); none by
+#: default: loopback, private, link-local and reserved addresses are refused.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
+#: Time limit of one webhook request (connect + answer), seconds.
+WEBHOOK_TIMEOUT_S = env_float("WEBHOOK_TIMEOUT_S", 5.0)
+#: Tries of one delivery, and the pauses between them (seconds; the last repeats).
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 6)
+WEBHOOK_RETRY_INTERVALS_S = [
+    int(x) for x in env_list("WEBHOOK_RETRY_INTERVALS_S", ["10", "60", "300", "1800", "7200"])
+]
+#: After "Rotate secret" the old secret also signs for this many hours.
+WEBHOOK_SECRET_OVERLAP_HOURS = env_int("WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.handle",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HeyGem Studio API",
+    "DESCRIPTION": (
+        "Upload presenters and audio, render batches, fetch results. Authenticate with "
+        "`Authorization: Bearer <token>` (made on the profile page). Errors: "
+        '`{"error": {"code", "message", "field"}}`.'
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "MediaStatusEnum": "studio.models.MediaStatus",
+        "DeliveryStatusEnum": "api.models.DeliveryStatus",
+        "UploadKindEnum": "api.schema.UploadKind",
+        "PresenterKindEnum": "api.schema.PresenterKind",
     },
 }
 

@@ -8,6 +8,8 @@ urlpatterns = [
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include("api.urls")),
+    path("", include("api.web_urls")),
     path("", include("studio.urls")),
     path("", include("rendering.urls")),
 ]

@@ -35,12 +35,11 @@ from studio.models import AudioTrack, MediaStatus, Presenter
 from studio.notices import Notice, from_input_error, internal_error, notice, reason_of
 from studio.queues import QueueName
 
-from . import lifecycle
+from . import lifecycle, naming
 from . import worker as worker_process
 from .models import MediaAsset, RenderTask, output_path_for
 from .progress import TaskProgressReporter
 from .worker import current_worker, resident_engine, worker_device
-from .zipstream import safe_name
 
 log = logging.getLogger("rendering.jobs")
 
@@ -71,9 +70,7 @@ def _span(callback: Callable[[Progress], None], lo: float, hi: float) -> Callabl
 
 
 def _download_name(task: RenderTask) -> str:
-    return (
-        f"{safe_name(task.presenter_name, 'presenter')}__{safe_name(task.audio_name, 'audio')}.mp4"
-    )
+    return naming.output_name(task)
 
 
 class _CancelPoll:

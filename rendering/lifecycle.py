@@ -28,7 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from redis.exceptions import RedisError
@@ -38,8 +38,16 @@ from rq.job import Job, Retry
 from studio import queues
 from studio.notices import Notice, notice
 
-from . import progress
-from .models import ACTIVE_STATUSES, MediaAsset, RenderTask, TaskStatus, done_percent
+from . import events, progress
+from .models import (
+    ACTIVE_STATUSES,
+    FINAL_STATUSES,
+    Batch,
+    MediaAsset,
+    RenderTask,
+    TaskStatus,
+    done_percent,
+)
 from .models.batches import UNRETRYABLE_CODES
 
 log = logging.getLogger("rendering.lifecycle")
@@ -107,7 +115,39 @@ def _move(
         progress.publish_fresh(task)
     elif changed:
         task.refresh_from_db()
+    if changed:
+        _announce(task, rule)
     return changed
+
+
+def _announce(task: RenderTask, rule: Rule) -> None:
+    """Send the signals of :mod:`rendering.events` for a transition that happened.
+
+    ``batch_completed`` goes out once per run of a batch: the finisher that finds no active task
+    left claims ``completion_announced_at`` with a conditional UPDATE (two workers finishing at
+    once cannot both win); a task that runs again clears it.
+    """
+    if rule.target == TaskStatus.QUEUED:
+        Batch.objects.filter(pk=task.batch_id).exclude(completion_announced_at=None).update(
+            completion_announced_at=None
+        )
+        return
+    if rule.target == TaskStatus.SUCCEEDED:
+        events.send(events.task_succeeded, RenderTask, task=task)
+    elif rule.target == TaskStatus.FAILED:
+        events.send(events.task_failed, RenderTask, task=task)
+    if rule.target not in FINAL_STATUSES:
+        return
+    active = RenderTask.objects.filter(batch_id=task.batch_id, status__in=ACTIVE_STATUSES)
+    claimed = (
+        Batch.objects.filter(pk=task.batch_id, completion_announced_at=None)
+        .exclude(Exists(active))
+        .update(completion_announced_at=timezone.now())
+    )
+    if claimed:
+        batch = Batch.objects.get(pk=task.batch_id)
+        batch.refresh_status()
+        events.send(events.batch_completed, Batch, batch=batch)
 
 
 # --- submission ------------------------------------------------------------------------------

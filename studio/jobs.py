@@ -14,13 +14,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from redis.exceptions import RedisError
 
 from lipsync.errors import InputError, LipsyncError
 
-from . import queues
+from . import events, queues
 from .models import AudioTrack, MediaStatus, Presenter
 from .notices import from_input_error, internal_error, notice
 from .queues import QueueName
@@ -117,7 +118,9 @@ def check_presenter(presenter_id: int) -> str:
         )
     except LipsyncError as exc:
         log.info("presenter %s failed: %s", presenter.pk, exc)
-        return _failed(presenter, exc, prepared_at=timezone.now())
+        status = _failed(presenter, exc, prepared_at=timezone.now())
+        _announce(events.presenter_failed, presenter_id)
+        return status
     _ready(
         presenter,
         "thumbnail",
@@ -137,7 +140,15 @@ def check_presenter(presenter_id: int) -> str:
         100 * result.face_share,
         result.n_frames,
     )
+    _announce(events.presenter_ready, presenter_id)
     return MediaStatus.READY
+
+
+def _announce(signal: Signal, presenter_id: int) -> None:
+    """Tell listeners (:mod:`studio.events`) how the check ended, with the row as stored."""
+    presenter = Presenter.objects.filter(pk=presenter_id).first()
+    if presenter is not None:
+        events.send(signal, Presenter, presenter=presenter)
 
 
 def analyse_audio(audio_id: int) -> str:

@@ -41,7 +41,8 @@ class MediaAsset(TeamScopedModel, TimeStamped):
         AudioTrack, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets"
     )
     title = models.CharField(_("title"), max_length=255)
-    #: File name offered on download: ``Presenter__Audio.mp4``.
+    #: Name from the batch's template (:mod:`rendering.naming`), e.g. ``Presenter__Audio.mp4``
+    #: or ``Presenter/Audio.mp4``: the path inside zips.
     download_name = models.CharField(max_length=255)
     file = models.FileField(max_length=255)
     thumbnail = models.FileField(blank=True, max_length=255)
@@ -66,6 +67,13 @@ class MediaAsset(TeamScopedModel, TimeStamped):
 
     def get_absolute_url(self) -> str:
         return reverse("media_detail", args=[self.pk])
+
+    @property
+    def file_name(self) -> str:
+        """The name a single download is offered under (folders of the template flattened)."""
+        from ..naming import flat_name
+
+        return flat_name(self.download_name)
 
     @property
     def path(self) -> str:

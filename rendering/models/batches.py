@@ -71,6 +71,13 @@ class Batch(TeamScopedModel, TimeStamped):
         max_length=12, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    #: File names of the results (downloads, zip entries): see :mod:`rendering.naming`.
+    output_template = models.CharField(
+        _("file name template"), max_length=255, default="{presenter}__{audio}.mp4"
+    )
+    #: When ``batch_completed`` was sent for the batch's current run (cleared when a task of it
+    #: runs again), so the event goes out once however many workers finish at the same time.
+    completion_announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

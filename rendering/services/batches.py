@@ -22,7 +22,7 @@ from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Proje
 from studio.queues import QueueName
 from studio.services.storage import NotEnoughSpace, check_free_disk
 
-from .. import lifecycle
+from .. import lifecycle, naming
 from ..models import ACTIVE_STATUSES, Batch, Quality, RenderTask, TaskStatus
 from .estimates import render_timeout_s
 
@@ -45,6 +45,16 @@ class BatchSpec:
     quality: str = Quality.STANDARD
     name: str = ""
     preview: bool = False
+    #: Renders as (audio, presenter) pairs (a manifest); None: every audio × every presenter.
+    #: ``audios`` and ``presenters`` then list the tracks and presenters the pairs use.
+    pairs: Sequence[tuple[AudioTrack, Presenter]] | None = None
+    #: File names of the results, see :mod:`rendering.naming` ("" = the default).
+    output_template: str = ""
+
+    def task_pairs(self) -> list[tuple[AudioTrack, Presenter]]:
+        if self.pairs is not None:
+            return list(self.pairs)
+        return [(a, p) for a in self.audios for p in self.presenters]
 
 
 def _default_name(spec: BatchSpec) -> str:
@@ -69,7 +79,7 @@ def validate_spec(spec: BatchSpec) -> None:
     if spec.preview and (len(spec.audios) != 1 or len(spec.presenters) != 1):
         raise BatchRefused(_("A preview renders one presenter with one audio track."))
     limit = settings.MAX_BATCH_TASKS
-    if len(spec.audios) * len(spec.presenters) > limit:
+    if len(spec.task_pairs()) > limit:
         raise BatchRefused(_("A batch may hold at most %(n)d renders.") % {"n": limit})
     if spec.engine not in available_engines():
         raise BatchRefused(_("Unknown engine “%(name)s”.") % {"name": spec.engine})
@@ -97,6 +107,25 @@ def validate_spec(spec: BatchSpec) -> None:
             raise BatchRefused(
                 _("Presenter “%(name)s” is still being prepared.") % {"name": presenter.name}
             )
+    if spec.pairs is not None:
+        audio_ids = {a.pk for a in spec.audios}
+        presenter_ids = {p.pk for p in spec.presenters}
+        if any(a.pk not in audio_ids or p.pk not in presenter_ids for a, p in spec.pairs):
+            raise BatchRefused(_("Every pair must use the batch's audio tracks and presenters."))
+    try:
+        template = naming.check_template(spec.output_template)
+        if template != naming.DEFAULT_TEMPLATE:
+            # A chosen template must name every render apart; the default keeps the zip's
+            # " (2)" for presenters of the same name, as before templates existed.
+            naming.names_for(
+                template,
+                [
+                    naming.NameParts(p.name, a.name, spec.name, i, p.pk, a.pk)
+                    for i, (a, p) in enumerate(spec.task_pairs())
+                ],
+            )
+    except naming.TemplateError as exc:
+        raise BatchRefused(str(exc)) from exc
 
 
 def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
@@ -119,6 +148,7 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
             quality=spec.quality,
             is_preview=spec.preview,
             preview_seconds=preview_s,
+            output_template=naming.check_template(spec.output_template),
         )
         tasks = [
             RenderTask(
@@ -132,9 +162,7 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
                 max_attempts=settings.RENDER_MAX_ATTEMPTS,
                 timeout_s=render_timeout_s(audio.duration_s, presenter.duration_s, preview_s),
             )
-            for position, (audio, presenter) in enumerate(
-                (a, p) for a in spec.audios for p in spec.presenters
-            )
+            for position, (audio, presenter) in enumerate(spec.task_pairs())
         ]
         lifecycle.submit(tasks)
         record(

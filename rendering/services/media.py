@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 
 from studio.actor import Actor
 from studio.audit import record
 from studio.models import AuditAction, Team
 
-from ..models import MediaAsset
+from ..models import MediaAsset, TaskStatus
 from ..zipstream import ZipSource, ZipStream, unique_names
 
 
@@ -31,6 +31,13 @@ def delete_asset(actor: Actor, asset: MediaAsset) -> None:
 def downloaded(actor: Actor, asset: MediaAsset) -> None:
     """Record that ``asset`` was downloaded (range requests of a player are not downloads)."""
     record(actor, asset.team, AuditAction.DOWNLOADED, asset, file=asset.download_name)
+
+
+def batch_outputs(batch: Model, assets: QuerySet[MediaAsset]) -> list[MediaAsset]:
+    """The finished videos of ``batch`` among ``assets`` (those the caller may see), in the
+    order of its tasks: what the batch's zip holds."""
+    outputs = batch.tasks.filter(status=TaskStatus.SUCCEEDED).values("output_id")  # type: ignore[attr-defined]
+    return list(assets.filter(pk__in=outputs).order_by("task__position", "pk"))
 
 
 def zip_of(

@@ -33,7 +33,7 @@ from studio.services.storage import free_disk_bytes, human_bytes
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 from studio.views.files import serve_file, streaming_body
 
-from ..models import Batch, MediaAsset, TaskStatus, team_disk_usage
+from ..models import Batch, MediaAsset, team_disk_usage
 from ..services import media as service
 from ..zipstream import safe_name
 
@@ -41,7 +41,7 @@ from ..zipstream import safe_name
 @team_view()
 def media_file(request, pk):
     asset = get_scoped(request, MediaAsset, pk)
-    return serve_file(request, asset.file.name, asset.download_name, content_type="video/mp4")
+    return serve_file(request, asset.file.name, asset.file_name, content_type="video/mp4")
 
 
 @team_view()
@@ -50,7 +50,7 @@ def media_download(request, pk):
     if "Range" not in request.headers:
         service.downloaded(actor(request), asset)
     return serve_file(
-        request, asset.file.name, asset.download_name, as_attachment=True, content_type="video/mp4"
+        request, asset.file.name, asset.file_name, as_attachment=True, content_type="video/mp4"
     )
 
 
@@ -86,12 +86,7 @@ def zip_response(
 @team_view()
 def batch_zip(request, pk):
     batch = get_scoped(request, Batch, pk)
-    outputs = batch.tasks.filter(status=TaskStatus.SUCCEEDED).values("output_id")
-    assets = list(
-        MediaAsset.objects.for_user(request.user)
-        .filter(pk__in=outputs)
-        .order_by("task__position", "pk")
-    )
+    assets = service.batch_outputs(batch, MediaAsset.objects.for_user(request.user))
     return zip_response(request, assets, f"{safe_name(batch.name, 'batch')}.zip", batch.team, batch)
 
 

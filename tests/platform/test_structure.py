@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_every_module_the_architecture_names_exists():
     text = (REPO / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"`((?:lipsync|studio|rendering|heygem_site|bench)/[\w/.]+)`", text))
+    named = set(re.findall(r"`((?:lipsync|studio|rendering|api|heygem_site|bench)/[\w/.]+)`", text))
     assert len(named) > 40
     missing = sorted(n for n in named if not (REPO / n.rstrip("/")).exists())
     assert missing == []
@@ -45,10 +45,24 @@ def test_the_library_side_never_imports_the_rendering_side():
     assert offenders == []
 
 
+def test_neither_the_library_nor_rendering_imports_the_api():
+    """The API listens to their signals (studio/events.py, rendering/events.py); they never
+    know it is there."""
+    offenders = [
+        str(p.relative_to(REPO))
+        for app in ("studio", "rendering")
+        for p in (REPO / app).rglob("*.py")
+        if any(m == "api" or m.startswith("api.") for m in _imports(p))
+    ]
+    assert offenders == []
+
+
 def test_views_go_through_services_for_queues_and_redis():
     views = [
         *(REPO / "studio" / "views").glob("*.py"),
         *(REPO / "rendering" / "views").glob("*.py"),
+        REPO / "api" / "views.py",
+        REPO / "api" / "web.py",
     ]
     offenders = [
         str(p.relative_to(REPO))

@@ -98,6 +98,17 @@ def world(team, owner, member, viewer, media_root):
     invitation = Invitation.objects.create(
         team=team, email=f"{MARK.lower()}@example.test", invited_by=owner
     )
+    from api import tokens
+    from api.models import Webhook, WebhookDelivery
+    from studio.actor import Actor
+
+    token, _raw = tokens.create_token(Actor.of(member), team, f"{MARK} token", ["read"], 30)
+    webhook = Webhook.objects.create(
+        team=team, url=f"https://{MARK.lower()}.example.test/hook", events=["batch.completed"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        webhook=webhook, event="batch.completed", body=f'{{"mark": "{MARK}"}}'
+    )
     upload = Upload.objects.create(
         team=team,
         project=project,
@@ -117,6 +128,9 @@ def world(team, owner, member, viewer, media_root):
         asset=asset,
         invitation=invitation,
         upload=upload,
+        token=token,
+        webhook=webhook,
+        delivery=delivery,
         membership=team.memberships.get(user=member),
         files=[
             presenter.file.name,
@@ -135,9 +149,11 @@ def missing_pk(kind: str):
 
 
 def fingerprint(team, media_root, with_audit: bool = True) -> dict:
-    """Everything of ``team`` a write could change: its rows, member accounts, files on disk."""
+    """Everything of ``team`` a write could change: its rows, member accounts, files on disk.
+    (An API token's last use is not a change of the team's data.)"""
     from django.contrib.auth import get_user_model
 
+    from api.models import ApiToken, IdempotencyKey, Webhook, WebhookDelivery
     from rendering.models import Batch, MediaAsset, RenderTask
     from studio.models import (
         AudioTrack,
@@ -163,8 +179,15 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
         Batch,
         RenderTask,
         MediaAsset,
+        ApiToken,
+        IdempotencyKey,
+        Webhook,
+        WebhookDelivery,
     ] + ([AuditEvent] if with_audit else [])
     state = {m.__name__: list(m.objects.for_team(team).order_by("pk").values()) for m in models}
+    for row in state["ApiToken"]:
+        row.pop("last_used_at")
+        row.pop("last_used_ip")
     state["presenter_tags"] = list(
         Presenter.tags.through.objects.filter(presenter__team=team).order_by("pk").values()
     )

@@ -22,9 +22,11 @@ from django.urls import reverse
 
 from .conftest import MARK, body_of, fingerprint, missing_pk
 from .urlmap import (
+    API_URLS,
     PUBLIC,
     TEAM_URLS,
     Pattern,
+    is_api,
     is_staff_only,
     iter_patterns,
     sample_path,
@@ -34,22 +36,29 @@ pytestmark = pytest.mark.django_db
 
 
 def _patterns() -> list[Pattern]:
-    """The patterns of the URLconf in force (read per test: a test may swap the URLconf)."""
-    return list(iter_patterns())
+    """The patterns of the URLconf in force (read per test: a test may swap the URLconf),
+    without the public API's (token-only, swept by test_api_sweep.py)."""
+    return [p for p in iter_patterns() if not is_api(p)]
 
 
 def test_every_url_is_classified():
     unclassified = [
         p.route
-        for p in _patterns()
-        if p.name not in TEAM_URLS and p.name not in PUBLIC and not is_staff_only(p)
+        for p in iter_patterns()
+        if p.name not in TEAM_URLS
+        and p.name not in PUBLIC
+        and p.name not in API_URLS
+        and not is_staff_only(p)
     ]
     assert not unclassified, (
         "URL patterns nobody decided the access rules of (add them to tests/security/urlmap.py "
         f"and make sure their views check the team): {unclassified}"
     )
-    names = {p.name for p in _patterns()}
-    assert not (set(TEAM_URLS) | set(PUBLIC)) - names, "stale entries in urlmap.py"
+    names = {p.name for p in iter_patterns()}
+    assert not (set(TEAM_URLS) | set(PUBLIC) | set(API_URLS)) - names, "stale entries in urlmap.py"
+    for p in iter_patterns():
+        if p.name in API_URLS:
+            assert ("<" in p.route) == (API_URLS[p.name].obj is not None), p.route
     for p in _patterns():
         if p.name in TEAM_URLS:
             has_id = "<" in p.route

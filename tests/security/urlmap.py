@@ -93,6 +93,59 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "media_download": TeamUrl("asset"),
     "media_thumbnail": TeamUrl("asset"),
     "media_delete": TeamUrl("asset", WRITE),
+    # The API's pages (api/web.py): tokens from the profile, webhooks for admins.
+    "api_token_create": TeamUrl(),  # one's own token; a viewer may make a read-only one
+    "api_token_revoke": TeamUrl("token", WRITE),  # one's own tokens only
+    "webhook_list": TeamUrl(write=WRITE),  # admins only, also to read (URLs are secrets)
+    "webhook_detail": TeamUrl("webhook", WRITE),
+    "webhook_rotate": TeamUrl("webhook", WRITE),
+    "webhook_test": TeamUrl("webhook", WRITE),
+    "webhook_delete": TeamUrl("webhook", WRITE),
+    "delivery_replay": TeamUrl("delivery", WRITE),
+}
+
+
+@dataclass(frozen=True)
+class ApiUrl:
+    """A route of the public API (``/api/v1/``, bearer tokens only; see test_api_sweep.py).
+
+    ``obj``: the world object whose id fills ``<pk>``; ``write``: the non-GET methods change
+    data (scope ``render``/``admin`` and at least the member role); ``methods``: what the
+    sweep sends; ``own``: rows of the token's own user only (uploads: another member's upload
+    is not found either); ``admin``: reading needs the admin scope and role too.
+    """
+
+    obj: str | None = None
+    methods: tuple[str, ...] = ("GET",)
+    own: bool = False
+    admin: bool = False
+
+
+#: Every route of the public API (namespace ``api``).
+API_URLS: dict[str, ApiUrl] = {
+    "api:me": ApiUrl(),
+    "api:projects": ApiUrl(methods=("GET", "POST")),
+    "api:project": ApiUrl("project"),
+    "api:presenters": ApiUrl(methods=("GET", "POST")),
+    "api:presenter": ApiUrl("presenter", ("GET", "PATCH")),
+    "api:presenter_recheck": ApiUrl("presenter", ("POST",)),
+    "api:presenter_archive": ApiUrl("presenter", ("POST",)),
+    "api:audio_list": ApiUrl(methods=("GET", "POST")),
+    "api:audio": ApiUrl("audio"),
+    "api:uploads": ApiUrl(methods=("POST",)),
+    "api:upload": ApiUrl("upload", ("GET", "PUT", "DELETE"), own=True),
+    "api:upload_complete": ApiUrl("upload", ("POST",), own=True),
+    "api:batches": ApiUrl(methods=("GET", "POST")),
+    "api:batch_manifest": ApiUrl(methods=("POST",)),
+    "api:batch": ApiUrl("batch"),
+    "api:batch_cancel": ApiUrl("batch", ("POST",)),
+    "api:batch_retry": ApiUrl("batch", ("POST",)),
+    "api:batch_zip": ApiUrl("batch"),
+    "api:results": ApiUrl(),
+    "api:result": ApiUrl("asset"),
+    "api:result_download": ApiUrl("asset"),
+    "api:webhooks": ApiUrl(methods=("GET", "POST"), admin=True),
+    "api:webhook_deliveries": ApiUrl("webhook", admin=True),
 }
 
 #: Reachable without a login, each for a stated reason.
@@ -103,6 +156,8 @@ PUBLIC: dict[str, str] = {
     "invitation_accept": "the link's random token is the permission (joining needs a login)",
     "admin:login": "the admin's login form",
     "admin:logout": "logging out needs no rights",
+    "api:schema": "the API's OpenAPI description: routes and shapes, no rows",
+    "api:docs": "Swagger UI reading that description (calls need a token)",
 }
 
 #: Everything under these prefixes is Django's admin or the RQ dashboard: staff only.
@@ -126,6 +181,11 @@ def iter_patterns(
         elif isinstance(entry, URLPattern):
             name = ":".join((*namespace, entry.name)) if entry.name else None
             yield Pattern(prefix + part, name, is_regex)
+
+
+def is_api(p: Pattern) -> bool:
+    """A route of the public API (swept with tokens by test_api_sweep.py, not with sessions)."""
+    return p.name in API_URLS
 
 
 def is_staff_only(p: Pattern) -> bool:
