@@ -12,6 +12,7 @@ import secrets
 import socket
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_rq",
+    "axes",
+    "csp",
     "studio",
     "rendering",
 ]
@@ -112,6 +115,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "heygem_site.security_headers.StudioCSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Last, as axes wants: it turns a refused login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "heygem_site.urls"
@@ -171,6 +178,32 @@ if TESTING:
     # Hashing cost is not what the tests check; the real hasher costs ~0.3 s per user.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
+
+# --- Login throttling (django-axes; studio/login_throttle.py) ----------------------------
+#: Failed logins for one user name, or from one address, before its logins are refused
+#: (0 turns throttling off).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+#: How long a lock-out lasts after the last attempt (minutes).
+LOGIN_LOCKOUT_MINUTES = env_float("LOGIN_LOCKOUT_MINUTES", 15.0)
+AUTHENTICATION_BACKENDS = [
+    "studio.login_throttle.ThrottledLoginBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = LOGIN_FAILURE_LIMIT > 0
+AXES_FAILURE_LIMIT = max(1, LOGIN_FAILURE_LIMIT)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Each on its own: an account is locked whatever the address, an address whatever the account.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "studio.login_throttle.lockout_response"
+# The same peer address the audit log records (X-Forwarded-For only through daphne's
+# --proxy-headers behind a proxy).
+AXES_CLIENT_IP_CALLABLE = "studio.actor.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# Successful logins are in the audit log already.
+AXES_DISABLE_ACCESS_LOG = True
+# A success does not clear the count: an attacker with an account of their own could
+# otherwise reset their address's failures between guesses.
+AXES_RESET_ON_SUCCESS = False
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -280,6 +313,42 @@ CSRF_COOKIE_HTTPONLY = False  # upload.js reads the token from the cookie or the
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+#: Content-Security-Policy (django-csp; heygem_site/security_headers.py adds this origin's
+#: websocket to connect-src). Pages load scripts, styles, images, media and fonts from the
+#: studio itself only; no inline script or style (templates/ keeps none), no plugins, no
+#: framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+#: Permissions-Policy (django-permissions-policy): no camera, microphone, location and the
+#: like; the video players may go full screen and picture-in-picture on this origin.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": ["self"],
+    "browsing-topics": [],
+    "camera": [],
+    "display-capture": [],
+    "fullscreen": ["self"],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "picture-in-picture": ["self"],
+    "usb": [],
+}
 if PRODUCTION:
     DEBUG = env_bool("DEBUG", False)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

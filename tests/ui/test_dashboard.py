@@ -42,7 +42,7 @@ def test_recent_batches_show_progress_and_counts(owner_client, team, use_redis, 
     running = next(b for b in response.context["batches"] if b.name == "Autumn course")
     assert running.percent_cache == 75
     assert running.counts_cache["succeeded"] == 1 and running.counts_cache["total"] == 2
-    assert 'aria-valuenow="75"' in html and 'style="width: 75%"' in html
+    assert 'aria-valuenow="75"' in html and 'data-percent="75"' in html
     assert "Safety talk" in html and "1 failed" in html
     assert response.context["tasks_active"] == 1
     assert response.context["tasks_running"] == 1
