@@ -245,6 +245,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o640
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
 
+# --- Quotas (studio/services/quotas.py; 0 = no limit) -------------------------------------
+#: Bytes one team may store: presenters + audio + render outputs (+ open uploads' rest).
+TEAM_STORAGE_QUOTA_BYTES = env_int("TEAM_STORAGE_QUOTA_BYTES", 0)
+#: Render tasks of one team running at once (the scheduler holds the rest back).
+TEAM_MAX_CONCURRENT_RENDERS = env_int("TEAM_MAX_CONCURRENT_RENDERS", 0)
+#: Unfinished uploads one user may have at once.
+USER_MAX_OPEN_UPLOADS = env_int("USER_MAX_OPEN_UPLOADS", 10)
+
 # --- Engine -------------------------------------------------------------------------------
 LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 from studio.actor import Actor
 from studio.audit import record
-from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project
+from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from studio.queues import QueueName
+from studio.services import quotas
 from studio.services.storage import NotEnoughSpace, check_free_disk
 
 from .. import lifecycle
@@ -107,6 +108,7 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
     """
     validate_spec(spec)
     _check_disk()
+    _check_storage(spec.project.team)
     preview_s = settings.PREVIEW_SECONDS if spec.preview else None
     with transaction.atomic():
         batch = Batch.objects.create(
@@ -156,6 +158,14 @@ def _check_disk() -> None:
         raise BatchRefused(str(exc)) from exc
 
 
+def _check_storage(team: Team) -> None:
+    """New renders add outputs: refused while the team is at its storage quota."""
+    try:
+        quotas.check_team_storage(team)
+    except quotas.QuotaExceeded as exc:
+        raise BatchRefused(exc.text()) from exc
+
+
 def cancel_task(actor: Actor, task: RenderTask) -> bool:
     """Cancel one queued or running task; False if it had already ended."""
     if not lifecycle.request_cancel(task):
@@ -184,6 +194,7 @@ def retry_task(actor: Actor, task: RenderTask) -> bool:
     failed or cancelled. Refused (:class:`BatchRefused`) for errors a retry cannot fix (bad
     input, missing model weights) and when the disk is nearly full."""
     _check_disk()
+    _check_storage(task.batch.team)
     if not _retry(task):
         return False
     record(actor, task.batch.team, AuditAction.BATCH_RETRIED, task, batch=task.batch_id)
@@ -194,6 +205,7 @@ def retry_failed(actor: Actor, batch: Batch) -> int:
     """Run every failed or cancelled task of ``batch`` that a retry can help again; returns
     how many."""
     _check_disk()
+    _check_storage(batch.team)
     candidates = batch.tasks.filter(status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED])
     n = sum(_retry(t) for t in candidates if t.retryable)
     record(actor, batch.team, AuditAction.BATCH_RETRIED, batch, tasks=n)
