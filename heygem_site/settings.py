@@ -277,6 +277,9 @@ RQ_SHOW_ADMIN_LINK = True
 # --- Batches (rendering/) -----------------------------------------------------------------
 #: New batches are refused while MEDIA_ROOT's disk has less free space than this.
 MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024**3)
+#: Fair share: tasks of one team waiting in the gpu queue at once; the rest wait in the team's
+#: backlog until one of these starts (rendering/lifecycle.py, "fair share").
+RENDER_QUEUED_PER_TEAM = env_int("RENDER_QUEUED_PER_TEAM", 2)
 #: Most renders (audio tracks x presenters) one batch may hold.
 MAX_BATCH_TASKS = env_int("MAX_BATCH_TASKS", 1000)
 #: Seconds of speech a preview renders.

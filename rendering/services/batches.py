@@ -176,7 +176,10 @@ def cancel_task(actor: Actor, task: RenderTask) -> bool:
 
 def cancel_batch(actor: Actor, batch: Batch) -> int:
     """Cancel every active task of ``batch``; returns how many."""
-    n = sum(lifecycle.request_cancel(t) for t in batch.tasks.filter(status__in=ACTIVE_STATUSES))
+    # One transaction: the scheduler runs once after it, not for every task of the batch.
+    with transaction.atomic():
+        active = list(batch.tasks.filter(status__in=ACTIVE_STATUSES))
+        n = sum(lifecycle.request_cancel(t) for t in active)
     record(actor, batch.team, AuditAction.BATCH_CANCELLED, batch, tasks=n)
     return n
 
