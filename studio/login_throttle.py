@@ -39,7 +39,7 @@ class ThrottledLoginBackend(AxesBackend):
     request (Django's login views do; an API must too).
     """
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,

@@ -36,6 +36,7 @@ from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, T
 from ..models.library import random_name
 from ..notices import Notice, from_input_error, input_error
 from . import quotas
+from .storage import mark_media_store
 
 
 def display_name(filename: str) -> str:
@@ -130,6 +131,7 @@ def probe_audio(path: str, filename: str) -> MediaInfo:
 
 
 def _store(src: str, stored_name: str, move: bool) -> str:
+    mark_media_store()
     dest = Path(settings.MEDIA_ROOT) / stored_name
     dest.parent.mkdir(parents=True, exist_ok=True)
     if move:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import F, Sum
@@ -128,7 +129,7 @@ def check_team_storage(team: Team, adding: int = 0) -> StorageUsage:
     return usage
 
 
-def check_upload(user: object, team: Team, size: int) -> None:
+def check_upload(user: Any, team: Team, size: int) -> None:
     """May ``user`` start an upload of ``size`` bytes into ``team``? Checks the user's open
     uploads, the free disk against everything declared, and the team's storage quota."""
     check_open_uploads(user)
@@ -136,7 +137,7 @@ def check_upload(user: object, team: Team, size: int) -> None:
     check_team_storage(team, adding=size)
 
 
-def check_open_uploads(user: object) -> None:
+def check_open_uploads(user: Any) -> None:
     """Refuse (429) a new upload of a user who has ``USER_MAX_OPEN_UPLOADS`` unfinished."""
     limit = settings.USER_MAX_OPEN_UPLOADS
     if not limit:
