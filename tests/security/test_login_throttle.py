@@ -122,3 +122,25 @@ def test_logins_below_the_limit_are_not_affected(owner):
         assert attempt(client, owner.username, "wrong").status_code == 200
     assert attempt(client, owner.username, PASSWORD).status_code == 302
     assert not AuditEvent.objects.filter(action=AuditAction.LOGIN_LOCKED_OUT).exists()
+
+
+def test_the_lockout_page_under_asgi(owner):
+    """daphne runs the async middleware chain (axes' async path passes its arguments in
+    another order): the same page and status there."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    client = AsyncClient()
+
+    async def five_wrong_then_right():
+        for _ in range(5):
+            await client.post(reverse("login"), {"username": owner.username, "password": "wrong"})
+        return await client.post(
+            reverse("login"), {"username": owner.username, "password": PASSWORD}
+        )
+
+    response = async_to_sync(five_wrong_then_right)()
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Too many failed logins" in page and f'value="{owner.username}"' in page
+    assert AuditEvent.objects.filter(action=AuditAction.LOGIN_LOCKED_OUT).count() == 1
