@@ -112,8 +112,9 @@ class StudioWorker(SimpleWorker):
                 self.device = worker_device()
             except (LipsyncError, ValueError) as exc:
                 raise SystemExit(f"worker {self.name}: LIPSYNC_DEVICE: {exc}") from exc
-        # A worker on another host without the shared media directory would fail every job.
-        problem = media_store_problem()
+        # A render worker on another host without the shared media directory would fail
+        # every job (cpu workers run on the web host).
+        problem = media_store_problem() if QueueName.GPU in self.queue_names() else None
         if problem:
             raise SystemExit(f"worker {self.name}: {problem}")
         log.info(
