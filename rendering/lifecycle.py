@@ -467,7 +467,7 @@ def dispatch() -> list[int]:
 def _dispatch_rounds() -> list[int]:
     sent: list[int] = []
     loads = _loads()
-    teams = set(backlog().values_list("batch__team_id", flat=True).distinct())
+    teams = set(backlog().order_by().values_list("batch__team_id", flat=True).distinct())
     while teams:
         # Least served team first: fewest tasks queued and running.
         order = sorted(
