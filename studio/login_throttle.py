@@ -21,7 +21,7 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.dispatch import receiver
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import ngettext
 
@@ -76,11 +76,19 @@ def lockout_message() -> str:
 def lockout_response(
     request: HttpRequest, original_response: Any = None, credentials: Any = None
 ) -> HttpResponse:
-    """The login page again, with the lock-out message, status 429 (``AXES_LOCKOUT_CALLABLE``).
+    """The login page again, with the lock-out message, status 429 (``AXES_LOCKOUT_CALLABLE``);
+    ``{"error", "code": "login_locked_out"}`` to a client that asks for JSON (an API).
 
     Reads the credentials from the request: axes' async middleware passes its arguments in
     another order than its sync one.
     """
+    if "application/json" in request.headers.get("Accept", "") or request.content_type == (
+        "application/json"
+    ):
+        return JsonResponse(
+            {"error": lockout_message(), "code": "login_locked_out"},
+            status=settings.AXES_HTTP_RESPONSE_CODE,
+        )
     creds = getattr(request, "axes_credentials", None) or {}
     username = str(creds.get("username") or request.POST.get("username", ""))[:150]
     form = AuthenticationForm(request, initial={"username": username})

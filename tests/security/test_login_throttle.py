@@ -144,3 +144,12 @@ def test_the_lockout_page_under_asgi(owner):
     page = response.content.decode()
     assert "Too many failed logins" in page and f'value="{owner.username}"' in page
     assert AuditEvent.objects.filter(action=AuditAction.LOGIN_LOCKED_OUT).count() == 1
+
+
+def test_a_json_client_gets_the_lockout_as_json(owner):
+    client = Client()
+    for _ in range(5):
+        response = attempt(client, owner.username, "wrong", HTTP_ACCEPT="application/json")
+    assert response.status_code == 429
+    assert response.json()["code"] == "login_locked_out"
+    assert "Wait 15 minutes" in response.json()["error"]
