@@ -76,6 +76,7 @@ do_start() {
   log "collecting static files"
   python manage.py collectstatic --noinput >>"$LOGS/setup.log" 2>&1 || { tail -20 "$LOGS/setup.log"; exit 1; }
   python manage.py ensure_admin
+  python manage.py ensure_media_store >>"$LOGS/setup.log" 2>&1
   python -m heygem_site.embedded_redis start
   for name in "${PROCESSES[@]}"; do start_process "$name"; done
   for _ in $(seq 1 100); do

@@ -12,6 +12,7 @@ import secrets
 import socket
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -101,6 +102,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "studio",
     "rendering",
     "api",
@@ -116,6 +119,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "heygem_site.security_headers.StudioCSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    # Last, as axes wants: it turns a refused login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "heygem_site.urls"
@@ -175,6 +182,32 @@ if TESTING:
     # Hashing cost is not what the tests check; the real hasher costs ~0.3 s per user.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "login"
+
+# --- Login throttling (django-axes; studio/login_throttle.py) ----------------------------
+#: Failed logins for one user name, or from one address, before its logins are refused
+#: (0 turns throttling off).
+LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+#: How long a lock-out lasts after the last attempt (minutes).
+LOGIN_LOCKOUT_MINUTES = env_float("LOGIN_LOCKOUT_MINUTES", 15.0)
+AUTHENTICATION_BACKENDS = [
+    "studio.login_throttle.ThrottledLoginBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = LOGIN_FAILURE_LIMIT > 0
+AXES_FAILURE_LIMIT = max(1, LOGIN_FAILURE_LIMIT)
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Each on its own: an account is locked whatever the address, an address whatever the account.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "studio.login_throttle.lockout_response"
+# The same peer address the audit log records (X-Forwarded-For only through daphne's
+# --proxy-headers behind a proxy).
+AXES_CLIENT_IP_CALLABLE = "studio.actor.client_ip"
+AXES_HTTP_RESPONSE_CODE = 429
+# Successful logins are in the audit log already.
+AXES_DISABLE_ACCESS_LOG = True
+# A success does not clear the count: an attacker with an account of their own could
+# otherwise reset their address's failures between guesses.
+AXES_RESET_ON_SUCCESS = False
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -216,6 +249,14 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o640
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
 
+# --- Quotas (studio/services/quotas.py; 0 = no limit) -------------------------------------
+#: Bytes one team may store: presenters + audio + render outputs (+ open uploads' rest).
+TEAM_STORAGE_QUOTA_BYTES = env_int("TEAM_STORAGE_QUOTA_BYTES", 0)
+#: Render tasks of one team running at once (the scheduler holds the rest back).
+TEAM_MAX_CONCURRENT_RENDERS = env_int("TEAM_MAX_CONCURRENT_RENDERS", 0)
+#: Unfinished uploads one user may have at once.
+USER_MAX_OPEN_UPLOADS = env_int("USER_MAX_OPEN_UPLOADS", 10)
+
 # --- Engine -------------------------------------------------------------------------------
 LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
@@ -240,6 +281,9 @@ RQ_SHOW_ADMIN_LINK = True
 # --- Batches (rendering/) -----------------------------------------------------------------
 #: New batches are refused while MEDIA_ROOT's disk has less free space than this.
 MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024**3)
+#: Fair share: tasks of one team waiting in the gpu queue at once; the rest wait in the team's
+#: backlog until one of these starts (rendering/lifecycle.py, "fair share").
+RENDER_QUEUED_PER_TEAM = env_int("RENDER_QUEUED_PER_TEAM", 2)
 #: Most renders (audio tracks x presenters) one batch may hold.
 MAX_BATCH_TASKS = env_int("MAX_BATCH_TASKS", 1000)
 #: Seconds of speech a preview renders.
@@ -345,6 +389,42 @@ CSRF_COOKIE_HTTPONLY = False  # upload.js reads the token from the cookie or the
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+#: Content-Security-Policy (django-csp; heygem_site/security_headers.py adds this origin's
+#: websocket to connect-src). Pages load scripts, styles, images, media and fonts from the
+#: studio itself only; no inline script or style (templates/ keeps none), no plugins, no
+#: framing, forms post only here.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+#: Permissions-Policy (django-permissions-policy): no camera, microphone, location and the
+#: like; the video players may go full screen and picture-in-picture on this origin.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": ["self"],
+    "browsing-topics": [],
+    "camera": [],
+    "display-capture": [],
+    "fullscreen": ["self"],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "picture-in-picture": ["self"],
+    "usb": [],
+}
 if PRODUCTION:
     DEBUG = env_bool("DEBUG", False)
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -362,5 +442,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # Its start-up banner in every process and command; lock-outs stay (warnings).
+        "axes.apps": {"level": "WARNING"},
+    },
 }

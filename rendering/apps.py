@@ -10,9 +10,12 @@ class RenderingConfig(AppConfig):
     verbose_name = _("Renders")
 
     def ready(self) -> None:
-        from studio.services import library
+        from studio.services import library, quotas
 
+        from .models.assets import team_output_bytes
         from .services.batches import active_tasks_using
 
         # The library refuses to delete a file a queued or running render still needs.
         library.register_usage(active_tasks_using)
+        # A team's storage quota counts its render outputs too.
+        quotas.register_storage(team_output_bytes)

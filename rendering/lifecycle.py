@@ -10,7 +10,9 @@
                  ├──request_cancel──> cancelled
                  └──fail_queued (its job ended before it began) ──> failed
 
-Every transition is one conditional UPDATE: it names the statuses it leaves from (the
+A queued task first waits in its team's *backlog*; :func:`dispatch` (the fair-share
+scheduler, below) hands it to RQ when its team's turn comes. Every transition is one
+conditional UPDATE: it names the statuses it leaves from (the
 :data:`RULES` table) and, for the ones a job drives, the job id the task must still carry, so a
 cancelled, re-queued or superseded run can no longer write. Each one writes the fields it owns
 (a run that starts, again or for the first time, starts from :func:`fresh_progress`), publishes
@@ -22,6 +24,8 @@ else writes ``RenderTask.status`` (``tests/batches/test_lifecycle.py`` checks th
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -117,6 +121,7 @@ def _move(
         task.refresh_from_db()
     if changed:
         _announce(task, rule)
+        dispatch_after_commit()  # a slot of the task's team may have come free
     return changed
 
 
@@ -178,11 +183,13 @@ def enqueue(task: RenderTask) -> str:
 
 
 def submit(tasks: Sequence[RenderTask]) -> list[RenderTask]:
-    """Store new tasks (queued, each with its own job id) and queue their jobs after commit."""
+    """Store new tasks (queued, each with its own job id) in their team's backlog; the
+    scheduler hands them to RQ after commit (:func:`dispatch`)."""
     now = timezone.now()
     for task in tasks:
         task.status = TaskStatus.QUEUED
         task.queued_at = now
+        task.dispatched_at = None
         task.rq_job_id = queues.new_job_id()
     with transaction.atomic():
         created = RenderTask.objects.bulk_create(tasks)
@@ -193,8 +200,7 @@ def submit(tasks: Sequence[RenderTask]) -> list[RenderTask]:
                     "pk", flat=True
                 )
             )
-        for task in RenderTask.objects.filter(pk__in=ids).select_related("batch"):
-            enqueue(task)
+        dispatch_after_commit()
     return list(RenderTask.objects.filter(pk__in=ids))
 
 
@@ -226,6 +232,7 @@ def claim(task_id: int, job_id: str, *, worker: str, device: str) -> RenderTask 
     task = RenderTask.objects.select_related("batch", "presenter", "audio").get(pk=task_id)
     progress.publish_task(task)
     progress.refresh_batch(task.batch)
+    dispatch_after_commit()  # its place in the gpu queue is free for its team's next task
     return task
 
 
@@ -339,6 +346,7 @@ def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: boo
             publish=False,
             rq_job_id=queues.new_job_id(),
             queued_at=timezone.now(),
+            dispatched_at=None,
             started_at=None,
             finished_at=None,
             heartbeat_at=None,
@@ -349,8 +357,6 @@ def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: boo
             **fresh_progress(),
             **extra,
         )
-        if changed:
-            enqueue(task)
     if not changed:
         return False
     try:
@@ -359,6 +365,176 @@ def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: boo
         log.warning("task %s: stale cancel flag not removed: %s", task.pk, exc)
     progress.publish_fresh(task)
     return True
+
+
+# --- fair share: the teams' backlogs and the gpu queue ---------------------------------------
+#
+# Rule: every team with work keeps at most RENDER_QUEUED_PER_TEAM tasks in the gpu queue, and
+# (with TEAM_MAX_CONCURRENT_RENDERS) at most that many queued-in-RQ plus running; the rest wait
+# in the team's backlog, previews first, then in the order they were queued. The workers take
+# the queue in order, so while several teams have work the starts go round the teams: a team
+# that submits 500 tasks holds two places in the queue, a team that submits one after it gets
+# the third. A slot is refilled when a task of the team starts or ends (claim and every
+# transition call dispatch after commit) and by the reconciler's rounds. Previews skip the
+# per-team limit and go to the front of the queue (someone waits for them), within the
+# concurrent-render quota.
+
+DISPATCH_LOCK = "studio:dispatch:lock"
+_local = threading.local()
+
+
+@dataclass
+class TeamLoad:
+    waiting: int = 0  #: tasks handed to RQ, not started (retries waiting in RQ included)
+    running: int = 0
+
+
+def _loads() -> dict[int, TeamLoad]:
+    loads: dict[int, TeamLoad] = {}
+    sent = Counter(
+        RenderTask.objects.filter(
+            status=TaskStatus.QUEUED, dispatched_at__isnull=False
+        ).values_list("batch__team_id", flat=True)
+    )
+    running = Counter(
+        RenderTask.objects.filter(status=TaskStatus.RUNNING).values_list(
+            "batch__team_id", flat=True
+        )
+    )
+    for team_id in {*sent, *running}:
+        loads[team_id] = TeamLoad(waiting=sent[team_id], running=running[team_id])
+    return loads
+
+
+def backlog() -> Any:
+    """Queued tasks whose job is not yet with RQ (cancelled ones never go)."""
+    return RenderTask.objects.filter(
+        status=TaskStatus.QUEUED, dispatched_at__isnull=True, cancel_requested=False
+    )
+
+
+def _next_of(team_id: int) -> RenderTask | None:
+    return (
+        backlog()
+        .filter(batch__team_id=team_id)
+        .select_related("batch")
+        .order_by("-batch__is_preview", "queued_at", "pk")
+        .first()
+    )
+
+
+def _may_send(load: TeamLoad, preview: bool) -> bool:
+    quota = settings.TEAM_MAX_CONCURRENT_RENDERS
+    if quota and load.waiting + load.running >= quota:
+        return False
+    return preview or load.waiting < settings.RENDER_QUEUED_PER_TEAM
+
+
+@dataclass(frozen=True)
+class RenderSlots:
+    """Where a team stands with the scheduler (for pages and the API)."""
+
+    backlog: int  #: tasks waiting for their team's turn
+    waiting: int  #: in the gpu queue
+    running: int
+    limit: int  #: TEAM_MAX_CONCURRENT_RENDERS, 0 = none
+
+
+def render_slots(team_id: int) -> RenderSlots:
+    load = _loads().get(team_id, TeamLoad())
+    return RenderSlots(
+        backlog=backlog().filter(batch__team_id=team_id).count(),
+        waiting=load.waiting,
+        running=load.running,
+        limit=settings.TEAM_MAX_CONCURRENT_RENDERS,
+    )
+
+
+def _send(task: RenderTask) -> bool:
+    """Hand one backlog task to RQ; False if Redis refused (the task stays in the backlog)."""
+    rows = backlog().filter(pk=task.pk, rq_job_id=task.rq_job_id)
+    if rows.update(dispatched_at=timezone.now()) != 1:
+        return False
+    try:
+        enqueue(task)
+    except queues.QueueUnavailable:
+        RenderTask.objects.filter(pk=task.pk, rq_job_id=task.rq_job_id).update(dispatched_at=None)
+        raise
+    return True
+
+
+def dispatch() -> list[int]:
+    """Hand backlog tasks to RQ by the fair-share rule above; returns the ids sent.
+
+    One process at a time (a Redis lock; others wait for it). A call made while this thread
+    is already dispatching (a job run synchronously by RQ) only asks the running one for
+    another round.
+    """
+    if getattr(_local, "active", False):
+        _local.again = True
+        return []
+    sent: list[int] = []
+    try:
+        lock = queues.connection(queues.QueueName.GPU).lock(
+            DISPATCH_LOCK, timeout=60, blocking_timeout=30
+        )
+        if not lock.acquire():
+            log.warning("dispatch: lock busy for 30 s; the next round will try again")
+            return sent
+    except RedisError as exc:
+        log.warning("dispatch: Redis not reachable (%s); tasks wait in their backlog", exc)
+        return sent
+    _local.active = True
+    try:
+        _local.again = True
+        while _local.again:
+            _local.again = False
+            sent += _dispatch_rounds()
+    except queues.QueueUnavailable as exc:
+        log.warning("dispatch: Redis refused a job (%s); tasks wait in their backlog", exc)
+    finally:
+        _local.active = False
+        try:
+            lock.release()
+        except RedisError as exc:
+            log.warning("dispatch: lock not released (%s); it expires by itself", exc)
+    if sent:
+        log.info("dispatched %d task(s) to the gpu queue: %s", len(sent), sent)
+    return sent
+
+
+def _dispatch_rounds() -> list[int]:
+    sent: list[int] = []
+    loads = _loads()
+    teams = set(backlog().order_by().values_list("batch__team_id", flat=True).distinct())
+    while teams:
+        # Least served team first: fewest tasks queued and running.
+        order = sorted(
+            teams,
+            key=lambda t: (loads.get(t, TeamLoad()).waiting + loads.get(t, TeamLoad()).running, t),
+        )
+        progressed = False
+        for team_id in order:
+            load = loads.setdefault(team_id, TeamLoad())
+            task = _next_of(team_id)
+            if task is None:
+                teams.discard(team_id)
+                continue
+            if not _may_send(load, task.batch.is_preview):
+                teams.discard(team_id)
+                continue
+            if _send(task):
+                load.waiting += 1
+                sent.append(task.pk)
+                progressed = True
+        if not progressed:
+            break
+    return sent
+
+
+def dispatch_after_commit() -> None:
+    """Run :func:`dispatch` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(dispatch, robust=True)
 
 
 def retryable(task: RenderTask) -> bool:
@@ -370,16 +546,21 @@ __all__ = [
     "PROGRESS_FIELDS",
     "RULES",
     "UNRETRYABLE_CODES",
+    "RenderSlots",
     "Rule",
+    "backlog",
     "cancel_key",
     "cancelled",
     "claim",
+    "dispatch",
+    "dispatch_after_commit",
     "done_percent",
     "enqueue",
     "fail",
     "fail_queued",
     "fresh_progress",
     "record_progress",
+    "render_slots",
     "request_cancel",
     "requeue",
     "retry_later",

@@ -46,6 +46,7 @@ class ReconcileReport:
     requeued: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     resubmitted: list[int] = field(default_factory=list)
+    dispatched: list[int] = field(default_factory=list)
 
 
 def worker_last_heartbeat(connection: Redis, worker_name: str) -> datetime | None:
@@ -137,8 +138,12 @@ def reconcile(
                 report.failed.append(task.pk)
 
     lost_after = now - timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S)
+    # Only tasks already handed to RQ: the others wait in their team's backlog on purpose.
     for task in RenderTask.objects.filter(
-        status=TaskStatus.QUEUED, queued_at__lt=lost_after, cancel_requested=False
+        status=TaskStatus.QUEUED,
+        queued_at__lt=lost_after,
+        cancel_requested=False,
+        dispatched_at__isnull=False,
     ).select_related("batch"):
         try:
             job = Job.fetch(task.rq_job_id, connection=connection)
@@ -168,4 +173,6 @@ def reconcile(
             traceback = (job.exc_info if job is not None else "") or ""
             if lifecycle.fail_queued(task, task.rq_job_id, reason, traceback):
                 report.failed.append(task.pk)
+    # Backlogs move on even when no start or end triggered the scheduler (Redis was down).
+    report.dispatched = lifecycle.dispatch()
     return report

@@ -27,6 +27,7 @@ from rq.worker import SimpleWorker
 from lipsync.engines import Engine, get_engine
 from lipsync.errors import LipsyncError
 from studio.queues import QueueName
+from studio.services.storage import media_store_problem
 
 log = logging.getLogger("rendering.worker")
 
@@ -111,6 +112,11 @@ class StudioWorker(SimpleWorker):
                 self.device = worker_device()
             except (LipsyncError, ValueError) as exc:
                 raise SystemExit(f"worker {self.name}: LIPSYNC_DEVICE: {exc}") from exc
+        # A render worker on another host without the shared media directory would fail
+        # every job (cpu workers run on the web host).
+        problem = media_store_problem() if QueueName.GPU in self.queue_names() else None
+        if problem:
+            raise SystemExit(f"worker {self.name}: {problem}")
         log.info(
             "worker %s bound to device %s (queues: %s)",
             self.name,

@@ -8,4 +8,4 @@ class StudioConfig(AppConfig):
     verbose_name = _("HeyGem Studio")
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the audit signal handlers)
+        from . import login_throttle, signals  # noqa: F401  (connect the audit signal handlers)

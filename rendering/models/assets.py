@@ -89,6 +89,11 @@ class MediaAsset(TeamScopedModel, TimeStamped):
                     continue
 
 
+def team_output_bytes(team) -> int:
+    """Bytes of a team's render outputs (counted by the library's storage quota)."""
+    return int(MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0)
+
+
 def team_disk_usage(team) -> dict[str, int]:
     """Bytes used by a team: render outputs, presenters, audio."""
     outputs = MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0

@@ -212,6 +212,9 @@ class RenderTask(TeamScopedModel, TimeStamped, HasError):
     worker_model_loads = models.PositiveIntegerField(null=True, blank=True)
 
     queued_at = models.DateTimeField(null=True, blank=True)
+    #: When its job was handed to RQ; None while the task waits in its team's backlog (the
+    #: fair-share scheduler in :mod:`rendering.lifecycle` decides when).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -224,6 +227,7 @@ class RenderTask(TeamScopedModel, TimeStamped, HasError):
 
     class Meta:
         ordering = ["batch_id", "position", "id"]
+        indexes = [models.Index(fields=["status", "dispatched_at"], name="task_backlog_idx")]
         verbose_name = _("render task")
         verbose_name_plural = _("render tasks")
 

@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 from studio.actor import Actor
 from studio.audit import record
-from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project
+from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from studio.queues import QueueName
+from studio.services import quotas
 from studio.services.storage import NotEnoughSpace, check_free_disk
 
 from .. import lifecycle, naming
@@ -136,6 +137,7 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
     """
     validate_spec(spec)
     _check_disk()
+    _check_storage(spec.project.team)
     preview_s = settings.PREVIEW_SECONDS if spec.preview else None
     with transaction.atomic():
         batch = Batch.objects.create(
@@ -184,6 +186,14 @@ def _check_disk() -> None:
         raise BatchRefused(str(exc)) from exc
 
 
+def _check_storage(team: Team) -> None:
+    """New renders add outputs: refused while the team is at its storage quota."""
+    try:
+        quotas.check_team_storage(team)
+    except quotas.QuotaExceeded as exc:
+        raise BatchRefused(exc.text()) from exc
+
+
 def cancel_task(actor: Actor, task: RenderTask) -> bool:
     """Cancel one queued or running task; False if it had already ended."""
     if not lifecycle.request_cancel(task):
@@ -194,7 +204,10 @@ def cancel_task(actor: Actor, task: RenderTask) -> bool:
 
 def cancel_batch(actor: Actor, batch: Batch) -> int:
     """Cancel every active task of ``batch``; returns how many."""
-    n = sum(lifecycle.request_cancel(t) for t in batch.tasks.filter(status__in=ACTIVE_STATUSES))
+    # One transaction: the scheduler runs once after it, not for every task of the batch.
+    with transaction.atomic():
+        active = list(batch.tasks.filter(status__in=ACTIVE_STATUSES))
+        n = sum(lifecycle.request_cancel(t) for t in active)
     record(actor, batch.team, AuditAction.BATCH_CANCELLED, batch, tasks=n)
     return n
 
@@ -212,6 +225,7 @@ def retry_task(actor: Actor, task: RenderTask) -> bool:
     failed or cancelled. Refused (:class:`BatchRefused`) for errors a retry cannot fix (bad
     input, missing model weights) and when the disk is nearly full."""
     _check_disk()
+    _check_storage(task.batch.team)
     if not _retry(task):
         return False
     record(actor, task.batch.team, AuditAction.BATCH_RETRIED, task, batch=task.batch_id)
@@ -222,6 +236,7 @@ def retry_failed(actor: Actor, batch: Batch) -> int:
     """Run every failed or cancelled task of ``batch`` that a retry can help again; returns
     how many."""
     _check_disk()
+    _check_storage(batch.team)
     candidates = batch.tasks.filter(status__in=[TaskStatus.FAILED, TaskStatus.CANCELLED])
     n = sum(_retry(t) for t in candidates if t.retryable)
     record(actor, batch.team, AuditAction.BATCH_RETRIED, batch, tasks=n)

@@ -11,6 +11,7 @@ from rq.registry import StartedJobRegistry
 from studio import queues
 from studio.queues import QueueName
 
+from ..lifecycle import backlog
 from ..models import RenderTask
 
 #: Queues shown, renders first.
@@ -62,7 +63,11 @@ def queue_overview() -> tuple[list[QueueInfo], list[WorkerInfo], str | None]:
         for name in QUEUE_NAMES:
             queue = queues.get_queue(name)
             running = StartedJobRegistry(name, connection=queue.connection).count
-            infos.append(QueueInfo(name=name, waiting=queue.count, running=running))
+            waiting = queue.count
+            if name == QueueName.GPU:
+                # Renders waiting for their team's turn (fair share) are waiting too.
+                waiting += backlog().count()
+            infos.append(QueueInfo(name=name, waiting=waiting, running=running))
         for worker in Worker.all(connection=connection):
             job = worker.get_current_job()
             device = connection.hget(worker.key, "device")

@@ -16,6 +16,7 @@ from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
+from ..client_strings import BATCH as BATCH_STRINGS
 from ..models import Batch, Quality, RenderTask
 from ..payloads import snapshot
 from ..services import batches as service
@@ -219,6 +220,7 @@ def batch_detail(request, pk):
             "batch": batch,
             "tasks": tasks,
             "snapshot": snapshot(batch, tasks),
+            "client_strings": BATCH_STRINGS,
             "can_edit": can_edit,
             "ws_path": f"/ws/batches/{batch.pk}/",
             "has_outputs": any(t.output_id for t in tasks),

@@ -4,6 +4,11 @@
 (function () {
   "use strict";
 
+  // Texts in the reader's language: JSON data blocks the page carries (id "i18n-..."), so no
+  // inline script is needed under the Content-Security-Policy.
+  document.querySelectorAll('script[type="application/json"][id^="i18n-"]').forEach((el) => {
+    window.I18N = Object.assign(window.I18N || {}, JSON.parse(el.textContent));
+  });
   const I18N = window.I18N || {};
   document.documentElement.classList.add("js");
 
@@ -154,6 +159,7 @@
               .some((v) => !v.paused && !v.hasAttribute("data-hover-preview"));
             if (watching) return;
             region.innerHTML = fresh.innerHTML;
+            setupBars(region);
             setupHoverPreview(region);
           });
         }
@@ -170,7 +176,17 @@
 
   window.HeyGem = Object.assign(window.HeyGem || {}, { toast, csrfToken, setupHoverPreview });
 
+  /* Bar widths come as data-percent (a style attribute would be an inline style, which the
+     Content-Security-Policy refuses); setting them through the CSSOM is allowed. */
+  function setupBars(root) {
+    root.querySelectorAll("[data-percent]").forEach((bar) => {
+      const value = parseFloat(bar.dataset.percent);
+      bar.style.width = (isFinite(value) ? Math.min(100, Math.max(0, value)) : 0) + "%";
+    });
+  }
+
   function init() {
+    setupBars(document);
     setupNav();
     setupAutosubmit();
     setupConfirm();

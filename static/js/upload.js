@@ -48,7 +48,7 @@ function row(list, file) {
   li.dataset.state = "active";
   li.innerHTML = '<span class="upload-icon" aria-hidden="true"></span><span class="upload-name"></span> ' +
     '<span class="upload-state muted" data-testid="upload-state"></span>' +
-    '<div class="progress"><div class="progress-bar" style="width: 0%" data-testid="upload-progress"></div></div>' +
+    '<div class="progress"><div class="progress-bar" data-testid="upload-progress"></div></div>' +
     '<p class="warning upload-note" data-testid="upload-warning" hidden></p>';
   li.querySelector(".upload-name").textContent = file.name;
   list.appendChild(li);

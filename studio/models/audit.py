@@ -13,6 +13,7 @@ from .teams import Team
 class AuditAction(models.TextChoices):
     LOGIN = "login", _("Logged in")
     LOGIN_FAILED = "login_failed", _("Login failed")
+    LOGIN_LOCKED_OUT = "login_locked_out", _("Logins refused after repeated failures")
     LOGOUT = "logout", _("Logged out")
     PASSWORD_CHANGED = "password_changed", _("Password changed")
     TEAM_CREATED = "team_created", _("Team created")

@@ -34,7 +34,9 @@ from ..actor import Actor
 from ..audit import record
 from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from ..models.library import random_name
-from ..notices import Notice, from_input_error
+from ..notices import Notice, from_input_error, input_error
+from . import quotas
+from .storage import mark_media_store
 
 
 def display_name(filename: str) -> str:
@@ -129,6 +131,7 @@ def probe_audio(path: str, filename: str) -> MediaInfo:
 
 
 def _store(src: str, stored_name: str, move: bool) -> str:
+    mark_media_store()
     dest = Path(settings.MEDIA_ROOT) / stored_name
     dest.parent.mkdir(parents=True, exist_ok=True)
     if move:
@@ -287,6 +290,14 @@ def take_form_files(
         def take(path: str, name: str = name) -> Taken:
             return create(path, name)
 
+        try:
+            quotas.check_upload_disk(f.size)
+            quotas.check_team_storage(team, adding=f.size)
+        except quotas.QuotaExceeded as exc:
+            refusal = input_error(f.name, exc.notice.template, exc.notice.params)
+            errors.append(refusal)
+            refused_upload(actor, team, f.name, refusal)
+            continue
         try:
             created.append(ingest_uploaded(f, take))
         except InputError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -39,3 +41,43 @@ def check_free_disk() -> None:
             )
             % {"free": human_bytes(free), "min": human_bytes(minimum)}
         )
+
+
+#: A file the web host keeps at the top of ``MEDIA_ROOT``: a worker on another host finds it
+#: there only when the shared media directory is mounted (README, "GPU workers on other hosts").
+MEDIA_STORE_MARKER = ".heygem-media-store"
+
+
+def mark_media_store() -> None:
+    """Mark ``MEDIA_ROOT`` as the studio's media store (the web side: ``start_app.sh`` through
+    ``manage.py ensure_media_store``, and every file the library stores)."""
+    root = Path(settings.MEDIA_ROOT)
+    marker = root / MEDIA_STORE_MARKER
+    if marker.exists():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    marker.write_text(
+        "HeyGem Studio media store. Workers on other hosts need this directory mounted at "
+        "their MEDIA_ROOT.\n"
+    )
+
+
+def media_store_problem() -> str | None:
+    """Why this process's ``MEDIA_ROOT`` is not the studio's media store, or None.
+
+    A worker checks this at start: on a host where the shared media directory is not
+    mounted every input would look deleted and every render fail. A fresh install (no
+    presenter or audio yet) has nothing to miss."""
+    from ..models import AudioTrack, Presenter
+
+    root = Path(settings.MEDIA_ROOT)
+    if (root / MEDIA_STORE_MARKER).exists():
+        if not os.access(root, os.W_OK):
+            return f"MEDIA_ROOT {root} is not writable: renders could not store their videos"
+        return None
+    if not Presenter.objects.exists() and not AudioTrack.objects.exists():
+        return None
+    return (
+        f"MEDIA_ROOT {root} is not the studio's media store (no {MEDIA_STORE_MARKER} in it): "
+        "mount the web host's media directory there and point MEDIA_ROOT at it"
+    )

@@ -21,7 +21,7 @@ from ..actor import Actor
 from ..audit import record
 from ..models import AudioTrack, AuditAction, Presenter, Project, Team, Upload
 from ..notices import Notice, from_input_error
-from . import library
+from . import library, quotas
 
 _COPY = 1 << 20
 
@@ -42,6 +42,8 @@ def max_chunk_bytes() -> int:
 def create_upload(
     user, team: Team, kind: str, filename: str, size: int, project: Project | None = None
 ) -> Upload:
+    """Open an upload. Refused with :class:`UploadError` (protocol), ``InputError`` (size) or
+    :class:`~studio.services.quotas.QuotaExceeded` (a quota; its notice says which)."""
     filename = os.path.basename(str(filename).replace("\\", "/")).strip()[:255]
     if not filename:
         raise UploadError("a file name is required")
@@ -50,6 +52,8 @@ def create_upload(
     if kind == Upload.Kind.AUDIO and project is None:
         raise UploadError("audio uploads need a project")
     library.check_size(filename, size)
+    # Raises QuotaExceeded (open uploads, free disk, the team's storage quota).
+    quotas.check_upload(user, team, size)
     upload = Upload.objects.create(
         team=team, project=project, user=user, kind=kind, filename=filename, size=size
     )

@@ -13,7 +13,7 @@ from lipsync.errors import InputError
 
 from ..models import Project, Role, Upload
 from ..notices import from_input_error, reason_of
-from ..services import library
+from ..services import library, quotas
 from ..services import uploads as service
 from ..session import current_membership
 from .common import actor, get_scoped, require_role
@@ -83,6 +83,8 @@ def create(request):
         upload = service.create_upload(request.user, team, kind, filename, size, project)
     except service.UploadError as exc:
         return _error(str(exc), exc.status)
+    except quotas.QuotaExceeded as exc:
+        return _error(exc.text(), exc.status, code=exc.code)
     except InputError as exc:
         shown = from_input_error(exc, filename)
         reason = reason_of(shown)

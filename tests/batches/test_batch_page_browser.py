@@ -78,8 +78,10 @@ def test_live_page_survives_a_dropped_connection(browser_stack):
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
         page.goto(f"/batches/{batch_id}/")
         page.evaluate("window.__sameDocument = true")
+        # Predicates are functions: an expression string would be eval'ed in the page, which
+        # the Content-Security-Policy (no 'unsafe-eval') refuses.
         connection = "() => document.querySelector('[data-connection]').textContent"
-        page.wait_for_function(f"({connection})().includes('live')")
+        page.wait_for_function(f"() => ({connection})().includes('live')")
         # One bar per presenter, moving, with stage and ETA while rendering.
         page.wait_for_function(
             "() => [...document.querySelectorAll('[data-testid=task-progress]')]"
@@ -93,7 +95,7 @@ def test_live_page_survives_a_dropped_connection(browser_stack):
         web = stack.procs[0]
         os.killpg(web.pid, signal.SIGTERM)
         web.wait(timeout=15)
-        page.wait_for_function(f"!({connection})().includes('live')", timeout=15_000)
+        page.wait_for_function(f"() => !({connection})().includes('live')", timeout=15_000)
         port = stack.base_url.rsplit(":", 1)[1]
         stack.spawn(
             "daphne-again",
@@ -108,7 +110,7 @@ def test_live_page_survives_a_dropped_connection(browser_stack):
                 "heygem_site.asgi:application",
             ],
         )
-        page.wait_for_function(f"({connection})().includes('live')", timeout=60_000)
+        page.wait_for_function(f"() => ({connection})().includes('live')", timeout=60_000)
 
         # Finished partly failed: the bar shows the work done (2 of 3) in the outcome's colour,
         # and "live" goes once there is nothing left to follow.

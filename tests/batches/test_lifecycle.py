@@ -158,6 +158,26 @@ def test_a_run_retried_by_rq_starts_from_clean_progress_too(task):
     assert row.error == NOTE
 
 
+def test_a_requeued_task_goes_back_to_its_teams_backlog_and_out_again(
+    task, django_capture_on_commit_callbacks
+):
+    """requeue does not send the job itself: the fair-share scheduler does, after commit,
+    when the team has room (here at once: nothing else of the team waits)."""
+    import django_rq
+
+    task = _put(task, F)
+    queue = django_rq.get_queue("gpu")
+    queue.empty()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert lifecycle.requeue(task, note=NOTE)
+        row = RenderTask.objects.get(pk=task.pk)
+        assert row.dispatched_at is None and lifecycle.backlog().filter(pk=task.pk).exists()
+        assert queue.count == 0
+    row = RenderTask.objects.get(pk=task.pk)
+    assert row.dispatched_at is not None
+    assert queue.job_ids == [row.rq_job_id]
+
+
 def test_progress_writes_only_progress_fields(task):
     task = _put(task, R)
     assert lifecycle.record_progress(task.pk, task.rq_job_id, percent=70.0)

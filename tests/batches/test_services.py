@@ -33,7 +33,10 @@ def test_create_batch_makes_tasks_then_enqueues_after_commit(
     tasks = list(batch.tasks.order_by("position"))
     assert [t.presenter_name for t in tasks] == ["安娜 Anna", "Bo", "Broken"]
     assert all(t.status == TaskStatus.QUEUED and t.queued_at for t in tasks)
-    assert sorted(queue.job_ids) == sorted(t.rq_job_id for t in tasks)
+    # Fair share: the team's first RENDER_QUEUED_PER_TEAM (2) go to RQ, the third waits in
+    # the team's backlog until one of them starts.
+    assert queue.job_ids == [t.rq_job_id for t in tasks[:2]]
+    assert [t.dispatched_at is not None for t in tasks] == [True, True, False]
     job = Job.fetch(tasks[0].rq_job_id, connection=queue.connection)
     # 120 s + 20 x 1.5 s of audio + 5 x 1.6 s of presenter
     assert job.timeout == tasks[0].timeout_s == 158
@@ -57,7 +60,8 @@ def test_matrix_batch_has_one_task_per_pair(
         ("Long talk", "安娜 Anna"),
         ("Long talk", "Bo"),
     }
-    assert django_rq.get_queue("gpu").count == 4
+    assert django_rq.get_queue("gpu").count == 2
+    assert lifecycle.backlog().filter(batch=batch).count() == 2
 
 
 def test_preview_renders_three_seconds_with_a_short_timeout(

@@ -14,6 +14,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "tests" / "artifacts"
 PASSWORD = "correct horse battery staple 42"
 
+#: Reports each ``securitypolicyviolation`` event of a document to the test.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__reportCsp(`${e.effectiveDirective} blocked ${e.blockedURI || "inline"} ` +
+    `at ${e.sourceFile || location.href}:${e.lineNumber} (${e.sample || ""})`);
+});
+"""
+
 
 def pytest_collection_modifyitems(items):
     here = Path(__file__).parent
@@ -59,6 +67,7 @@ def chromium():
 def new_page(chromium, stack, request) -> Callable:
     """Open a page in a fresh browser context with the given browser language."""
     contexts = []
+    pages: list = []
 
     def make(locale: str = "en-US", width: int = 1366, height: int = 860):
         context = chromium.new_context(
@@ -72,10 +81,24 @@ def new_page(chromium, stack, request) -> Callable:
         context.set_default_timeout(30_000)
         context.set_default_navigation_timeout(60_000)
         contexts.append(context)
+        # Every Content-Security-Policy violation of every document the context opens: the
+        # DOM event (reported through a binding, so it survives navigations) and Chromium's
+        # console message.
+        violations: list[str] = []
+        context.expose_binding("__reportCsp", lambda source, text: violations.append(text))
+        context.add_init_script(CSP_LISTENER)
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "console",
+            lambda msg: (
+                violations.append(msg.text) if "Content Security Policy" in msg.text else None
+            ),
+        )
         page.js_errors = errors
+        page.csp_violations = violations
+        pages.append(page)
         return page
 
     yield make
@@ -89,6 +112,9 @@ def new_page(chromium, stack, request) -> Callable:
                 page.screenshot(path=str(ARTIFACTS / f"FAILED-{name}-{n}-{m}.png"), full_page=True)
     for context in contexts:
         context.close()
+    if report is not None and report.passed:
+        seen = [v for page in pages for v in page.csp_violations]
+        assert not seen, f"Content-Security-Policy violations: {seen}"
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

@@ -86,6 +86,8 @@ class Stack:
     def start(self) -> None:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
+        # As start_app.sh: the web host marks its media directory (render workers check it).
+        self.manage("ensure_media_store")
         port = free_port()
         web = self.spawn(
             "daphne",

@@ -262,3 +262,5 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     shot(page, artifacts, f"{prefix}-12-dashboard")
     page.goto(project_url)
     assert page.js_errors == [], page.js_errors
+    # The whole flow (uploads, live websocket progress, playback, zip) ran under the policy.
+    assert page.csp_violations == [], page.csp_violations

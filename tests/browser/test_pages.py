@@ -24,6 +24,7 @@ def test_login_page_and_dashboard_in_english(new_page, stack, artifacts):
     css = page.evaluate("getComputedStyle(document.body).fontFamily")
     assert "Noto Sans CJK SC" in css and "Microsoft YaHei" in css
     assert page.js_errors == []
+    assert page.csp_violations == []
 
 
 def test_chinese_browser_gets_chinese_pages(new_page, artifacts):
@@ -150,3 +151,29 @@ def test_search_shortcut_and_toasts(new_page):
     assert toast.get_attribute("role") == "alert"
     toast.get_by_role("button", name="Close").click()
     assert page.get_by_test_id("toast").count() == 0
+
+
+def test_the_content_security_policy_is_enforced(new_page, stack):
+    """The policy is on (an injected inline script is refused and reported, so the
+    no-violation checks of the other tests can fail) and the pages' own code runs under it."""
+    page = new_page("en-US")
+    response = page.goto("/accounts/login/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert "camera=()" in response.headers["permissions-policy"]
+    assert page.evaluate("document.documentElement.classList.contains('js')"), "early.js ran"
+    login(page)
+    page.evaluate(
+        """() => { const s = document.createElement("script");
+                   s.textContent = "window.__inlineRan = true"; document.body.append(s); }"""
+    )
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__inlineRan === undefined")
+    assert any("script-src" in v for v in page.csp_violations), page.csp_violations
+    page.csp_violations.clear()
+    # Texts for scripts arrive as JSON data blocks; the toast's close button is translated.
+    assert page.evaluate("window.I18N && window.I18N.close") == "Close"
+    # Bar widths come from data-percent through the CSSOM (no style attributes).
+    bar = page.locator("[data-testid=disk] .progress-bar[data-percent]")
+    percent, width = bar.evaluate("el => [el.dataset.percent, el.style.width]")
+    assert width == f"{float(percent):g}%", (percent, width)
+    assert page.js_errors == []

@@ -49,5 +49,7 @@ def chunked_upload(
 
 
 def media_files_in(root: Path) -> list[Path]:
-    """Every file under ``root`` (empty folders do not count)."""
-    return sorted(p for p in Path(root).rglob("*") if p.is_file())
+    """Every file under ``root`` (empty folders and the media store's mark do not count)."""
+    from studio.services.storage import MEDIA_STORE_MARKER
+
+    return sorted(p for p in Path(root).rglob("*") if p.is_file() and p.name != MEDIA_STORE_MARKER)

@@ -42,7 +42,7 @@ def test_recent_batches_show_progress_and_counts(owner_client, team, use_redis, 
     running = next(b for b in response.context["batches"] if b.name == "Autumn course")
     assert running.percent_cache == 75
     assert running.counts_cache["succeeded"] == 1 and running.counts_cache["total"] == 2
-    assert 'aria-valuenow="75"' in html and 'style="width: 75%"' in html
+    assert 'aria-valuenow="75"' in html and 'data-percent="75"' in html
     assert "Safety talk" in html and "1 failed" in html
     assert response.context["tasks_active"] == 1
     assert response.context["tasks_running"] == 1
@@ -138,3 +138,19 @@ def test_dashboard_in_chinese(owner_client, team, use_redis, media_root):
     html = response.content.decode()
     assert '<html lang="zh-hans">' in html
     assert "仪表盘" in html and "最近的批次" in html and "工作进程" in html
+
+
+def test_renders_in_a_teams_backlog_count_as_waiting(owner_client, team, member, use_redis):
+    """Fair share keeps most of a big batch out of RQ; the dashboard still counts it."""
+    from rendering.models import Batch, RenderTask, TaskStatus
+    from studio.models import Project
+
+    project = Project.objects.create(team=team, name="P", created_by=member)
+    batch = Batch.objects.create(team=team, project=project, name="b", engine="warp")
+    for n in range(3):
+        RenderTask.objects.create(
+            batch=batch, position=n, presenter_name="p", audio_name="a", status=TaskStatus.QUEUED
+        )
+    response = owner_client.get(reverse("dashboard"))
+    queues = {q.name: q for q in response.context["queues"]}
+    assert queues["gpu"].waiting == 3, "in the team's backlog, not yet in RQ"

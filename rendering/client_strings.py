@@ -1,0 +1,36 @@
+"""Texts of the live batch page's script (``static/js/batch.js``), in the reader's language;
+the page hands them over as a JSON data block (see :mod:`studio.client_strings`)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+BATCH = {
+    "status": {
+        "queued": _("Queued"),
+        "running": _("Running"),
+        "succeeded": _("Succeeded"),
+        "failed": _("Failed"),
+        "cancelled": _("Cancelled"),
+        "partial": _("Partly failed"),
+    },
+    "stage": {
+        "starting": _("starting"),
+        "audio": _("reading the audio"),
+        "prepare": _("finding the face"),
+        "track": _("finding the face"),
+        "render": _("rendering"),
+        "encode": _("encoding"),
+        "mux": _("finishing the file"),
+        "done": _("done"),
+    },
+    "eta": _("about %(t)s left"),
+    "fps": _("%(n)s frames/s"),
+    "counts": _("%(done)s of %(total)s done"),
+    "failedCount": _("%(n)s failed"),
+    "now": _("Now: %(name)s"),
+    "live": _("live"),
+    "units": [_("%(n)s s"), _("%(n)s min"), _("%(n)s h")],
+    "reconnecting": _("connection lost, reconnecting…"),
+    "forbidden": _("You no longer have access to this batch."),
+}
