@@ -342,10 +342,10 @@ def write_results(path: Path, table: str, scores: dict, notes: list[str], quick:
     for k, (v, lag) in scores.get("detail", {}).items():
         lines.append(f"- {k}: {v:.3f} (lag {lag:+d} frames)")
     lines += ["", *[f"- {n}" for n in notes], ""]
-    # bench/gpu.py keeps its own section at the end (from "## GPU"): carry it over.
+    # Other scripts keep their own "## " sections (bench/results_md.py): carry them over.
     old = path.read_text() if path.exists() else ""
-    gpu = old[old.index("\n## GPU") :] if "\n## GPU" in old else ""
-    path.write_text("\n".join(lines) + gpu)
+    sections = old[old.index("\n## ") :] if "\n## " in old else ""
+    path.write_text("\n".join(lines) + sections)
 
 
 # ----------------------------------------------------------------------------- main

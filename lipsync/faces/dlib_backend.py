@@ -51,6 +51,12 @@ def _model(key: str) -> Any:  # a dlib model: dlib has no type stubs
         return _models[key]
 
 
+def shared_model(key: str) -> Any:
+    """The process-wide dlib model ``"hog"`` (detector) or ``"landmarks"`` (68 points), loaded
+    once and shared with the tracker (the quality check uses them too)."""
+    return _model(key)
+
+
 def _rect(box: Box) -> dlib.rectangle:
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     return dlib.rectangle(x0, y0, max(x1, x0 + 1), max(y1, y0 + 1))
