@@ -13,7 +13,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from rendering.models import Batch, MediaAsset, Quality, RenderTask
+from rendering.models import Batch, MediaAsset, Quality, QualityState, RenderTask
 from rendering.payloads import batch_summary
 from studio.models import AudioTrack, Presenter, Project, Upload
 from studio.notices import Notice, notice_list
@@ -71,10 +71,30 @@ class ProjectInSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class FaceBoxSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="1 = the leftmost face on the frame.")
+    box = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4, help_text="x0, y0, x1, y1"
+    )
+    animated = serializers.BooleanField(help_text="The face the renders animate.")
+
+
+class FacesSerializer(serializers.Serializer):
+    people = serializers.IntegerField(help_text="Different people seen in the presenter.")
+    frame_time_s = serializers.FloatField(help_text="The frame the boxes are on.")
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    boxes = FaceBoxSerializer(many=True)
+    picked = serializers.IntegerField(
+        allow_null=True, help_text="The face a person chose; null: the automatic choice."
+    )
+
+
 class PresenterSerializer(serializers.ModelSerializer):
     tags = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     warnings = serializers.SerializerMethodField()
+    faces = serializers.SerializerMethodField()
 
     class Meta:
         model = Presenter
@@ -95,9 +115,31 @@ class PresenterSerializer(serializers.ModelSerializer):
             "fps",
             "face_share",
             "face_height_px",
+            "faces",
             "created_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(FacesSerializer(allow_null=True))
+    def get_faces(self, obj: Presenter) -> dict[str, Any] | None:
+        seen = obj.faces_seen if isinstance(obj.faces_seen, dict) else {}
+        if not seen.get("boxes"):
+            return None
+        return {
+            "people": max(int(seen.get("people") or 0), len(seen["boxes"])),
+            "frame_time_s": float(seen.get("time_s") or 0.0),
+            "width": int(seen.get("width") or 0),
+            "height": int(seen.get("height") or 0),
+            "boxes": [
+                {
+                    "number": f["number"],
+                    "box": [f["x"], f["y"], f["x"] + f["w"], f["y"] + f["h"]],
+                    "animated": f["animated"],
+                }
+                for f in obj.face_boxes
+            ],
+            "picked": obj.face_pick_number,
+        }
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_tags(self, obj: Presenter) -> list[str]:
@@ -123,6 +165,15 @@ class PresenterPatchSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     tags = serializers.ListField(
         child=serializers.CharField(max_length=40), required=False, max_length=100
+    )
+
+
+class FacePickSerializer(serializers.Serializer):
+    face = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        allow_null=True,
+        help_text="The number of the face to animate (see `faces`); null: the automatic choice.",
     )
 
 
@@ -213,17 +264,32 @@ class UploadCreateSerializer(serializers.Serializer):
 
 
 def quality_of(asset: MediaAsset) -> float | None:
-    """The result's quality score when the render side measured one (the field is optional:
-    installs without it answer null)."""
-    value = getattr(asset, "quality", None)
-    if isinstance(value, dict):
-        value = value.get("score")
-    return float(value) if isinstance(value, int | float) else None
+    """The result's quality score (0..100, :mod:`lipsync.quality`) once its check has measured
+    one; null while pending, for previews and when the check failed."""
+    value = asset.quality_score
+    return float(value) if value is not None else None
+
+
+class QualityMeasuresSerializer(serializers.Serializer):
+    sync = serializers.FloatField(help_text="Lip-sync correlation (about 0: none, 1: perfect).")
+    face_share = serializers.FloatField(help_text="Measured frames with a face, 0..1.")
+    sharpness = serializers.FloatField(
+        allow_null=True, help_text="Mouth-region sharpness against the presenter's (1: as sharp)."
+    )
+    frames_measured = serializers.IntegerField()
 
 
 class ResultSerializer(serializers.ModelSerializer):
     file_name = serializers.CharField(source="download_name", read_only=True)
     quality = serializers.SerializerMethodField()
+    quality_state = serializers.ChoiceField(
+        choices=QualityState.choices,
+        read_only=True,
+        help_text="pending, ok, review (below the threshold), failed (not measured), none "
+        "(previews).",
+    )
+    needs_review = serializers.BooleanField(read_only=True)
+    quality_measures = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -245,6 +311,9 @@ class ResultSerializer(serializers.ModelSerializer):
             "engine",
             "is_preview",
             "quality",
+            "quality_state",
+            "needs_review",
+            "quality_measures",
             "download_url",
             "created_at",
         ]
@@ -253,6 +322,18 @@ class ResultSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.FloatField(allow_null=True))
     def get_quality(self, obj: MediaAsset) -> float | None:
         return quality_of(obj)
+
+    @extend_schema_field(QualityMeasuresSerializer(allow_null=True))
+    def get_quality_measures(self, obj: MediaAsset) -> dict[str, Any] | None:
+        details = obj.quality_details or {}
+        if obj.quality_score is None or "sync" not in details:
+            return None
+        return {
+            "sync": details["sync"],
+            "face_share": details.get("face_share", 0.0),
+            "sharpness": details.get("sharpness"),
+            "frames_measured": details.get("frames_measured", 0),
+        }
 
     def get_download_url(self, obj: MediaAsset) -> str:
         return reverse("api:result_download", args=[obj.pk])

@@ -21,6 +21,11 @@ urlpatterns = [
         name="presenter_recheck",
     ),
     path(
+        "presenters/<int:pk>/face/",
+        views.PresenterFaceView.as_view(),
+        name="presenter_face",
+    ),
+    path(
         "presenters/<int:pk>/archive/",
         views.PresenterArchiveView.as_view(),
         name="presenter_archive",

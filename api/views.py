@@ -18,7 +18,7 @@ from rest_framework.response import Response
 
 from lipsync.engines import DEFAULT_ENGINE
 from lipsync.errors import InputError
-from rendering.models import Batch, MediaAsset
+from rendering.models import Batch, MediaAsset, needs_review_q
 from rendering.services import batches as batch_service
 from rendering.services import media as media_service
 from rendering.zipstream import safe_name
@@ -203,6 +203,23 @@ class PresenterRecheckView(ApiView):
     def post(self, request: Request, pk: int) -> Response:
         presenter = self.scoped(Presenter, pk)
         library.recheck_presenter(presenter)
+        return Response(s.PresenterSerializer(self.scoped(Presenter, pk)).data, status=202)
+
+
+class PresenterFaceView(ApiView):
+    @extend_schema(
+        summary="Choose the face to animate (the presenter is prepared again)",
+        request=s.FacePickSerializer,
+        responses={202: s.PresenterSerializer, **_errors(400, 403, 404, 422)},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        presenter = self.scoped(Presenter, pk)
+        data = s.FacePickSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            library.pick_face(self.actor(), presenter, data.validated_data["face"])
+        except library.FacePickRefused as exc:
+            raise ApiError(422, "face_refused", exc.notice.text(), field="face") from exc
         return Response(s.PresenterSerializer(self.scoped(Presenter, pk)).data, status=202)
 
 
@@ -644,6 +661,12 @@ class ResultListView(ApiView):
             OpenApiParameter("batch", int),
             OpenApiParameter("project", int),
             OpenApiParameter("presenter", int),
+            OpenApiParameter(
+                "needs_review",
+                bool,
+                description="Only videos to check: quality score under the threshold, or not "
+                "measured.",
+            ),
         ],
         responses=s.ResultSerializer(many=True),
     )
@@ -653,6 +676,8 @@ class ResultListView(ApiView):
             value = request.query_params.get(key, "")
             if value.isdigit() and len(value) < 19:
                 qs = qs.filter(**{f"{key}_id": int(value)})
+        if request.query_params.get("needs_review") in ("1", "true"):
+            qs = qs.filter(needs_review_q())
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda a: s.ResultSerializer(a).data
         )

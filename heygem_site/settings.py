@@ -288,6 +288,8 @@ RENDER_QUEUED_PER_TEAM = env_int("RENDER_QUEUED_PER_TEAM", 2)
 MAX_BATCH_TASKS = env_int("MAX_BATCH_TASKS", 1000)
 #: Seconds of speech a preview renders.
 PREVIEW_SECONDS = env_float("PREVIEW_SECONDS", 3.0)
+#: Quality scores (0..100, lipsync/quality.py) below this mark a video "check this one".
+QUALITY_REVIEW_BELOW = env_int("QUALITY_REVIEW_BELOW", 50)
 #: Job time limit = base + per second of audio + per second of presenter, sized for a CPU.
 RENDER_TIMEOUT_BASE_S = env_int("RENDER_TIMEOUT_BASE_S", 120)
 RENDER_TIMEOUT_PER_AUDIO_S = env_int("RENDER_TIMEOUT_PER_AUDIO_S", 20)

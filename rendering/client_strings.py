@@ -33,4 +33,10 @@ BATCH = {
     "units": [_("%(n)s s"), _("%(n)s min"), _("%(n)s h")],
     "reconnecting": _("connection lost, reconnecting…"),
     "forbidden": _("You no longer have access to this batch."),
+    "quality": {
+        "ok": _("Quality %(score)s"),
+        "review": _("Check this one (%(score)s)"),
+        "failed": _("Quality not measured"),
+        "pending": _("Checking quality…"),
+    },
 }

@@ -159,7 +159,10 @@ def render_task(task_id: int) -> dict[str, Any]:
         reporter.beat()
         os.makedirs(os.path.dirname(out_path), exist_ok=True)
         track = engine.prepare(
-            presenter_path, progress=_span(reporter, 0.0, PREPARE_SHARE), cancel=cancel
+            presenter_path,
+            pick=task.presenter.face_pick if task.presenter else None,
+            progress=_span(reporter, 0.0, PREPARE_SHARE),
+            cancel=cancel,
         )
         reporter.beat()
         options = RenderOptions(
@@ -262,6 +265,7 @@ def render_task(task_id: int) -> dict[str, Any]:
         timeout_s=300,
         description=f"thumbnail of media {asset.pk}",
     )
+    enqueue_quality_check(asset)
     log.info(
         "task %s done: %s (%d frames, %.1f s) on %s, engine loads in this process: %d",
         task.pk,
@@ -387,3 +391,43 @@ def make_thumbnail(asset_id: int, width: int = 480) -> str | None:
     image.convert("RGB").save(os.path.join(settings.MEDIA_ROOT, name), "JPEG", quality=85)
     MediaAsset.objects.filter(pk=asset_id).update(thumbnail=name)
     return name
+
+
+def enqueue_quality_check(asset: MediaAsset) -> None:
+    """Queue the quality check of a finished video (not of previews) on the ``cpu`` queue.
+
+    Redis out of reach: the video keeps no score, with a logged reference (the render stays
+    a success)."""
+    from .services import quality
+
+    if asset.is_preview:
+        return
+
+    def unreachable(exc: Exception) -> None:
+        MediaAsset.objects.filter(pk=asset.pk).update(
+            quality_error=internal_error(quality.QUALITY_STAGE, exc, log),
+            quality_checked_at=timezone.now(),
+        )
+
+    queues.enqueue(
+        QueueName.CPU,
+        check_quality,
+        asset.pk,
+        job_id=quality.job_id_for(asset.pk),
+        timeout_s=QUALITY_TIMEOUT_BASE_S + int(2 * (asset.duration_s or 0.0)),
+        description=f"quality check of media {asset.pk}",
+        on_unavailable=unreachable,
+    )
+
+
+#: Time limit of a quality check: this plus two seconds per second of video (it measures a
+#: quarter of the video, at most a minute of it).
+QUALITY_TIMEOUT_BASE_S = 300
+
+
+def check_quality(asset_id: int) -> int | None:
+    """Measure a finished video and store its quality score (:mod:`rendering.services.quality`).
+    Never raises for a failed measurement: the score stays empty with a logged reference."""
+    from .services import quality
+
+    return quality.check(asset_id)

@@ -30,6 +30,9 @@ class OutputLinks(TypedDict):
     video_url: str
     download_url: str
     thumbnail_url: str
+    #: :class:`rendering.models.QualityState` of the video and its score (0..100, or None).
+    quality_state: str
+    quality_score: int | None
 
 
 class TaskPayload(TypedDict):
@@ -108,11 +111,14 @@ def _iso(value: Any) -> str | None:
 def task_payload(task: RenderTask) -> TaskPayload:
     output: OutputLinks | None = None
     if task.output_id:
+        asset = task.output
         output = {
             "id": task.output_id,
             "video_url": reverse("media_file", args=[task.output_id]),
             "download_url": reverse("media_download", args=[task.output_id]),
             "thumbnail_url": reverse("media_thumbnail", args=[task.output_id]),
+            "quality_state": asset.quality_state if asset is not None else "pending",
+            "quality_score": asset.quality_score if asset is not None else None,
         }
     return {
         "id": task.pk,

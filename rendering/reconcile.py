@@ -47,6 +47,7 @@ class ReconcileReport:
     failed: list[int] = field(default_factory=list)
     resubmitted: list[int] = field(default_factory=list)
     dispatched: list[int] = field(default_factory=list)
+    quality_failed: list[int] = field(default_factory=list)
 
 
 def worker_last_heartbeat(connection: Redis, worker_name: str) -> datetime | None:
@@ -175,4 +176,8 @@ def reconcile(
                 report.failed.append(task.pk)
     # Backlogs move on even when no start or end triggered the scheduler (Redis was down).
     report.dispatched = lifecycle.dispatch()
+    # Quality checks whose job was lost end as failed (they never keep a video "pending").
+    from .services.quality import settle_lost
+
+    report.quality_failed = settle_lost(connection, now)
     return report

@@ -36,10 +36,12 @@ class ZipStreamError(Exception):
 
 @dataclass(frozen=True)
 class ZipSource:
-    """One file to put in the archive under ``arcname``."""
+    """One file to put in the archive under ``arcname``: the file at ``path``, or ``data``
+    (small bytes made on the fly, e.g. a manifest; ``path`` is then ignored)."""
 
     path: str
     arcname: str
+    data: bytes | None = None
 
 
 @dataclass
@@ -81,17 +83,21 @@ class ZipStream:
         self.entries: list[_Entry] = []
         offset = 0
         for source in sources:
-            st = os.stat(source.path)
-            dos_time, dos_date = _dos_datetime(st.st_mtime)
+            if source.data is not None:
+                size, mtime = len(source.data), time.time()
+            else:
+                st = os.stat(source.path)
+                size, mtime = st.st_size, st.st_mtime
+            dos_time, dos_date = _dos_datetime(mtime)
             entry = _Entry(
                 source,
                 source.arcname.encode("utf-8"),
-                st.st_size,
+                size,
                 dos_time,
                 dos_date,
                 offset=offset,
             )
-            entry.zip64 = st.st_size >= zip64_limit or offset >= zip64_limit
+            entry.zip64 = size >= zip64_limit or offset >= zip64_limit
             self.entries.append(entry)
             offset += self._local_len(entry) + entry.size + self._descriptor_len(entry)
         self._cd_offset = offset
@@ -166,6 +172,10 @@ class ZipStream:
         )
 
     def _file_data(self, entry: _Entry) -> Iterator[bytes]:
+        if entry.source.data is not None:
+            entry.crc = zlib.crc32(entry.source.data)
+            yield entry.source.data
+            return
         crc = 0
         sent = 0
         try:

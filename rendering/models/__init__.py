@@ -1,6 +1,6 @@
 """Models of the rendering side: batches, render tasks and their output media."""
 
-from .assets import MediaAsset, output_path_for, team_disk_usage
+from .assets import MediaAsset, QualityState, needs_review_q, output_path_for, team_disk_usage
 from .batches import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -24,10 +24,12 @@ __all__ = [
     "BatchStatus",
     "MediaAsset",
     "Quality",
+    "QualityState",
     "RenderTask",
     "TaskStatus",
     "derive_batch_status",
     "done_percent",
+    "needs_review_q",
     "output_path_for",
     "team_disk_usage",
 ]

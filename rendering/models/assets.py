@@ -12,11 +12,30 @@ from django.utils.translation import gettext_lazy as _
 
 from studio.models import AudioTrack, Presenter, Project, Team, TeamScopedModel
 from studio.models.base import TimeStamped
+from studio.models.fields import NoticeField
 
 
 def output_path_for(team_id: int, batch_id: int, name: str) -> str:
     """Storage name (relative to MEDIA_ROOT) of a render output."""
     return f"outputs/{team_id}/{batch_id}/{name}"
+
+
+class QualityState(models.TextChoices):
+    """Where a video's quality check stands (see :attr:`MediaAsset.quality_state`)."""
+
+    PENDING = "pending", _("Quality being checked")
+    OK = "ok", _("Quality OK")
+    REVIEW = "review", _("Check this one")
+    FAILED = "failed", _("Quality not measured")
+    NONE = "none", _("Not checked (preview)")
+
+
+def needs_review_q() -> models.Q:
+    """The videos a person should look at: scored below the threshold, or their check failed."""
+    return models.Q(is_preview=False) & (
+        models.Q(quality_score__lt=settings.QUALITY_REVIEW_BELOW)
+        | models.Q(quality_score__isnull=True, quality_checked_at__isnull=False)
+    )
 
 
 class MediaAsset(TeamScopedModel, TimeStamped):
@@ -56,6 +75,18 @@ class MediaAsset(TeamScopedModel, TimeStamped):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: The quality check's score, 0..100 (:mod:`lipsync.quality`); null until it has run, or
+    #: when it failed. Not ``Batch.quality``, which is the encoding quality asked for (CRF).
+    quality_score = models.PositiveSmallIntegerField(
+        _("quality score"), null=True, blank=True, db_index=True
+    )
+    #: The measures behind the score (``QualityReport.to_dict()``: sync, face share,
+    #: sharpness, frames measured, cost ...).
+    quality_details = models.JSONField(default=dict, blank=True)
+    #: Why the check has no score (an internal error with its log reference).
+    quality_error = NoticeField()
+    #: When the check ended (with a score or an error); null while it is pending.
+    quality_checked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -74,6 +105,28 @@ class MediaAsset(TeamScopedModel, TimeStamped):
         from ..naming import flat_name
 
         return flat_name(self.download_name)
+
+    @property
+    def quality_state(self) -> str:
+        """``pending`` (not measured yet), ``ok``, ``review`` (below the threshold, or the
+        check failed: a person should look) or ``none`` (previews are not checked)."""
+        if self.is_preview:
+            return QualityState.NONE
+        if self.quality_score is not None:
+            if self.quality_score < settings.QUALITY_REVIEW_BELOW:
+                return QualityState.REVIEW
+            return QualityState.OK
+        if self.quality_checked_at is not None:
+            return QualityState.FAILED
+        return QualityState.PENDING
+
+    @property
+    def needs_review(self) -> bool:
+        return self.quality_state in (QualityState.REVIEW, QualityState.FAILED)
+
+    @property
+    def quality_error_text(self) -> str:
+        return self.quality_error.text() if self.quality_error else ""
 
     @property
     def path(self) -> str:

@@ -13,6 +13,7 @@ from studio.models import AuditAction, Team
 
 from ..models import MediaAsset, TaskStatus
 from ..zipstream import ZipSource, ZipStream, unique_names
+from .quality import quality_csv
 
 
 def delete_asset(actor: Actor, asset: MediaAsset) -> None:
@@ -40,15 +41,23 @@ def batch_outputs(batch: Model, assets: QuerySet[MediaAsset]) -> list[MediaAsset
     return list(assets.filter(pk__in=outputs).order_by("task__position", "pk"))
 
 
+#: The manifest every zip of videos holds next to them (see :func:`quality.quality_csv`).
+QUALITY_MANIFEST = "quality.csv"
+
+
 def zip_of(
     actor: Actor, assets: Sequence[MediaAsset], zip_name: str, team: Team, target: Model | None
 ) -> ZipStream | None:
-    """A stored zip of those ``assets`` whose files are on disk, under readable unique names;
-    None when there is nothing to put in it. Recorded in the audit log."""
+    """A stored zip of those ``assets`` whose files are on disk, under readable unique names,
+    with the ``quality.csv`` manifest (one row per video); None when there is nothing to put
+    in it. Recorded in the audit log."""
     present = [a for a in assets if Path(a.path).is_file()]
     if not present:
         return None
-    names = unique_names([a.download_name or f"video-{a.pk}.mp4" for a in present])
-    stream = ZipStream([ZipSource(a.path, n) for a, n in zip(present, names)])
+    names = unique_names(
+        [QUALITY_MANIFEST] + [a.download_name or f"video-{a.pk}.mp4" for a in present]
+    )[1:]
+    manifest = ZipSource("", QUALITY_MANIFEST, data=quality_csv(present, names))
+    stream = ZipStream([*(ZipSource(a.path, n) for a, n in zip(present, names)), manifest])
     record(actor, team, AuditAction.ZIPPED, target, files=len(present), name=zip_name)
     return stream

@@ -13,6 +13,7 @@ taken yet waits in daphne's send buffer. Behind nginx, keep ``proxy_buffering on
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Model, Q
@@ -33,7 +34,7 @@ from studio.services.storage import free_disk_bytes, human_bytes
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 from studio.views.files import serve_file, streaming_body
 
-from ..models import Batch, MediaAsset, team_disk_usage
+from ..models import Batch, MediaAsset, needs_review_q, team_disk_usage
 from ..services import media as service
 from ..zipstream import safe_name
 
@@ -126,6 +127,9 @@ def media_library(request):
             qs = qs.filter(**{f"{key}_id": int(value)})
     if request.GET.get("previews") != "1":
         qs = qs.filter(is_preview=False)
+    review = request.GET.get("review") == "1"
+    if review:
+        qs = qs.filter(needs_review_q())
     page = Paginator(qs, 24).get_page(request.GET.get("page"))
     usage = team_disk_usage(team)
     return render(
@@ -145,6 +149,8 @@ def media_library(request):
             "usage_bytes": usage,
             "free_disk": human_bytes(free_disk_bytes()),
             "can_delete": can(request, Role.MEMBER),
+            "review": review,
+            "review_below": settings.QUALITY_REVIEW_BELOW,
         },
     )
 

@@ -90,6 +90,7 @@
     const download = row.querySelector("[data-download]");
     const downloadWrap = row.querySelector("[data-download-wrap]");
     const preview = row.querySelector("[data-preview]");
+    renderQuality(row.querySelector("[data-quality]"), task);
     if (task.output && task.status === "succeeded") {
       download.href = task.output.download_url || mediaUrl("download", task.output.id);
       downloadWrap.hidden = false;
@@ -107,6 +108,30 @@
       download.removeAttribute("href");
       preview.textContent = "";
     }
+  }
+
+  /* The quality check's badge: "Quality 87", "Check this one (31)", "Quality not measured"
+     or "Checking quality…" (previews have none). */
+  function renderQuality(slot, task) {
+    if (!slot) return;
+    const output = task.output;
+    const state = output && task.status === "succeeded" ? output.quality_state : null;
+    if (!state || state === "none") {
+      slot.textContent = "";
+      return;
+    }
+    let badge = slot.querySelector("[data-quality-badge]");
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.dataset.qualityBadge = "";
+      badge.dataset.testid = "quality-badge";
+      slot.textContent = "";
+      slot.append(badge);
+    }
+    const texts = I18N.quality || {};
+    badge.className = "badge badge-q-" + state;
+    badge.dataset.state = state;
+    badge.textContent = fmt(texts[state] || state, { score: output.quality_score });
   }
 
   /* --- overall ------------------------------------------------------------------------- */

@@ -388,4 +388,4 @@ def test_results_their_quality_download_and_the_zip_with_template_names(
     z = member_api.get(f"/api/v1/batches/{batch.pk}/zip/")
     assert z.status_code == 200 and z["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(b"".join(z.streaming_content))).namelist()
-    assert names == ["安娜 Anna/问候 Hello.mp4", "Bo/问候 Hello.mp4"]
+    assert names == ["安娜 Anna/问候 Hello.mp4", "Bo/问候 Hello.mp4", "quality.csv"]

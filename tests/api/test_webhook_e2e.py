@@ -78,6 +78,6 @@ def test_a_real_batch_sends_a_signed_batch_completed(
         z = client.get(payload["data"]["batch"]["zip_url"])
         assert z.status_code == 200
         names = zipfile.ZipFile(io.BytesIO(b"".join(z.streaming_content))).namelist()
-        assert names == ["问候 Hello/安娜 Anna.mp4", "问候 Hello/Bo.mp4"]
+        assert names == ["问候 Hello/安娜 Anna.mp4", "问候 Hello/Bo.mp4", "quality.csv"]
     finally:
         receiver.stop()

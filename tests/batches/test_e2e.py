@@ -249,8 +249,14 @@ def test_batch_end_to_end(stack, library, member, member_client, outsider_client
     archive_path = tmp_path / "batch.zip"
     archive_path.write_bytes(body)
     with zipfile.ZipFile(archive_path) as archive:
-        assert sorted(archive.namelist()) == ["Bo__问候 Hello.mp4", "安娜 Anna__问候 Hello.mp4"]
+        assert sorted(archive.namelist()) == [
+            "Bo__问候 Hello.mp4",
+            "quality.csv",
+            "安娜 Anna__问候 Hello.mp4",
+        ]
         for name in archive.namelist():
+            if name == "quality.csv":
+                continue
             target = tmp_path / "unzipped" / name
             target.parent.mkdir(exist_ok=True)
             target.write_bytes(archive.read(name))

@@ -187,7 +187,7 @@ def test_batch_zip_streams_stored_readable_names(finished_batch, member_client, 
     data = b"".join(response.streaming_content)
     assert int(response["Content-Length"]) == len(data)
     archive = zipfile.ZipFile(io.BytesIO(data))
-    assert archive.namelist() == ["安娜 Anna__问候 Hello.mp4", "Bo__问候 Hello.mp4"]
+    assert archive.namelist() == ["安娜 Anna__问候 Hello.mp4", "Bo__问候 Hello.mp4", "quality.csv"]
     assert all(i.compress_type == zipfile.ZIP_STORED for i in archive.infolist())
     asset = MediaAsset.objects.get(download_name="Bo__问候 Hello.mp4")
     assert archive.read("Bo__问候 Hello.mp4") == (media_root / asset.file.name).read_bytes()
@@ -199,7 +199,7 @@ def test_selection_zip_and_duplicate_names(finished_batch, member_client):
     MediaAsset.objects.update(download_name="same.mp4")
     response = member_client.post(reverse("media_zip"), {"id": ids})
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
-    assert archive.namelist() == ["same.mp4", "same (2).mp4"]
+    assert archive.namelist() == ["same.mp4", "same (2).mp4", "quality.csv"]
 
 
 def test_video_supports_range_requests(finished_batch, member_client, media_root):
