@@ -18,11 +18,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .errors import LipsyncError
 from .progress import Progress, ProgressCallback
+from .track import Pick
 
 if TYPE_CHECKING:
     from .engines import Engine
+    from .faces.survey import FaceSurvey
     from .track import FaceTrack
 
 CACHE_ENV = "LIPSYNC_CACHE_DIR"
@@ -36,6 +40,32 @@ def default_cache_dir() -> str:
 def output_name(video: str | os.PathLike[str], audio: str | os.PathLike[str]) -> str:
     """``<video stem>__<audio stem>.mp4``."""
     return f"{Path(video).stem}__{Path(audio).stem}.mp4"
+
+
+FACE_HELP = (
+    "which face to animate when several are seen: its number N, counted from the left on "
+    "the first frame with faces (as `prepare` lists them), or a point X,Y in pixels on it"
+)
+
+
+def face_pick(text: str) -> Pick:
+    """``--face``: ``N`` (1 = leftmost face) becomes the tracker's index N-1; ``X,Y`` a point."""
+    text = text.strip()
+    if "," in text:
+        try:
+            x, y = (float(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a point X,Y: {text!r}") from None
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise argparse.ArgumentTypeError(f"not a point X,Y: {text!r}")
+        return (x, y)
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a face number or a point X,Y: {text!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("face numbers start at 1 (the leftmost face)")
+    return number - 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,12 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="render only the first seconds of the speech (preview)",
     )
+    r.add_argument("--face", type=face_pick, default=None, help=FACE_HELP)
+    r.add_argument(
+        "--quality",
+        action="store_true",
+        help="measure each output's quality score (lip sync, face, sharpness) and print it",
+    )
 
     p = sub.add_parser("prepare", help="track the presenter's face and cache it")
     p.add_argument("video")
     p.add_argument("--engine", default=None)
     p.add_argument("--device", default="auto")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument("--face", type=face_pick, default=None, help=FACE_HELP)
 
     q = sub.add_parser("probe", help="print what a media file holds, as JSON")
     q.add_argument("file")
@@ -165,7 +202,9 @@ def _render(args: argparse.Namespace) -> int:
         out = out_dir / output_name(video, args.audio)
         with _Bar(Path(video).name) as bar:
             try:
-                track = engine.prepare(video, progress=bar.stage("prepare", 0.0, 0.3))
+                track = engine.prepare(
+                    video, pick=args.face, progress=bar.stage("prepare", 0.0, 0.3)
+                )
                 result = engine.render(
                     args.audio,
                     video,
@@ -187,6 +226,12 @@ def _render(args: argparse.Namespace) -> int:
                 else ""
             )
         )
+        if args.face is None:
+            note = several_faces_note(video, track)
+            if note:
+                print(note)
+        if args.quality:
+            print(quality_line(result.path, video, _face_point(track, result.width)))
     for reason in failures:
         print(f"FAILED {reason}")
     return 1 if failures else 0
@@ -196,14 +241,91 @@ def _prepare(args: argparse.Namespace) -> int:
     engine = _engine(args)
     with _Bar(Path(args.video).name) as bar:
         try:
-            track = engine.prepare(args.video, progress=bar.stage("prepare", 0.0, 1.0))
+            track = engine.prepare(
+                args.video, pick=args.face, progress=bar.stage("prepare", 0.0, 1.0)
+            )
         except LipsyncError as exc:
             bar.fail()
             print(f"FAILED {exc}")
             return 1
     for line in track_summary(track):
         print(line)
+    for line in faces_summary(args.video, track):
+        print(line)
     return 0
+
+
+def _survey(video: str | os.PathLike[str]) -> FaceSurvey | None:
+    from .faces.survey import survey_faces
+
+    try:
+        return survey_faces(video)
+    except LipsyncError:
+        return None
+
+
+def _tracked_number(survey: FaceSurvey, track: FaceTrack) -> int | None:
+    from .faces.survey import tracked_number
+
+    return tracked_number(survey, track.boxes, track.present)
+
+
+def faces_summary(video: str | os.PathLike[str], track: FaceTrack) -> list[str]:
+    """Lines listing the faces seen when there are several, and which one is tracked."""
+    survey = _survey(video)
+    if survey is None or not survey.several:
+        return []
+    lines = [f"people seen: {survey.people}; faces on frame {survey.frame_index}, from the left:"]
+    for n, (x0, y0, x1, y1) in enumerate(survey.boxes, 1):
+        lines.append(f"  face {n}: ({x0:.0f},{y0:.0f})-({x1:.0f},{y1:.0f})")
+    tracked = _tracked_number(survey, track)
+    if tracked is not None:
+        lines.append(f"tracked: face {tracked} (choose another with --face N)")
+    return lines
+
+
+def several_faces_note(video: str | os.PathLike[str], track: FaceTrack) -> str:
+    """A one-line note when the presenter shows several people and none was chosen."""
+    survey = _survey(video)
+    if survey is None or not survey.several:
+        return ""
+    tracked = _tracked_number(survey, track)
+    count = len(survey.boxes)
+    which = f"face {tracked} of {count}" if tracked else "the largest, most central face"
+    return (
+        f"note: {Path(video).name} shows {max(survey.people, len(survey.boxes))} people; "
+        f"animated {which} (from the left); choose another with --face N"
+    )
+
+
+def _face_point(track: FaceTrack, out_width: int) -> tuple[float, float] | None:
+    """The animated face's centre on its first frame, in output pixels (for the check)."""
+    present = np.flatnonzero(track.present)
+    if not len(present):
+        return None
+    x0, y0, x1, y1 = (float(v) for v in track.boxes[present[0]])
+    k = out_width / max(track.width, 1)
+    return ((x0 + x1) / 2 * k, (y0 + y1) / 2 * k)
+
+
+def quality_line(
+    output: str | os.PathLike[str],
+    presenter: str | os.PathLike[str],
+    face_at: tuple[float, float] | None = None,
+) -> str:
+    """``quality <score> [check this one] (lip sync, face share, sharpness)`` of an output."""
+    from .quality import measure_quality
+
+    try:
+        q = measure_quality(output, source=presenter, face_at=face_at)
+    except LipsyncError as exc:
+        return f"quality: not measured ({exc})"
+    sharp = "-" if q.sharpness is None else f"{q.sharpness:.2f}"
+    verdict = "  CHECK THIS ONE" if q.needs_review else ""
+    return (
+        f"quality {q.score}{verdict} (lip sync {q.sync:.2f}, face in {100 * q.face_share:.0f}% "
+        f"of measured frames, mouth sharpness {sharp} of the presenter's)"
+    )
 
 
 def track_summary(track: FaceTrack) -> list[str]:

@@ -115,17 +115,20 @@ def check_presenter(presenter_id: int) -> str:
             display_name=presenter.original_filename,
             width=presenter.width or 0,
             height=presenter.height or 0,
+            pick=presenter.face_pick,
         )
     except LipsyncError as exc:
         log.info("presenter %s failed: %s", presenter.pk, exc)
         status = _failed(presenter, exc, prepared_at=timezone.now())
         _announce(events.presenter_failed, presenter_id)
         return status
+    _store_faces(presenter, result)
     _ready(
         presenter,
         "thumbnail",
         f"{presenter.team_id}/{os.path.basename(presenter.file.name or '')}.jpg",
         result.thumbnail_jpeg,
+        faces_seen=result.faces,
         face_share=result.face_share,
         face_height_px=result.face_height_px,
         face_height_ratio=result.face_height_ratio,
@@ -142,6 +145,21 @@ def check_presenter(presenter_id: int) -> str:
     )
     _announce(events.presenter_ready, presenter_id)
     return MediaStatus.READY
+
+
+def _store_faces(presenter: Presenter, result: face_check.FaceCheck) -> None:
+    """Store the picture of the faces seen (replacing an earlier one), or drop it."""
+    old = presenter.faces_image
+    if old and old.name:
+        old.storage.delete(old.name)
+    name = ""
+    if result.faces_jpeg:
+        base = os.path.basename(presenter.file.name or "")
+        presenter.faces_image.save(
+            f"{presenter.team_id}/{base}.jpg", ContentFile(result.faces_jpeg), save=False
+        )
+        name = presenter.faces_image.name or ""
+    Presenter.objects.filter(pk=presenter.pk).update(faces_image=name)
 
 
 def _announce(signal: Signal, presenter_id: int) -> None:

@@ -46,6 +46,12 @@ urlpatterns = [
     path("presenters/<int:pk>/delete/", presenters.presenter_delete, name="presenter_delete"),
     path("presenters/<int:pk>/recheck/", presenters.presenter_recheck, name="presenter_recheck"),
     path("presenters/<int:pk>/file/", presenters.presenter_file, name="presenter_file"),
+    path("presenters/<int:pk>/face/", presenters.presenter_pick_face, name="presenter_pick_face"),
+    path(
+        "presenters/<int:pk>/faces.jpg",
+        presenters.presenter_faces_image,
+        name="presenter_faces_image",
+    ),
     path(
         "presenters/<int:pk>/thumbnail/", presenters.presenter_thumbnail, name="presenter_thumbnail"
     ),

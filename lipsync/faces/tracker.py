@@ -140,6 +140,17 @@ def check_pick(pick: Pick) -> None:
         raise ValueError(f"pick must be None, a face index or an (x, y) point, got {pick!r}")
 
 
+def detect_all_faces(
+    image: np.ndarray, detector: FaceDetector, settings: TrackerSettings = TrackerSettings()
+) -> list[Detection]:
+    """Every face in ``image`` as the tracker looks for them when a pick is to be applied
+    (cheap and deep passes, duplicates removed), ordered left to right like a face index."""
+    height, width = image.shape[:2]
+    tracker = _Tracker(detector, settings, width, height, 25.0, 0, "")
+    found = tracker._detect_full(image, deep=True, want_all=True)
+    return sorted(found, key=lambda d: _center(d.box)[0])
+
+
 class _Done:
     """The type of the marker :func:`_prefetch` queues after the last frame."""
 

@@ -82,6 +82,19 @@ class Presenter(TeamScopedModel, TimeStamped, HasError):
     detector = models.CharField(max_length=60, blank=True)
     #: What the face check noticed (side face, tiny face ...), see studio/notices.py.
     warnings = NoticeListField()
+    #: The faces the check saw (``lipsync.faces.survey.FaceSurvey.to_dict()``): ``frame``,
+    #: ``time_s``, ``width``, ``height``, ``boxes`` ([x0, y0, x1, y1] in presenter pixels,
+    #: left to right), ``people`` (different people seen), plus ``tracked`` (the number of the
+    #: face the automatic choice follows); {} before the check or when it saw none.
+    faces_seen = models.JSONField(default=dict, blank=True)
+    #: That frame as a JPEG, to pick a face on (the presenter page draws the boxes over it).
+    faces_image = models.FileField(upload_to="faces/", blank=True, max_length=255)
+    #: The face a person chose: its number on that frame (1 = leftmost) and the centre of its
+    #: box in presenter pixels (the face tracker's pick). Null: the automatic choice (the
+    #: largest, most central face).
+    face_pick_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    face_pick_x = models.FloatField(null=True, blank=True)
+    face_pick_y = models.FloatField(null=True, blank=True)
     job_id = models.CharField(max_length=64, blank=True)
     prepared_at = models.DateTimeField(null=True, blank=True)
     archived = models.BooleanField(_("archived"), default=False, db_index=True)
@@ -103,6 +116,44 @@ class Presenter(TeamScopedModel, TimeStamped, HasError):
     @property
     def is_ready(self) -> bool:
         return self.status == MediaStatus.READY
+
+    @property
+    def face_pick(self) -> tuple[float, float] | None:
+        """The tracker's pick for this presenter: the chosen face's centre, or None."""
+        if self.face_pick_x is None or self.face_pick_y is None:
+            return None
+        return (self.face_pick_x, self.face_pick_y)
+
+    @property
+    def face_boxes(self) -> list[dict[str, float | int | bool]]:
+        """The faces of :attr:`faces_seen`, numbered from 1 (left to right), each with its
+        box (``x``, ``y``, ``w``, ``h``) and whether it is the one animated."""
+        seen = self.faces_seen if isinstance(self.faces_seen, dict) else {}
+        boxes = seen.get("boxes") or []
+        animated = self.face_pick_number or seen.get("tracked")
+        # Numbers sized to the picture (the SVG's units are its pixels).
+        font = max(12, round(float(seen.get("width") or 640) / 28))
+        out: list[dict[str, float | int | bool]] = []
+        for n, (x0, y0, x1, y1) in enumerate(boxes, 1):
+            out.append(
+                {
+                    "number": n,
+                    "x": x0,
+                    "y": y0,
+                    "w": x1 - x0,
+                    "h": y1 - y0,
+                    "font": font,
+                    "label_y": max(y0 - font / 4, font),
+                    "animated": n == animated,
+                }
+            )
+        return out
+
+    @property
+    def several_faces(self) -> bool:
+        """More than one person was seen: the page offers the choice of face."""
+        seen = self.faces_seen if isinstance(self.faces_seen, dict) else {}
+        return len(seen.get("boxes") or []) > 1 or int(seen.get("people") or 0) > 1
 
 
 class AudioTrack(TeamScopedModel, TimeStamped, HasError):

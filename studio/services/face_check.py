@@ -3,6 +3,8 @@
 Measures, over the frames of the face track: the share with a face, the median face height,
 and a yaw estimate from the landmarks (where the nose tip sits between the two ends of the
 jaw line: 0.5 when frontal). Warnings are advice; only "no face at all" fails the presenter.
+It also records the faces seen (:func:`faces_seen`), so a person can choose which one is
+animated when there are several; the chosen face is the tracker's *pick*.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from django.utils.translation import gettext_noop
 from PIL import Image
 
 from lipsync.engines import get_engine
-from lipsync.errors import InputError, NoFaceError
+from lipsync.errors import InputError, LipsyncError, NoFaceError
+from lipsync.faces.survey import FaceSurvey, survey_faces, tracked_number
 from lipsync.media.video import open_video
-from lipsync.track import FaceTrack
+from lipsync.track import FaceTrack, Pick
 
 from ..notices import Notice, notice
 
@@ -32,6 +35,8 @@ SIDE_FACE_SHARE = 0.3
 #: Share of frames with a face under which the user is warned.
 FACE_SHARE_WARN = 0.9
 THUMB_WIDTH = 480
+#: Width of the picture the presenter page shows the faces on.
+FACES_WIDTH = 960
 
 
 @dataclass
@@ -43,6 +48,10 @@ class FaceCheck:
     detector: str
     warnings: list[Notice] = field(default_factory=list)
     thumbnail_jpeg: bytes = b""
+    #: The faces seen (:attr:`studio.models.Presenter.faces_seen`) and their frame as a JPEG;
+    #: {} and b"" when the survey saw none.
+    faces: dict[str, Any] = field(default_factory=dict)
+    faces_jpeg: bytes = b""
 
 
 def yaw_scores(landmarks: np.ndarray) -> np.ndarray:
@@ -155,22 +164,55 @@ def thumbnail(path: str, track) -> bytes:
     return buf.getvalue()
 
 
+def faces_seen(path: str, track: FaceTrack) -> tuple[dict[str, Any], bytes]:
+    """The faces the presenter shows (``Presenter.faces_seen``) and, when there are several,
+    their frame as a JPEG to choose one on; ({}, b"") when the survey finds none. ``tracked``
+    is the number of the face ``track`` follows."""
+    try:
+        survey: FaceSurvey | None = survey_faces(path)
+    except LipsyncError:
+        return {}, b""
+    if survey is None:
+        return {}, b""
+    data = survey.to_dict()
+    data["tracked"] = tracked_number(survey, track.boxes, track.present)
+    if not survey.several:
+        return data, b""
+    pil = Image.fromarray(survey.image)
+    if pil.width > FACES_WIDTH:
+        pil = pil.resize(
+            (FACES_WIDTH, max(1, round(pil.height * FACES_WIDTH / pil.width))),
+            Image.Resampling.LANCZOS,
+        )
+    buf = io.BytesIO()
+    pil.convert("RGB").save(buf, "JPEG", quality=85)
+    return data, buf.getvalue()
+
+
 def check(
-    path: str, display_name: str, width: int = 0, height: int = 0, progress=None, cancel=None
+    path: str,
+    display_name: str,
+    width: int = 0,
+    height: int = 0,
+    progress=None,
+    cancel=None,
+    pick: Pick = None,
 ) -> FaceCheck:
     """Run the engine's prepare (which fills the track cache) and judge the result.
 
-    Raises :class:`InputError` (message under ``display_name``) when the file has no face or
-    cannot be read; other engine errors (:class:`LipsyncError`) pass through unchanged.
+    ``pick`` is the face a person chose (a point on it), None for the automatic choice. Raises
+    :class:`InputError` (message under ``display_name``) when the file has no face or cannot
+    be read; other engine errors (:class:`LipsyncError`) pass through unchanged.
     """
     engine = get_engine(settings.LIPSYNC_ENGINE, device="cpu", cache_dir=settings.LIPSYNC_CACHE_DIR)
     try:
-        track = engine.prepare(path, progress=progress, cancel=cancel)
+        track = engine.prepare(path, pick=pick, progress=progress, cancel=cancel)
     except InputError as exc:
         raise type(exc)(display_name, exc.template, exc.params) from exc
     if not np.asarray(track.present).any():
         raise NoFaceError(display_name, gettext_noop("no face was found in any frame"))
     warnings, stats = warnings_for(track, width or track.width, height or track.height)
+    faces, faces_jpeg = faces_seen(path, track)
     return FaceCheck(
         n_frames=int(track.n_frames),
         face_share=stats["face_share"],
@@ -179,4 +221,6 @@ def check(
         detector=str(track.detector),
         warnings=warnings,
         thumbnail_jpeg=thumbnail(path, track),
+        faces=faces,
+        faces_jpeg=faces_jpeg,
     )

@@ -34,7 +34,7 @@ from ..actor import Actor
 from ..audit import record
 from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from ..models.library import random_name
-from ..notices import Notice, from_input_error, input_error
+from ..notices import Notice, from_input_error, input_error, notice
 from . import quotas
 from .storage import mark_media_store
 
@@ -340,7 +340,7 @@ def delete_presenter(actor: Actor, presenter: Presenter) -> None:
     if in_use(presenter):
         raise InUseError(presenter.name)
     record(actor, presenter.team, AuditAction.DELETED, presenter, kind="presenter")
-    files = (presenter.file, presenter.thumbnail)
+    files = (presenter.file, presenter.thumbnail, presenter.faces_image)
     presenter.delete()
     transaction.on_commit(lambda: remove_files(*files))
 
@@ -387,6 +387,46 @@ def recheck_presenter(presenter: Presenter) -> None:
 
     Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING, error=None)
     enqueue_presenter_check(presenter)
+
+
+class FacePickRefused(Exception):
+    """The face number is not one of the faces seen; ``notice`` says so to a person."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__(notice.message)
+        self.notice = notice
+
+
+def pick_face(actor: Actor, presenter: Presenter, number: int | None) -> None:
+    """Animate the presenter's face ``number`` (1 = leftmost on the frame the check shows the
+    faces on) from now on, or the automatic choice with None; prepares the presenter again in
+    the background (a face track with that pick), which every later batch uses."""
+    boxes = presenter.faces_seen.get("boxes") if isinstance(presenter.faces_seen, dict) else None
+    boxes = boxes or []
+    if number is not None and not 1 <= number <= len(boxes):
+        raise FacePickRefused(
+            notice(
+                "face_pick",
+                gettext_noop(
+                    "There is no face %(number)s: the check saw %(count)s. Choose one of "
+                    "the numbered faces."
+                ),
+                number=number,
+                count=len(boxes),
+            )
+        )
+    x = y = None
+    if number is not None:
+        x0, y0, x1, y1 = boxes[number - 1]
+        x, y = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    if (presenter.face_pick_number, presenter.face_pick_x, presenter.face_pick_y) == (number, x, y):
+        return
+    Presenter.objects.filter(pk=presenter.pk).update(
+        face_pick_number=number, face_pick_x=x, face_pick_y=y
+    )
+    presenter.face_pick_number, presenter.face_pick_x, presenter.face_pick_y = number, x, y
+    record(actor, presenter.team, AuditAction.UPDATED, presenter, face=number or "auto")
+    recheck_presenter(presenter)
 
 
 def set_tags(presenter: Presenter, text: str) -> list[str]:

@@ -109,6 +109,12 @@ def presenter_detail(request, pk):
             "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
             "in_use": library.in_use(presenter),
             "duplicate": library.duplicate_of(presenter),
+            "people": max(
+                int(presenter.faces_seen.get("people") or 0),
+                len(presenter.faces_seen.get("boxes") or []),
+            )
+            if isinstance(presenter.faces_seen, dict)
+            else 0,
         },
     )
 
@@ -168,6 +174,38 @@ def presenter_recheck(request, pk):
     library.recheck_presenter(presenter)
     messages.info(request, _("Face check queued."))
     return redirect(presenter)
+
+
+@team_view()
+@require_POST
+def presenter_pick_face(request, pk):
+    """Choose the face to animate (``face``: its number, or ``auto``)."""
+    presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
+    raw = request.POST.get("face", "").strip()
+    number = None if raw in ("", "auto") else (int(raw) if raw.isdigit() else 0)
+    try:
+        library.pick_face(actor(request), presenter, number)
+    except library.FacePickRefused as exc:
+        messages.error(request, exc.notice.text())
+        return redirect(presenter)
+    if number is None:
+        messages.success(
+            request,
+            _("The face is chosen automatically again; the presenter is being prepared."),
+        )
+    else:
+        messages.success(
+            request,
+            _("Face %(n)s will be animated; the presenter is being prepared with it.")
+            % {"n": number},
+        )
+    return redirect(presenter)
+
+
+@team_view()
+def presenter_faces_image(request, pk):
+    presenter = get_scoped(request, Presenter, pk)
+    return serve_field(request, presenter.faces_image)
 
 
 @team_view()

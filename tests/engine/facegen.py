@@ -124,3 +124,21 @@ class CountingDetector(FaceDetector):
 
     def descriptor(self, image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray | None:
         return self.inner.descriptor(image_rgb, landmarks)
+
+
+def two_faces(width: int = 640, height: int = 360) -> tuple[np.ndarray, list[Box]]:
+    """A picture of two people side by side (the astronaut, and her mirror image a little
+    larger on the right); returns it and the true face boxes, left to right."""
+    left, right = face_crop(1.0), face_crop(1.15, flip=True)
+    canvas = background(width, height, seed=3)
+    lx, ly = 40.0, 70.0
+    rx, ry = width - 40.0 - right.shape[1], 50.0
+    canvas = paste(paste(canvas, left, lx, ly), right, rx, ry)
+    fx0, fy0, fx1, fy1 = FACE_IN_CROP
+    w1 = right.shape[1]
+    boxes = [
+        (lx + fx0, ly + fy0, lx + fx1, ly + fy1),
+        # mirrored: the face's box flips inside its crop
+        (rx + w1 - fx1 * 1.15, ry + fy0 * 1.15, rx + w1 - fx0 * 1.15, ry + fy1 * 1.15),
+    ]
+    return canvas, boxes
