@@ -85,6 +85,11 @@ def test_batch_renders_good_presenters_and_fails_the_broken_one(
         frames, has_audio = _playable(asset.path)
         assert has_audio and frames == round(1.5 * 25)
         assert asset.thumbnail, "the cpu queue made a thumbnail"
+        # ... and checked its quality (a follow-up job; 1.5 s of speech is too short for a
+        # verdict worth asserting, but the score and its measures are stored).
+        assert asset.quality_checked_at and asset.quality_error is None
+        assert 0 <= asset.quality_score <= 100
+        assert asset.quality_details["frames_measured"] > 0
     # One engine for the whole batch: the second render did not load it again.
     assert {t.worker_model_loads for t in tasks.values() if t.status == "succeeded"} == {1}
     assert worker_module.engine_loads == 1
