@@ -522,7 +522,10 @@ class _Tracker:
             ordered = sorted(candidates, key=lambda d: _center(d.box)[0])
             if not 0 <= pick < len(ordered):
                 raise InputError(
-                    self.name, PICK_OUT_OF_RANGE, {"pick": int(pick), "count": len(ordered)}
+                    # Shown to people as a number counted from 1 (the CLI's --face N).
+                    self.name,
+                    PICK_OUT_OF_RANGE,
+                    {"pick": int(pick) + 1, "count": len(ordered)},
                 )
             return ordered[int(pick)]
         point = np.asarray(pick, dtype=np.float64).reshape(2)
