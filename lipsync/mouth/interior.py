@@ -1,14 +1,18 @@
-"""Drawing the inside of an open mouth: a shaded dark cavity and teeth.
+"""Drawing the inside of an open mouth: inner lips, a shaded cavity, tongue and teeth.
 
-Colours come from the presenter: the cavity is a deep, warm shade of their lip colour, the
-teeth colour is sampled where the template shows teeth (see :func:`sample_teeth_colour`),
-otherwise an off-white in the picture's own light (:func:`neutral_teeth`). The opening is a
-smooth, tapered curve fitted to the target inner-lip landmarks, with the upper teeth hanging from
-the upper lip the way they do in real speech.
+Colours come from the presenter (:func:`cavity_tones`, :func:`neutral_teeth`): the inside of
+the lips is the lips' own tone, a little darker and redder, and the cavity darkens from it
+towards the back of the mouth, so the opening has no dark rim; the teeth are sampled where the
+template shows teeth (:func:`sample_teeth_colour`), otherwise made from the skin around the
+mouth in the picture's own light. Teeth and cavity carry a fine grain fixed to the mouth (no
+flat slab of paint, no crawling noise). The opening is a smooth, tapered curve fitted to the
+target inner-lip landmarks, with the upper teeth hanging from the upper lip the way they do in
+real speech.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -17,11 +21,8 @@ import numpy as np
 from .pose import FaceFrame
 
 DEFAULT_TEETH = np.array([214, 206, 190], np.float32)
-_IVORY = np.array([230, 227, 220], np.float32)
 #: Where the front teeth meet, from corner (-1) to corner (1) of the opening.
 _TOOTH_GAPS = np.array([-0.76, -0.58, -0.34, 0.0, 0.34, 0.58, 0.76], np.float32)
-#: The inside of the mouth is redder than the lips' outside.
-_WARM = np.array([1.0, 0.82, 0.8], np.float32)
 #: Lip-edge profiles (p, q) of :func:`_profile`: the upper lip is flatter, the lower rounder.
 _UPPER_SHAPE = (2.4, 0.7)
 _LOWER_SHAPE = (2.0, 0.8)
@@ -87,13 +88,9 @@ def sample_teeth_colour(image: np.ndarray, lm: np.ndarray, ff: FaceFrame) -> np.
     return teeth
 
 
-def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """Off-white teeth for a presenter whose teeth are never seen, in the picture's light.
-
-    Ivory takes a little of the hue of the skin around the mouth (so a bluish or warm white
-    balance, or a painting's palette, carries over) and is scaled to the skin's brightness, so
-    the teeth neither glow in a dim frame nor look grey in a bright one.
-    """
+def skin_tone(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """The skin colour around the mouth (between nose and chin, beside the lips): the median
+    of its mid-bright pixels, so shadows, highlights and the lips themselves weigh little."""
     h, w = image.shape[:2]
     ff_w = max(float(np.hypot(*(lm[54] - lm[48]))), 2.0)
     x0 = int(np.clip(lm[48][0] - 0.4 * ff_w, 0, w - 1))
@@ -103,16 +100,76 @@ def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
     step = max(1, int(np.sqrt((y1 - y0) * (x1 - x0) / 1500.0)))  # ~1500 samples
     skin = image[y0:y1:step, x0:x1:step].reshape(-1, 3).astype(np.float32)
     if len(skin) < 8:
-        return DEFAULT_TEETH.copy()
+        return np.array([200, 160, 140], np.float32)
     lum = skin.mean(1)
     lo, hi = np.percentile(lum, [30, 90])
-    skin = np.median(skin[(lum >= lo) & (lum <= hi)], axis=0) if hi > lo else skin.mean(0)
-    # Teeth take a little of the skin's hue: warm under warm light, cool in a cool picture.
-    hue = np.clip((skin + 8.0) / (float(skin.mean()) + 8.0), 0.5, 1.6) ** 0.3
-    tooth = _IVORY / float(_IVORY.mean()) * hue
-    level = float(np.clip(0.9 * skin.mean() + 25.0, 80.0, 215.0))
-    teeth: np.ndarray = np.clip(tooth * (level / float(tooth.mean())), 0, 255).astype(np.float32)
-    return teeth
+    tone: np.ndarray = (
+        np.median(skin[(lum >= lo) & (lum <= hi)], axis=0) if hi > lo else skin.mean(0)
+    )
+    return tone.astype(np.float32)
+
+
+def to_lab(rgb: np.ndarray) -> np.ndarray:
+    """CIE Lab (L 0..100) of one RGB colour (0..255)."""
+    arr = np.clip(np.asarray(rgb, np.float32), 0, 255).reshape(1, 1, 3) / 255.0
+    out: np.ndarray = cv2.cvtColor(arr, cv2.COLOR_RGB2LAB).reshape(3)
+    return out
+
+
+def from_lab(lab: np.ndarray) -> np.ndarray:
+    """RGB (0..255, float32) of one CIE Lab colour."""
+    arr = np.asarray(lab, np.float32).reshape(1, 1, 3)
+    out: np.ndarray = cv2.cvtColor(arr, cv2.COLOR_LAB2RGB).reshape(3) * 255.0
+    rgb: np.ndarray = np.clip(out, 0, 255).astype(np.float32)
+    return rgb
+
+
+def neutral_teeth(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """Teeth for a presenter whose teeth are never seen, in the picture's own light.
+
+    Made from the skin around the mouth (:func:`skin_tone`) in Lab: brighter than the skin
+    (half-way to white), with a little of its hue and about half its chroma, so they are a
+    warm ivory under warm light, cooler in a cool picture, and follow a painting's palette;
+    dim in a dim frame, never a glowing white slab in a bright one.
+    """
+    skin = to_lab(skin_tone(image, lm))
+    lightness = float(np.clip(skin[0] + 0.4 * (94.0 - skin[0]), 30.0, 86.0))
+    lab = np.array([lightness, 0.2 * skin[1] + 0.5, 0.45 * skin[2] + 4.0], np.float32)
+    return from_lab(lab)
+
+
+def cavity_tones(lips_rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(inner lip, deep cavity, tongue) colours from the presenter's lip colour.
+
+    The inside of the lips is the lips' own tone, a little darker and redder (wet); the back
+    of the mouth a deep, dark shade of the same hue; the tongue a muted, lighter pink. All
+    in Lab, so they keep the lips' hue under any light.
+    """
+    lips = to_lab(lips_rgb)
+    inner = from_lab(np.array([0.86 * lips[0], 1.02 * lips[1], 0.9 * lips[2]], np.float32))
+    deep = from_lab(
+        np.array([float(np.clip(0.3 * lips[0], 7.0, 20.0)), 0.7 * lips[1], 0.5 * lips[2]])
+    )
+    tongue = from_lab(np.array([0.6 * lips[0], 0.75 * lips[1], 0.55 * lips[2]], np.float32))
+    return inner, deep, tongue
+
+
+@functools.cache
+def _grain() -> np.ndarray:
+    """A fixed tile of fine, soft noise (std 1), for the texture of teeth and cavity."""
+    rng = np.random.default_rng(20261207)
+    tile = cv2.GaussianBlur(rng.standard_normal((64, 64)).astype(np.float32), (0, 0), 0.9)
+    out: np.ndarray = (tile / max(float(tile.std()), 1e-6)).astype(np.float32)
+    return out
+
+
+def _texture(u: np.ndarray, v: np.ndarray, cell: float, offset: float = 0.0) -> np.ndarray:
+    """The grain at mouth coordinates ``u``, ``v`` (pixels), ``cell`` pixels per grain cell:
+    it moves with the mouth, so it does not crawl from frame to frame."""
+    mx = (u / cell + offset).astype(np.float32)
+    my = (v / cell + 2.0 * offset).astype(np.float32)
+    out: np.ndarray = cv2.remap(_grain(), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP)
+    return out
 
 
 def _profile(t: np.ndarray, p: float, q: float) -> np.ndarray:
@@ -214,7 +271,7 @@ def draw_interior(
     inside_t = _smoothstep((1.0 - np.abs(t)) * half / (2.5 * aa) + 0.2)
     m = (
         np.clip((v - top_g) / (aa * look["top_g_n"]) + 0.5, 0, 1)
-        * np.clip((bottom_g - v) / (aa * look["bottom_g_n"]) + 0.5, 0, 1)
+        * np.clip((bottom_g - v) / (1.5 * aa * look["bottom_g_n"]) + 0.5, 0, 1)
         * inside_t
     )
     if float(m.max()) <= 0.0:
@@ -224,48 +281,63 @@ def draw_interior(
     lips = np.asarray(lips_rgb, np.float32)
     teeth = np.asarray(teeth_rgb, np.float32)
     open_h = gap / ff.height
-    # Cavity: a deep shade of the lips, darkest in the middle and just behind the upper teeth,
-    # a little lighter (the inside of the lips) towards the edges and the corners.
-    depth = (1.0 - ta**2) * np.clip(4.0 * dv * (1.0 - dv) * 1.15, 0, 1)
-    shade = 0.42 - 0.3 * depth
-    cavity = (lips * _WARM)[None, None, :] * shade[..., None] + 2.0
+    inner_lip, deep, tongue_rgb = cavity_tones(lips)
+    cell = max(0.8, 0.006 * ff.height)  # grain size: fine, but above a pixel at 720p
+    along = t * half
+    # Cavity: the inside of the lips at the edges, darkening gradually towards the back of
+    # the mouth (no dark rim where it meets the lips), lighter again towards the corners.
+    from_edge = np.minimum(dv, 1.0 - dv) * 2.0  # 0 at either lip, 1 half-way
+    depth = _smoothstep(from_edge / 0.6) * (1.0 - ta**2) ** 0.6
+    depth = np.asarray(depth, np.float32) * float(_smoothstep(open_h / 0.03))
+    grain = _texture(along, v, 1.5 * cell)
+    cavity = inner_lip + (deep - inner_lip) * depth[..., None]
+    cavity = cavity * (1.0 + 0.045 * grain)[..., None]
     # Tongue: a soft lighter mound low in the cavity, once the jaw is well open.
     k_tongue = float(_smoothstep((open_h - 0.045) / 0.05))
     if k_tongue > 0:
-        ty = (dv - 0.95) / 0.45
-        tongue = np.clip(1.0 - (ta / 0.7) ** 2 - ty**2, 0.0, 1.0) * k_tongue
-        tongue_rgb = (
-            lips * np.array([0.62, 0.48, 0.5], np.float32) * (0.8 + 0.2 * (1 - dv))[..., None]
-        )
-        cavity = cavity + (tongue_rgb - cavity) * (0.85 * tongue)[..., None]
+        ty = (dv - 1.0) / 0.38
+        tongue = np.clip(1.0 - (ta / 0.65) ** 2 - ty**2, 0.0, 1.0) * k_tongue
+        tongue_col = tongue_rgb * (0.8 + 0.2 * dv)[..., None]
+        cavity = cavity + (tongue_col - cavity) * (0.7 * tongue)[..., None]
     col = cavity
     # Upper teeth hang from the upper lip and follow its curve; narrower than the opening
-    # (the side teeth recede into the dark), shaded under the lip and towards the sides.
-    k_teeth = float(_smoothstep((open_h - 0.012) / 0.025))
+    # (the side teeth recede into the cavity), in the shadow of the lip at the top, with a
+    # soft, slightly translucent biting edge, faint gaps between the front teeth and a fine
+    # grain: tones mixed with the cavity's, never darkened to grey.
+    k_teeth = float(_smoothstep((open_h - 0.02) / 0.03))
     if k_teeth > 0:
         th = look["th"]
-        band = np.clip((look["tooth"] - v) / (aa * look["tooth_n"]) + 0.5, 0, 1) * _smoothstep(
+        soft = 1.6 * aa
+        band = np.clip((look["tooth"] - v) / (soft * look["tooth_n"]) + 0.5, 0, 1) * _smoothstep(
             th / 2.0
         )
         rel_v = np.clip((v - top_g) / np.maximum(th, 1e-3), 0.0, 1.0)
-        light = (0.55 + 0.45 * _smoothstep(rel_v / 0.45)) * (1.0 - 0.65 * ta**2)
-        light = light * (1.0 - 0.12 * _smoothstep((rel_v - 0.8) / 0.2))
-        k_gaps = 0.06 * float(_smoothstep((tooth_h - 4.0) / 4.0))
+        tooth_grain = _texture(along, v - top_g, cell, offset=17.0)
+        tooth = teeth[None, None, :] * (1.0 + 0.025 * tooth_grain)[..., None]
+        k_gaps = 0.1 * float(_smoothstep((tooth_h - 4.0) / 4.0))
         if k_gaps > 0:
             # Faint gaps between the front teeth, once they are big enough not to alias.
             sep = np.abs(t[..., None] - _TOOTH_GAPS) * half
             notch = np.exp(-((sep.min(-1) / max(0.6, 0.004 * ff.height)) ** 2))
-            light = light * (1.0 - k_gaps * notch * (0.2 + 0.8 * rel_v))
-        tooth = teeth[None, None, :] * light[..., None]
-        a_t = band * k_teeth
+            tooth = tooth + (deep - tooth) * (k_gaps * notch * (0.3 + 0.7 * rel_v))[..., None]
+        # Shadow of the upper lip over the top of the teeth.
+        lip_shadow = 0.6 * (1.0 - np.asarray(_smoothstep(rel_v / 0.5), np.float32))
+        tooth = tooth + (inner_lip * 0.85 - tooth) * lip_shadow[..., None]
+        # The side teeth recede into the dark.
+        recede = np.clip(0.85 * ta**2, 0.0, 1.0)
+        tooth = tooth + (deep - tooth) * recede[..., None]
+        # The biting edge lets a little of the cavity through.
+        edge = 0.25 * np.asarray(_smoothstep((rel_v - 0.8) / 0.2), np.float32)
+        a_t = band * k_teeth * (1.0 - edge)
         col = col + (tooth - col) * a_t[..., None]
         # Lower teeth: a short row just inside the lower lip, only when wide open.
         k_low = float(_smoothstep((open_h - 0.07) / 0.04))
         if k_low > 0:
             lth = min(0.09 * gap, 0.01 * ff.height) * _profile(ta / 0.45, 2.0, 0.6)
-            lband = np.clip((v - (bottom - lth)) / aa + 0.5, 0, 1) * _smoothstep(lth)
-            ltooth = (0.5 * teeth + 0.25 * lips)[None, None, :] * (1.0 - 1.5 * ta**2)[..., None]
-            col = col + (ltooth - col) * (lband * k_low * 0.6)[..., None]
+            lband = np.clip((v - (bottom - lth)) / soft + 0.5, 0, 1) * _smoothstep(lth)
+            ltooth = 0.6 * teeth + 0.4 * inner_lip
+            ltooth = ltooth[None, None, :] + (deep - ltooth) * np.clip(1.5 * ta**2, 0, 1)[..., None]
+            col = col + (ltooth - col) * (lband * k_low * 0.45)[..., None]
     roi = region[y0:y1, x0:x1].astype(np.float32)
     a = (m * float(opacity))[..., None]
     region[y0:y1, x0:x1] = np.clip(roi * (1 - a) + col * a + 0.5, 0, 255).astype(np.uint8)
@@ -364,28 +436,34 @@ def fill_lip_line(
 ) -> float:
     """Cover what the template left between closing lips with the same frame's lip texture.
 
-    Repainted are a band around the meeting line (half the thinner lip, tapering to the
-    corners) and, a little further out, any lip pixel far from the lip colour: teeth and the
-    template's dark inner lip edge, which landmarks never hug exactly. The paint is a
-    normalised blur of the remaining lip pixels around, so it keeps the local shading of the
-    upper and lower lip, joins them smoothly and leaves no teeth streak. Returns the strength
-    used (0..1): what was there between barely parted lips is gone to that degree.
+    Repainted are a band around the meeting line (a third of the thinner lip, tapering to the
+    corners, fading out over its outer half) and, a little further out, any lip pixel far
+    from the lip colour: teeth and the template's dark inner lip edge, which landmarks never
+    hug exactly. The paint is a normalised blur of the remaining lip pixels around, so it
+    keeps the local shading of the upper and lower lip, joins them smoothly and leaves no
+    teeth streak, with a grain as strong as the lips' own fine detail on top (no flat
+    patch). Returns the strength used (0..1): what was there between barely parted lips is
+    gone to that degree.
     """
     # Gone once the lips part by 2 % of the face: from there the opening is the interior's.
     k = closed_strength(line.gap, ff, 0.02)
-    hb0 = min(0.5 * line.thickness, 0.04 * ff.height)
+    hb0 = min(0.3 * line.thickness, 0.025 * ff.height)
     if k <= 0 or hb0 < 0.6:
         return 0.0
-    reach = min(0.8 * line.thickness, 0.06 * ff.height)
+    # Teeth squeezed between closing lips lie close to the line; highlights on the lips'
+    # bodies, further out, are the presenter's own and stay.
+    reach = min(0.6 * line.thickness, 0.05 * ff.height)
     grid = _line_grid(line, region.shape[:2], reach + 2.0 * hb0 + 2)
     if grid is None:
         return 0.0
-    (x0, y0, x1, y1), t, _, _, d = grid
+    (x0, y0, x1, y1), t, v, _, d = grid
     ad = np.abs(d)
     tc = np.clip(t, -1, 1)
     taper = _profile(tc, 4.0, 0.5)
     hb = hb0 * taper
-    band = np.clip(hb - ad + 0.5, 0.0, 1.0) * np.clip(taper * 4.0, 0.0, 1.0)
+    # The band fades out over its outer half: no visible edge where the repaint ends.
+    band = np.asarray(_smoothstep((hb - ad) / np.maximum(0.5 * hb, 1.0) + 0.5), np.float32)
+    band = band * np.clip(taper * 4.0, 0.0, 1.0)
     roi = region[y0:y1, x0:x1].astype(np.float32)
     lipmask: np.ndarray = np.zeros(t.shape, np.uint8)
     poly = smooth_closed(np.asarray(outer, np.float32) - [x0, y0])
@@ -396,7 +474,7 @@ def fill_lip_line(
     off_colour = np.abs(lum - lip_lum) > 0.22 * lip_lum + 6
     near = (ad < reach * _profile(tc, 6.0, 0.3)) & (lipmask > 0)
     stray = cv2.dilate((near & off_colour).astype(np.uint8), np.ones((3, 3), np.uint8))
-    a = np.maximum(band, cv2.GaussianBlur(stray.astype(np.float32), (0, 0), 0.7) * 1.5)
+    a = np.maximum(band, cv2.GaussianBlur(stray.astype(np.float32), (0, 0), 1.0) * 1.5)
     a = (np.clip(a, 0.0, 1.0) * k).astype(np.float32)
     if float(a.max()) <= 0.02:
         return 0.0
@@ -406,6 +484,15 @@ def fill_lip_line(
     den = cv2.GaussianBlur(good, (0, 0), sigma)[..., None]
     kf = np.clip(den * 6.0, 0.0, 1.0)
     target = num / np.maximum(den, 1e-4) * kf + np.asarray(lips_rgb, np.float32) * (1 - kf)
+    # The blur has no texture: give the repaint the grain of the lips around it, as strong
+    # as their own fine detail, so it is not a flat patch of paint.
+    grey = lum.astype(np.float32)
+    detail = np.abs(grey - cv2.GaussianBlur(grey, (0, 0), 1.0))[good > 0]
+    amount = float(np.clip(np.median(detail), 0.0, 5.0)) if detail.size else 0.0
+    if amount > 0.2:
+        cell = max(0.8, 0.005 * ff.height)
+        grain = np.clip(_texture(t * line.half, v, cell, offset=31.0), -2.0, 2.0)
+        target = target * (1.0 + amount * grain / max(lip_lum, 1.0))[..., None]
     region[y0:y1, x0:x1] = np.clip(roi + (target - roi) * a[..., None] + 0.5, 0, 255).astype(
         np.uint8
     )
@@ -415,7 +502,7 @@ def fill_lip_line(
 def draw_seam(region: np.ndarray, line: LipLine, ff: FaceFrame, lips_rgb: np.ndarray) -> None:
     """A thin dark crease along the smooth meeting line of closed or nearly closed lips
     (in place); it fades out as the mouth opens and the interior takes over."""
-    alpha = closed_strength(line.gap, ff, 0.04) * 0.7
+    alpha = closed_strength(line.gap, ff, 0.04) * 0.6
     if alpha <= 0:
         return
     sigma = max(0.55, 0.0045 * ff.height)

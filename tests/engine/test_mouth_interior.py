@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -274,3 +276,94 @@ def test_lip_line_follows_a_smile_smoothly_and_is_stable_under_jitter():
     rng = np.random.default_rng(0)
     b = lip_line(outer, inner + rng.normal(0, 0.3, inner.shape).astype(np.float32), _ff())
     assert np.abs(b.mid(ts) - mid).max() < 0.6
+
+
+# --- the drawn mouth on real presenters whose template never shows it open ------------------
+
+SHARED_STILLS = ("still_photo.png", "still_odd_size.jpeg", "still_painting.png")
+
+
+def _presenter(name: str):
+    """(picture, its landmarks) of a presenter with a closed mouth."""
+    from tests.conftest import SHARED_MEDIA
+    from tests.engine import interior_metrics as im
+
+    if name == "astronaut-closed":
+        return im.closed_mouth_presenter()
+    path = SHARED_MEDIA / name
+    if not path.exists():
+        pytest.skip(f"{path} is not present")
+    from PIL import Image
+
+    from tests.engine.warp_fixtures import landmarks_of
+
+    image = np.asarray(Image.open(path).convert("RGB")).copy()
+    return image, landmarks_of(image)
+
+
+PRESENTERS = ["astronaut-closed", *SHARED_STILLS]
+
+
+@pytest.fixture(scope="module", params=PRESENTERS)
+def drawn(request):
+    from tests.engine import interior_metrics as im
+
+    image, lm = _presenter(request.param)
+    return request.param, image, [im.draw(image, lm, op) for op in (0.35, 0.7, 1.0)]
+
+
+def test_the_interior_takes_its_tones_from_the_presenters_lips_and_skin(drawn):
+    from tests.engine import interior_metrics as im
+
+    _name, _image, mouths = drawn
+    for m in mouths:
+        tones = im.tones(m)
+        # The cavity is a shade of the lips (their hue, much of their colour), not a
+        # grey-brown hole.
+        assert tones["cavity_hue_gap"] < 15
+        assert im.cavity_chroma_ratio(m) > 0.5
+        # The teeth (shown once the mouth is well open) are a light, less coloured version of
+        # the skin: its hue, some of its chroma (an ivory of that light, not a cold white).
+        if m is mouths[-1]:
+            assert tones["teeth_share"] > 0.1
+        if tones["teeth_share"] > 0.05:
+            assert tones["teeth_hue_gap"] < 20
+            assert 0.45 < tones["teeth_chroma_ratio"] < 1.2
+
+
+def test_no_dark_outline_and_a_soft_edge_where_the_lips_meet_the_interior(drawn):
+    from tests.engine import interior_metrics as im
+
+    _name, _image, mouths = drawn
+    # Just inside the lower lip the opening is the inside of the lips, a little darker
+    # than the lips: no dark rim.
+    assert max(im.rim_darkness(m) for m in mouths) < 0.6
+    # The brightness changes gently across that edge (per pixel, relative to the lips).
+    assert np.mean([im.edge_gradient(m) for m in mouths]) < 0.3
+
+
+def test_no_flat_slab_of_paint_inside(drawn):
+    from tests.engine import interior_metrics as im
+
+    _name, _image, mouths = drawn
+    for m in mouths:
+        # No flat bright patch (teeth without texture) bigger than 1 % of the opening.
+        assert im.flat_bright_share(m) < 0.01
+
+
+def test_close_ups_for_people_to_judge(drawn):
+    """Presenter | drawn mouth at three openings, written to tests/artifacts/."""
+    from PIL import Image
+
+    from tests.engine import interior_metrics as im
+
+    name, image, mouths = drawn
+    rows = [im.close_up(m, image) for m in mouths]
+    width = max(r.shape[1] for r in rows)
+    sheet = np.vstack([np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0))) for r in rows])
+    out = (
+        Path(__file__).resolve().parents[1] / "artifacts" / f"mouth-interior-{Path(name).stem}.png"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(sheet).save(out)
+    assert out.stat().st_size > 0
