@@ -115,7 +115,8 @@ def test_pick_by_point_and_by_index_selects_the_other_face(detector):
     assert np.allclose(np.diff(c[:, 0]), -2.0, atol=1.5)
     by_index = track_faces(MemorySource(frames), detector, pick=1)  # left to right
     assert np.allclose(centers(by_index.boxes), c, atol=1.0)
-    with pytest.raises(InputError, match="memory.mp4: face 2 was picked"):
+    # The message counts faces from 1, as people (and the CLI's --face) do: index 2 is face 3.
+    with pytest.raises(InputError, match="memory.mp4: face 3 was picked but .* has 2"):
         track_faces(MemorySource(frames), detector, pick=2)
     with pytest.raises(ValueError, match="pick must be"):
         track_faces(MemorySource(frames), detector, pick=(1, 2, 3))
