@@ -168,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verdicts = []
     for name, video in variants.items():
         q = measure_quality(video, source=presenter)
-        ref = video_sync_score(video, speech)[0] if args.reference else None
+        # The reference measures against the video's own sound, as the check does.
+        ref = video_sync_score(video, video)[0] if args.reference else None
         verdicts.append((name, q, ref))
         print(f"{name}: {q.score} sync {q.sync:.3f} sharp {q.sharpness}")
 

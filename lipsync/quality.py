@@ -27,12 +27,15 @@ real speech scores 80-100; the template with unrelated speech, or the speech shi
 second, scores under 20.
 
 **Cost.** The check is budgeted so that it stays a small fraction of the render: the video is
-measured in a few windows (:class:`QualitySettings`: a quarter of the duration, at least 6 s
-and at most 60 s in all, 3 s windows) that start at key frames, so nothing outside them is
-decoded, and chosen where the speech is most active; inside a window the landmarks run on
-every second frame (``stride``) of the luma plane as decoded (no colour conversion), and the
-detector runs only at the start of a window and every few measured frames, on a downscaled
-crop. ``bench/quality_cost.py`` measures the cost against the render (``bench/RESULTS.md``).
+measured in a few 4 s windows that start at key frames, so nothing outside them is decoded,
+chosen where the speech is most active (:class:`QualitySettings`: 30 % of the duration, at
+least 8 s, at most 40 s; when the lip sync found there is between 0.2 and 0.5, i.e. could be
+noise or a weak sync, more windows follow up to 60 % of the video, at least 16 s). Inside a
+window, frames no other frame refers to are not decoded at all, the landmarks run on every
+second decoded frame (about every third frame), on the luma plane as decoded (no colour
+conversion), and the detector runs only at the start of a window and every eighth measured
+frame, on a crop. ``bench/quality_cost.py`` measures the cost
+against the render side by side (``bench/RESULTS.md``).
 """
 
 from __future__ import annotations
@@ -288,23 +291,33 @@ def video_sync_score(
 
 @dataclass(frozen=True)
 class QualitySettings:
-    """How much of a video the check measures (its cost) and how."""
+    """How much of a video the check measures (its cost) and how.
 
-    #: Share of the video's duration measured ...
-    share: float = 0.4
-    #: ... but at least this many seconds (all of a shorter video) ...
+    The check measures in two steps. First a share of the video (``share``, at least
+    ``min_measured_s``, at most ``max_measured_s``); when the lip sync found there is neither
+    clearly good nor clearly bad (``uncertain``), more windows follow, up to
+    ``more_share`` of the video (at least ``more_min_s``). Most renders are clearly one or
+    the other, so most checks stop after the first step.
+    """
+
+    share: float = 0.3
     min_measured_s: float = 8.0
-    #: ... and at most this many.
-    max_measured_s: float = 60.0
+    max_measured_s: float = 40.0
+    more_share: float = 0.6
+    more_min_s: float = 16.0
+    more_max_s: float = 60.0
+    #: Lip-sync values that ask for the second step (a correlation in this range measured on
+    #: a few seconds could still be noise, or a weak sync).
+    uncertain: tuple[float, float] = (0.2, 0.5)
     #: Length of one measured window (each starts at a key frame).
     window_s: float = 4.0
     #: Landmarks on every ``stride``-th decoded frame of a window (frames that no other frame
     #: refers to are not decoded: about every 1.6th frame of an x264 stream is).
-    stride: int = 1
+    stride: int = 2
     #: Measured frames between two detector confirmations of the followed face.
-    confirm_every: int = 10
+    confirm_every: int = 8
     #: Measured frames between two sharpness samples.
-    sharp_every: int = 4
+    sharp_every: int = 3
     #: Long side of the frame for the first full-frame detection (larger passes follow only
     #: when it finds nothing).
     detect_long_side: int = 640
@@ -312,6 +325,14 @@ class QualitySettings:
     sharp_width: int = 96
     #: Presenter frames sampled for the source's sharpness.
     source_samples: int = 4
+
+    def budget(self, duration_s: float, more: bool = False) -> float:
+        """Seconds of a ``duration_s`` video measured by the first step (or by both)."""
+        if more:
+            wanted = max(self.more_min_s, self.more_share * duration_s)
+            return min(duration_s, wanted, self.more_max_s)
+        wanted = max(self.min_measured_s, self.share * duration_s)
+        return min(duration_s, wanted, self.max_measured_s)
 
 
 @dataclass(frozen=True)
@@ -375,25 +396,40 @@ def _rotated(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=k)) if k else image
 
 
+Window = tuple[int, int]
+
+
 def plan_windows(
     n_frames: int,
     fps: float,
     keyframes: Sequence[int],
     activity: np.ndarray,
-    settings: QualitySettings = QualitySettings(),
-) -> list[tuple[int, int]]:
-    """Frame ranges ``[start, end)`` to measure: all of a short video, else windows starting
-    at ``keyframes`` (frame indices) where the speech is most active, spread over the video.
+    budget_s: float,
+    window_s: float = 4.0,
+    taken: Sequence[Window] = (),
+) -> list[Window]:
+    """Frame ranges ``[start, end)`` to measure for about ``budget_s`` seconds: all of a short
+    video, else windows of ``window_s`` starting at ``keyframes`` (frame indices, so nothing
+    before a window needs decoding) where the speech (``activity`` per frame) is most active,
+    not overlapping each other nor the ``taken`` ones. With fewer key frames than windows,
+    the windows get longer.
     """
     duration = n_frames / max(fps, 1e-6)
-    budget = min(duration, max(settings.min_measured_s, settings.share * duration))
-    budget = min(budget, settings.max_measured_s)
-    if budget >= duration - 1e-6 or not keyframes:
-        return [(0, min(n_frames, int(round(budget * fps))) or n_frames)]
-    count = max(1, math.ceil(budget / settings.window_s - 1e-9))
-    starts = sorted({k for k in keyframes if 0 <= k < n_frames})
-    count = min(count, len(starts))
-    length = int(round(budget / count * fps))
+    if budget_s <= 0:
+        return []
+    if budget_s >= duration - 1e-6 or not keyframes:
+        if taken:
+            return []
+        return [(0, min(n_frames, int(round(budget_s * fps))) or n_frames)]
+
+    def free(k: int, length: int) -> bool:
+        return all(k + length <= a or k >= b for a, b in taken)
+
+    starts = sorted({k for k in keyframes if 0 <= k < n_frames and free(k, 1)})
+    if not starts:
+        return []
+    count = min(max(1, math.ceil(budget_s / window_s - 1e-9)), len(starts))
+    length = max(1, int(round(budget_s / count * fps)))
     act = np.asarray(activity, np.float64)
     csum = np.r_[0.0, np.cumsum(act[:n_frames])]
 
@@ -404,7 +440,8 @@ def plan_windows(
     chosen: list[int] = []
     # Best speech first; a later window may not overlap an earlier one.
     for k in sorted(starts, key=lambda k: (-speech(k), k)):
-        if all(abs(k - c) >= length for c in chosen):
+        end = min(k + length, n_frames)
+        if all(abs(k - c) >= length for c in chosen) and free(k, end - k):
             chosen.append(k)
         if len(chosen) == count:
             break
@@ -717,43 +754,42 @@ def measure_quality(
         n_frames = max(int(stream.frames or round(duration * fps)), 1)
         keyframes = _keyframes(container, stream, origin, tb, fps)
         activity = speech_activity(wav, fps, n_frames)
-        windows = plan_windows(n_frames, fps, sorted(keyframes), activity, settings)
         envelope = frame_rms(wav, SAMPLE_RATE, fps, n_frames)
         # Frames no other frame refers to are not decoded at all (about a third of an x264
         # stream's): the measure needs many instants, not every one of them.
         codec.skip_frame = "NONREF"
-        follower = _Follower(settings, face_at)
-        segments: list[tuple[np.ndarray, np.ndarray]] = []
-        measured = with_face = 0
-        sharp: list[float] = []
-        for start, end in windows:
-            mouth = np.full(end - start, np.nan)
-            follower.reset()
-            seek = keyframes.get(start, origin)
-            container.seek(seek, stream=stream, backward=True, any_frame=False)
-            decoded = 0
-            for i, luma in _decode_range(container, stream, origin, tb, fps, start, end):
-                decoded += 1
-                if (decoded - 1) % settings.stride:
-                    continue
-                lm = follower.step(luma)
-                measured += 1
-                if lm is None:
-                    continue
-                with_face += 1
-                mouth[i - start] = mouth_gap(lm)
-                if with_face % settings.sharp_every == 1:
-                    value = mouth_sharpness(luma, lm, settings.sharp_width)
-                    if value is not None:
-                        sharp.append(value)
-            segments.append((mouth, envelope[start:end]))
-    sync, lag = sync_score_segments(segments, fps)
-    face_share = with_face / measured if measured else 0.0
+        run = _Run(container, stream, origin, tb, fps, envelope, _Follower(settings, face_at))
+        span = n_frames / fps
+        windows = plan_windows(
+            n_frames, fps, sorted(keyframes), activity, settings.budget(span), settings.window_s
+        )
+        for window in windows:
+            run.measure(window, keyframes)
+        sync, lag = sync_score_segments(run.segments, fps)
+        low, high = settings.uncertain
+        if low <= sync < high:
+            more = plan_windows(
+                n_frames,
+                fps,
+                sorted(keyframes),
+                activity,
+                settings.budget(span, more=True) - settings.budget(span),
+                settings.window_s,
+                taken=windows,
+            )
+            for window in more:
+                run.measure(window, keyframes)
+            if more:
+                windows = windows + more
+                sync, lag = sync_score_segments(run.segments, fps)
+    face_share = run.with_face / run.measured if run.measured else 0.0
     sharpness: float | None = None
-    if source is not None and sharp:
-        reference = _source_sharpness(source, settings, (out_w, out_h), follower.last_box, face_at)
+    if source is not None and run.sharp:
+        reference = _source_sharpness(
+            source, settings, (out_w, out_h), run.follower.last_box, face_at
+        )
         if reference is not None and reference > 1e-6:
-            sharpness = float(np.median(sharp)) / reference
+            sharpness = float(np.median(run.sharp)) / reference
         else:
             notes.append("no face in the source's first frames: sharpness not compared")
     if float(activity.mean()) < 0.05:
@@ -766,12 +802,68 @@ def measure_quality(
         sync_lag_frames=int(lag),
         face_share=float(face_share),
         sharpness=sharpness,
-        frames_measured=measured,
+        frames_measured=run.measured,
         frames_total=n_frames,
         windows=len(windows),
         seconds=time.monotonic() - t0,
         notes=tuple(notes),
     )
+
+
+class _Run:
+    """The measuring of one video, window after window: mouth openings, face share and
+    sharpness samples collected so far."""
+
+    def __init__(
+        self,
+        container: Any,
+        stream: Any,
+        origin: int,
+        tb: Fraction,
+        fps: float,
+        envelope: np.ndarray,
+        follower: _Follower,
+    ) -> None:
+        self.container, self.stream, self.origin, self.tb, self.fps = (
+            container,
+            stream,
+            origin,
+            tb,
+            fps,
+        )
+        self.envelope = envelope
+        self.follower = follower
+        self.segments: list[tuple[np.ndarray, np.ndarray]] = []
+        self.measured = self.with_face = 0
+        self.sharp: list[float] = []
+
+    def measure(self, window: Window, keyframes: dict[int, int]) -> None:
+        start, end = window
+        settings = self.follower.s
+        mouth = np.full(end - start, np.nan)
+        self.follower.reset()
+        self.container.seek(
+            keyframes.get(start, self.origin), stream=self.stream, backward=True, any_frame=False
+        )
+        decoded = 0
+        frames = _decode_range(
+            self.container, self.stream, self.origin, self.tb, self.fps, start, end
+        )
+        for i, luma in frames:
+            decoded += 1
+            if (decoded - 1) % settings.stride:
+                continue
+            lm = self.follower.step(luma)
+            self.measured += 1
+            if lm is None:
+                continue
+            self.with_face += 1
+            mouth[i - start] = mouth_gap(lm)
+            if self.with_face % settings.sharp_every == 1:
+                value = mouth_sharpness(luma, lm, settings.sharp_width)
+                if value is not None:
+                    self.sharp.append(value)
+        self.segments.append((mouth, self.envelope[start:end]))
 
 
 def _decode_range(

@@ -65,23 +65,33 @@ def test_pooled_windows_find_the_common_lag():
 def test_windows_all_of_a_short_video_else_a_budget_at_key_frames_where_speech_is():
     settings = QualitySettings()
     activity = np.zeros(250, bool)
-    assert plan_windows(150, 25.0, [0, 100], activity, settings) == [(0, 150)]  # 6 s: all
+    budget = settings.budget(6.0)
+    assert plan_windows(150, 25.0, [0, 100], activity, budget) == [(0, 150)]  # 6 s: all
     n = 90 * 25  # 90 s, a key frame every 10 s, speech from 40 s to 70 s
     activity = np.zeros(n, bool)
     activity[40 * 25 : 70 * 25] = True
     keys = list(range(0, n, 250))
-    windows = plan_windows(n, 25.0, keys, activity, settings)
+    budget = settings.budget(90.0)
+    assert budget == pytest.approx(settings.share * 90.0)
+    windows = plan_windows(n, 25.0, keys, activity, budget, settings.window_s)
     measured = sum(end - start for start, end in windows)
-    assert measured == pytest.approx(settings.share * n, abs=len(windows))
+    assert measured == pytest.approx(budget * 25, abs=len(windows))
     starts = [start for start, _ in windows]
     assert set(starts) <= set(keys)
     assert {40 * 25, 50 * 25, 60 * 25} <= set(starts)  # where the speech is
     ends = [end for _, end in windows]
     assert all(e <= s for e, s in zip(ends, starts[1:]))  # no overlap
-    # A 20-minute video is measured for a minute at most.
+    # The second step adds other windows, never the same frames again.
+    extra = settings.budget(90.0, more=True) - budget
+    more = plan_windows(n, 25.0, keys, activity, extra, settings.window_s, taken=windows)
+    assert more and not set(s for s, _ in more) & set(starts)
+    for a, b in more:
+        assert all(b <= s0 or a >= e0 for s0, e0 in windows)
+    # A 20-minute video is measured for a minute at most, in both steps together.
     long_n = 20 * 60 * 25
+    assert settings.budget(1200.0, more=True) <= settings.more_max_s
     windows = plan_windows(
-        long_n, 25.0, list(range(0, long_n, 250)), np.ones(long_n, bool), settings
+        long_n, 25.0, list(range(0, long_n, 250)), np.ones(long_n, bool), settings.budget(1200.0)
     )
     assert sum(e - s for s, e in windows) <= settings.max_measured_s * 25 + len(windows)
 
