@@ -12,12 +12,13 @@ from PIL import Image
 
 from tests.engine.facegen import two_faces
 
-from .conftest import login, shot
+from .conftest import PASSWORD, login, shot
 
+# Users of their own (a team each), so the other browser tests' teams keep their presenters.
 CASES = [
     (
         "en-US",
-        "alice",
+        "farah",
         "en",
         "2 people are in this presenter.",
         "Face 1 will be animated",
@@ -25,7 +26,7 @@ CASES = [
     ),
     (
         "zh-CN",
-        "li",
+        "fang",
         "zh",
         "此主播画面中有 2 个人。",
         "将让第 1 张脸说话",
@@ -45,8 +46,9 @@ def _ready(page, timeout_s: float = 240.0) -> None:
 
 @pytest.mark.parametrize(("locale", "user", "lang", "note", "done", "chosen"), CASES)
 def test_click_a_face_to_animate_it(
-    new_page, artifacts, tmp_path, locale, user, lang, note, done, chosen
+    new_page, stack, artifacts, tmp_path, locale, user, lang, note, done, chosen
 ):
+    stack.create_user(user, PASSWORD, f"Faces {lang}")
     image, _boxes = two_faces()
     path = tmp_path / f"two-people-{lang}.png"
     Image.fromarray(image).save(path)

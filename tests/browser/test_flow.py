@@ -228,6 +228,15 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     assert page.get_by_test_id("connection-state").text_content() == ""
     shot(page, artifacts, f"{prefix}-07-batch-done")
 
+    # The quality check runs after each render; its badge arrives live on the same page.
+    page.wait_for_function(
+        "() => { const b = document.querySelectorAll('[data-testid=quality-badge]');"
+        " return b.length === 2 && [...b].every(x => x.dataset.state !== 'pending'); }",
+        timeout=180_000,
+    )
+    assert page.evaluate("window.__sameDocument === true")
+    shot(page, artifacts, f"{prefix}-07b-batch-quality")
+
     # A result plays in the page.
     played = page.get_by_test_id("task-video").first.evaluate(PLAY_JS)
     assert played["time"] > 0.1 and played["width"] > 0 and played["duration"] > 1.0, played
@@ -240,6 +249,8 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     with zipfile.ZipFile(target) as archive:
         mp4s = [n for n in archive.namelist() if n.endswith(".mp4")]
         assert len(mp4s) == 2, archive.namelist()
+        rows = archive.read("quality.csv").decode("utf-8-sig").splitlines()
+        assert len(rows) == 3 and rows[0].startswith("file,")
         for name in mp4s:
             data = archive.read(name)
             assert len(data) > 2000 and data[4:8] == b"ftyp", name
@@ -251,7 +262,16 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     shot(page, artifacts, f"{prefix}-08-batches")
     page.get_by_test_id("nav-media").click()
     assert page.get_by_test_id("media-card").count() == 2
+    assert page.get_by_test_id("quality-badge").count() == 2
     shot(page, artifacts, f"{prefix}-09-media")
+    # "Needs review" lists exactly the videos whose badge says to check them.
+    flagged = page.locator("[data-testid=quality-badge][data-state=review]").count()
+    flagged += page.locator("[data-testid=quality-badge][data-state=failed]").count()
+    page.get_by_test_id("filter-review").check()
+    with page.expect_navigation():
+        page.get_by_test_id("media-filter").locator("button[type=submit]").click()
+    assert page.get_by_test_id("media-card").count() == flagged
+    shot(page, artifacts, f"{prefix}-09b-media-needs-review")
     page.get_by_test_id("nav-team").click()
     shot(page, artifacts, f"{prefix}-10-team")
     page.get_by_test_id("nav-profile").click()
