@@ -6,8 +6,10 @@ user interface shows the faces of :func:`survey_faces` on its frame and lets a p
 the choice goes back to the tracker as the centre point of the chosen box, which it applies on
 the first frame with faces (the box containing the point, else the nearest face).
 
-Frames are sampled evenly (the first one included) with a seek to each, so a long clip is not
-decoded whole. People are told apart across frames by the detector's identity embedding
+Frames are sampled evenly (the first one included), each reached by a seek to the key frame
+before it and at most two seconds of decoding, so a long clip is not decoded whole; faces are looked for with the tracker's own passes, up to a frame of about
+1.4 megapixels (a 4K frame is scanned at that size: faces smaller than about 80 px there
+are not offered). People are told apart across frames by the detector's identity embedding
 where it has one (two faces on the same frame are always two people); without one, the count
 is the most faces seen on one frame.
 """
@@ -23,10 +25,15 @@ import numpy as np
 
 from ..track import PathLike
 from .detector import Box, FaceDetector
-from .tracker import detect_all_faces
+from .tracker import TrackerSettings, detect_all_faces
 
 #: Frames looked at in a video (stills have one).
-SAMPLES = 8
+SAMPLES = 6
+#: Most seconds decoded from a key frame towards a sample.
+MAX_DECODE_S = 2.0
+#: The tracker's passes, without the upsampled one for faces of a few dozen pixels (people in
+#: the far background are no presenter to choose, and that pass is most of the cost).
+SURVEY_PASSES = TrackerSettings(deep_max_pixels=1_400_000)
 
 
 @dataclass(frozen=True)
@@ -97,27 +104,36 @@ def _sample_frames(path: str, samples: int) -> list[tuple[int, float, np.ndarray
     rotation = probe(path).rotation
     wanted = sorted({int(round(k)) for k in np.linspace(0, n - 1, min(samples, n))})
     out: list[tuple[int, float, np.ndarray]] = []
+    seen: set[int] = set()
     with av.open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         tb = Fraction(stream.time_base or Fraction(1, 90000))
         origin = stream.start_time or 0
         for k in wanted:
-            t = k / fps
-            container.seek(int(t / tb) + origin, stream=stream, backward=True, any_frame=False)
-            chosen = None
-            for frame in container.decode(stream):
-                ft = float((frame.pts - origin) * tb) if frame.pts is not None else t
-                chosen = frame
-                if ft >= t - 0.5 / fps:
+            # From the key frame at or before the sample time, decode on towards it for at
+            # most MAX_DECODE_S (a clip with few key frames still shows its later frames; a
+            # long gap costs no more than that).
+            target = k / fps
+            container.seek(int(target / tb) + origin, stream=stream, backward=True)
+            frame, budget = None, int(MAX_DECODE_S * fps)
+            for decoded, candidate in enumerate(container.decode(stream)):
+                frame = candidate
+                t = float((frame.pts - origin) * tb) if frame.pts is not None else target
+                if t >= target - 0.5 / fps or decoded >= budget:
                     break
-            if chosen is None:
+            if frame is None:
                 continue
-            image: np.ndarray = chosen.to_ndarray(format="rgb24")
+            t = float((frame.pts - origin) * tb) if frame.pts is not None else target
+            index = min(max(int(round(t * fps)), 0), n - 1)
+            if index in seen:
+                continue
+            seen.add(index)
+            image: np.ndarray = frame.to_ndarray(format="rgb24")
             turns = (rotation // 90) % 4
             if turns:
                 image = np.ascontiguousarray(np.rot90(image, k=turns))
-            out.append((k, t, image))
+            out.append((index, index / fps, image))
     return out
 
 
@@ -155,7 +171,7 @@ def survey_faces(
     best: tuple[int, float, np.ndarray, list[Box]] | None = None
     embeddings: list[list[np.ndarray | None]] = []
     for index, t, image in frames:
-        found = detect_all_faces(image, detector)
+        found = detect_all_faces(image, detector, SURVEY_PASSES)
         boxes = [d.box for d in found]
         if best is None or len(boxes) > len(best[3]):
             best = (index, t, image, boxes)

@@ -70,6 +70,18 @@ def test_the_survey_sees_both_people_left_to_right(two):
     assert tracked_number(survey, left.boxes, left.present) == 1
 
 
+def test_a_second_person_who_comes_in_later_is_seen(tmp_path):
+    from tests.engine.facegen import background, face_crop, paste, write_clip
+
+    image, boxes = two_faces()
+    alone = paste(background(640, 360, seed=3), face_crop(1.0), 40.0, 70.0)
+    clip = write_clip(tmp_path / "enters.mp4", [alone] * 25 + [image] * 25)
+    survey = survey_faces(clip)
+    assert survey is not None and survey.people == 2 and len(survey.boxes) == 2
+    assert survey.frame_index >= 25  # the frame showing both
+    assert survey.frames_sampled > 1
+
+
 def test_one_person_is_not_several(tmp_path):
     photo = mediagen.make_image(tmp_path / "one.png", size=(320, 360))
     survey = survey_faces(photo)
