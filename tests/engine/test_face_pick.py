@@ -73,7 +73,7 @@ def test_the_survey_sees_both_people_left_to_right(two):
 def test_a_second_person_who_comes_in_later_is_seen(tmp_path):
     from tests.engine.facegen import background, face_crop, paste, write_clip
 
-    image, boxes = two_faces()
+    image, _boxes = two_faces()
     alone = paste(background(640, 360, seed=3), face_crop(1.0), 40.0, 70.0)
     clip = write_clip(tmp_path / "enters.mp4", [alone] * 25 + [image] * 25)
     survey = survey_faces(clip)
