@@ -9,9 +9,10 @@ the first frame with faces (the box containing the point, else the nearest face)
 Frames are sampled evenly (the first one included), each reached by a seek to the key frame
 before it and at most two seconds of decoding, so a long clip is not decoded whole; faces are
 looked for with the tracker's own passes, up to a frame of about 1.4 megapixels (a 4K frame
-is scanned at that size: faces smaller than about 80 px there are not offered). People are told apart across frames by the detector's identity embedding
-where it has one (two faces on the same frame are always two people); without one, the count
-is the most faces seen on one frame.
+is scanned at that size: faces smaller than about 80 px there are not offered). People are
+told apart across frames by the detector's identity embedding where it has one (two faces on
+the same frame are always two people); without one, the count is the most faces seen on one
+frame.
 """
 
 from __future__ import annotations
