@@ -259,6 +259,9 @@ USER_MAX_OPEN_UPLOADS = env_int("USER_MAX_OPEN_UPLOADS", 10)
 
 # --- Engine -------------------------------------------------------------------------------
 LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
+# The operator's model mirror for `python -m lipsync models download` (read by the CLI itself;
+# the "Engines and models" page writes it into the commands it shows). Never contacted otherwise.
+LIPSYNC_MODEL_MIRROR = os.environ.get("LIPSYNC_MODEL_MIRROR", "")
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
 #: Engine whose *prepare* the presenter face check runs.
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "warp")

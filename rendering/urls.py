@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import batches, dashboard, media
+from .views import batches, dashboard, engines, media
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -24,4 +24,5 @@ urlpatterns = [
     path("media/<int:pk>/download/", media.media_download, name="media_download"),
     path("media/<int:pk>/thumbnail.jpg", media.media_thumbnail, name="media_thumbnail"),
     path("media/<int:pk>/delete/", media.media_delete, name="media_delete"),
+    path("engines/", engines.engines_page, name="engines"),
 ]

@@ -151,6 +151,14 @@ def available_engines() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def engine_names() -> list[str]:
+    """The built-in engines and any registered since, without importing an engine (so
+    without torch): what the model manager's status lists."""
+    from .builtin import BUILTIN_ENGINES
+
+    return sorted(set(BUILTIN_ENGINES) | set(_REGISTRY))
+
+
 def usable_engines(model_dir: PathLike | None = None) -> list[str]:
     """Names of the engines this install can run (see :meth:`Engine.weights_available`)."""
     _load_builtin_engines()
@@ -175,4 +183,6 @@ def get_engine(name: str | None = None, **kwargs: Any) -> Engine:
 
 def _load_builtin_engines() -> None:
     # Importing the modules runs their @register_engine decorators.
-    from . import builtin  # noqa: F401
+    from . import builtin
+
+    builtin.load()

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
+from lipsync.engines import DEFAULT_ENGINE
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
@@ -21,6 +21,7 @@ from ..models import Batch, Quality, RenderTask
 from ..payloads import snapshot
 from ..services import batches as service
 from ..services import estimates
+from ..services.engines import EngineChoice, engine_choices
 
 SIZE_CAPS = [(None, gettext_lazy("Original size")), (1080, "1080p"), (720, "720p"), (480, "480p")]
 
@@ -54,10 +55,10 @@ def batch_list(request):
     )
 
 
-def _engine_choices() -> list[dict]:
-    """Every engine with whether this install can run it (unusable ones are shown disabled)."""
-    names = sorted(available_engines(), key=lambda n: (n != DEFAULT_ENGINE, n))
-    return [{"name": n, "usable": get_engine_class(n).weights_available()} for n in names]
+def _engine_choices() -> list[EngineChoice]:
+    """Every engine with whether this install can run it (unusable ones are shown disabled) and
+    its licence note; read from the model folder without importing the engines (no torch)."""
+    return engine_choices()
 
 
 @team_view(Role.MEMBER)

@@ -160,6 +160,13 @@ PUBLIC: dict[str, str] = {
     "api:docs": "Swagger UI reading that description (calls need a token)",
 }
 
+#: Studio pages of server-wide facts, for staff accounts only (any user may own a team, so a
+#: team role is no gate): anonymous visitors go to the login page, every other account gets 403
+#: whatever its team role, and no method changes anything.
+STAFF_PAGES: dict[str, str] = {
+    "engines": "Engines and models: the server's model folder, workers and licences",
+}
+
 #: Everything under these prefixes is Django's admin or the RQ dashboard: staff only.
 STAFF_PREFIXES = ("admin/",)
 
