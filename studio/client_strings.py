@@ -12,5 +12,7 @@ from django.utils.translation import gettext_lazy as _
 BASE = {
     "close": _("Close"),
     "confirm": _("Are you sure?"),
+    "confirmYes": _("Yes, go ahead"),
+    "confirmNo": _("Go back"),
     "networkError": _("The connection to the server failed. Please try again."),
 }

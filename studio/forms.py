@@ -46,10 +46,13 @@ class AddMemberForm(forms.Form):
         data = super().clean() or {}
         if data.get("password"):
             User = get_user_model()
-            password_validation.validate_password(
-                data["password"],
-                User(username=data.get("username", ""), email=data.get("email", "")),
-            )
+            try:
+                password_validation.validate_password(
+                    data["password"],
+                    User(username=data.get("username", ""), email=data.get("email", "")),
+                )
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
         return data
 
 

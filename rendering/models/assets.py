@@ -89,6 +89,14 @@ class MediaAsset(TeamScopedModel, TimeStamped):
                     continue
 
 
+def results_made_with(obj: Presenter | AudioTrack) -> int:
+    """Finished videos made with a presenter or audio track (kept when it is deleted: their
+    link to it is cleared)."""
+    if isinstance(obj, Presenter):
+        return MediaAsset.objects.filter(presenter=obj).count()
+    return MediaAsset.objects.filter(audio=obj).count()
+
+
 def team_output_bytes(team) -> int:
     """Bytes of a team's render outputs (counted by the library's storage quota)."""
     return int(MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0)

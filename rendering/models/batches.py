@@ -45,6 +45,8 @@ class BatchStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     PARTIAL = "partial", _("Partly failed")
+    #: Some renders finished, the others were cancelled: nothing failed.
+    PARTLY_CANCELLED = "partly_cancelled", _("Partly cancelled")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
 
@@ -68,7 +70,7 @@ class Batch(TeamScopedModel, TimeStamped):
     preview_seconds = models.FloatField(null=True, blank=True)
     #: Kept up to date from the tasks (see :meth:`refresh_status`) so lists need no aggregation.
     status = models.CharField(
-        max_length=12, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
+        max_length=20, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     #: File names of the results (downloads, zip entries): see :mod:`rendering.naming`.
@@ -154,7 +156,12 @@ def done_percent(tasks: Iterable[RenderTask]) -> float:
 
 
 def derive_batch_status(statuses: Iterable[str]) -> str:
-    """The batch's status from its tasks' (an empty batch counts as cancelled)."""
+    """The batch's status from its tasks' (an empty batch counts as cancelled).
+
+    A cancelled render is something a person chose, not a failure: a batch is *failed* or
+    *partly failed* only when a render failed; finished and cancelled renders without a
+    failure make it *partly cancelled*, only cancelled ones *cancelled*.
+    """
     statuses = list(statuses)
     if not statuses:
         return BatchStatus.CANCELLED
@@ -164,13 +171,12 @@ def derive_batch_status(statuses: Iterable[str]) -> str:
         started = any(s != TaskStatus.QUEUED for s in statuses)
         return BatchStatus.RUNNING if started else BatchStatus.QUEUED
     succeeded = statuses.count(TaskStatus.SUCCEEDED)
+    failed = statuses.count(TaskStatus.FAILED)
     if succeeded == len(statuses):
         return BatchStatus.SUCCEEDED
-    if succeeded:
-        return BatchStatus.PARTIAL
-    if all(s == TaskStatus.CANCELLED for s in statuses):
-        return BatchStatus.CANCELLED
-    return BatchStatus.FAILED
+    if failed:
+        return BatchStatus.PARTIAL if succeeded else BatchStatus.FAILED
+    return BatchStatus.PARTLY_CANCELLED if succeeded else BatchStatus.CANCELLED
 
 
 class RenderTask(TeamScopedModel, TimeStamped, HasError):

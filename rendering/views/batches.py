@@ -17,6 +17,7 @@ from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
 from ..client_strings import BATCH as BATCH_STRINGS
+from ..labels import engine_label
 from ..models import Batch, Quality, RenderTask
 from ..payloads import snapshot
 from ..services import batches as service
@@ -57,7 +58,10 @@ def batch_list(request):
 def _engine_choices() -> list[dict]:
     """Every engine with whether this install can run it (unusable ones are shown disabled)."""
     names = sorted(available_engines(), key=lambda n: (n != DEFAULT_ENGINE, n))
-    return [{"name": n, "usable": get_engine_class(n).weights_available()} for n in names]
+    return [
+        {"name": n, "label": engine_label(n), "usable": get_engine_class(n).weights_available()}
+        for n in names
+    ]
 
 
 @team_view(Role.MEMBER)

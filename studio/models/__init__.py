@@ -12,6 +12,7 @@ from .base import (
 )
 from .fields import NoticeField, NoticeListField
 from .library import AudioTrack, MediaStatus, Presenter, Tag, Upload
+from .people import Profile
 from .projects import Project
 from .teams import Invitation, Membership, Team
 
@@ -27,6 +28,7 @@ __all__ = [
     "NoticeField",
     "NoticeListField",
     "Presenter",
+    "Profile",
     "Project",
     "Role",
     "Tag",

@@ -45,6 +45,8 @@ class Tag(TeamScopedModel):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_tag")]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
 
     def __str__(self) -> str:
         return self.name
@@ -181,6 +183,8 @@ class Upload(TeamScopedModel, TimeStamped, HasError):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
 
     def __str__(self) -> str:
         return self.filename

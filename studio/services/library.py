@@ -335,6 +335,21 @@ def in_use(obj: Presenter | AudioTrack) -> int:
     return sum(lookup(obj) for lookup in _usage_lookups)
 
 
+_result_lookups: list[UsageLookup] = []
+
+
+def register_results(lookup: UsageLookup) -> None:
+    """``lookup(obj)``: how many finished videos were made with ``obj`` (the rendering side
+    registers one; deleting the presenter or audio keeps them)."""
+    if lookup not in _result_lookups:
+        _result_lookups.append(lookup)
+
+
+def results_made_with(obj: Presenter | AudioTrack) -> int:
+    """How many finished videos were made with ``obj`` (they stay when it is deleted)."""
+    return sum(lookup(obj) for lookup in _result_lookups)
+
+
 @transaction.atomic
 def delete_presenter(actor: Actor, presenter: Presenter) -> None:
     if in_use(presenter):

@@ -13,6 +13,7 @@ from ..models import AudioTrack, Project, Role
 from ..services import library
 from .common import actor, get_scoped, team_view, wants_json
 from .files import serve_field
+from .presenters import kept_videos_text
 
 
 def audio_json(t: AudioTrack) -> dict[str, object]:
@@ -95,7 +96,12 @@ def audio_delete(request, pk):
         return render(
             request,
             "studio/confirm_delete.html",
-            {"object": track, "cancel_url": track.get_absolute_url()},
+            {
+                "object": track,
+                "cancel_url": track.get_absolute_url(),
+                "removed": _("The audio file, its waveform and its subtitles are deleted."),
+                "kept": kept_videos_text(library.results_made_with(track)),
+            },
         )
     try:
         library.delete_audio(actor(request), track)

@@ -32,6 +32,12 @@ class PasswordChange(auth_views.PasswordChangeView):
 
 @team_view()
 def team_settings(request):
+    return _settings_page(request)
+
+
+def _settings_page(request, add_form: AddMemberForm | None = None, status: int = 200):
+    """The team page; ``add_form`` is a refused "Create an account" form shown again with
+    what was typed (but the password) and its errors."""
     team = request.membership.team
     role = request.membership.role
     manage = role in (Role.OWNER, Role.ADMIN)
@@ -51,9 +57,10 @@ def team_settings(request):
             "can_manage": manage,
             "is_owner": role == Role.OWNER,
             "invite_form": InviteForm(),
-            "add_form": AddMemberForm(),
+            "add_form": add_form or AddMemberForm(),
             "role_choices": Role.choices,
         },
+        status=status,
     )
 
 
@@ -110,12 +117,11 @@ def invite(request):
 @team_view(Role.ADMIN)
 @require_POST
 def add_member(request):
+    """Create an account in the team. A refused form comes back filled in (the password is
+    never sent back) with its errors next to the fields."""
     form = AddMemberForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        return redirect("team_settings")
+        return _settings_page(request, add_form=form, status=400)
     data = form.cleaned_data
     try:
         team_service.create_member_account(
@@ -128,8 +134,8 @@ def add_member(request):
             data["role"],
         )
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        return redirect("team_settings")
+        form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+        return _settings_page(request, add_form=form, status=400)
     messages.success(request, _("Account %(name)s created.") % {"name": data["username"]})
     return redirect("team_settings")
 

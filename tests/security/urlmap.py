@@ -152,7 +152,7 @@ API_URLS: dict[str, ApiUrl] = {
 PUBLIC: dict[str, str] = {
     "login": "the login form",
     "logout": "logging out needs no rights",
-    "set_language": "language choice is kept in a cookie/session only",
+    "set_language": "language choice: a cookie, and on a logged-in person's own account",
     "invitation_accept": "the link's random token is the permission (joining needs a login)",
     "admin:login": "the admin's login form",
     "admin:logout": "logging out needs no rights",
