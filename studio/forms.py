@@ -84,3 +84,20 @@ class PresenterForm(forms.ModelForm):
 
 class RenameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
+
+
+class AudioForm(forms.Form):
+    """Rename an audio track and choose its project (none: the team's audio library)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    project = forms.ModelChoiceField(
+        label=_("Project"),
+        queryset=Project.objects.none(),
+        required=False,
+        empty_label=_("None (audio library)"),
+    )
+
+    def __init__(self, *args: Any, projects: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if projects is not None:
+            self.fields["project"].queryset = projects

@@ -164,7 +164,7 @@ def analyse_audio(audio_id: int) -> str:
     return _ready(
         track,
         "waveform",
-        f"{track.project.team_id}/{os.path.basename(track.file.name or '')}.png",
+        f"{track.team_id}/{os.path.basename(track.file.name or '')}.png",
         result.waveform_png,
         duration_s=result.duration_s,
         stats=result.stats,

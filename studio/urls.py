@@ -50,6 +50,8 @@ urlpatterns = [
         "presenters/<int:pk>/thumbnail/", presenters.presenter_thumbnail, name="presenter_thumbnail"
     ),
     # Audio
+    path("audio/", audio.audio_list, name="audio_list"),
+    path("audio/upload/", audio.audio_library_upload, name="audio_library_upload"),
     path("audio/<int:pk>/", audio.audio_detail, name="audio_detail"),
     path("audio/<int:pk>/edit/", audio.audio_edit, name="audio_edit"),
     path("audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),

@@ -106,7 +106,7 @@ def team_disk_usage(team) -> dict[str, int]:
     """Bytes used by a team: render outputs, presenters, audio."""
     outputs = MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     presenters = Presenter.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
-    audio = AudioTrack.objects.filter(project__team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
+    audio = AudioTrack.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     return {
         "outputs": outputs,
         "presenters": presenters,

@@ -149,6 +149,9 @@
     if (retry) retry.hidden = !summary.retryable;
     const cancel = document.querySelector("[data-batch-cancel]");
     if (cancel) cancel.hidden = !summary.active;
+    // A batch is deleted once nothing of it is queued or running any more.
+    const remove = document.querySelector("[data-batch-delete]");
+    if (remove) remove.hidden = Boolean(summary.active);
   }
 
   function applySnapshot(snapshot) {

@@ -35,7 +35,7 @@ def presenter_upload_to(instance: Presenter, filename: str) -> str:
 
 
 def audio_upload_to(instance: AudioTrack, filename: str) -> str:
-    return random_name(f"audio/{instance.project.team_id}", filename)
+    return random_name(f"audio/{instance.team_id}", filename)
 
 
 class Tag(TeamScopedModel):
@@ -108,11 +108,19 @@ class Presenter(TeamScopedModel, TimeStamped, HasError):
 
 
 class AudioTrack(TeamScopedModel, TimeStamped, HasError):
-    """A voice recording inside a project."""
+    """A voice recording of the team: in a project, or in the team's audio library without
+    one (a batch of any project may use library audio)."""
 
-    team_path = "project__team"
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audio_tracks")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audio_tracks")
+    #: None: the team's audio library (no project). A deleted project's audio moves there.
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audio_tracks",
+        verbose_name=_("project"),
+    )
     name = models.CharField(_("name"), max_length=200)
     file = models.FileField(upload_to=audio_upload_to, max_length=255)
     original_filename = models.CharField(max_length=255)
@@ -145,13 +153,19 @@ class AudioTrack(TeamScopedModel, TimeStamped, HasError):
     def get_absolute_url(self) -> str:
         return reverse("audio_detail", args=[self.pk])
 
-    @property
-    def team(self) -> Team:
-        return self.project.team
+    def save(self, *args, **kwargs) -> None:
+        if self.team_id is None and self.project_id is not None:
+            self.team_id = Project.objects.values_list("team_id", flat=True).get(pk=self.project_id)
+        super().save(*args, **kwargs)
 
     @property
     def is_ready(self) -> bool:
         return self.status == MediaStatus.READY
+
+    def usable_in(self, project: Project) -> bool:
+        """A batch of ``project`` may use this track: it is in that project or in the
+        team's audio library."""
+        return self.team_id == project.team_id and self.project_id in (None, project.pk)
 
 
 class Upload(TeamScopedModel, TimeStamped, HasError):

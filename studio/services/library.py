@@ -197,11 +197,21 @@ def create_presenter(
 
 
 def create_audio(
-    actor: Actor, project: Project, path: str, filename: str, *, move: bool = True
+    actor: Actor,
+    team: Team,
+    path: str,
+    filename: str,
+    *,
+    project: Project | None = None,
+    move: bool = True,
 ) -> AudioTrack:
-    """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
-    info, fields = _take_in(actor, path, filename, f"audio/{project.team_id}", probe_audio, move)
+    """Probe ``path`` and make it an AudioTrack of ``team``, in ``project`` or (None) in the
+    team's audio library; queue its analysis."""
+    if project is not None and project.team_id != team.pk:
+        raise ValueError("the project is not the team's")
+    info, fields = _take_in(actor, path, filename, f"audio/{team.pk}", probe_audio, move)
     track = AudioTrack.objects.create(
+        team=team,
         project=project,
         codec=info.audio_codec or "",
         duration_s=info.duration_s or None,
@@ -211,13 +221,13 @@ def create_audio(
     )
     record(
         actor,
-        project.team,
+        team,
         AuditAction.UPLOADED,
         track,
         kind="audio",
         filename=filename,
         size=track.size_bytes,
-        project=project.pk,
+        project=project.pk if project is not None else None,
     )
     from ..jobs import enqueue_audio_analysis
 
@@ -364,7 +374,7 @@ def delete_presenter(actor: Actor, presenter: Presenter) -> None:
 def delete_audio(actor: Actor, track: AudioTrack) -> None:
     if in_use(track):
         raise InUseError(track.name)
-    record(actor, track.project.team, AuditAction.DELETED, track, kind="audio")
+    record(actor, track.team, AuditAction.DELETED, track, kind="audio")
     files = (track.file, track.waveform)
     track.delete()
     transaction.on_commit(lambda: remove_files(*files))
@@ -378,10 +388,19 @@ def update_presenter(actor: Actor, presenter: Presenter, name: str, tags_text: s
     record(actor, presenter.team, AuditAction.UPDATED, presenter, name=name, tags=tags)
 
 
-def rename_audio(actor: Actor, track: AudioTrack, name: str) -> None:
+def update_audio(actor: Actor, track: AudioTrack, name: str, project: Project | None) -> None:
+    """Rename ``track`` and put it into ``project`` of its team (None: the team's audio
+    library, where a batch of any project may use it)."""
+    if project is not None and project.team_id != track.team_id:
+        raise ValueError("the project is not the track's team's")
+    moved = project != track.project
     track.name = name
-    track.save(update_fields=["name", "updated_at"])
-    record(actor, track.project.team, AuditAction.UPDATED, track, name=name)
+    track.project = project
+    track.save(update_fields=["name", "project", "updated_at"])
+    data: dict[str, Any] = {"name": name}
+    if moved:
+        data["project"] = project.pk if project is not None else None
+    record(actor, track.team, AuditAction.UPDATED, track, **data)
 
 
 def set_archived(actor: Actor, obj: Presenter | Project, archived: bool) -> None:

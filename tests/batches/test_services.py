@@ -106,7 +106,7 @@ def test_inputs_from_elsewhere_or_not_ready_are_refused(use_redis, library, memb
         original_filename="x.wav",
         status=MediaStatus.READY,
     )
-    with pytest.raises(service.BatchRefused, match="not in this project"):
+    with pytest.raises(service.BatchRefused, match="neither in this project nor in the audio"):
         service.create_batch(Actor.of(member), _spec(library, [library.anna], audios=[stray]))
     library.bo.status = MediaStatus.PROCESSING
     library.bo.save()

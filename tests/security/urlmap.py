@@ -67,6 +67,8 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "presenter_recheck": TeamUrl("presenter", WRITE),
     "presenter_file": TeamUrl("presenter"),
     "presenter_thumbnail": TeamUrl("presenter"),
+    "audio_list": TeamUrl(),  # the team's audio library
+    "audio_library_upload": TeamUrl(write=WRITE),  # into the library (no project)
     "audio_detail": TeamUrl("audio"),
     "audio_edit": TeamUrl("audio", WRITE),
     "audio_delete": TeamUrl("audio", WRITE),
@@ -81,6 +83,8 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "batch_estimate": TeamUrl(),  # the time a batch of the team's audio would take
     "batch_detail": TeamUrl("batch"),
     "batch_status": TeamUrl("batch"),
+    "batch_edit": TeamUrl("batch", WRITE),
+    "batch_delete": TeamUrl("batch", WRITE),
     "batch_cancel": TeamUrl("batch", WRITE),
     "batch_retry": TeamUrl("batch", WRITE),
     "batch_zip": TeamUrl("batch"),
