@@ -21,3 +21,7 @@ class RenderingConfig(AppConfig):
         library.register_results(results_made_with)
         # A team's storage quota counts its render outputs too.
         quotas.register_storage(team_output_bytes)
+        # A batch's owner is told when it finishes.
+        from . import notify
+
+        notify.connect()

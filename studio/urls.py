@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import audio, presenters, profile, projects, teams, uploads
+from .views import audio, notifications, presenters, profile, projects, teams, uploads
 
 urlpatterns = [
     # Accounts
@@ -57,6 +57,13 @@ urlpatterns = [
     path("audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),
     path("audio/<int:pk>/file/", audio.audio_file, name="audio_file"),
     path("audio/<int:pk>/waveform/", audio.audio_waveform, name="audio_waveform"),
+    # A person's notifications
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
+    path(
+        "notifications/unread.json", notifications.notifications_unread, name="notifications_unread"
+    ),
     # Resumable uploads (JSON)
     path("api/uploads/", uploads.create, name="upload_create"),
     path("api/uploads/<uuid:pk>/", uploads.detail, name="upload_detail"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
+from studio.services import notifications
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
 from ..client_strings import BATCH as BATCH_STRINGS
@@ -226,6 +227,8 @@ def _url(name: str, *args) -> str:
 @team_view()
 def batch_detail(request, pk):
     batch = get_scoped(request, Batch, pk)
+    # Seeing the batch is reading what the notification about it said.
+    notifications.mark_read(request.user, url=batch.get_absolute_url())
     tasks = list(batch.tasks.select_related("output"))
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)

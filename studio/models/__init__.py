@@ -12,6 +12,7 @@ from .base import (
 )
 from .fields import NoticeField, NoticeListField
 from .library import AudioTrack, MediaStatus, Presenter, Tag, Upload
+from .notifications import Notification, NotificationLevel
 from .people import Profile
 from .projects import Project
 from .teams import Invitation, Membership, Team
@@ -27,6 +28,8 @@ __all__ = [
     "Membership",
     "NoticeField",
     "NoticeListField",
+    "Notification",
+    "NotificationLevel",
     "Presenter",
     "Profile",
     "Project",

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -110,7 +111,16 @@ def invite(request):
         messages.error(request, str(exc))
         return redirect("team_settings")
     link = request.build_absolute_uri(reverse("invitation_accept", args=[invitation.token]))
-    messages.success(request, _("Invitation created. Send this link: %(link)s") % {"link": link})
+    if team_service.email_invitation(invitation, link, translation.get_language()):
+        messages.success(
+            request,
+            _("Invitation e-mailed to %(email)s. The link also works if you pass it on: %(link)s")
+            % {"email": invitation.email, "link": link},
+        )
+    else:
+        messages.success(
+            request, _("Invitation created. Send this link: %(link)s") % {"link": link}
+        )
     return redirect("team_settings")
 
 

@@ -109,6 +109,17 @@ def world(team, owner, member, viewer, media_root):
     delivery = WebhookDelivery.objects.create(
         webhook=webhook, event="batch.completed", body=f'{{"mark": "{MARK}"}}'
     )
+    from studio.models import Notification
+    from studio.notices import notice
+
+    notification = Notification.objects.create(
+        user=member,
+        team=team,
+        kind="batch_finished",
+        title=notice("batch_ready", f"{MARK} batch is ready"),
+        body=notice("batch_ready", f"{MARK} all done"),
+        url=batch.get_absolute_url(),
+    )
     upload = Upload.objects.create(
         team=team,
         project=project,
@@ -128,6 +139,7 @@ def world(team, owner, member, viewer, media_root):
         asset=asset,
         invitation=invitation,
         upload=upload,
+        notification=notification,
         token=token,
         webhook=webhook,
         delivery=delivery,
@@ -160,6 +172,7 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
         AuditEvent,
         Invitation,
         Membership,
+        Notification,
         Presenter,
         Project,
         Tag,
@@ -179,6 +192,7 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
         Batch,
         RenderTask,
         MediaAsset,
+        Notification,
         ApiToken,
         IdempotencyKey,
         Webhook,

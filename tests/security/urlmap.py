@@ -74,6 +74,11 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "audio_delete": TeamUrl("audio", WRITE),
     "audio_file": TeamUrl("audio"),
     "audio_waveform": TeamUrl("audio"),
+    # A person's own notifications (never another user's: 404).
+    "notification_list": TeamUrl(),
+    "notifications_read": TeamUrl(),  # marks the requesting user's own notifications read
+    "notification_read": TeamUrl("notification", WRITE),
+    "notifications_unread": TeamUrl(),
     "upload_create": TeamUrl(write=WRITE),
     "upload_detail": TeamUrl("upload", WRITE, ("GET", "POST", "PUT", "PATCH", "DELETE")),
     "upload_complete": TeamUrl("upload", WRITE),
