@@ -410,6 +410,7 @@ class _BatchCreate(ApiView):
             name=v.get("name", ""),
             pairs=pairs,
             output_template=v.get("output_template", ""),
+            burn_subtitles=bool(v.get("burn_subtitles")),
         )
 
     def project(self, pk: int) -> Project:

@@ -284,6 +284,9 @@ LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models")
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
 #: Engine whose *prepare* the presenter face check runs.
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "warp")
+#: Font file subtitles are burned in with; empty: fontconfig's sans-serif (a CJK-capable one
+#: for Chinese text), found at run time with fc-match.
+LIPSYNC_SUBTITLE_FONT = os.environ.get("LIPSYNC_SUBTITLE_FONT", "")
 #: Device of a render worker: "cuda:0", "cpu", "auto".
 LIPSYNC_DEVICE = os.environ.get("LIPSYNC_DEVICE", "auto")
 os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)

@@ -77,12 +77,12 @@ class NotificationConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _count(self) -> int:
-        return Notification.objects.filter(user_id=self.user_id, read_at__isnull=True).count()
+        return Notification.objects.filter(user_id=self.user_id or 0, read_at__isnull=True).count()
 
     @database_sync_to_async
     def _payload(self, notification_id: int) -> dict[str, Any] | None:
         row = (
-            Notification.objects.filter(pk=notification_id, user_id=self.user_id)
+            Notification.objects.filter(pk=notification_id, user_id=self.user_id or 0)
             .select_related("team")
             .first()
         )

@@ -99,5 +99,6 @@ class AudioForm(forms.Form):
 
     def __init__(self, *args: Any, projects: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if projects is not None:
-            self.fields["project"].queryset = projects
+        field = self.fields["project"]
+        if projects is not None and isinstance(field, forms.ModelChoiceField):
+            field.queryset = projects

@@ -56,6 +56,13 @@ urlpatterns = [
     path("audio/<int:pk>/edit/", audio.audio_edit, name="audio_edit"),
     path("audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),
     path("audio/<int:pk>/file/", audio.audio_file, name="audio_file"),
+    path("audio/<int:pk>/subtitles/", audio.audio_subtitles, name="audio_subtitles"),
+    path(
+        "audio/<int:pk>/subtitles/remove/",
+        audio.audio_subtitles_remove,
+        name="audio_subtitles_remove",
+    ),
+    path("audio/<int:pk>/subtitles/file/", audio.audio_subtitles_file, name="audio_subtitles_file"),
     path("audio/<int:pk>/waveform/", audio.audio_waveform, name="audio_waveform"),
     # A person's notifications
     path("notifications/", notifications.notification_list, name="notification_list"),

@@ -77,6 +77,9 @@ class Batch(TeamScopedModel, TimeStamped):
     output_template = models.CharField(
         _("file name template"), max_length=255, default="{presenter}__{audio}.mp4"
     )
+    #: Draw the subtitles of audio tracks that have them into the picture (results carry them
+    #: as a subtitle track either way).
+    burn_subtitles = models.BooleanField(_("burn subtitles into the picture"), default=False)
     #: When ``batch_completed`` was sent for the batch's current run (cleared when a task of it
     #: runs again), so the event goes out once however many workers finish at the same time.
     completion_announced_at = models.DateTimeField(null=True, blank=True)

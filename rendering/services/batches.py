@@ -51,6 +51,8 @@ class BatchSpec:
     pairs: Sequence[tuple[AudioTrack, Presenter]] | None = None
     #: File names of the results, see :mod:`rendering.naming` ("" = the default).
     output_template: str = ""
+    #: Draw audio tracks' subtitles into the picture (they are a subtitle track anyway).
+    burn_subtitles: bool = False
 
     def task_pairs(self) -> list[tuple[AudioTrack, Presenter]]:
         if self.pairs is not None:
@@ -154,6 +156,7 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
             is_preview=spec.preview,
             preview_seconds=preview_s,
             output_template=naming.check_template(spec.output_template),
+            burn_subtitles=spec.burn_subtitles,
         )
         tasks = [
             RenderTask(
@@ -302,9 +305,14 @@ def delete_batch(actor: Actor, batch: Batch, delete_videos: bool = False) -> Bat
         if delete_videos:
             for asset in assets:
                 asset.delete()
-            transaction.on_commit(lambda: [a.delete_files() for a in assets])
+            transaction.on_commit(lambda: _delete_files(assets))
         batch.delete()
     return outcome
+
+
+def _delete_files(assets: list[MediaAsset]) -> None:
+    for asset in assets:
+        asset.delete_files()
 
 
 def active_tasks_using(obj: Presenter | AudioTrack) -> int:

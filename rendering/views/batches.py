@@ -103,6 +103,7 @@ def batch_create(request):
             "quality": Quality.STANDARD,
             "max_height": "",
             "name": "",
+            "burn_subtitles": False,
         },
     }
     if request.method != "POST":
@@ -128,6 +129,7 @@ def batch_create(request):
                     "quality": request.POST.get("quality", Quality.STANDARD),
                     "max_height": request.POST.get("max_height", ""),
                     "name": request.POST.get("name", ""),
+                    "burn_subtitles": request.POST.get("burn_subtitles") == "1",
                 },
             }
         )
@@ -168,6 +170,7 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         quality=request.POST.get("quality") or Quality.STANDARD,
         name=request.POST.get("name", ""),
         preview=preview,
+        burn_subtitles=request.POST.get("burn_subtitles") == "1",
     )
     if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(
         set(presenter_ids)

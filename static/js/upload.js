@@ -4,7 +4,8 @@
 // "complete" call is retried the same way (the server answers a repeat with the object the
 // first call made), so a connection lost at the very end keeps the bytes sent. A row that
 // failed for a reason other than its content offers "Try again", which resumes where the
-// server is.
+// server is. In an audio zone, an SRT or WebVTT file dropped together with the audio file of
+// the same name is attached to that track as its subtitles once the track is uploaded.
 
 const MAX_RETRIES = 8;
 
@@ -56,7 +57,8 @@ function row(list, file, retryLabel) {
     '<button type="button" class="btn btn-small upload-retry" data-testid="upload-retry" hidden></button>' +
     '<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0">' +
     '<div class="progress-bar" data-testid="upload-progress"></div></div>' +
-    '<p class="warning upload-note" data-testid="upload-warning" hidden></p>';
+    '<p class="warning upload-note" data-testid="upload-warning" hidden></p>' +
+    '<p class="upload-note upload-subtitles" data-testid="upload-subtitles" hidden></p>';
   li.querySelector(".upload-name").textContent = file.name;
   const retry = li.querySelector(".upload-retry");
   retry.textContent = retryLabel;
@@ -86,6 +88,13 @@ function row(list, file, retryLabel) {
     warn(text) {
       const note = li.querySelector(".upload-note");
       note.textContent = text;
+      note.hidden = false;
+    },
+    subtitles(text, ok) {
+      const note = li.querySelector(".upload-subtitles");
+      note.textContent = text;
+      note.className = `upload-note upload-subtitles ${ok ? "muted" : "error"}`;
+      note.dataset.state = ok ? "attached" : "refused";
       note.hidden = false;
     },
   };
@@ -208,31 +217,60 @@ async function uploadFile(zone, file, ui) {
       a.href = obj.url; a.textContent = obj.name;
       ui.li.querySelector(".upload-name").replaceChildren(a);
     }
-    return;
+    return obj;
   }
+}
+
+const SUBTITLES = /\.(srt|vtt)$/i;
+const stem = (name) => name.replace(/\.[^.]*$/, "").toLowerCase();
+
+// POST a subtitle file to the uploaded track; the row says what came of it (the server names
+// the line of a bad file).
+async function attachSubtitles(zone, track, file, ui) {
+  const form = new FormData();
+  form.append("subtitles", file, file.name);
+  let res;
+  try {
+    res = await api(zone.dataset.subtitlesUrl.replace("/0/", `/${track.id}/`), { method: "POST", body: form });
+  } catch (e) {
+    res = { ok: false, body: { error: zone.dataset.i18nFailed } };
+  }
+  ui.subtitles(res.ok ? res.body.message : (res.body.error || zone.dataset.i18nFailed), res.ok);
 }
 
 function setup(zone) {
   const list = zone.querySelector("[data-upload-list]");
   const input = zone.querySelector("[data-upload-input]");
   let pending = Promise.resolve();
-  // One file at a time keeps the server's disk and CPU steady; each gets its own bar.
-  const run = (file, ui) => {
-    pending = pending.then(() => uploadFile(zone, file, ui))
-      .catch(() => ui.set(0, zone.dataset.i18nFailed, "error", true));
-    return pending;
-  };
   const finished = () => {
     if (zone.dataset.reload !== "0") zone.dispatchEvent(new CustomEvent("uploads-done", { bubbles: true }));
   };
-  const take = (files) => {
+  // One file at a time keeps the server's disk and CPU steady; each gets its own bar. ``sub``:
+  // the subtitle file that goes with it (audio zones).
+  const run = (file, ui, sub) => {
+    pending = pending.then(() => uploadFile(zone, file, ui))
+      .then((track) => (track && sub ? attachSubtitles(zone, track, sub, ui) : null))
+      .catch(() => ui.set(0, zone.dataset.i18nFailed, "error", true));
+    return pending;
+  };
+  const take = (dropped) => {
+    let files = dropped;
+    const subtitles = new Map();
+    if (zone.dataset.subtitlesUrl) {
+      files = dropped.filter((f) => !SUBTITLES.test(f.name));
+      for (const sub of dropped.filter((f) => SUBTITLES.test(f.name))) {
+        if (files.some((f) => stem(f.name) === stem(sub.name))) subtitles.set(stem(sub.name), sub);
+        else row(list, sub, "").set(0, zone.dataset.i18nSubtitlesAlone, "error", false);
+      }
+    }
     for (const file of files) {
       const ui = row(list, file, zone.dataset.i18nRetry || "Try again");
+      const sub = subtitles.get(stem(file.name));
       ui.retry.addEventListener("click", () => {
         ui.retry.hidden = true;
-        run(file, ui).then(finished);
+        run(file, ui, sub).then(finished);
       });
-      run(file, ui);
+      run(file, ui, sub);
     }
     pending.then(finished);
   };

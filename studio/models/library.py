@@ -38,6 +38,10 @@ def audio_upload_to(instance: AudioTrack, filename: str) -> str:
     return random_name(f"audio/{instance.team_id}", filename)
 
 
+def subtitles_upload_to(instance: AudioTrack, filename: str) -> str:
+    return random_name(f"subtitles/{instance.team_id}", filename)
+
+
 class Tag(TeamScopedModel):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(_("name"), max_length=40)
@@ -141,6 +145,13 @@ class AudioTrack(TeamScopedModel, TimeStamped, HasError):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: What is said, timed (SRT or WebVTT, checked when attached): every render of the track
+    #: gets it as a subtitle track, burned into the picture when its batch asks for that.
+    subtitles = models.FileField(upload_to=subtitles_upload_to, blank=True, max_length=255)
+    subtitles_filename = models.CharField(max_length=255, blank=True)
+    #: "srt" or "vtt", and how many cues the file holds.
+    subtitles_format = models.CharField(max_length=4, blank=True)
+    subtitles_cues = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -241,11 +241,13 @@ def duplicate_of(obj: Presenter | AudioTrack) -> Presenter | AudioTrack | None:
     the later copy carries the warning and the original stays quiet."""
     if not obj.content_hash:
         return None
-    same: Any = (
-        Presenter.objects.filter(team_id=obj.team_id)
-        if isinstance(obj, Presenter)
-        else AudioTrack.objects.filter(project_id=obj.project_id)
-    )
+    same: Any
+    if isinstance(obj, Presenter):
+        same = Presenter.objects.filter(team_id=obj.team_id)
+    elif obj.project_id is not None:
+        same = AudioTrack.objects.filter(project_id=obj.project_id)
+    else:  # the team's audio library
+        same = AudioTrack.objects.filter(team_id=obj.team_id, project__isnull=True)
     twin: Presenter | AudioTrack | None = (
         same.filter(content_hash=obj.content_hash, pk__lt=obj.pk).order_by("pk").first()
     )
@@ -375,7 +377,7 @@ def delete_audio(actor: Actor, track: AudioTrack) -> None:
     if in_use(track):
         raise InUseError(track.name)
     record(actor, track.team, AuditAction.DELETED, track, kind="audio")
-    files = (track.file, track.waveform)
+    files = (track.file, track.waveform, track.subtitles)
     track.delete()
     transaction.on_commit(lambda: remove_files(*files))
 
@@ -435,3 +437,53 @@ def set_tags(presenter: Presenter, text: str) -> list[str]:
     tags = [Tag.objects.get_or_create(team_id=presenter.team_id, name=n)[0] for n in names]
     presenter.tags.set(tags)
     return names
+
+
+# --- subtitles of an audio track --------------------------------------------------------------
+def attach_subtitles(actor: Actor, track: AudioTrack, filename: str, data: bytes) -> int:
+    """Check an SRT or WebVTT file and keep it as ``track``'s subtitles (replacing any);
+    returns how many cues it holds. A bad file raises
+    :class:`lipsync.subtitles.SubtitleError` (its message names ``filename``, the line and
+    what is wrong) and nothing is kept."""
+    from django.core.files.base import ContentFile
+
+    from lipsync.subtitles import parse_subtitles, subtitle_format
+
+    filename = os.path.basename(filename.replace("\\", "/")).strip()[:255] or "subtitles.srt"
+    cues = parse_subtitles(filename, data)
+    kind = subtitle_format(data)
+    old = track.subtitles.name if track.subtitles else ""
+    with transaction.atomic():
+        track.subtitles.save(f"subtitles.{kind}", ContentFile(data), save=False)
+        track.subtitles_filename = filename
+        track.subtitles_format = kind
+        track.subtitles_cues = len(cues)
+        track.save(
+            update_fields=[
+                "subtitles",
+                "subtitles_filename",
+                "subtitles_format",
+                "subtitles_cues",
+                "updated_at",
+            ]
+        )
+        record(actor, track.team, AuditAction.UPDATED, track, subtitles=filename, cues=len(cues))
+        if old:
+            storage = track.subtitles.storage
+            transaction.on_commit(lambda: storage.delete(old))
+    return len(cues)
+
+
+def remove_subtitles(actor: Actor, track: AudioTrack) -> bool:
+    """Drop ``track``'s subtitles (renders made already keep theirs); False without any."""
+    if not track.subtitles:
+        return False
+    field = track.subtitles
+    name, storage = field.name or "", field.storage
+    with transaction.atomic():
+        AudioTrack.objects.filter(pk=track.pk).update(
+            subtitles="", subtitles_filename="", subtitles_format="", subtitles_cues=None
+        )
+        record(actor, track.team, AuditAction.UPDATED, track, subtitles=None)
+        transaction.on_commit(lambda: storage.delete(name))
+    return True

@@ -60,7 +60,8 @@ def notify(
 
 def _deliver(notification: Notification, user: Any) -> None:
     push(user.pk, {"type": NEW_EVENT, "id": notification.pk})
-    if settings.EMAIL_ENABLED and getattr(user, "email", ""):
+    address: str = getattr(user, "email", "") or ""
+    if settings.EMAIL_ENABLED and address:
         queues.enqueue(
             queues.QueueName.CPU,
             "studio.jobs.email_notification",

@@ -10,10 +10,15 @@ from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
+
+from lipsync.errors import InputError
+from lipsync.subtitles import MAX_SUBTITLE_BYTES
 
 from ..forms import AudioForm
 from ..models import AudioTrack, Project, Role
+from ..notices import from_input_error
 from ..services import library
 from .common import actor, can, get_scoped, team_view, wants_json
 from .files import serve_field
@@ -128,8 +133,23 @@ def audio_detail(request, pk):
             "project": track.project,
             "duplicate": library.duplicate_of(track),
             "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
+            "cues": _first_cues(track),
         },
     )
+
+
+def _first_cues(track: AudioTrack, n: int = 3) -> list:
+    """The first cues of the track's subtitles, to show what they are (empty without)."""
+    from lipsync.subtitles import parse_subtitles
+
+    if not track.subtitles:
+        return []
+    try:
+        return parse_subtitles(track.subtitles_filename, track.subtitles.read())[:n]
+    except (InputError, OSError):
+        return []
+    finally:
+        track.subtitles.close()
 
 
 @team_view()
@@ -175,6 +195,53 @@ def audio_delete(request, pk):
         return redirect(track)
     messages.success(request, _("Audio track %(name)s deleted.") % {"name": track.name})
     return redirect(project if project is not None else "audio_list")
+
+
+@team_view()
+@require_POST
+def audio_subtitles(request, pk):
+    """Attach (or replace) the track's subtitles: an SRT or WebVTT file in ``subtitles``. A bad
+    file is refused with which line is wrong and why; nothing is kept then."""
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    upload = request.FILES.get("subtitles")
+    if upload is None:
+        error = _("Choose an SRT or WebVTT file.")
+        if wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, error)
+        return redirect(track)
+    try:
+        n = library.attach_subtitles(
+            actor(request), track, upload.name or "", upload.read(MAX_SUBTITLE_BYTES + 1)
+        )
+    except InputError as exc:
+        error = from_input_error(exc, upload.name).text()
+        if wants_json(request):
+            return JsonResponse({"error": error, "filename": upload.name}, status=422)
+        messages.error(request, error)
+        return redirect(track)
+    text = ngettext(
+        "Subtitles %(file)s attached (%(n)d cue).", "Subtitles %(file)s attached (%(n)d cues).", n
+    ) % {"file": upload.name, "n": n}
+    if wants_json(request):
+        return JsonResponse({"cues": n, "filename": upload.name, "message": text}, status=201)
+    messages.success(request, text)
+    return redirect(track)
+
+
+@team_view()
+@require_POST
+def audio_subtitles_remove(request, pk):
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    if library.remove_subtitles(actor(request), track):
+        messages.success(request, _("Subtitles removed."))
+    return redirect(track)
+
+
+@team_view()
+def audio_subtitles_file(request, pk):
+    track = get_scoped(request, AudioTrack, pk)
+    return serve_field(request, track.subtitles, track.subtitles_filename, as_attachment=True)
 
 
 @team_view()

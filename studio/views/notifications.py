@@ -13,13 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..client_strings import NOTIFICATIONS
-from ..models import Notification
+from ..models import Membership, Notification
 from ..services import notifications
 from .common import wants_json
 
 
 def _own(request: HttpRequest):
-    return Notification.objects.filter(user_id=request.user.pk).select_related("team")
+    return Notification.objects.filter(user_id=request.user.pk or 0).select_related("team")
 
 
 @login_required
@@ -32,7 +32,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "notifications": page.object_list,
             "unread": notifications.unread_count(request.user),
-            "several_teams": request.user.memberships.count() > 1,
+            "several_teams": Membership.objects.filter(user_id=request.user.pk or 0).count() > 1,
             "client_strings": NOTIFICATIONS,
         },
     )

@@ -73,6 +73,9 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "audio_edit": TeamUrl("audio", WRITE),
     "audio_delete": TeamUrl("audio", WRITE),
     "audio_file": TeamUrl("audio"),
+    "audio_subtitles": TeamUrl("audio", WRITE),
+    "audio_subtitles_remove": TeamUrl("audio", WRITE),
+    "audio_subtitles_file": TeamUrl("audio"),
     "audio_waveform": TeamUrl("audio"),
     # A person's own notifications (never another user's: 404).
     "notification_list": TeamUrl(),
