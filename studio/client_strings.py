@@ -17,7 +17,7 @@ BASE = {
     "networkError": _("The connection to the server failed. Please try again."),
     "unread": _("Notifications (%(n)s unread)"),
     "noUnread": _("Notifications"),
-    "open": _("Open"),
+    "open": _("Open it"),
 }
 
 #: The notifications page: turning desktop notifications on.

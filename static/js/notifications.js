@@ -55,7 +55,7 @@
       if (el && item.url) {
         const a = document.createElement("a");
         a.href = item.url;
-        a.textContent = I18N.open || "Open";
+        a.textContent = I18N.open || "Open it";
         a.className = "toast-link";
         el.querySelector("span").append(" ", a);
       }
