@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..progress import CancelCheck, ProgressCallback
+from ..subtitles import Cue
 
 if TYPE_CHECKING:
     from ..track import FaceTrack, Pick
@@ -52,6 +53,12 @@ class RenderOptions:
     timeline: str = "pingpong"
     duration_s: float | None = None
     video_codec: str = "auto"
+    #: Cues of the speech (:func:`lipsync.subtitles.parse_subtitles`): a subtitle track of the
+    #: output, drawn into the picture too with ``burn_subtitles`` (``subtitle_font``: a font
+    #: file, else fontconfig's sans-serif).
+    subtitles: tuple[Cue, ...] = ()
+    burn_subtitles: bool = False
+    subtitle_font: str | None = None
 
 
 @dataclass(frozen=True)

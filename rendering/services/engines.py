@@ -39,6 +39,7 @@ from studio import queues
 from studio.queues import QueueName
 
 from ..engine_texts import commercial_label, manifest_text
+from ..labels import engine_label
 from .queue_status import WorkerInfo
 
 log = logging.getLogger("rendering.engines")
@@ -111,6 +112,7 @@ class EngineChoice:
     """One engine of the batch form: may it be chosen, and its licence note."""
 
     name: str
+    label: str
     usable: bool
     commercial: str
     licence_note: str
@@ -239,6 +241,7 @@ def engine_choices() -> list[EngineChoice]:
     return [
         EngineChoice(
             name=s.name,
+            label=engine_label(s.name),
             usable=s.usable,
             commercial=s.commercial,
             licence_note=manifest_text(s.licence_note),

@@ -19,7 +19,6 @@ from django.db.models import Model, Q
 from django.http import (
     Http404,
     HttpRequest,
-    HttpResponseBadRequest,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -96,7 +95,13 @@ def media_zip(request):
     ids = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
     ids = [int(i) for i in ids if str(i).isdigit()]
     if not ids:
-        return HttpResponseBadRequest(_("Choose at least one video."))
+        # The page's button stays disabled until a video is ticked; without the script (or
+        # called directly) the answer is the library again, saying what to do.
+        message = _("Tick at least one video, then download the selection.")
+        if wants_json(request):
+            return JsonResponse({"error": message}, status=400)
+        messages.error(request, message)
+        return redirect("media_library")
     team = request.membership.team
     assets = list(
         MediaAsset.objects.for_user(request.user)

@@ -155,6 +155,9 @@ def make_stack(root: Path, redis_url: str) -> Stack:
             "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
             "REDIS_URL": redis_url,
             "UPLOAD_CHUNK_BYTES": str(64 * 1024),
+            # E-mails (notifications, invitations) go to files the tests read.
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(root / "mail"),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

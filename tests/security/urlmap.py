@@ -67,11 +67,21 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "presenter_recheck": TeamUrl("presenter", WRITE),
     "presenter_file": TeamUrl("presenter"),
     "presenter_thumbnail": TeamUrl("presenter"),
+    "audio_list": TeamUrl(),  # the team's audio library
+    "audio_library_upload": TeamUrl(write=WRITE),  # into the library (no project)
     "audio_detail": TeamUrl("audio"),
     "audio_edit": TeamUrl("audio", WRITE),
     "audio_delete": TeamUrl("audio", WRITE),
     "audio_file": TeamUrl("audio"),
+    "audio_subtitles": TeamUrl("audio", WRITE),
+    "audio_subtitles_remove": TeamUrl("audio", WRITE),
+    "audio_subtitles_file": TeamUrl("audio"),
     "audio_waveform": TeamUrl("audio"),
+    # A person's own notifications (never another user's: 404).
+    "notification_list": TeamUrl(),
+    "notifications_read": TeamUrl(),  # marks the requesting user's own notifications read
+    "notification_read": TeamUrl("notification", WRITE),
+    "notifications_unread": TeamUrl(),
     "upload_create": TeamUrl(write=WRITE),
     "upload_detail": TeamUrl("upload", WRITE, ("GET", "POST", "PUT", "PATCH", "DELETE")),
     "upload_complete": TeamUrl("upload", WRITE),
@@ -81,6 +91,8 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "batch_estimate": TeamUrl(),  # the time a batch of the team's audio would take
     "batch_detail": TeamUrl("batch"),
     "batch_status": TeamUrl("batch"),
+    "batch_edit": TeamUrl("batch", WRITE),
+    "batch_delete": TeamUrl("batch", WRITE),
     "batch_cancel": TeamUrl("batch", WRITE),
     "batch_retry": TeamUrl("batch", WRITE),
     "batch_zip": TeamUrl("batch"),
@@ -152,7 +164,7 @@ API_URLS: dict[str, ApiUrl] = {
 PUBLIC: dict[str, str] = {
     "login": "the login form",
     "logout": "logging out needs no rights",
-    "set_language": "language choice is kept in a cookie/session only",
+    "set_language": "language choice: a cookie, and on a logged-in person's own account",
     "invitation_accept": "the link's random token is the permission (joining needs a login)",
     "admin:login": "the admin's login form",
     "admin:logout": "logging out needs no rights",
