@@ -22,6 +22,7 @@ from rendering.models import Batch, MediaAsset
 from rendering.services import batches as batch_service
 from rendering.services import media as media_service
 from rendering.zipstream import safe_name
+from studio.ids import parse_id, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Upload
 from studio.notices import from_input_error
 from studio.services import library, projects
@@ -234,8 +235,8 @@ class AudioListView(ApiView):
     def get(self, request: Request) -> Response:
         qs = self.visible(AudioTrack)
         project = request.query_params.get("project", "")
-        if project.isdigit() and len(project) < 19:
-            qs = qs.filter(project_id=int(project))
+        if project:
+            qs = qs.filter(project_id=parse_id(project) or 0)
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda a: s.AudioSerializer(a).data
         )
@@ -344,18 +345,16 @@ class UploadDetailView(_OwnUpload):
     )
     def put(self, request: Request, pk: Any) -> Response:
         upload = self.upload(pk)
-        raw = request.headers.get("Upload-Offset", "")
-        if not raw.isdigit() or len(raw) > 18:
+        offset = parse_int(request.headers.get("Upload-Offset", ""))
+        if offset is None:
             raise ApiError(
                 400, "offset_required", _("Send the Upload-Offset header."), field="Upload-Offset"
             )
-        length = request.headers.get("Content-Length", "")
+        length = parse_int(request.headers.get("Content-Length", ""))
         try:
-            upload = upload_service.write_chunk(
-                upload.pk, int(raw), request._request, int(length) if length.isdigit() else None
-            )
+            upload = upload_service.write_chunk(upload.pk, offset, request._request, length)
         except upload_service.UploadError as exc:
-            code = "offset_mismatch" if exc.status == 409 else "upload_refused"
+            code = exc.code or ("offset_mismatch" if exc.status == 409 else "upload_refused")
             raise ApiError(
                 exc.status, code, str(exc), headers={"Upload-Offset": str(exc.offset or 0)}
             ) from exc
@@ -449,8 +448,8 @@ class BatchListView(_BatchCreate):
         if status:
             qs = qs.filter(status=status)
         project = request.query_params.get("project", "")
-        if project.isdigit() and len(project) < 19:
-            qs = qs.filter(project_id=int(project))
+        if project:
+            qs = qs.filter(project_id=parse_id(project) or 0)
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda b: s.BatchSerializer(b).data
         )
@@ -651,8 +650,8 @@ class ResultListView(ApiView):
         qs = self.visible(MediaAsset)
         for key in ("batch", "project", "presenter"):
             value = request.query_params.get(key, "")
-            if value.isdigit() and len(value) < 19:
-                qs = qs.filter(**{f"{key}_id": int(value)})
+            if value:
+                qs = qs.filter(**{f"{key}_id": parse_id(value) or 0})
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda a: s.ResultSerializer(a).data
         )

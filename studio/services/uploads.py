@@ -14,6 +14,7 @@ from typing import IO
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from lipsync.errors import InputError
 
@@ -27,12 +28,32 @@ _COPY = 1 << 20
 
 
 class UploadError(Exception):
-    """A protocol error (wrong offset, too many bytes ...). ``status`` is the HTTP status."""
+    """A protocol error (wrong offset, too many bytes ...) or a full disk, with its message in
+    the active language. ``status`` is the HTTP status, ``offset`` the server's offset where the
+    client should go on, ``code`` a stable name for clients (``disk_full``) or ""."""
 
-    def __init__(self, message: str, status: int = 400, offset: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int = 400, offset: int | None = None, code: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.offset = offset
+        self.code = code
+
+    def extra(self) -> dict[str, object]:
+        """The fields of the JSON answer besides ``error``."""
+        out: dict[str, object] = {}
+        if self.offset is not None:
+            out["offset"] = self.offset
+        if self.code:
+            out["code"] = self.code
+        return out
+
+
+def _ended(upload: Upload) -> str:
+    return _("This upload has ended (%(state)s); start it again.") % {
+        "state": upload.get_state_display()
+    }
 
 
 def max_chunk_bytes() -> int:
@@ -46,11 +67,13 @@ def create_upload(
     :class:`~studio.services.quotas.QuotaExceeded` (a quota; its notice says which)."""
     filename = os.path.basename(str(filename).replace("\\", "/")).strip()[:255]
     if not filename:
-        raise UploadError("a file name is required")
+        raise UploadError(_("The file has no name. Choose the file again."))
     if kind not in Upload.Kind.values:
-        raise UploadError(f"unknown kind {kind!r}")
+        raise UploadError(
+            _("Unknown kind of upload “%(kind)s”: use presenter or audio.") % {"kind": kind[:40]}
+        )
     if kind == Upload.Kind.AUDIO and project is None:
-        raise UploadError("audio uploads need a project")
+        raise UploadError(_("Audio uploads need a project."))
     library.check_size(filename, size)
     # Raises QuotaExceeded (open uploads, free disk, the team's storage quota).
     quotas.check_upload(user, team, size)
@@ -68,16 +91,19 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(pk=upload_id)
         if upload.state != Upload.State.OPEN:
-            raise UploadError(f"upload is {upload.state}", status=409, offset=upload.offset)
+            raise UploadError(_ended(upload), status=409, offset=upload.offset)
         if offset != upload.offset:
             raise UploadError(
-                f"offset {offset} does not match the server's {upload.offset}",
+                _("The server has %(offset)d bytes of this upload, not %(sent)d: go on from there.")
+                % {"offset": upload.offset, "sent": offset},
                 status=409,
                 offset=upload.offset,
             )
         if length is not None and length > max_chunk_bytes():
             raise UploadError(
-                f"chunk larger than {max_chunk_bytes()} bytes", status=413, offset=upload.offset
+                _("A chunk may have at most %(n)d bytes.") % {"n": max_chunk_bytes()},
+                status=413,
+                offset=upload.offset,
             )
         room = min(upload.size - upload.offset, max_chunk_bytes())
         written = 0
@@ -91,7 +117,10 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
                 if written > room:
                     fh.truncate(upload.offset)
                     raise UploadError(
-                        "more bytes than the upload's size or the chunk limit",
+                        _(
+                            "More bytes than the upload's size or the chunk limit; nothing of "
+                            "this chunk was kept."
+                        ),
                         status=413,
                         offset=upload.offset,
                     )
@@ -107,10 +136,13 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
 def finish(actor: Actor, upload: Upload) -> Presenter | AudioTrack:
     """Probe the complete file and create the library object; on bad input keep nothing."""
     if upload.state != Upload.State.OPEN:
-        raise UploadError(f"upload is {upload.state}", status=409)
+        raise UploadError(_ended(upload), status=409)
     if upload.offset != upload.size:
         raise UploadError(
-            f"upload has {upload.offset} of {upload.size} bytes", status=409, offset=upload.offset
+            _("The server has %(offset)d of the %(size)d bytes of this upload: send the rest.")
+            % {"offset": upload.offset, "size": upload.size},
+            status=409,
+            offset=upload.offset,
         )
     path = upload.part_path
     try:
@@ -122,7 +154,7 @@ def finish(actor: Actor, upload: Upload) -> Presenter | AudioTrack:
             elif upload.project is not None:
                 obj = library.create_audio(actor, upload.project, path, upload.filename)
             else:
-                raise UploadError("audio uploads need a project")
+                raise UploadError(_("Audio uploads need a project."))
             upload.state = Upload.State.DONE
             upload.result_id = obj.pk
             upload.save(update_fields=["state", "result_id", "updated_at"])
