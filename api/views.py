@@ -55,6 +55,7 @@ ERRORS = {
     413: s.ErrorSerializer,
     422: s.ErrorSerializer,
     429: s.ErrorSerializer,
+    507: s.ErrorSerializer,
 }
 
 
@@ -286,7 +287,7 @@ class UploadCreateView(ApiView):
         summary="Start a resumable upload (then PUT chunks, then POST complete)",
         request=s.UploadCreateSerializer,
         parameters=[IDEMPOTENCY],
-        responses={201: s.UploadSerializer, **_errors(400, 403, 404, 413)},
+        responses={201: s.UploadSerializer, **_errors(400, 403, 404, 413, 507)},
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -305,7 +306,7 @@ class UploadCreateView(ApiView):
                 self.token.user, self.team, v["kind"], v["filename"], v["size"], project
             )
         except upload_service.UploadError as exc:
-            raise ApiError(exc.status, "upload_refused", str(exc)) from exc
+            raise ApiError(exc.status, exc.code or "upload_refused", str(exc)) from exc
         except InputError as exc:
             raise ApiError(
                 413, "file_too_large", from_input_error(exc, v["filename"]).text(), field="size"
@@ -341,7 +342,7 @@ class UploadDetailView(_OwnUpload):
                 description="The server's offset (GET the upload after a network error).",
             )
         ],
-        responses={200: s.UploadSerializer, **_errors(400, 403, 404, 409, 413)},
+        responses={200: s.UploadSerializer, **_errors(400, 403, 404, 409, 413, 507)},
     )
     def put(self, request: Request, pk: Any) -> Response:
         upload = self.upload(pk)

@@ -96,19 +96,27 @@ async function uploadFile(zone, file, ui) {
   const chunk = Number(created.body.chunk_size || t.chunkBytes);
   let offset = created.body.offset || 0;
   let failures = 0;
+  // The server's words for the last refusal worth waiting out (a full disk: 507 with the
+  // offset where the upload stopped; it goes on from there once there is room).
+  let waiting = "";
   while (offset < file.size) {
     const end = Math.min(offset + chunk, file.size);
     try {
       const res = await putChunk(url, offset, file.slice(offset, end),
                                  (sent) => ui.set((offset + sent) / file.size));
-      if (res.ok) { offset = res.body.offset; failures = 0; ui.set(offset / file.size); continue; }
+      if (res.ok) { offset = res.body.offset; failures = 0; waiting = ""; ui.set(offset / file.size); continue; }
       if (res.status === 409 && typeof res.body.offset === "number") { offset = res.body.offset; continue; }
+      if (res.status === 507) {
+        waiting = res.body.error || "";
+        if (typeof res.body.offset === "number") offset = res.body.offset;
+        throw new Error("disk full");
+      }
       if (res.status >= 400 && res.status < 500) { ui.set(offset / file.size, reasonOf(res.body, t.i18nFailed), "error"); return; }
       throw new Error(`HTTP ${res.status}`);
     } catch (err) {
       failures += 1;
-      if (failures > MAX_RETRIES) { ui.set(offset / file.size, t.i18nFailed, "error"); return; }
-      ui.set(offset / file.size, t.i18nRetrying, "warning");
+      if (failures > MAX_RETRIES) { ui.set(offset / file.size, waiting || t.i18nFailed, "error"); return; }
+      ui.set(offset / file.size, waiting || t.i18nRetrying, "warning");
       await sleep(Math.min(30000, 500 * 2 ** failures));
       // Ask the server where it is: the last chunk may or may not have arrived.
       try {

@@ -9,6 +9,7 @@ server's offset.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import IO
 
@@ -23,6 +24,9 @@ from ..audit import record
 from ..models import AudioTrack, AuditAction, Presenter, Project, Team, Upload
 from ..notices import Notice, from_input_error
 from . import library, quotas
+from .storage import human_bytes, is_disk_full
+
+log = logging.getLogger("studio.uploads")
 
 _COPY = 1 << 20
 
@@ -48,6 +52,21 @@ class UploadError(Exception):
         if self.code:
             out["code"] = self.code
         return out
+
+
+def _disk_full(upload: Upload) -> UploadError:
+    """507 with where the upload stands; the client may go on from there once there is room."""
+    return UploadError(
+        _(
+            "The server's disk is full: the upload stopped at %(done)s of %(size)s and nothing "
+            "past that was kept. Ask an administrator to free space, then try again: the upload "
+            "goes on where it stopped."
+        )
+        % {"done": human_bytes(upload.offset), "size": human_bytes(upload.size)},
+        status=507,
+        offset=upload.offset,
+        code="disk_full",
+    )
 
 
 def _ended(upload: Upload) -> str:
@@ -80,9 +99,24 @@ def create_upload(
     upload = Upload.objects.create(
         team=team, project=project, user=user, kind=kind, filename=filename, size=size
     )
-    os.makedirs(os.path.dirname(upload.part_path), exist_ok=True)
-    with open(upload.part_path, "wb"):
-        pass
+    try:
+        os.makedirs(os.path.dirname(upload.part_path), exist_ok=True)
+        with open(upload.part_path, "wb"):
+            pass
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        log.warning("upload %s: disk full when opening it: %s", upload.pk, exc)
+        discard_part(upload)
+        upload.delete()
+        raise UploadError(
+            _(
+                "The server's disk is full. Ask an administrator to free space, then upload "
+                "the file again."
+            ),
+            status=507,
+            code="disk_full",
+        ) from exc
     return upload
 
 
@@ -107,27 +141,42 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
             )
         room = min(upload.size - upload.offset, max_chunk_bytes())
         written = 0
-        with open(upload.part_path, "r+b") as fh:
-            fh.seek(upload.offset)
-            while True:
-                piece = stream.read(min(_COPY, room - written + 1))
-                if not piece:
-                    break
-                written += len(piece)
-                if written > room:
-                    fh.truncate(upload.offset)
-                    raise UploadError(
-                        _(
-                            "More bytes than the upload's size or the chunk limit; nothing of "
-                            "this chunk was kept."
-                        ),
-                        status=413,
-                        offset=upload.offset,
-                    )
-                fh.write(piece)
-            fh.truncate(upload.offset + written)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(upload.part_path, "r+b") as fh:
+                fh.seek(upload.offset)
+                while True:
+                    piece = stream.read(min(_COPY, room - written + 1))
+                    if not piece:
+                        break
+                    written += len(piece)
+                    if written > room:
+                        fh.truncate(upload.offset)
+                        raise UploadError(
+                            _(
+                                "More bytes than the upload's size or the chunk limit; nothing "
+                                "of this chunk was kept."
+                            ),
+                            status=413,
+                            offset=upload.offset,
+                        )
+                    fh.write(piece)
+                fh.truncate(upload.offset + written)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            # Nothing of this chunk is kept: the file ends at the recorded offset again, so
+            # the client goes on from there once there is room.
+            os.truncate(upload.part_path, upload.offset)
+            log.warning(
+                "upload %s: disk full after %d of %d bytes: %s",
+                upload.pk,
+                upload.offset,
+                upload.size,
+                exc,
+            )
+            raise _disk_full(upload) from exc
         upload.offset += written
         upload.save(update_fields=["offset", "updated_at"])
         return upload
