@@ -233,7 +233,7 @@ def render_task(task_id: int) -> dict[str, Any]:
         _remove(out_path)
         if is_disk_full(exc):
             # Retrying in 10 or 60 s would meet the same full disk: fail at once with a reason
-            # people can act on ("Try again" once space is freed); the path stays in the log.
+            # people can act on ("Retry" once space is freed); the path stays in the log.
             _no_retry(job)
             log.error("task %s: the disk is full: %s", task.pk, exc)
             lifecycle.fail(task, job_id, disk_full_notice(), traceback.format_exc())

@@ -20,7 +20,7 @@ DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 #: Why a render failed on a full disk (no path, no errno: those stay in the worker's log).
 DISK_FULL_RENDER = gettext_noop(
     "The server's disk is full, so the video could not be saved. Ask an administrator to free "
-    "space (old videos can be deleted in the media library), then choose “Try again”."
+    "space (old videos can be deleted in the media library), then choose “Retry”."
 )
 
 #: The reason of a file a form upload could not store (after "<file name>: ").

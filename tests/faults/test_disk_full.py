@@ -5,7 +5,7 @@
   once there is room again.
 * A render whose output no longer fits, on a real worker process, fails at once (one attempt,
   no retries) with "the server's disk is full" and no path or errno text, leaves no file and no
-  media asset behind, and renders after "Try again" once space is freed.
+  media asset behind, and renders after "Retry" once space is freed.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def test_render_on_a_full_disk_fails_once_with_a_clear_reason_and_leaves_nothing
         assert (task.status, task.attempts) == (TaskStatus.FAILED, 1), log_path.read_text()
         assert task.retryable
 
-        # Space is freed; "Try again" renders it.
+        # Space is freed; "Retry" renders it.
         filler.unlink()
         assert service.retry_task(Actor.of(member), task)
         task = _wait_for(task, {TaskStatus.SUCCEEDED, TaskStatus.FAILED}, worker, log_path)
