@@ -152,7 +152,7 @@ def test_chunked_upload_api_answers_json_errors_to_bad_ids(sweep, member):
 
 
 def test_chunked_upload_errors_are_translated(sweep):
-    w, client = sweep
+    _w, client = sweep
     response = client.post(
         reverse("upload_create"),
         json.dumps({"filename": "a.wav", "size": 100, "kind": "audio", "project": "abc"}),
@@ -182,9 +182,7 @@ def test_api_answers_no_server_error_to_bad_ids(world, member, team, use_redis):
             response = api.get(path, params)
             if response.status_code >= 500:
                 failures.append(f"GET {path} {params}: {response.status_code}")
-        response = api.put(
-            f"/api/v1/uploads/{w.upload.pk}/", b"x", headers={"Upload-Offset": bad}
-        )
+        response = api.put(f"/api/v1/uploads/{w.upload.pk}/", b"x", headers={"Upload-Offset": bad})
         if response.status_code >= 500:
             failures.append(f"PUT upload Upload-Offset {bad!r}: {response.status_code}")
     ok = {"project": w.project.pk, "audio": [w.audio.pk], "presenters": [w.presenter.pk]}
