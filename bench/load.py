@@ -394,6 +394,19 @@ def _key(entry: tuple[str, float, int | None]) -> tuple[int, float]:
     return STATUS_RANK.get(entry[0], 0), entry[1]
 
 
+def runs_of(
+    updates: list[tuple[str, float, int | None]],
+) -> list[list[tuple[str, float, int | None]]]:
+    """A task's updates split into runs: a task put back in the queue (a retry, a dead
+    worker's task) starts again from "queued" at 0 %; order is judged within each run."""
+    out: list[list[tuple[str, float, int | None]]] = [[]]
+    for update in updates:
+        if update[0] == "queued" and out[-1] and out[-1][-1][0] != "queued":
+            out.append([])
+        out[-1].append(update)
+    return out
+
+
 async def watch(watcher: BatchWatch, ws_base: str, origin: str, cookie: str, deadline: float):
     url = f"{ws_base}/ws/batches/{watcher.batch_id}/"
     while time.monotonic() < deadline:
@@ -742,8 +755,7 @@ def judge(outcome: Outcome, watchers: list[BatchWatch], rows: dict[int, dict[str
         if not updates:
             outcome.mismatches += 1
             continue
-        keys = [_key(u) for u in updates]
-        if any(b < a for a, b in pairwise(keys)):
+        if not all(_key(b) >= _key(a) for run in runs_of(updates) for a, b in pairwise(run)):
             outcome.out_of_order += 1
         last = updates[-1]
         if last[0] != "succeeded" or last[1] != 100.0:
