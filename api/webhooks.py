@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from studio import queues
 from studio.actor import Actor
 from studio.audit import record
+from studio.ids import parse_int
 from studio.models import Team
 
 from .models import TEST_EVENT, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
@@ -157,9 +158,9 @@ def verify(header: str, secret: str, body: bytes, tolerance_s: int = 300) -> boo
     """What a receiver does (and the tests): a fresh timestamp and one matching ``v1``."""
     fields = [part.split("=", 1) for part in header.split(",") if "=" in part]
     stamps = [v for k, v in fields if k == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit():
+    t = parse_int(stamps[0]) if len(stamps) == 1 else None
+    if t is None:
         return False
-    t = int(stamps[0])
     if abs(time.time() - t) > tolerance_s:
         return False
     expected = signature(secret, t, body)

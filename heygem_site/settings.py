@@ -18,6 +18,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from heygem_site import local_redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HEYGEM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -295,7 +297,9 @@ LIPSYNC_DEVICE = os.environ.get("LIPSYNC_DEVICE", "auto")
 os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)
 
 # --- Redis, RQ, Channels ------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
+# Without REDIS_URL: this checkout's own Redis (a port and password kept in VAR_DIR/redis-url,
+# heygem_site/local_redis.py), so two checkouts on one machine never share queues.
+REDIS_URL = os.environ.get("REDIS_URL") or local_redis.default_url(VAR_DIR)
 #: The queues (studio.queues.QueueName): "cpu" for checks, thumbnails and waveforms, "gpu"
 #: for renders; "default" only for RQ's own tools.
 RQ_QUEUES = {

@@ -3,8 +3,9 @@
 :func:`render_task` runs in a :class:`rendering.worker.StudioWorker`: it takes the task (only if
 the task is still queued under this very job id, so a cancelled or superseded job does
 nothing), renders with the process's resident engine, reports progress, and records the output
-as a media asset. Bad input (:class:`lipsync.errors.InputError`), a job time-out and missing
-model weights fail the task at once; any other error is retried by RQ while attempts remain.
+as a media asset. Bad input (:class:`lipsync.errors.InputError`), a job time-out, missing
+model weights and a full disk fail the task at once (a full disk with a reason that names no
+path); any other error is retried by RQ while attempts remain.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from studio import queues
 from studio.models import AudioTrack, MediaStatus, Presenter
 from studio.notices import Notice, from_input_error, internal_error, notice, reason_of
 from studio.queues import QueueName
+from studio.services.storage import disk_full_notice, is_disk_full
 
 from . import lifecycle, naming
 from . import worker as worker_process
@@ -233,9 +235,16 @@ def render_task(task_id: int) -> dict[str, Any]:
         )
         raise
     except Exception as exc:
-        # Transient (out of memory, device busy, disk, a bug): RQ retries while attempts remain.
-        # People see a reference to the log entry, never the exception's own text.
         _remove(out_path)
+        if is_disk_full(exc):
+            # Retrying in 10 or 60 s would meet the same full disk: fail at once with a reason
+            # people can act on ("Retry" once space is freed); the path stays in the log.
+            _no_retry(job)
+            log.error("task %s: the disk is full: %s", task.pk, exc)
+            lifecycle.fail(task, job_id, disk_full_notice(), traceback.format_exc())
+            raise
+        # Transient (out of memory, device busy, a bug): RQ retries while attempts remain.
+        # People see a reference to the log entry, never the exception's own text.
         error = internal_error(RENDER_STAGE, exc, log)
         retries_left = job.retries_left if job is not None else 0
         if retries_left and task.attempts < task.max_attempts:

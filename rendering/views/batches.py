@@ -8,12 +8,13 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from lipsync.engines import DEFAULT_ENGINE
+from studio.ids import parse_id, parse_ids, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.services import notifications
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
@@ -67,14 +68,26 @@ def _engine_choices() -> list[EngineChoice]:
     return engine_choices()
 
 
-@team_view(Role.MEMBER)
-def batch_create(request):
+def _project_choice(request, projects):
+    """The project the form names (``project`` posted or in the query), else the first one.
+
+    Returns (project or None, error message or None): a value that is not the id of one of
+    ``projects`` is an error, whatever it looks like (issue 9, item 10: ``project=abc``).
+    """
+    raw = request.POST.get("project") or request.GET.get("project")
+    if not raw:
+        return projects.first(), None
+    project_id = parse_id(raw)
+    project = projects.filter(pk=project_id).first() if project_id else None
+    if project is None:
+        return None, _(
+            "This project does not exist or is not yours to use. Choose a project from the list."
+        )
+    return project, None
+
+
+def _form_context(request, project) -> dict[str, Any]:
     team = request.membership.team
-    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
-        team=team, archived=False
-    )
-    project_id = request.POST.get("project") or request.GET.get("project")
-    project = projects.filter(pk=project_id).first() if project_id else projects.first()
     audios = _audio_for(request, project) if project else AudioTrack.objects.none()
     presenters = (
         Presenter.objects.for_user(request.user)
@@ -82,14 +95,13 @@ def batch_create(request):
         .exclude(status=MediaStatus.FAILED)
         .prefetch_related("tags")
     )
-    engines = _engine_choices()
-    context: dict[str, Any] = {
-        "projects": projects,
+    return {
+        "projects": _form_projects(request),
         "project": project,
         "audios": audios,
         "presenters": presenters,
         "tags": Tag.objects.for_user(request.user).filter(team=team),
-        "engines": engines,
+        "engines": _engine_choices(),
         "default_engine": DEFAULT_ENGINE,
         "qualities": Quality.choices,
         "size_caps": SIZE_CAPS,
@@ -103,20 +115,37 @@ def batch_create(request):
             "burn_subtitles": False,
         },
     }
+
+
+def _form_projects(request):
+    return Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
+        team=request.membership.team, archived=False
+    )
+
+
+def _refused(request, context: dict[str, Any], error: str):
+    """The form again with ``error`` (400), or ``{"error"}`` for the page's scripts."""
+    if wants_json(request):
+        return JsonResponse({"error": error}, status=400)
+    messages.error(request, error)
+    return render(request, "batches/batch_create.html", context, status=400)
+
+
+@team_view(Role.MEMBER)
+def batch_create(request):
+    project, error = _project_choice(request, _form_projects(request))
+    context = _form_context(request, project)
+    if error is not None:
+        return _refused(request, context, error)
     if request.method != "POST":
-        preselect = request.GET.getlist("presenter")
-        context["selected_presenters"] = {int(p) for p in preselect if p.isdigit()}
+        context["selected_presenters"] = set(parse_ids(request.GET.getlist("presenter"))[0])
         return render(request, "batches/batch_create.html", context)
 
     if project is None:
-        messages.error(request, _("Choose a project first."))
-        return render(request, "batches/batch_create.html", context, status=400)
-    spec, error = _spec_from_post(request, project, audios, presenters)
+        return _refused(request, context, _("Choose a project first."))
+    spec, error = _spec_from_post(request, project, context["audios"], context["presenters"])
     batch, error = _submit(request, spec, error)
     if error is not None:
-        if wants_json(request):
-            return JsonResponse({"error": error}, status=400)
-        messages.error(request, error)
         context.update(
             {
                 "selected_audios": {a.pk for a in spec.audios} if spec else set(),
@@ -130,7 +159,7 @@ def batch_create(request):
                 },
             }
         )
-        return render(request, "batches/batch_create.html", context, status=400)
+        return _refused(request, context, error)
     if wants_json(request):
         return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
     return redirect(batch)
@@ -149,15 +178,15 @@ def _audio_for(request, project: Project):
 
 def _spec_from_post(request, project, audios, presenters, preview: bool = False):
     """The BatchSpec of a create/preview form; (spec, error message or None)."""
-    audio_ids = [int(v) for v in request.POST.getlist("audio") if v.isdigit()]
-    presenter_ids = [int(v) for v in request.POST.getlist("presenter") if v.isdigit()]
+    audio_ids, bad_audio = parse_ids(request.POST.getlist("audio"))
+    presenter_ids, bad_presenter = parse_ids(request.POST.getlist("presenter"))
     chosen_audios = list(audios.filter(pk__in=audio_ids))
     chosen_presenters = list(presenters.filter(pk__in=presenter_ids))
     max_height = request.POST.get("max_height") or None
     if max_height is not None:
-        if not max_height.isdigit() or not 16 <= int(max_height) <= 4320:
+        max_height = parse_int(max_height, minimum=16, maximum=4320)
+        if max_height is None:
             return None, _("Choose a valid output size.")
-        max_height = int(max_height)
     spec = service.BatchSpec(
         project=project,
         audios=chosen_audios,
@@ -169,8 +198,11 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         preview=preview,
         burn_subtitles=request.POST.get("burn_subtitles") == "1",
     )
-    if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(
-        set(presenter_ids)
+    if (
+        bad_audio
+        or bad_presenter
+        or len(chosen_audios) != len(audio_ids)
+        or len(chosen_presenters) != len(presenter_ids)
     ):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
     if preview:
@@ -193,10 +225,11 @@ def _submit(request, spec, error: str | None):
 def batch_preview(request):
     """A 3-second render of one presenter with one audio track."""
     team = request.membership.team
-    project = get_object_or_404(
-        Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team),
-        pk=request.POST.get("project"),
-    )
+    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team)
+    project, error = _project_choice(request, projects)
+    if project is None:
+        error = error or _("Choose a project first.")
+        return _refused(request, _form_context(request, None), error)
     audios = _audio_for(request, project)
     presenters = Presenter.objects.for_user(request.user).filter(team=team)
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
@@ -325,15 +358,15 @@ def batch_estimate(request):
     """How long the batch the form describes would take: ``?engine=&audio=<id>&presenters=<n>``
     (the new-batch page asks this instead of computing the rule itself)."""
     team = request.membership.team
-    ids = [int(v) for v in request.GET.getlist("audio") if v.isdigit()]
+    ids, _bad = parse_ids(request.GET.getlist("audio"))
     audios = AudioTrack.objects.for_user(request.user).filter(team=team, pk__in=ids)
     seconds = {a.pk: a.duration_s or 0.0 for a in audios}
-    presenters = request.GET.get("presenters", "0")
+    presenters = parse_int(request.GET.get("presenters", "0"))
     estimate = estimates.batch_estimate(
         team,
         request.GET.get("engine") or DEFAULT_ENGINE,
         [seconds[i] for i in ids if i in seconds],
-        int(presenters) if presenters.isdigit() else 0,
+        presenters or 0,
     )
     return JsonResponse(estimate.to_json())
 
