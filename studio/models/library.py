@@ -38,6 +38,21 @@ def audio_upload_to(instance: AudioTrack, filename: str) -> str:
     return random_name(f"audio/{instance.project.team_id}", filename)
 
 
+class CheckRun(models.Model):
+    """The run of a presenter's or audio track's background check (``job_id`` is its RQ job):
+    what the reconciler needs to tell a live run from a lost one (:mod:`studio.reconcile`)."""
+
+    #: When the current job was queued, when its run began and on which worker.
+    job_queued_at = models.DateTimeField(null=True, blank=True)
+    job_started_at = models.DateTimeField(null=True, blank=True)
+    job_worker = models.CharField(max_length=120, blank=True)
+    #: Runs of the check since it was last asked for (a lost run counts).
+    job_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
 class Tag(TeamScopedModel):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(_("name"), max_length=40)
@@ -50,7 +65,7 @@ class Tag(TeamScopedModel):
         return self.name
 
 
-class Presenter(TeamScopedModel, TimeStamped, HasError):
+class Presenter(TeamScopedModel, TimeStamped, HasError, CheckRun):
     """A video or photo of a person, shared by the whole team."""
 
     class Kind(models.TextChoices):
@@ -105,7 +120,7 @@ class Presenter(TeamScopedModel, TimeStamped, HasError):
         return self.status == MediaStatus.READY
 
 
-class AudioTrack(TeamScopedModel, TimeStamped, HasError):
+class AudioTrack(TeamScopedModel, TimeStamped, HasError, CheckRun):
     """A voice recording inside a project."""
 
     team_path = "project__team"
