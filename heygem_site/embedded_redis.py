@@ -9,8 +9,10 @@ Durable (:data:`DURABILITY`): an append-only file written to disk every second
 (``appendfsync everysec``: a crash of the machine loses at most the last second of queue
 changes; a crash of Redis alone loses nothing), plus RDB snapshots (every 15 min after one
 change, 5 min after 10, 1 min after 10 000), so queued jobs, scheduled retries and worker
-records survive a restart. Every option is its own argument: redis-server joins a value given
-as one argument with a space ("60 100") into a quoted string and reads it as something else.
+records survive a restart. Every value is its own argument and every snapshot rule its own
+``--save``: redis-server quotes a value given as one argument ("60 100") and reads it, like
+several rules after one ``--save``, as "no snapshots" (``tests/platform/test_embedded_redis.py``
+checks the running server's configuration).
 """
 
 from __future__ import annotations
@@ -54,11 +56,15 @@ DURABILITY = [
     "yes",
     "--appendfsync",
     "everysec",
+    # One --save per rule: redis-server 6.2 reads a rule given as one argument ("60 100") or
+    # several rules after one --save as no rule at all (save '').
     "--save",
     "900",
     "1",
+    "--save",
     "300",
     "10",
+    "--save",
     "60",
     "10000",
 ]

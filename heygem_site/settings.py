@@ -324,7 +324,8 @@ SENDFILE_X_ACCEL = env_bool("SENDFILE_X_ACCEL", False)
 SENDFILE_URL_PREFIX = os.environ.get("SENDFILE_URL_PREFIX", "/protected-media/")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis that rides out a Redis restart (heygem_site/channel_layer.py).
+        "BACKEND": "heygem_site.channel_layer.ResilientRedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, which cuts the channel layer's
         # 5 s blocking BZPOPMIN (websockets then drop every 5 s): allow longer reads.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},

@@ -162,6 +162,10 @@ def render_task(task_id: int) -> dict[str, Any]:
             worker.keep_alive(job)
 
     reporter = TaskProgressReporter(task, write=write, heartbeat=heartbeat)
+
+    def report(p: Progress) -> None:
+        # Publishing reads the batch's other tasks: a lost connection is reopened there too.
+        reconnecting(reporter, p)
     out_name = output_path_for(batch.team_id, batch.pk, f"{task.pk}-{uuid.uuid4().hex[:8]}.mp4")
     out_path = os.path.join(settings.MEDIA_ROOT, out_name)
     try:
@@ -177,7 +181,7 @@ def render_task(task_id: int) -> dict[str, Any]:
         reporter.beat()
         os.makedirs(os.path.dirname(out_path), exist_ok=True)
         track = engine.prepare(
-            presenter_path, progress=_span(reporter, 0.0, PREPARE_SHARE), cancel=cancel
+            presenter_path, progress=_span(report, 0.0, PREPARE_SHARE), cancel=cancel
         )
         reporter.beat()
         options = RenderOptions(
@@ -191,7 +195,7 @@ def render_task(task_id: int) -> dict[str, Any]:
             track,
             out_path,
             options=options,
-            progress=_span(reporter, PREPARE_SHARE, 1.0),
+            progress=_span(report, PREPARE_SHARE, 1.0),
             cancel=cancel,
         )
         asset = reconnecting(_record_output, task, out_name, result)

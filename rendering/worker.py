@@ -137,6 +137,10 @@ class JobPulse:
 class StudioWorker(SimpleWorker):
     """A :class:`rq.SimpleWorker` that keeps engines resident and reconciles dead tasks."""
 
+    #: Longest pause between tries while Redis is away (RQ's default is 60 s): a worker is
+    #: back at work within this long of Redis.
+    max_connection_wait_time = 5.0
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._in_job = False

@@ -1,0 +1,153 @@
+"""Redis stopped (killed, as in a crash) and started again in the middle of a batch.
+
+The whole stack runs: a render worker, a cpu worker, the reconciler loop and daphne, on the
+durable Redis. During the outage the running render goes on, a cancel takes effect, a new
+batch is accepted and says it waits for the queue, and a websocket still gets its snapshot.
+Afterwards the same worker processes (not restarted) render the rest, show on the dashboard
+again, thumbnails made meanwhile arrive, and a websocket gets its snapshot and live updates.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+from websockets.sync.client import connect
+
+from rendering.models import Batch, MediaAsset, RenderTask, TaskStatus, ThumbnailStatus
+from rendering.services import batches as service
+from rendering.services.queue_status import queue_overview
+from studio.actor import Actor
+
+from .conftest import FaultStack, part_files, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+
+FINAL = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
+
+
+@pytest.fixture(scope="module")
+def stack(fault_stack: FaultStack) -> FaultStack:
+    fault_stack.start_worker("gpu1", "gpu")
+    fault_stack.start_worker("cpu1", "cpu")
+    fault_stack.start_reconciler()
+    fault_stack.start_web()
+    return fault_stack
+
+
+def _websocket(stack: FaultStack, batch_id: int, client):
+    return connect(
+        stack.url(f"/ws/batches/{batch_id}/").replace("http://", "ws://"),
+        additional_headers={
+            "Cookie": f"sessionid={client.cookies['sessionid'].value}",
+            "Origin": stack.url(""),
+        },
+        open_timeout=20,
+    )
+
+
+def _row(pk: int) -> RenderTask:
+    return RenderTask.objects.get(pk=pk)
+
+
+def test_redis_restart_mid_batch(stack, library, member, member_client):
+    pids = {name: stack.procs[name].pid for name in ("gpu1", "cpu1")}
+    batch = service.create_batch(
+        Actor.of(member),
+        service.BatchSpec(
+            project=library.project,
+            audios=[library.long_audio],
+            presenters=[library.long_presenter, library.anna],
+        ),
+    )
+    first, second = batch.tasks.order_by("position")
+    running = wait_for(
+        lambda: (lambda r: r if r.status == "running" and r.percent > 12 else None)(
+            _row(first.pk)
+        ),
+        120,
+        "the first render to get going",
+        stack,
+    )
+    time.sleep(1.2)  # appendfsync everysec: the queue's state is on disk
+    stack.stop_redis(kill=True)
+
+    # The render goes on without Redis: its progress still reaches the database.
+    wait_for(
+        lambda: _row(first.pk).percent > running.percent + 10 or _row(first.pk).status != "running",
+        60,
+        "the render to go on during the outage",
+        stack,
+    )
+    # Cancel answers normally and takes effect (the database flag is the truth).
+    response = member_client.post(reverse("task_cancel", args=[second.pk]))
+    assert response.status_code == 302
+    assert _row(second.pk).status == TaskStatus.CANCELLED
+    # A new batch is accepted, and its page says it starts when the queue is back.
+    response = member_client.post(
+        reverse("batch_create"),
+        {
+            "project": library.project.pk,
+            "audio": [library.hello.pk],
+            "presenter": [library.bo.pk],
+            "engine": "warp",
+            "quality": "standard",
+        },
+    )
+    assert response.status_code == 302
+    later = Batch.objects.exclude(pk=batch.pk).get()
+    page = member_client.get(later.get_absolute_url()).content.decode()
+    assert 'data-testid="queue-away"' in page and "no need to submit them again" in page
+    assert later.tasks.get().dispatched_at is None, "it waits in its team's backlog"
+    # A websocket connecting now still gets its snapshot (no 500).
+    with _websocket(stack, batch.pk, member_client) as ws:
+        snapshot = json.loads(ws.recv(timeout=20))
+    assert snapshot["type"] == "snapshot" and len(snapshot["tasks"]) == 2
+
+    stack.start_redis()
+
+    # The interrupted-looking render finished on its first run: nothing restarted from zero.
+    done = wait_for(
+        lambda: (lambda r: r if r.status in FINAL else None)(_row(first.pk)), 120, "render", stack
+    )
+    assert done.status == TaskStatus.SUCCEEDED and done.attempts == 1, stack.logs()
+    assert done.error is None
+    # The batch made during the outage is handed over and rendered by the same worker.
+    with _websocket(stack, later.pk, member_client) as ws:
+        snapshot = json.loads(ws.recv(timeout=20))
+        assert snapshot["type"] == "snapshot"
+        statuses = {t["id"]: t["status"] for t in snapshot["tasks"]}
+        deadline = time.monotonic() + 120
+        while not set(statuses.values()) <= FINAL and time.monotonic() < deadline:
+            message = json.loads(ws.recv(timeout=120))
+            if message["type"] == "task":
+                statuses[message["task"]["id"]] = message["task"]["status"]
+            elif message["type"] == "snapshot":
+                statuses.update({t["id"]: t["status"] for t in message["tasks"]})
+    assert set(statuses.values()) == {"succeeded"}, stack.logs()
+    redone = later.tasks.get()
+    assert redone.worker_name == "gpu1" and redone.attempts == 1
+    # The workers were never restarted, and the dashboard lists them again.
+    assert {name: stack.procs[name].pid for name in pids} == pids
+    assert stack.alive("gpu1") and stack.alive("cpu1")
+    _queues, workers, error = wait_for(
+        lambda: (lambda o: o if {"gpu1", "cpu1"} <= {w.name for w in o[1]} else None)(
+            queue_overview()
+        ),
+        30,
+        "both workers on the dashboard",
+        stack,
+    )
+    assert error is None
+    # The thumbnail queued while Redis was away arrives too; no part file anywhere.
+    wait_for(
+        lambda: not MediaAsset.objects.exclude(thumbnail_status=ThumbnailStatus.READY).exists(),
+        60,
+        "every thumbnail",
+        stack,
+    )
+    assert MediaAsset.objects.count() == 2
+    assert part_files(Path(stack.media)) == []
