@@ -166,6 +166,7 @@ def render_task(task_id: int) -> dict[str, Any]:
     def report(p: Progress) -> None:
         # Publishing reads the batch's other tasks: a lost connection is reopened there too.
         reconnecting(reporter, p)
+
     out_name = output_path_for(batch.team_id, batch.pk, f"{task.pk}-{uuid.uuid4().hex[:8]}.mp4")
     out_path = os.path.join(settings.MEDIA_ROOT, out_name)
     try:

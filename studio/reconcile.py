@@ -32,7 +32,7 @@ from redis import Redis
 
 from . import events, queues
 from .models import AudioTrack, MediaStatus, Presenter
-from .notices import notice
+from .notices import Notice, notice
 from .queues import QueueName
 from .recovery import JobState, fail_rq_job, job_state
 
@@ -43,12 +43,18 @@ def _lost_note(obj: Presenter | AudioTrack, state: JobState) -> str:
     return f"{type(obj).__name__.lower()} {obj.pk}: its check job {obj.job_id or '-'} is {state}"
 
 
+def _send_again(obj: Presenter | AudioTrack, note: Notice) -> bool:
+    from .jobs import enqueue_audio_analysis, enqueue_presenter_check
+
+    if isinstance(obj, Presenter):
+        return enqueue_presenter_check(obj, again=True, note=note)
+    return enqueue_audio_analysis(obj, again=True, note=note)
+
+
 def reconcile_checks(
     connection: Redis | None = None, now: datetime | None = None
 ) -> dict[str, list[int]]:
     """One pass over presenters and audio tracks under check; returns what it changed."""
-    from .jobs import enqueue_audio_analysis, enqueue_presenter_check
-
     now = now or timezone.now()
     connection = connection or queues.connection(QueueName.CPU)
     report: dict[str, list[int]] = {
@@ -59,11 +65,11 @@ def reconcile_checks(
     }
     started_cutoff = now - timedelta(seconds=settings.WORKER_STALE_AFTER_S)
     lost_after = now - timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S)
-    kinds = (
-        (Presenter, enqueue_presenter_check, "presenters"),
-        (AudioTrack, enqueue_audio_analysis, "audio"),
+    kinds: tuple[tuple[type[Presenter] | type[AudioTrack], str], ...] = (
+        (Presenter, "presenters"),
+        (AudioTrack, "audio"),
     )
-    for model, enqueue, key in kinds:
+    for model, key in kinds:
         rows = model.objects.filter(status=MediaStatus.PROCESSING).filter(
             Q(job_queued_at__lt=started_cutoff)
             | Q(job_queued_at__isnull=True, updated_at__lt=lost_after)
@@ -89,7 +95,7 @@ def reconcile_checks(
                     next=obj.job_attempts + 1,
                     max=settings.CHECK_MAX_ATTEMPTS,
                 )
-                if enqueue(obj, again=True, note=note):  # type: ignore[operator]
+                if _send_again(obj, note):
                     report[f"{key}_requeued"].append(obj.pk)
                 continue
             error = notice(

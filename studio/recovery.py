@@ -99,7 +99,7 @@ def worker_beat(connection: Redis, worker_name: str) -> tuple[datetime | None, s
         return None, ""
     beat, current = connection.hmget(
         f"rq:worker:{worker_name}", ["last_heartbeat", CURRENT_JOB_FIELD]
-    )  # type: ignore[misc]
+    )
     job = current.decode() if isinstance(current, bytes) else (current or "")
     return _parse(beat), job
 

@@ -4,30 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rendering', '0003_task_dispatched_at'),
+        ("rendering", "0003_task_dispatched_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='mediaasset',
-            name='thumbnail_attempts',
+            model_name="mediaasset",
+            name="thumbnail_attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='mediaasset',
-            name='thumbnail_job_id',
+            model_name="mediaasset",
+            name="thumbnail_job_id",
             field=models.CharField(blank=True, max_length=64),
         ),
         migrations.AddField(
-            model_name='mediaasset',
-            name='thumbnail_queued_at',
+            model_name="mediaasset",
+            name="thumbnail_queued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='mediaasset',
-            name='thumbnail_status',
-            field=models.CharField(choices=[('pending', 'Pending'), ('ready', 'Ready'), ('failed', 'Failed')], default='ready', max_length=8),
+            model_name="mediaasset",
+            name="thumbnail_status",
+            field=models.CharField(
+                choices=[("pending", "Pending"), ("ready", "Ready"), ("failed", "Failed")],
+                default="ready",
+                max_length=8,
+            ),
         ),
     ]

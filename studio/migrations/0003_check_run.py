@@ -4,50 +4,49 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('studio', '0002_audit_login_locked_out'),
+        ("studio", "0002_audit_login_locked_out"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='audiotrack',
-            name='job_attempts',
+            model_name="audiotrack",
+            name="job_attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='audiotrack',
-            name='job_queued_at',
+            model_name="audiotrack",
+            name="job_queued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='audiotrack',
-            name='job_started_at',
+            model_name="audiotrack",
+            name="job_started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='audiotrack',
-            name='job_worker',
+            model_name="audiotrack",
+            name="job_worker",
             field=models.CharField(blank=True, max_length=120),
         ),
         migrations.AddField(
-            model_name='presenter',
-            name='job_attempts',
+            model_name="presenter",
+            name="job_attempts",
             field=models.PositiveSmallIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='presenter',
-            name='job_queued_at',
+            model_name="presenter",
+            name="job_queued_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='presenter',
-            name='job_started_at',
+            model_name="presenter",
+            name="job_started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='presenter',
-            name='job_worker',
+            model_name="presenter",
+            name="job_worker",
             field=models.CharField(blank=True, max_length=120),
         ),
     ]

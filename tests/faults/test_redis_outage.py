@@ -65,9 +65,7 @@ def test_redis_restart_mid_batch(stack, library, member, member_client):
     )
     first, second = batch.tasks.order_by("position")
     running = wait_for(
-        lambda: (lambda r: r if r.status == "running" and r.percent > 12 else None)(
-            _row(first.pk)
-        ),
+        lambda: (lambda r: r if r.status == "running" and r.percent > 12 else None)(_row(first.pk)),
         120,
         "the first render to get going",
         stack,
@@ -133,7 +131,7 @@ def test_redis_restart_mid_batch(stack, library, member, member_client):
     # The workers were never restarted, and the dashboard lists them again.
     assert {name: stack.procs[name].pid for name in pids} == pids
     assert stack.alive("gpu1") and stack.alive("cpu1")
-    _queues, workers, error = wait_for(
+    _queues, _workers, error = wait_for(
         lambda: (lambda o: o if {"gpu1", "cpu1"} <= {w.name for w in o[1]} else None)(
             queue_overview()
         ),

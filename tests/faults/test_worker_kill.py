@@ -117,9 +117,9 @@ def test_kill_cpu_worker_mid_face_check(stack, media_root, team, member, tmp_pat
 
     stack.start_worker("cpu2", "cpu")
     done = wait_for(
-        lambda: Presenter.objects.exclude(status=MediaStatus.PROCESSING)
-        .filter(pk=presenter.pk)
-        .first(),
+        lambda: (
+            Presenter.objects.exclude(status=MediaStatus.PROCESSING).filter(pk=presenter.pk).first()
+        ),
         120,
         "the face check to end on the new worker",
         stack,
