@@ -6,8 +6,8 @@ context) serves every later job; each process is bound to one device, ``LIPSYNC_
 (``cuda:0``, ``cpu`` or ``auto``).
 
 While a job runs, a non-forking worker sends no heartbeat of its own: a helper thread
-(:class:`JobPulse`) calls :meth:`StudioWorker.keep_alive` every
-``PROGRESS_HEARTBEAT_INTERVAL_S`` for the whole run of every job (renders call it from their
+(:class:`JobPulse`) calls :meth:`StudioWorker.beat` every ``PROGRESS_HEARTBEAT_INTERVAL_S``
+for the whole run of every job (renders call :meth:`StudioWorker.keep_alive` from their
 progress callback too), and the worker's Redis hash names the job it runs
 (``studio_job``, :data:`studio.recovery.CURRENT_JOB_FIELD`): that is how the reconcilers tell
 a live run from a lost one (:mod:`studio.recovery`). Every ``RECONCILE_INTERVAL_S`` seconds,
@@ -39,7 +39,6 @@ from rq.worker import SimpleWorker
 from lipsync.engines import Engine, get_engine
 from lipsync.errors import LipsyncError
 from studio import recovery
-from studio.db import drop_connection
 from studio.queues import QueueName
 from studio.services.storage import media_store_problem
 
@@ -104,7 +103,9 @@ def current_worker() -> StudioWorker | None:
 
 class JobPulse:
     """Keeps a worker's heartbeat going from a helper thread while one job runs, whatever the
-    job reports (a face check, a webhook call and an engine load report no progress).
+    job reports (a face check, a webhook call and an engine load report no progress). It only
+    beats (two Redis writes), so the beats stay regular; the reconcilers run from the job's
+    own progress (:meth:`StudioWorker.keep_alive`) and between jobs.
 
     A job that hangs keeps beating: RQ's job time limit ends it (and a render whose own
     progress stops is taken for lost after ``RENDER_HUNG_AFTER_S``, :mod:`rendering.reconcile`).
@@ -118,12 +119,8 @@ class JobPulse:
         self._thread = threading.Thread(target=self._run, name="job-pulse", daemon=True)
 
     def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.interval_s):
-                self.worker.keep_alive(self.job)
-        finally:
-            close_old_connections()  # the reconciler may have used this thread's connection
-            drop_connection()
+        while not self._stop.wait(self.interval_s):
+            self.worker.beat(self.job)
 
     def __enter__(self) -> JobPulse:
         self._thread.start()
@@ -254,12 +251,9 @@ class StudioWorker(SimpleWorker):
             return
         scheduler.acquire_locks(auto_start=True)
 
-    def keep_alive(self, job: Job) -> None:
-        """Extend the worker key, the execution and the job's registry entry (from a job).
-
-        Also gives the reconcilers their turn, so a dead worker's task is noticed even while
-        every live worker is busy with a long render. Redis being away costs a log line.
-        """
+    def beat(self, job: Job) -> bool:
+        """Extend the worker key, the execution and the job's registry entry (during a job);
+        False if Redis is away (a log line, the job goes on)."""
         try:
             execution = self.execution
             if execution is None:
@@ -269,8 +263,15 @@ class StudioWorker(SimpleWorker):
             self._ensure_registered()
         except RedisError as exc:
             log.warning("worker %s: heartbeat skipped, Redis away (%s)", self.name, exc)
-            return
-        self.maybe_reconcile()
+            return False
+        return True
+
+    def keep_alive(self, job: Job) -> None:
+        """:meth:`beat`, called from a job's progress; also gives the reconcilers their turn,
+        so a dead worker's task is noticed even while every live worker is busy with a long
+        render."""
+        if self.beat(job):
+            self.maybe_reconcile()
 
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
         if pipeline is not None:
@@ -302,11 +303,10 @@ class StudioWorker(SimpleWorker):
         except RedisError as exc:
             log.warning("reconciler round skipped, Redis away (%s)", exc)
             return
-        in_job_thread = self._in_job and threading.current_thread() is threading.main_thread()
-        if not in_job_thread:
+        if not self._in_job:
             close_old_connections()
         try:
             recovery.run_all()
         finally:
-            if not in_job_thread:
+            if not self._in_job:
                 close_old_connections()

@@ -5,8 +5,10 @@ exactly as the embedded one (:func:`heygem_site.embedded_redis.server_command`: 
 file, ``appendfsync everysec``), and whichever of ``manage.py rqworker gpu`` / ``rqworker
 cpu`` / ``reconcile_tasks --loop`` / daphne a module starts, all on the test database
 (SQLite file or, with ``DATABASE_URL`` on PostgreSQL, the PostgreSQL test database) and one
-media folder. Short limits keep the suite fast: a silent task or worker counts as dead after
-3 s, reconcilers run every second, a job that never arrived is looked for after 3 s.
+media folder. Short limits keep the suite fast: a task silent for 3 s is judged, a worker
+silent for 8 s counts as dead (a job's heartbeat thread can be starved for a few seconds on a
+loaded 2-core machine: a tighter limit would take live runs for lost), reconcilers run every
+second, a job that never arrived is looked for after 3 s.
 
 Tests use ``transactional_db`` (their rows are committed, the subprocesses see them); the
 library rows come from ``tests/batches/conftest.py``'s ``library`` on this stack's media folder.
@@ -37,7 +39,7 @@ ASGI_APP = "heygem_site.asgi:application"
 #: The short limits of the suite, for the subprocesses and this process alike.
 LIMITS = {
     "RENDER_STALE_AFTER_S": 3,
-    "WORKER_STALE_AFTER_S": 3,
+    "WORKER_STALE_AFTER_S": 8,
     "RECONCILE_INTERVAL_S": 1,
     "RECONCILE_LOST_QUEUED_S": 3,
     "PROGRESS_HEARTBEAT_INTERVAL_S": 1.0,
@@ -59,12 +61,6 @@ def database_url() -> str:
     return (
         f"postgres://{auth}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
     )
-
-
-def is_postgres() -> bool:
-    from django.db import connection
-
-    return connection.vendor == "postgresql"
 
 
 class FaultStack:
@@ -161,15 +157,23 @@ class FaultStack:
         self.procs[name] = proc
         return proc
 
+    def spawn_worker(self, name: str, *queues: str) -> subprocess.Popen:
+        """Start ``rqworker <queues> --name <name>`` without waiting for it."""
+        return self.spawn(name, [sys.executable, "manage.py", "rqworker", *queues, "--name", name])
+
+    def wait_registered(self, *names: str) -> None:
+        """Wait until the workers ``names`` have registered in Redis (they are serving)."""
+
+        def ready() -> bool:
+            for name in names:
+                assert self.procs[name].poll() is None, self.logs()
+            return all(self.redis_client.exists(f"rq:worker:{name}") for name in names)
+
+        wait_for(ready, 120, f"workers {', '.join(names)} to start", self)
+
     def start_worker(self, name: str, *queues: str) -> subprocess.Popen:
-        proc = self.spawn(name, [sys.executable, "manage.py", "rqworker", *queues, "--name", name])
-        wait_for(
-            lambda: self.redis_client.exists(f"rq:worker:{name}") or proc.poll() is not None,
-            90,
-            f"worker {name} to start",
-            self,
-        )
-        assert proc.poll() is None, self.logs()
+        proc = self.spawn_worker(name, *queues)
+        self.wait_registered(name)
         return proc
 
     def start_reconciler(self) -> subprocess.Popen:
@@ -177,12 +181,16 @@ class FaultStack:
             "reconciler", [sys.executable, "manage.py", "reconcile_tasks", "--loop", "1"]
         )
 
-    def start_web(self) -> None:
+    def spawn_web(self) -> None:
+        """Start daphne on a free port without waiting for it (:meth:`wait_web`)."""
         self.port = free_port()
-        web = self.spawn(
+        self.spawn(
             "daphne",
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), ASGI_APP],
         )
+
+    def wait_web(self) -> None:
+        web = self.procs["daphne"]
 
         def up() -> bool:
             assert web.poll() is None, self.logs()
@@ -194,7 +202,7 @@ class FaultStack:
                 return False
             return True
 
-        wait_for(up, 90, "daphne to start", self)
+        wait_for(up, 120, "daphne to start", self)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -215,20 +223,14 @@ class FaultStack:
         return "\n".join(parts)
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+        """Kill everything (what these processes do at a clean shutdown is not under test)."""
         for proc in self.procs.values():
             try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-        for proc in self.procs.values():  # a scheduler a worker forked may outlive it
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.killpg(proc.pid, signal.SIGKILL)  # with a scheduler a worker forked
             except ProcessLookupError:
                 continue
+        for proc in self.procs.values():
+            proc.wait(timeout=10)
         if self.redis_pid():
             self.stop_redis(kill=True)
 
@@ -280,6 +282,18 @@ def _on_the_stack(request, settings) -> None:
         setattr(settings, key, value)
     settings.MEDIA_ROOT = stack.media
     settings.LIPSYNC_CACHE_DIR = str(stack.media / "tracks")
+
+
+@pytest.fixture(scope="session")
+def speech_16s(tmp_path_factory) -> Path:
+    """16 s of speech: a render long enough to break in the middle, short enough to redo."""
+    from tests.engine.mediagen import make_speech_wav
+
+    return make_speech_wav(
+        tmp_path_factory.mktemp("fault-media") / "sixteen.wav",
+        text="A render long enough to break in the middle of it, and short enough to redo.",
+        seconds=16.0,
+    )
 
 
 @pytest.fixture

@@ -18,29 +18,34 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from rendering.models import RenderTask, TaskStatus
 from rendering.services import batches as service
 from studio.actor import Actor
 
-from .conftest import FaultStack, is_postgres, part_files, wait_for
+from .conftest import FaultStack, part_files, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
+ON_POSTGRES = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        not ON_POSTGRES,
+        reason="SQLite has no server connection to terminate (each process opens the file "
+        "itself); this fault runs on PostgreSQL (DATABASE_URL=postgres://...)",
+    ),
+]
 
 FINAL = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
 
 
 @pytest.fixture(scope="module")
-def stack(fault_stack: FaultStack, django_db_blocker) -> FaultStack:
-    with django_db_blocker.unblock():
-        if not is_postgres():
-            pytest.skip(
-                "SQLite has no server connection to terminate (each process opens the file "
-                "itself); this fault runs on PostgreSQL (DATABASE_URL=postgres://...)"
-            )
-    fault_stack.start_worker("gpu1", "gpu")
+def stack(fault_stack: FaultStack) -> FaultStack:
     fault_stack.start_reconciler()
+    fault_stack.start_worker("gpu1", "gpu")
     return fault_stack
 
 
@@ -54,12 +59,13 @@ def _terminate_others() -> int:
         return int(cursor.fetchone()[0])
 
 
-def test_connections_terminated_mid_render(stack, library, member):
+def test_connections_terminated_mid_render(stack, library, member, speech_16s):
+    audio = library.audio("Sixteen", speech_16s, 16.0)
     batch = service.create_batch(
         Actor.of(member),
         service.BatchSpec(
             project=library.project,
-            audios=[library.long_audio, library.hello],
+            audios=[audio, library.hello],
             presenters=[library.long_presenter],
         ),
     )

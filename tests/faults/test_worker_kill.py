@@ -2,7 +2,7 @@
 
 One stack for the module: a durable Redis, the reconciler loop, and the workers each test
 starts (and kills). The reconciler loop alone notices the dead run (no live worker is there to
-help), within the suite's 3 s limits.
+help), within the suite's short limits.
 """
 
 from __future__ import annotations
@@ -24,24 +24,26 @@ from .conftest import FaultStack, part_files, wait_for
 pytestmark = [pytest.mark.slow, pytest.mark.redis, pytest.mark.django_db(transaction=True)]
 
 FINAL = {TaskStatus.SUCCEEDED, TaskStatus.FAILED, TaskStatus.CANCELLED}
-#: Noticing a kill takes the 3 s limit plus a 1 s round; the rest is a busy 2-core machine.
+#: Noticing a kill takes the suite's 8 s worker limit plus a 1 s round; the rest is a busy
+#: 2-core machine.
 NOTICE_BOUND_S = 30
 
 
 @pytest.fixture(scope="module")
 def stack(fault_stack: FaultStack) -> FaultStack:
     fault_stack.start_reconciler()
+    fault_stack.spawn_worker("gpu1", "gpu")
+    fault_stack.spawn_worker("cpu1", "cpu")
+    fault_stack.wait_registered("gpu1", "cpu1")
     return fault_stack
 
 
-def test_kill_render_worker_mid_render(stack, library, member):
-    stack.start_worker("gpu1", "gpu")
+def test_kill_render_worker_mid_render(stack, library, member, speech_16s):
+    audio = library.audio("Sixteen", speech_16s, 16.0)
     batch = service.create_batch(
         Actor.of(member),
         service.BatchSpec(
-            project=library.project,
-            audios=[library.long_audio],
-            presenters=[library.long_presenter],
+            project=library.project, audios=[audio], presenters=[library.long_presenter]
         ),
     )
     task = batch.tasks.get()
@@ -56,23 +58,21 @@ def test_kill_render_worker_mid_render(stack, library, member):
     left_behind = part_files(folder)
     stack.kill("gpu1")
     killed_at = time.monotonic()
+    stack.spawn_worker("gpu2", "gpu")  # what supervise.py does; it may take the task at once
 
-    requeued = wait_for(
-        lambda: (lambda r: r if r.status != TaskStatus.RUNNING else None)(
-            RenderTask.objects.get(pk=task.pk)
-        ),
-        NOTICE_BOUND_S,
-        "the reconciler to take the render for lost",
-        stack,
-    )
+    def noticed():
+        row = RenderTask.objects.get(pk=task.pk)
+        return row if (row.status, row.worker_name) != (TaskStatus.RUNNING, "gpu1") else None
+
+    requeued = wait_for(noticed, NOTICE_BOUND_S, "the render to be taken for lost", stack)
     noticed_s = time.monotonic() - killed_at
-    assert requeued.status == TaskStatus.QUEUED, stack.logs()
+    assert requeued.status in (TaskStatus.QUEUED, TaskStatus.RUNNING), stack.logs()
     assert "gpu1 stopped responding" in requeued.error_message
     assert "attempt 2 of 3" in requeued.error_message
-    assert requeued.percent == 0 and requeued.eta_s is None, "an honest bar: back to the start"
+    if requeued.status == TaskStatus.QUEUED:
+        assert requeued.percent == 0 and requeued.eta_s is None, "an honest bar: from the start"
     assert not any(p.exists() for p in left_behind), "the killed run's part file is removed"
 
-    stack.start_worker("gpu2", "gpu")
     done = wait_for(
         lambda: (lambda r: r if r.status in FINAL else None)(RenderTask.objects.get(pk=task.pk)),
         180,
@@ -88,13 +88,11 @@ def test_kill_render_worker_mid_render(stack, library, member):
 
 
 def test_kill_cpu_worker_mid_face_check(stack, media_root, team, member, tmp_path):
-    stack.start_worker("cpu1", "cpu")
     clip = tmp_path / "long-talk.mp4"
     make_video(clip, seconds=30, size=(320, 240), seed=7)
     presenter = library_service.create_presenter(
         Actor.of(member), team, str(clip), "long-talk.mp4", move=False
     )
-
     wait_for(
         lambda: Presenter.objects.filter(
             pk=presenter.pk, status=MediaStatus.PROCESSING, job_started_at__isnull=False
@@ -105,6 +103,7 @@ def test_kill_cpu_worker_mid_face_check(stack, media_root, team, member, tmp_pat
     )
     stack.kill("cpu1")
     killed_at = time.monotonic()
+    stack.spawn_worker("cpu2", "cpu")
     row = wait_for(
         lambda: Presenter.objects.filter(pk=presenter.pk, job_attempts=2).first(),
         NOTICE_BOUND_S,
@@ -115,7 +114,6 @@ def test_kill_cpu_worker_mid_face_check(stack, media_root, team, member, tmp_pat
     assert row.status == MediaStatus.PROCESSING, "queued again, not failed: it can still work"
     assert "was interrupted" in row.error_text and "attempt 2 of 2" in row.error_text
 
-    stack.start_worker("cpu2", "cpu")
     done = wait_for(
         lambda: (
             Presenter.objects.exclude(status=MediaStatus.PROCESSING).filter(pk=presenter.pk).first()
@@ -124,6 +122,8 @@ def test_kill_cpu_worker_mid_face_check(stack, media_root, team, member, tmp_pat
         "the face check to end on the new worker",
         stack,
     )
-    assert done.status == MediaStatus.READY and done.error is None, stack.logs()
+    if done.status != MediaStatus.READY:
+        print(stack.logs())
+    assert done.status == MediaStatus.READY and done.error is None, done.error_text
     assert done.job_worker == "cpu2" and done.thumbnail
     print(f"kill -9 of a cpu worker noticed after {noticed_s:.1f} s")
