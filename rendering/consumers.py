@@ -15,9 +15,10 @@ the user's membership ends or the account is deactivated, :mod:`rendering.signal
 periodic re-check (``recheck_s``) stays as a fallback for changes made outside Django (SQL).
 
 Redis away: the snapshot comes from the database, so a connect still gets it; if the consumer
-cannot join its groups it says so by closing with 1013 ("try again later") right after the
-snapshot, and the page polls and reconnects (``static/js/batch.js``). A connection pool left
-with dead sockets by a Redis restart is retried once before that.
+cannot join its groups it says so by closing with 4503 ("try again later": daphne allows only
+1000 and 3000-4999) right after the snapshot, and the page polls and reconnects
+(``static/js/batch.js``). A connection pool left with dead sockets by a Redis restart is
+retried once before that.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from .progress import group_name, user_group
 log = logging.getLogger("rendering.consumers")
 
 CLOSE_FORBIDDEN = 4403
-#: Standard close code "try again later": the channel layer (Redis) is not reachable.
-CLOSE_TRY_AGAIN = 1013
+#: "Try again later": the channel layer (Redis) is not reachable (an application code: daphne
+#: refuses the standard 1013).
+CLOSE_TRY_AGAIN = 4503
 
 
 def scope_language(scope: dict) -> str:

@@ -228,9 +228,18 @@ class StudioWorker(SimpleWorker):
             self.connection.hset(self.key, "device", device_label(self.device))
 
     def _ensure_registered(self) -> None:
-        """Register again when Redis lost this worker's hash (a restart from an older
+        """Keep this worker's Redis hash true: the job it runs (a write missed while Redis was
+        away is made good), and the whole record when Redis lost it (a restart from an older
         snapshot, a flush): the dashboards list workers from it, the reconcilers read it."""
-        if self.connection.hexists(self.key, "birth"):
+        with self.connection.pipeline() as pipeline:
+            pipeline.hexists(self.key, "birth")
+            pipeline.hset(self.key, "state", str(self._state))
+            if self._current_job_id:
+                pipeline.hset(self.key, recovery.CURRENT_JOB_FIELD, self._current_job_id)
+            else:
+                pipeline.hdel(self.key, recovery.CURRENT_JOB_FIELD)
+            registered = pipeline.execute()[0]
+        if registered:
             return
         log.warning("worker %s: its Redis record was lost; registering again", self.name)
         with self.connection.pipeline() as pipeline:
@@ -272,6 +281,29 @@ class StudioWorker(SimpleWorker):
         render."""
         if self.beat(job):
             self.maybe_reconcile()
+
+    def set_state(self, state: str, pipeline=None) -> None:
+        if pipeline is not None:
+            super().set_state(state, pipeline=pipeline)
+            return
+        try:
+            super().set_state(state)
+        except RedisError as exc:  # kept in memory; the next heartbeat writes it
+            log.warning("worker %s: state not recorded, Redis away (%s)", self.name, exc)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        # Between jobs RQ asks Redis whether workers are suspended; with Redis away that would
+        # end the worker. The dequeue that follows waits for Redis with back-off instead.
+        try:
+            super().check_for_suspension(burst)
+        except RedisError as exc:
+            log.warning("worker %s: suspension not checked, Redis away (%s)", self.name, exc)
+
+    def run_maintenance_tasks(self) -> None:
+        try:
+            super().run_maintenance_tasks()
+        except RedisError as exc:
+            log.warning("worker %s: maintenance skipped, Redis away (%s)", self.name, exc)
 
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
         if pipeline is not None:

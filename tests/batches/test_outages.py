@@ -110,7 +110,7 @@ def test_cancel_while_redis_is_away_takes_effect(library, member, member_client,
 
 
 def test_a_websocket_connect_while_redis_is_away_gets_the_snapshot(library, member, settings):
-    """The snapshot comes from the database; the page is told to try again later (1013)
+    """The snapshot comes from the database; the page is told to try again later (4503)
     instead of an error."""
     batch = _batch(member, library)
     client = Client()
@@ -134,7 +134,7 @@ def test_a_websocket_connect_while_redis_is_away_gets_the_snapshot(library, memb
 
     accepted, first, closed = async_to_sync(attempt)()
     assert accepted and first["type"] == "snapshot" and len(first["tasks"]) == 1
-    assert closed == {"type": "websocket.close", "code": 1013}
+    assert closed == {"type": "websocket.close", "code": 4503}
 
 
 # --- thumbnails -------------------------------------------------------------------------------
