@@ -11,8 +11,8 @@ for the whole run of every job (renders call :meth:`StudioWorker.keep_alive` fro
 progress callback too), and the worker's Redis hash names the job it runs
 (``studio_job``, :data:`studio.recovery.CURRENT_JOB_FIELD`): that is how the reconcilers tell
 a live run from a lost one (:mod:`studio.recovery`). Every ``RECONCILE_INTERVAL_S`` seconds,
-between jobs and beside long ones, the worker runs every registered reconciler (one worker at
-a time, by a Redis lock).
+between jobs and from a running render's progress, the worker runs every registered
+reconciler (one worker at a time, by a Redis lock).
 
 Redis going away does not stop a worker: a render keeps rendering (its progress goes to the
 database; heartbeats and websocket messages are skipped meanwhile), RQ's bookkeeping of a job

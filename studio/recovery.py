@@ -8,7 +8,7 @@ no longer end them and re-queues or fails them with a reason (:func:`register`, 
 the apps' ``AppConfig.ready``: the library's own in :mod:`studio.reconcile`, the renders' in
 :mod:`rendering.reconcile`, the webhooks' in :mod:`api.reconcile`; the library imports none of
 them). :func:`run_all` runs every one; the reconciler loop (``manage.py reconcile_tasks
---loop``) and the workers (between jobs and beside long ones) call it.
+--loop``) and the workers (between jobs and during renders) call it.
 
 **When a job counts as dead** (:func:`job_state`, the one rule every reconciler uses):
 
