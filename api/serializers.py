@@ -15,13 +15,14 @@ from rest_framework import serializers
 
 from rendering.models import Batch, MediaAsset, Quality, QualityState, RenderTask
 from rendering.payloads import batch_summary
+from studio import ids
 from studio.models import AudioTrack, Presenter, Project, Upload
 from studio.notices import Notice, notice_list
 from studio.services import uploads as upload_service
 
 from .models import ApiToken, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
-MAX_ID = 2**63 - 1
+MAX_ID = ids.MAX_ID
 
 
 def Id(**kwargs: Any) -> serializers.IntegerField:
@@ -456,6 +457,12 @@ class BatchOptionsSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="File names of the results, e.g. {presenter}/{audio}.mp4 "
         "(placeholders: presenter, audio, batch, position, presenter_id, audio_id).",
+    )
+    burn_subtitles = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Draw the subtitles of audio tracks that have them into the picture (they "
+        "are always in the results as a subtitle track).",
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from rendering.models import Batch, MediaAsset, needs_review_q
 from rendering.services import batches as batch_service
 from rendering.services import media as media_service
 from rendering.zipstream import safe_name
+from studio.ids import parse_id, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Upload
 from studio.notices import from_input_error
 from studio.services import library, projects
@@ -54,6 +56,7 @@ ERRORS = {
     413: s.ErrorSerializer,
     422: s.ErrorSerializer,
     429: s.ErrorSerializer,
+    507: s.ErrorSerializer,
 }
 
 
@@ -251,8 +254,8 @@ class AudioListView(ApiView):
     def get(self, request: Request) -> Response:
         qs = self.visible(AudioTrack)
         project = request.query_params.get("project", "")
-        if project.isdigit() and len(project) < 19:
-            qs = qs.filter(project_id=int(project))
+        if project:
+            qs = qs.filter(project_id=parse_id(project) or 0)
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda a: s.AudioSerializer(a).data
         )
@@ -273,7 +276,9 @@ class AudioListView(ApiView):
             actor,
             self.team,
             [data.validated_data["file"]],
-            lambda path, name: library.create_audio(actor, project, path, name),
+            lambda path, name: library.create_audio(
+                actor, project.team, path, name, project=project
+            ),
         )
         if refused:
             raise ApiError(422, "bad_file", refused[0].text(), field="file")
@@ -302,7 +307,7 @@ class UploadCreateView(ApiView):
         summary="Start a resumable upload (then PUT chunks, then POST complete)",
         request=s.UploadCreateSerializer,
         parameters=[IDEMPOTENCY],
-        responses={201: s.UploadSerializer, **_errors(400, 403, 404, 413)},
+        responses={201: s.UploadSerializer, **_errors(400, 403, 404, 413, 507)},
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -321,7 +326,7 @@ class UploadCreateView(ApiView):
                 self.token.user, self.team, v["kind"], v["filename"], v["size"], project
             )
         except upload_service.UploadError as exc:
-            raise ApiError(exc.status, "upload_refused", str(exc)) from exc
+            raise ApiError(exc.status, exc.code or "upload_refused", str(exc)) from exc
         except InputError as exc:
             raise ApiError(
                 413, "file_too_large", from_input_error(exc, v["filename"]).text(), field="size"
@@ -357,22 +362,20 @@ class UploadDetailView(_OwnUpload):
                 description="The server's offset (GET the upload after a network error).",
             )
         ],
-        responses={200: s.UploadSerializer, **_errors(400, 403, 404, 409, 413)},
+        responses={200: s.UploadSerializer, **_errors(400, 403, 404, 409, 413, 507)},
     )
     def put(self, request: Request, pk: Any) -> Response:
         upload = self.upload(pk)
-        raw = request.headers.get("Upload-Offset", "")
-        if not raw.isdigit() or len(raw) > 18:
+        offset = parse_int(request.headers.get("Upload-Offset", ""))
+        if offset is None:
             raise ApiError(
                 400, "offset_required", _("Send the Upload-Offset header."), field="Upload-Offset"
             )
-        length = request.headers.get("Content-Length", "")
+        length = parse_int(request.headers.get("Content-Length", ""))
         try:
-            upload = upload_service.write_chunk(
-                upload.pk, int(raw), request._request, int(length) if length.isdigit() else None
-            )
+            upload = upload_service.write_chunk(upload.pk, offset, request._request, length)
         except upload_service.UploadError as exc:
-            code = "offset_mismatch" if exc.status == 409 else "upload_refused"
+            code = exc.code or ("offset_mismatch" if exc.status == 409 else "upload_refused")
             raise ApiError(
                 exc.status, code, str(exc), headers={"Upload-Offset": str(exc.offset or 0)}
             ) from exc
@@ -424,6 +427,7 @@ class _BatchCreate(ApiView):
             name=v.get("name", ""),
             pairs=pairs,
             output_template=v.get("output_template", ""),
+            burn_subtitles=bool(v.get("burn_subtitles")),
         )
 
     def project(self, pk: int) -> Project:
@@ -466,8 +470,8 @@ class BatchListView(_BatchCreate):
         if status:
             qs = qs.filter(status=status)
         project = request.query_params.get("project", "")
-        if project.isdigit() and len(project) < 19:
-            qs = qs.filter(project_id=int(project))
+        if project:
+            qs = qs.filter(project_id=parse_id(project) or 0)
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda b: s.BatchSerializer(b).data
         )
@@ -484,7 +488,8 @@ class BatchListView(_BatchCreate):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         project = self.project(v["project"])
-        audios_qs = self.visible(AudioTrack).filter(project=project)
+        # The project's audio and the team's audio library (tracks without a project).
+        audios_qs = self.visible(AudioTrack).filter(Q(project=project) | Q(project__isnull=True))
         presenters_qs = self.visible(Presenter)
         if v.get("pairs"):
             if v.get("audio") or v.get("presenters") or v.get("presenter_tag"):
@@ -573,7 +578,7 @@ class BatchManifestView(_BatchCreate):
             raise ApiError(400, "invalid_manifest", str(exc), field="manifest") from exc
         pairs = self._resolve(
             rows,
-            self.visible(AudioTrack).filter(project=project),
+            self.visible(AudioTrack).filter(Q(project=project) | Q(project__isnull=True)),
             self.visible(Presenter),
             "manifest",
         )
@@ -674,8 +679,8 @@ class ResultListView(ApiView):
         qs = self.visible(MediaAsset)
         for key in ("batch", "project", "presenter"):
             value = request.query_params.get(key, "")
-            if value.isdigit() and len(value) < 19:
-                qs = qs.filter(**{f"{key}_id": int(value)})
+            if value:
+                qs = qs.filter(**{f"{key}_id": parse_id(value) or 0})
         if request.query_params.get("needs_review") in ("1", "true"):
             qs = qs.filter(needs_review_q())
         return paginate(

@@ -40,6 +40,8 @@ for _p in (str(ROOT), str(BENCH_DIR)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+from results_md import replace_section  # noqa: E402
+
 GOALS = {"wav2lip": 20.0, "musetalk15": 4.0}
 FPS = 25
 #: Seconds of presenter footage (played back and forth under the speech).
@@ -241,10 +243,8 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def write_results(path: Path, text: str) -> None:
-    """Replace this script's own section; the others are kept (bench/results_md.py)."""
-    from results_md import replace_section
-
-    replace_section(path, "## GPU", text)
+    """Rewrite the "## GPU" section of ``path``; the other sections stay (bench/results_md.py)."""
+    replace_section(path, "GPU", text)
 
 
 def section(rows: list[Row], args: argparse.Namespace, reason: str | None) -> str:

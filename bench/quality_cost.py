@@ -40,7 +40,9 @@ from results_md import replace_section  # noqa: E402
 
 import bench  # noqa: E402
 
-HEADING = "## Quality check (bench/quality_cost.py)"
+#: This script's section of RESULTS.md (bench/results_md.py) and its heading line.
+SECTION = "Quality check"
+HEADING = f"## {SECTION} (bench/quality_cost.py)"
 GOAL_SHARE = 0.10
 
 
@@ -215,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{q.sync:.2f} | {q.face_share:.2f} | {sharp} |"
             + (f" {ref:.2f} |" if ref is not None else "")
         )
-    replace_section(Path(args.results), HEADING, "\n".join(lines))
+    replace_section(Path(args.results), SECTION, "\n".join(lines))
     print(f"written to {args.results}")
     return 0
 

@@ -1,32 +1,41 @@
-"""``bench/RESULTS.md`` is shared by several scripts: each owns one ``## `` section.
-
-``bench/bench.py`` writes the head of the file (up to the first ``## `` heading) and keeps the
-sections; the other scripts replace only their own section (:func:`replace_section`).
-"""
+"""``bench/RESULTS.md`` is shared by several scripts, each owning one ``## `` section (the
+engine benchmark ``bench/bench.py`` owns the top, ``bench/gpu.py`` "## GPU", ``bench/load.py``
+"## Load", ``bench/quality_cost.py`` "## Quality check"): :func:`replace_section` rewrites one
+section and keeps every other as it is; :func:`split_sections` gives the head and the sections
+(``bench/bench.py`` rewrites the head and carries the sections over)."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 
-def replace_section(path: Path, heading: str, text: str) -> None:
-    """Put ``text`` (starting with ``heading``) where the section ``heading`` is in ``path``
-    (from that heading to the next ``## `` heading), or append it; the rest is kept."""
+def split_sections(text: str) -> tuple[str, list[str]]:
+    """(the part before the first ``## `` heading, each ``## `` section with its heading)."""
+    starts = [i + 1 for i in range(len(text)) if text.startswith("\n## ", i)]
+    if not starts:
+        return text, []
+    head = text[: starts[0]]
+    bounds = [*starts, len(text)]
+    return head, [text[a:b] for a, b in pairwise(bounds)]
+
+
+def replace_section(path: Path, heading: str, body: str) -> None:
+    """Put ``body`` (which starts with ``## <heading>``) in place of the section whose heading
+    starts with ``## <heading>``, or at the end when there is none; the rest stays."""
     old = path.read_text() if path.exists() else "# Benchmark results\n"
-    body = text.rstrip("\n") + "\n"
-    key = heading.split("(")[0].strip()
-    start = _find(old, key)
-    if start < 0:
-        path.write_text(old.rstrip("\n") + "\n\n" + body)
-        return
-    end = old.find("\n## ", start + 1)
-    rest = old[end + 1 :] if end >= 0 else ""
-    path.write_text(old[:start] + body + ("\n" + rest if rest else ""))
-
-
-def _find(text: str, key: str) -> int:
-    """Offset of the line starting with ``key`` (a ``## `` heading), or -1."""
-    if text.startswith(key):
-        return 0
-    at = text.find("\n" + key)
-    return at + 1 if at >= 0 else -1
+    head, sections = split_sections(old)
+    marker = f"## {heading}"
+    body = body.rstrip("\n") + "\n"
+    for n, section in enumerate(sections):
+        if section.startswith(marker):
+            tail = "\n" if n + 1 < len(sections) else ""
+            sections[n] = body + tail
+            break
+    else:
+        if sections:
+            sections[-1] = sections[-1].rstrip("\n") + "\n\n"
+        else:
+            head = head.rstrip("\n") + "\n\n"
+        sections.append(body)
+    path.write_text(head + "".join(sections))

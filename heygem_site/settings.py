@@ -18,6 +18,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from heygem_site import local_redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HEYGEM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -117,6 +119,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The language a logged-in person chose on their profile wins over the browser's.
+    "studio.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "heygem_site.security_headers.StudioCSPMiddleware",
@@ -249,6 +253,26 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o640
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
 
+# --- E-mail (notifications, invitations) ------------------------------------------------
+# Django's own e-mail settings from the environment. Nothing is e-mailed unless the operator
+# names a mail server (EMAIL_HOST) or a backend (EMAIL_BACKEND, e.g. the file-based one).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+#: Folder of the file-based backend (django.core.mail.backends.filebased.EmailBackend).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "HeyGem Studio <heygem@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: Whether the studio sends e-mail at all (batch notifications, invitations).
+EMAIL_ENABLED = bool(EMAIL_HOST or os.environ.get("EMAIL_BACKEND"))
+#: The address people open the studio at, for links in e-mails (no request says it there).
+STUDIO_URL = os.environ.get("STUDIO_URL", f"http://localhost:{os.environ.get('PORT', '7860')}")
+
 # --- Quotas (studio/services/quotas.py; 0 = no limit) -------------------------------------
 #: Bytes one team may store: presenters + audio + render outputs (+ open uploads' rest).
 TEAM_STORAGE_QUOTA_BYTES = env_int("TEAM_STORAGE_QUOTA_BYTES", 0)
@@ -259,15 +283,23 @@ USER_MAX_OPEN_UPLOADS = env_int("USER_MAX_OPEN_UPLOADS", 10)
 
 # --- Engine -------------------------------------------------------------------------------
 LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
+# The operator's model mirror for `python -m lipsync models download` (read by the CLI itself;
+# the "Engines and models" page writes it into the commands it shows). Never contacted otherwise.
+LIPSYNC_MODEL_MIRROR = os.environ.get("LIPSYNC_MODEL_MIRROR", "")
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
 #: Engine whose *prepare* the presenter face check runs.
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "warp")
+#: Font file subtitles are burned in with; empty: fontconfig's sans-serif (a CJK-capable one
+#: for Chinese text), found at run time with fc-match.
+LIPSYNC_SUBTITLE_FONT = os.environ.get("LIPSYNC_SUBTITLE_FONT", "")
 #: Device of a render worker: "cuda:0", "cpu", "auto".
 LIPSYNC_DEVICE = os.environ.get("LIPSYNC_DEVICE", "auto")
 os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)
 
 # --- Redis, RQ, Channels ------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
+# Without REDIS_URL: this checkout's own Redis (a port and password kept in VAR_DIR/redis-url,
+# heygem_site/local_redis.py), so two checkouts on one machine never share queues.
+REDIS_URL = os.environ.get("REDIS_URL") or local_redis.default_url(VAR_DIR)
 #: The queues (studio.queues.QueueName): "cpu" for checks, thumbnails and waveforms, "gpu"
 #: for renders; "default" only for RQ's own tools.
 RQ_QUEUES = {
@@ -303,8 +335,17 @@ RENDER_RETRY_INTERVALS_S = [int(x) for x in env_list("RENDER_RETRY_INTERVALS_S",
 RENDER_STALE_AFTER_S = env_int("RENDER_STALE_AFTER_S", 30)
 #: How often workers (between jobs) and the reconciler process look for dead tasks.
 RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 10)
-#: A queued task whose job is missing from Redis this long is queued again.
+#: A queued task whose job is missing from Redis this long is queued again (also the grace
+#: before any background job that never started is taken for lost: studio/recovery.py).
 RECONCILE_LOST_QUEUED_S = env_int("RECONCILE_LOST_QUEUED_S", 60)
+#: A worker whose Redis heartbeat is older than this counts as dead (every job kind; workers
+#: beat every PROGRESS_HEARTBEAT_INTERVAL_S while busy and every RECONCILE_INTERVAL_S idle).
+WORKER_STALE_AFTER_S = env_int("WORKER_STALE_AFTER_S", 30)
+#: A running render that has made no progress this long is taken for lost even though its
+#: worker still beats (the run hangs); it is re-queued or failed.
+RENDER_HUNG_AFTER_S = env_int("RENDER_HUNG_AFTER_S", 300)
+#: Runs of a face check, an audio check or a thumbnail before a lost one is failed for good.
+CHECK_MAX_ATTEMPTS = env_int("CHECK_MAX_ATTEMPTS", 2)
 #: Frames/s per worker assumed by the estimate before this install has measured any render:
 #: about what a 2-core CPU worker reaches with the warp engine on a 576p to 720p presenter.
 RENDER_ESTIMATE_FALLBACK_FPS = env_float("RENDER_ESTIMATE_FALLBACK_FPS", 100.0)
@@ -317,7 +358,8 @@ SENDFILE_X_ACCEL = env_bool("SENDFILE_X_ACCEL", False)
 SENDFILE_URL_PREFIX = os.environ.get("SENDFILE_URL_PREFIX", "/protected-media/")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis that rides out a Redis restart (heygem_site/channel_layer.py).
+        "BACKEND": "heygem_site.channel_layer.ResilientRedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, which cuts the channel layer's
         # 5 s blocking BZPOPMIN (websockets then drop every 5 s): allow longer reads.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},

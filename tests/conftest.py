@@ -89,7 +89,7 @@ def _redis_settings(url: str, is_async: bool) -> dict:
         "RQ_QUEUES": queues,
         "CHANNEL_LAYERS": {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "heygem_site.channel_layer.ResilientRedisChannelLayer",
                 "CONFIG": {"hosts": [{"address": url, "socket_timeout": 15}]},
             }
         },
@@ -105,6 +105,16 @@ DEAD_REDIS_URL = "redis://127.0.0.1:1/0"
 def _no_default_redis(settings):
     for key, value in _redis_settings(DEAD_REDIS_URL, True).items():
         setattr(settings, key, value)
+
+
+@pytest.fixture(autouse=True)
+def _language_reset_after_each_test():
+    """A request in Chinese leaves the thread's language on Chinese (Django activates it and
+    never resets it): the next test starts from the default again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..progress import CancelCheck, ProgressCallback
+from ..subtitles import Cue
 
 if TYPE_CHECKING:
     from ..track import FaceTrack, Pick
@@ -52,6 +53,12 @@ class RenderOptions:
     timeline: str = "pingpong"
     duration_s: float | None = None
     video_codec: str = "auto"
+    #: Cues of the speech (:func:`lipsync.subtitles.parse_subtitles`): a subtitle track of the
+    #: output, drawn into the picture too with ``burn_subtitles`` (``subtitle_font``: a font
+    #: file, else fontconfig's sans-serif).
+    subtitles: tuple[Cue, ...] = ()
+    burn_subtitles: bool = False
+    subtitle_font: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +158,14 @@ def available_engines() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def engine_names() -> list[str]:
+    """The built-in engines and any registered since, without importing an engine (so
+    without torch): what the model manager's status lists."""
+    from .builtin import BUILTIN_ENGINES
+
+    return sorted(set(BUILTIN_ENGINES) | set(_REGISTRY))
+
+
 def usable_engines(model_dir: PathLike | None = None) -> list[str]:
     """Names of the engines this install can run (see :meth:`Engine.weights_available`)."""
     _load_builtin_engines()
@@ -175,4 +190,6 @@ def get_engine(name: str | None = None, **kwargs: Any) -> Engine:
 
 def _load_builtin_engines() -> None:
     # Importing the modules runs their @register_engine decorators.
-    from . import builtin  # noqa: F401
+    from . import builtin
+
+    builtin.load()

@@ -1,6 +1,13 @@
 """Models of the rendering side: batches, render tasks and their output media."""
 
-from .assets import MediaAsset, QualityState, needs_review_q, output_path_for, team_disk_usage
+from .assets import (
+    MediaAsset,
+    QualityState,
+    ThumbnailStatus,
+    needs_review_q,
+    output_path_for,
+    team_disk_usage,
+)
 from .batches import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -27,6 +34,7 @@ __all__ = [
     "QualityState",
     "RenderTask",
     "TaskStatus",
+    "ThumbnailStatus",
     "derive_batch_status",
     "done_percent",
     "needs_review_q",

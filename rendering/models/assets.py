@@ -20,6 +20,12 @@ def output_path_for(team_id: int, batch_id: int, name: str) -> str:
     return f"outputs/{team_id}/{batch_id}/{name}"
 
 
+class ThumbnailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
 class QualityState(models.TextChoices):
     """Where a video's quality check stands (see :attr:`MediaAsset.quality_state`)."""
 
@@ -65,6 +71,14 @@ class MediaAsset(TeamScopedModel, TimeStamped):
     download_name = models.CharField(max_length=255)
     file = models.FileField(max_length=255)
     thumbnail = models.FileField(blank=True, max_length=255)
+    #: The thumbnail job (cpu queue) and its state: the reconciler sends a lost one again.
+    #: A render's output starts pending (rendering/jobs.py); other rows have nothing to wait for.
+    thumbnail_status = models.CharField(
+        max_length=8, choices=ThumbnailStatus.choices, default=ThumbnailStatus.READY
+    )
+    thumbnail_job_id = models.CharField(max_length=64, blank=True)
+    thumbnail_queued_at = models.DateTimeField(null=True, blank=True)
+    thumbnail_attempts = models.PositiveSmallIntegerField(default=0)
     duration_s = models.FloatField(null=True, blank=True)
     size_bytes = models.BigIntegerField(default=0)
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -87,6 +101,11 @@ class MediaAsset(TeamScopedModel, TimeStamped):
     quality_error = NoticeField()
     #: When the check ended (with a score or an error); null while it is pending.
     quality_checked_at = models.DateTimeField(null=True, blank=True)
+    #: The check's job (cpu queue), like the thumbnail's: a pending check whose job is lost is
+    #: sent again or ended by the reconciler (:mod:`rendering.reconcile`).
+    quality_job_id = models.CharField(max_length=64, blank=True)
+    quality_queued_at = models.DateTimeField(null=True, blank=True)
+    quality_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -142,6 +161,14 @@ class MediaAsset(TeamScopedModel, TimeStamped):
                     continue
 
 
+def results_made_with(obj: Presenter | AudioTrack) -> int:
+    """Finished videos made with a presenter or audio track (kept when it is deleted: their
+    link to it is cleared)."""
+    if isinstance(obj, Presenter):
+        return MediaAsset.objects.filter(presenter=obj).count()
+    return MediaAsset.objects.filter(audio=obj).count()
+
+
 def team_output_bytes(team) -> int:
     """Bytes of a team's render outputs (counted by the library's storage quota)."""
     return int(MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0)
@@ -151,7 +178,7 @@ def team_disk_usage(team) -> dict[str, int]:
     """Bytes used by a team: render outputs, presenters, audio."""
     outputs = MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     presenters = Presenter.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
-    audio = AudioTrack.objects.filter(project__team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
+    audio = AudioTrack.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     return {
         "outputs": outputs,
         "presenters": presenters,

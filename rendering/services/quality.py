@@ -6,6 +6,14 @@ once, and a check that fails can never fail the render). A failed check leaves t
 and stores an "internal error, reference <id>" notice; the traceback is in the worker's log
 under that reference. Previews are not checked (a person is watching them anyway).
 
+Every database step of a run survives one lost connection (:func:`studio.db.reconnecting`).
+A run that cannot end its video (worker killed, Redis flushed, the database gone at the end)
+leaves the check pending with its job recorded on the video (``quality_job_id``,
+``quality_queued_at``, ``quality_attempts``); the render side's reconciler judges that job by
+the rule of :mod:`studio.recovery`, as it does thumbnails', and sends the check again or ends
+it with a reason (:func:`rendering.reconcile.reconcile_quality_checks`): no video stays
+"checking".
+
 The manifest :func:`quality_csv` goes into every zip of videos as ``quality.csv``.
 """
 
@@ -16,17 +24,15 @@ import io
 import logging
 import os
 from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_noop
-from redis import Redis
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
+from rq import get_current_job
 
 from lipsync.quality import measure_quality
-from studio.notices import internal_error, notice
+from studio.db import reconnecting
+from studio.notices import internal_error
 
 from ..models import MediaAsset, RenderTask
 
@@ -37,8 +43,15 @@ QUALITY_STAGE = gettext_noop("the quality check")
 
 
 def check(asset_id: int) -> int | None:
-    """Measure the video ``asset_id`` and store its score (None when there is none)."""
-    asset = MediaAsset.objects.filter(pk=asset_id).select_related("presenter").first()
+    """Measure the video ``asset_id`` and store its score (None when there is none).
+
+    Under RQ the run writes only while the video still carries its job (``quality_job_id``):
+    a run the reconciler has replaced or ended does nothing."""
+    job = get_current_job()
+    rows = MediaAsset.objects.filter(pk=asset_id)
+    if job is not None:
+        rows = rows.filter(quality_job_id=job.id)
+    asset = reconnecting(rows.select_related("presenter").first)
     if asset is None or asset.is_preview:
         return None
     presenter = asset.presenter
@@ -55,15 +68,17 @@ def check(asset_id: int) -> int | None:
         )
     except Exception as exc:  # recorded with a log reference; the video itself stays fine
         error = internal_error(QUALITY_STAGE, exc, log)
-        MediaAsset.objects.filter(pk=asset.pk).update(
+        reconnecting(
+            rows.update,
             quality_score=None,
             quality_details={},
             quality_error=error,
             quality_checked_at=timezone.now(),
         )
-        _publish(asset.pk)
+        reconnecting(publish, asset.pk)
         return None
-    MediaAsset.objects.filter(pk=asset.pk).update(
+    reconnecting(
+        rows.update,
         quality_score=report.score,
         quality_details=report.to_dict(),
         quality_error=None,
@@ -78,7 +93,7 @@ def check(asset_id: int) -> int | None:
         "-" if report.sharpness is None else f"{report.sharpness:.2f}",
         report.seconds,
     )
-    _publish(asset.pk)
+    reconnecting(publish, asset.pk)
     return report.score
 
 
@@ -102,60 +117,13 @@ def _animated_face(asset: MediaAsset) -> tuple[float, float] | None:
     return (point[0] * scale, point[1] * scale)
 
 
-def _publish(asset_id: int) -> None:
+def publish(asset_id: int) -> None:
     """Show the new badge on the batch page (the task's row, over the websocket)."""
     from ..progress import publish_task
 
     task = RenderTask.objects.filter(output_id=asset_id).select_related("batch", "output").first()
     if task is not None:
         publish_task(task)
-
-
-def job_id_for(asset_id: int) -> str:
-    """The RQ job id of a video's check (fixed, so the reconciler can find it)."""
-    return f"quality-{asset_id}"
-
-
-#: RQ states of a check's job that may still produce a result.
-ALIVE = (
-    JobStatus.CREATED,
-    JobStatus.QUEUED,
-    JobStatus.STARTED,
-    JobStatus.DEFERRED,
-    JobStatus.SCHEDULED,
-)
-
-
-def settle_lost(connection: Redis, now: datetime | None = None) -> list[int]:
-    """Checks still pending whose job is gone from Redis or ended without a result (its
-    worker died, Redis lost it) end as failed with a reason: no video stays "being checked"
-    forever. Returns the ids of those videos. Run by :func:`rendering.reconcile.reconcile`."""
-    now = now or timezone.now()
-    settled = []
-    pending = MediaAsset.objects.filter(
-        is_preview=False,
-        quality_checked_at__isnull=True,
-        created_at__lt=now - timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S),
-    ).only("pk")
-    for asset in pending:
-        try:
-            status = Job.fetch(job_id_for(asset.pk), connection=connection).get_status()
-        except NoSuchJobError:
-            status = None
-        if status in ALIVE:
-            continue
-        log.warning("quality check of media %s ended without a result (%s)", asset.pk, status)
-        lost = notice(
-            "quality_lost",
-            gettext_noop("The quality check ended without a result (%(status)s)."),
-            status=status.value if status is not None else "gone",
-        )
-        if MediaAsset.objects.filter(pk=asset.pk, quality_checked_at__isnull=True).update(
-            quality_error=lost, quality_checked_at=now
-        ):
-            settled.append(asset.pk)
-            _publish(asset.pk)
-    return settled
 
 
 #: Columns of ``quality.csv`` (one row per video of the zip).

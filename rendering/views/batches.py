@@ -6,14 +6,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import F, Q
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
+from lipsync.engines import DEFAULT_ENGINE
+from studio import queues
+from studio.ids import parse_id, parse_ids, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
+from studio.services import notifications
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
 from ..client_strings import BATCH as BATCH_STRINGS
@@ -21,6 +25,7 @@ from ..models import Batch, Quality, RenderTask
 from ..payloads import snapshot
 from ..services import batches as service
 from ..services import estimates
+from ..services.engines import EngineChoice, engine_choices
 
 SIZE_CAPS = [(None, gettext_lazy("Original size")), (1080, "1080p"), (720, "720p"), (480, "480p")]
 
@@ -36,6 +41,9 @@ def batch_list(request):
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
+    project = request.GET.get("project", "")
+    if project.isdigit():
+        qs = qs.filter(project_id=int(project))
     if request.GET.get("previews") != "1":
         qs = qs.filter(is_preview=False)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
@@ -49,44 +57,52 @@ def batch_list(request):
             "page": page,
             "batches": page.object_list,
             "status": status,
+            "project": project if project.isdigit() else "",
             "can_create": can(request, Role.MEMBER),
         },
     )
 
 
-def _engine_choices() -> list[dict]:
-    """Every engine with whether this install can run it (unusable ones are shown disabled)."""
-    names = sorted(available_engines(), key=lambda n: (n != DEFAULT_ENGINE, n))
-    return [{"name": n, "usable": get_engine_class(n).weights_available()} for n in names]
+def _engine_choices() -> list[EngineChoice]:
+    """Every engine with whether this install can run it (unusable ones are shown disabled) and
+    its licence note; read from the model folder without importing the engines (no torch)."""
+    return engine_choices()
 
 
-@team_view(Role.MEMBER)
-def batch_create(request):
+def _project_choice(request, projects):
+    """The project the form names (``project`` posted or in the query), else the first one.
+
+    Returns (project or None, error message or None): a value that is not the id of one of
+    ``projects`` is an error, whatever it looks like (issue 9, item 10: ``project=abc``).
+    """
+    raw = request.POST.get("project") or request.GET.get("project")
+    if not raw:
+        return projects.first(), None
+    project_id = parse_id(raw)
+    project = projects.filter(pk=project_id).first() if project_id else None
+    if project is None:
+        return None, _(
+            "This project does not exist or is not yours to use. Choose a project from the list."
+        )
+    return project, None
+
+
+def _form_context(request, project) -> dict[str, Any]:
     team = request.membership.team
-    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
-        team=team, archived=False
-    )
-    project_id = request.POST.get("project") or request.GET.get("project")
-    project = projects.filter(pk=project_id).first() if project_id else projects.first()
-    audios = (
-        AudioTrack.objects.for_user(request.user).filter(project=project)
-        if project
-        else AudioTrack.objects.none()
-    )
+    audios = _audio_for(request, project) if project else AudioTrack.objects.none()
     presenters = (
         Presenter.objects.for_user(request.user)
         .filter(team=team, archived=False)
         .exclude(status=MediaStatus.FAILED)
         .prefetch_related("tags")
     )
-    engines = _engine_choices()
-    context: dict[str, Any] = {
-        "projects": projects,
+    return {
+        "projects": _form_projects(request),
         "project": project,
         "audios": audios,
         "presenters": presenters,
         "tags": Tag.objects.for_user(request.user).filter(team=team),
-        "engines": engines,
+        "engines": _engine_choices(),
         "default_engine": DEFAULT_ENGINE,
         "qualities": Quality.choices,
         "size_caps": SIZE_CAPS,
@@ -97,22 +113,40 @@ def batch_create(request):
             "quality": Quality.STANDARD,
             "max_height": "",
             "name": "",
+            "burn_subtitles": False,
         },
     }
+
+
+def _form_projects(request):
+    return Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
+        team=request.membership.team, archived=False
+    )
+
+
+def _refused(request, context: dict[str, Any], error: str):
+    """The form again with ``error`` (400), or ``{"error"}`` for the page's scripts."""
+    if wants_json(request):
+        return JsonResponse({"error": error}, status=400)
+    messages.error(request, error)
+    return render(request, "batches/batch_create.html", context, status=400)
+
+
+@team_view(Role.MEMBER)
+def batch_create(request):
+    project, error = _project_choice(request, _form_projects(request))
+    context = _form_context(request, project)
+    if error is not None:
+        return _refused(request, context, error)
     if request.method != "POST":
-        preselect = request.GET.getlist("presenter")
-        context["selected_presenters"] = {int(p) for p in preselect if p.isdigit()}
+        context["selected_presenters"] = set(parse_ids(request.GET.getlist("presenter"))[0])
         return render(request, "batches/batch_create.html", context)
 
     if project is None:
-        messages.error(request, _("Choose a project first."))
-        return render(request, "batches/batch_create.html", context, status=400)
-    spec, error = _spec_from_post(request, project, audios, presenters)
+        return _refused(request, context, _("Choose a project first."))
+    spec, error = _spec_from_post(request, project, context["audios"], context["presenters"])
     batch, error = _submit(request, spec, error)
     if error is not None:
-        if wants_json(request):
-            return JsonResponse({"error": error}, status=400)
-        messages.error(request, error)
         context.update(
             {
                 "selected_audios": {a.pk for a in spec.audios} if spec else set(),
@@ -122,26 +156,38 @@ def batch_create(request):
                     "quality": request.POST.get("quality", Quality.STANDARD),
                     "max_height": request.POST.get("max_height", ""),
                     "name": request.POST.get("name", ""),
+                    "burn_subtitles": request.POST.get("burn_subtitles") == "1",
                 },
             }
         )
-        return render(request, "batches/batch_create.html", context, status=400)
+        return _refused(request, context, error)
     if wants_json(request):
-        return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
+        return _created_json(batch)
     return redirect(batch)
+
+
+def _audio_for(request, project: Project):
+    """The tracks a batch of ``project`` may use: its own and the team's audio library's
+    (tracks without a project), the project's first."""
+    return (
+        AudioTrack.objects.for_user(request.user)
+        .filter(team=project.team_id)
+        .filter(Q(project=project) | Q(project__isnull=True))
+        .order_by(F("project_id").asc(nulls_last=True), "-created_at")
+    )
 
 
 def _spec_from_post(request, project, audios, presenters, preview: bool = False):
     """The BatchSpec of a create/preview form; (spec, error message or None)."""
-    audio_ids = [int(v) for v in request.POST.getlist("audio") if v.isdigit()]
-    presenter_ids = [int(v) for v in request.POST.getlist("presenter") if v.isdigit()]
+    audio_ids, bad_audio = parse_ids(request.POST.getlist("audio"))
+    presenter_ids, bad_presenter = parse_ids(request.POST.getlist("presenter"))
     chosen_audios = list(audios.filter(pk__in=audio_ids))
     chosen_presenters = list(presenters.filter(pk__in=presenter_ids))
     max_height = request.POST.get("max_height") or None
     if max_height is not None:
-        if not max_height.isdigit() or not 16 <= int(max_height) <= 4320:
+        max_height = parse_int(max_height, minimum=16, maximum=4320)
+        if max_height is None:
             return None, _("Choose a valid output size.")
-        max_height = int(max_height)
     spec = service.BatchSpec(
         project=project,
         audios=chosen_audios,
@@ -151,9 +197,13 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         quality=request.POST.get("quality") or Quality.STANDARD,
         name=request.POST.get("name", ""),
         preview=preview,
+        burn_subtitles=request.POST.get("burn_subtitles") == "1",
     )
-    if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(
-        set(presenter_ids)
+    if (
+        bad_audio
+        or bad_presenter
+        or len(chosen_audios) != len(audio_ids)
+        or len(chosen_presenters) != len(presenter_ids)
     ):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
     if preview:
@@ -161,8 +211,19 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
     return spec, None
 
 
+def queue_away_text() -> str:
+    return _(
+        "The render queue is not reachable right now. Your renders are saved and start by "
+        "themselves when it is back: there is no need to submit them again."
+    )
+
+
 def _submit(request, spec, error: str | None):
-    """Create the batch of a form that passed its checks; (batch, None) or (None, reason)."""
+    """Create the batch of a form that passed its checks; (batch, None) or (None, reason).
+
+    With Redis away the batch is still created (its tasks wait in their team's backlog and the
+    scheduler hands them over once Redis is back) and the person is told so: on the batch page
+    (``queue_away``), or in the JSON answer."""
     if error is not None:
         return None, error
     try:
@@ -171,16 +232,24 @@ def _submit(request, spec, error: str | None):
         return None, str(exc)
 
 
+def _created_json(batch, **extra: Any) -> JsonResponse:
+    body: dict[str, Any] = {"id": batch.pk, "url": batch.get_absolute_url(), **extra}
+    if not queues.reachable():
+        body.update(queue_unavailable=True, message=queue_away_text())
+    return JsonResponse(body, status=201)
+
+
 @team_view(Role.MEMBER)
 @require_POST
 def batch_preview(request):
     """A 3-second render of one presenter with one audio track."""
     team = request.membership.team
-    project = get_object_or_404(
-        Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team),
-        pk=request.POST.get("project"),
-    )
-    audios = AudioTrack.objects.for_user(request.user).filter(project=project)
+    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team)
+    project, error = _project_choice(request, projects)
+    if project is None:
+        error = error or _("Choose a project first.")
+        return _refused(request, _form_context(request, None), error)
+    audios = _audio_for(request, project)
     presenters = Presenter.objects.for_user(request.user).filter(team=team)
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
     batch, error = _submit(request, spec, error)
@@ -190,14 +259,7 @@ def batch_preview(request):
         messages.error(request, error)
         return redirect(f"{_url('batch_create')}?project={project.pk}")
     if wants_json(request):
-        return JsonResponse(
-            {
-                "id": batch.pk,
-                "url": batch.get_absolute_url(),
-                "status_url": _url("batch_status", batch.pk),
-            },
-            status=201,
-        )
+        return _created_json(batch, status_url=_url("batch_status", batch.pk))
     return redirect(batch)
 
 
@@ -210,9 +272,12 @@ def _url(name: str, *args) -> str:
 @team_view()
 def batch_detail(request, pk):
     batch = get_scoped(request, Batch, pk)
+    # Seeing the batch is reading what the notification about it said.
+    notifications.mark_read(request.user, url=batch.get_absolute_url())
     tasks = list(batch.tasks.select_related("output"))
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
+    has_active = any(t.is_active for t in tasks)
     return render(
         request,
         "batches/batch_detail.html",
@@ -225,7 +290,72 @@ def batch_detail(request, pk):
             "ws_path": f"/ws/batches/{batch.pk}/",
             "has_outputs": any(t.output_id for t in tasks),
             "has_failed": any(t.retryable for t in tasks),
-            "has_active": any(t.is_active for t in tasks),
+            "has_active": has_active,
+            "queue_away": queue_away_text() if has_active and not queues.reachable() else "",
+        },
+    )
+
+
+@team_view()
+def batch_edit(request, pk):
+    """Rename a batch."""
+    batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
+    error = None
+    if request.method == "POST":
+        try:
+            service.rename_batch(actor(request), batch, request.POST.get("name", ""))
+        except service.BatchRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("Batch renamed."))
+            return redirect(batch)
+    return render(
+        request,
+        "batches/batch_edit.html",
+        {"batch": batch, "name": request.POST.get("name", batch.name), "error": error},
+        status=400 if error else 200,
+    )
+
+
+@team_view()
+def batch_delete(request, pk):
+    """Ask (what goes, what stays, whether its videos go too), then delete the batch."""
+    batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
+    project = batch.project
+    if request.method == "POST":
+        try:
+            outcome = service.delete_batch(
+                actor(request), batch, delete_videos=request.POST.get("delete_videos") == "1"
+            )
+        except service.BatchRefused as exc:
+            messages.error(request, str(exc))
+            return redirect(batch)
+        if outcome.videos_deleted:
+            text = ngettext(
+                "Batch %(name)s and its finished video deleted.",
+                "Batch %(name)s and its %(n)d finished videos deleted.",
+                outcome.videos_deleted,
+            )
+        elif outcome.videos_kept:
+            text = ngettext(
+                "Batch %(name)s deleted; its finished video stays in the media library.",
+                "Batch %(name)s deleted; its %(n)d finished videos stay in the media library.",
+                outcome.videos_kept,
+            )
+        else:
+            text = _("Batch %(name)s deleted.")
+        n = outcome.videos_deleted or outcome.videos_kept
+        messages.success(request, text % {"name": batch.display_name, "n": n})
+        return redirect(project)
+    counts = batch.counts()
+    return render(
+        request,
+        "batches/batch_delete.html",
+        {
+            "batch": batch,
+            "renders": counts["total"],
+            "active": counts["queued"] + counts["running"],
+            "videos": batch.assets.count(),
         },
     )
 
@@ -242,15 +372,15 @@ def batch_estimate(request):
     """How long the batch the form describes would take: ``?engine=&audio=<id>&presenters=<n>``
     (the new-batch page asks this instead of computing the rule itself)."""
     team = request.membership.team
-    ids = [int(v) for v in request.GET.getlist("audio") if v.isdigit()]
-    audios = AudioTrack.objects.for_user(request.user).filter(project__team=team, pk__in=ids)
+    ids, _bad = parse_ids(request.GET.getlist("audio"))
+    audios = AudioTrack.objects.for_user(request.user).filter(team=team, pk__in=ids)
     seconds = {a.pk: a.duration_s or 0.0 for a in audios}
-    presenters = request.GET.get("presenters", "0")
+    presenters = parse_int(request.GET.get("presenters", "0"))
     estimate = estimates.batch_estimate(
         team,
         request.GET.get("engine") or DEFAULT_ENGINE,
         [seconds[i] for i in ids if i in seconds],
-        int(presenters) if presenters.isdigit() else 0,
+        presenters or 0,
     )
     return JsonResponse(estimate.to_json())
 

@@ -20,7 +20,6 @@ from django.db.models import Model, Q
 from django.http import (
     Http404,
     HttpRequest,
-    HttpResponseBadRequest,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -29,6 +28,7 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from studio.ids import parse_id, parse_ids
 from studio.models import Presenter, Project, Role, Team
 from studio.services.storage import free_disk_bytes, human_bytes
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
@@ -95,9 +95,15 @@ def batch_zip(request, pk):
 def media_zip(request):
     """A zip of the chosen assets (``?id=1&id=2`` or POSTed ``id``)."""
     ids = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
-    ids = [int(i) for i in ids if str(i).isdigit()]
+    ids, _bad = parse_ids(ids)
     if not ids:
-        return HttpResponseBadRequest(_("Choose at least one video."))
+        # The page's button stays disabled until a video is ticked; without the script (or
+        # called directly) the answer is the library again, saying what to do.
+        message = _("Tick at least one video, then download the selection.")
+        if wants_json(request):
+            return JsonResponse({"error": message}, status=400)
+        messages.error(request, message)
+        return redirect("media_library")
     team = request.membership.team
     assets = list(
         MediaAsset.objects.for_user(request.user)
@@ -123,8 +129,9 @@ def media_library(request):
             Q(title__icontains=q) | Q(download_name__icontains=q) | Q(batch__name__icontains=q)
         )
     for key, value in filters.items():
-        if value.isdigit():
-            qs = qs.filter(**{f"{key}_id": int(value)})
+        if value:
+            # A filter that is not an id matches nothing (as an id of no row would).
+            qs = qs.filter(**{f"{key}_id": parse_id(value) or 0})
     if request.GET.get("previews") != "1":
         qs = qs.filter(is_preview=False)
     review = request.GET.get("review") == "1"

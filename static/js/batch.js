@@ -150,6 +150,7 @@
     const failed = counts.failed || 0;
     let text = fmt(I18N.counts, { done: done, total: summary.total || 0 });
     if (failed) text += " · " + fmt(I18N.failedCount, { n: failed });
+    if (counts.cancelled) text += " · " + fmt(I18N.cancelledCount, { n: counts.cancelled });
     document.querySelector("[data-batch-counts]").textContent = text;
     if (batch) {
       const badge = document.querySelector("[data-batch-status]");
@@ -173,6 +174,9 @@
     if (retry) retry.hidden = !summary.retryable;
     const cancel = document.querySelector("[data-batch-cancel]");
     if (cancel) cancel.hidden = !summary.active;
+    // A batch is deleted once nothing of it is queued or running any more.
+    const remove = document.querySelector("[data-batch-delete]");
+    if (remove) remove.hidden = Boolean(summary.active);
   }
 
   function applySnapshot(snapshot) {

@@ -8,6 +8,7 @@ its background check (face track or audio analysis) is queued once the row is co
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -35,8 +36,10 @@ from ..audit import record
 from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
 from ..models.library import random_name
 from ..notices import Notice, from_input_error, input_error, notice
-from . import quotas
+from . import quotas, storage
 from .storage import mark_media_store
+
+log = logging.getLogger("studio.library")
 
 
 def display_name(filename: str) -> str:
@@ -134,10 +137,15 @@ def _store(src: str, stored_name: str, move: bool) -> str:
     mark_media_store()
     dest = Path(settings.MEDIA_ROOT) / stored_name
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if move:
-        shutil.move(src, dest)
-    else:
-        shutil.copyfile(src, dest)
+    try:
+        if move:
+            shutil.move(src, dest)  # a rename on the same file system, else a copy
+        else:
+            shutil.copyfile(src, dest)
+    except OSError:
+        # A copy cut short (a full disk) leaves no part of the file in the library.
+        dest.unlink(missing_ok=True)
+        raise
     os.chmod(dest, 0o640)
     return stored_name
 
@@ -197,11 +205,21 @@ def create_presenter(
 
 
 def create_audio(
-    actor: Actor, project: Project, path: str, filename: str, *, move: bool = True
+    actor: Actor,
+    team: Team,
+    path: str,
+    filename: str,
+    *,
+    project: Project | None = None,
+    move: bool = True,
 ) -> AudioTrack:
-    """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
-    info, fields = _take_in(actor, path, filename, f"audio/{project.team_id}", probe_audio, move)
+    """Probe ``path`` and make it an AudioTrack of ``team``, in ``project`` or (None) in the
+    team's audio library; queue its analysis."""
+    if project is not None and project.team_id != team.pk:
+        raise ValueError("the project is not the team's")
+    info, fields = _take_in(actor, path, filename, f"audio/{team.pk}", probe_audio, move)
     track = AudioTrack.objects.create(
+        team=team,
         project=project,
         codec=info.audio_codec or "",
         duration_s=info.duration_s or None,
@@ -211,13 +229,13 @@ def create_audio(
     )
     record(
         actor,
-        project.team,
+        team,
         AuditAction.UPLOADED,
         track,
         kind="audio",
         filename=filename,
         size=track.size_bytes,
-        project=project.pk,
+        project=project.pk if project is not None else None,
     )
     from ..jobs import enqueue_audio_analysis
 
@@ -231,11 +249,13 @@ def duplicate_of(obj: Presenter | AudioTrack) -> Presenter | AudioTrack | None:
     the later copy carries the warning and the original stays quiet."""
     if not obj.content_hash:
         return None
-    same: Any = (
-        Presenter.objects.filter(team_id=obj.team_id)
-        if isinstance(obj, Presenter)
-        else AudioTrack.objects.filter(project_id=obj.project_id)
-    )
+    same: Any
+    if isinstance(obj, Presenter):
+        same = Presenter.objects.filter(team_id=obj.team_id)
+    elif obj.project_id is not None:
+        same = AudioTrack.objects.filter(project_id=obj.project_id)
+    else:  # the team's audio library
+        same = AudioTrack.objects.filter(team_id=obj.team_id, project__isnull=True)
     twin: Presenter | AudioTrack | None = (
         same.filter(content_hash=obj.content_hash, pk__lt=obj.pk).order_by("pk").first()
     )
@@ -304,6 +324,13 @@ def take_form_files(
             error = from_input_error(exc, f.name)
             errors.append(error)
             refused_upload(actor, team, f.name, error)
+        except OSError as exc:
+            if not storage.is_disk_full(exc):
+                raise
+            log.warning("%s: disk full while storing it: %s", f.name, exc)
+            error = input_error(f.name, storage.DISK_FULL_FILE)
+            errors.append(error)
+            refused_upload(actor, team, f.name, error)
     return created, errors
 
 
@@ -335,6 +362,21 @@ def in_use(obj: Presenter | AudioTrack) -> int:
     return sum(lookup(obj) for lookup in _usage_lookups)
 
 
+_result_lookups: list[UsageLookup] = []
+
+
+def register_results(lookup: UsageLookup) -> None:
+    """``lookup(obj)``: how many finished videos were made with ``obj`` (the rendering side
+    registers one; deleting the presenter or audio keeps them)."""
+    if lookup not in _result_lookups:
+        _result_lookups.append(lookup)
+
+
+def results_made_with(obj: Presenter | AudioTrack) -> int:
+    """How many finished videos were made with ``obj`` (they stay when it is deleted)."""
+    return sum(lookup(obj) for lookup in _result_lookups)
+
+
 @transaction.atomic
 def delete_presenter(actor: Actor, presenter: Presenter) -> None:
     if in_use(presenter):
@@ -349,8 +391,8 @@ def delete_presenter(actor: Actor, presenter: Presenter) -> None:
 def delete_audio(actor: Actor, track: AudioTrack) -> None:
     if in_use(track):
         raise InUseError(track.name)
-    record(actor, track.project.team, AuditAction.DELETED, track, kind="audio")
-    files = (track.file, track.waveform)
+    record(actor, track.team, AuditAction.DELETED, track, kind="audio")
+    files = (track.file, track.waveform, track.subtitles)
     track.delete()
     transaction.on_commit(lambda: remove_files(*files))
 
@@ -363,10 +405,19 @@ def update_presenter(actor: Actor, presenter: Presenter, name: str, tags_text: s
     record(actor, presenter.team, AuditAction.UPDATED, presenter, name=name, tags=tags)
 
 
-def rename_audio(actor: Actor, track: AudioTrack, name: str) -> None:
+def update_audio(actor: Actor, track: AudioTrack, name: str, project: Project | None) -> None:
+    """Rename ``track`` and put it into ``project`` of its team (None: the team's audio
+    library, where a batch of any project may use it)."""
+    if project is not None and project.team_id != track.team_id:
+        raise ValueError("the project is not the track's team's")
+    moved = project != track.project
     track.name = name
-    track.save(update_fields=["name", "updated_at"])
-    record(actor, track.project.team, AuditAction.UPDATED, track, name=name)
+    track.project = project
+    track.save(update_fields=["name", "project", "updated_at"])
+    data: dict[str, Any] = {"name": name}
+    if moved:
+        data["project"] = project.pk if project is not None else None
+    record(actor, track.team, AuditAction.UPDATED, track, **data)
 
 
 def set_archived(actor: Actor, obj: Presenter | Project, archived: bool) -> None:
@@ -387,6 +438,15 @@ def recheck_presenter(presenter: Presenter) -> None:
 
     Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING, error=None)
     enqueue_presenter_check(presenter)
+
+
+def recheck_audio(track: AudioTrack) -> None:
+    """Run the check of ``track`` again (after a failure: a lost run, Redis away, a newer
+    analysis). A run still going is superseded: it can no longer write (studio/jobs.py)."""
+    from ..jobs import enqueue_audio_analysis
+
+    AudioTrack.objects.filter(pk=track.pk).update(status=MediaStatus.PROCESSING, error=None)
+    enqueue_audio_analysis(track)
 
 
 class FacePickRefused(Exception):
@@ -441,3 +501,53 @@ def set_tags(presenter: Presenter, text: str) -> list[str]:
     tags = [Tag.objects.get_or_create(team_id=presenter.team_id, name=n)[0] for n in names]
     presenter.tags.set(tags)
     return names
+
+
+# --- subtitles of an audio track --------------------------------------------------------------
+def attach_subtitles(actor: Actor, track: AudioTrack, filename: str, data: bytes) -> int:
+    """Check an SRT or WebVTT file and keep it as ``track``'s subtitles (replacing any);
+    returns how many cues it holds. A bad file raises
+    :class:`lipsync.subtitles.SubtitleError` (its message names ``filename``, the line and
+    what is wrong) and nothing is kept."""
+    from django.core.files.base import ContentFile
+
+    from lipsync.subtitles import parse_subtitles, subtitle_format
+
+    filename = os.path.basename(filename.replace("\\", "/")).strip()[:255] or "subtitles.srt"
+    cues = parse_subtitles(filename, data)
+    kind = subtitle_format(data)
+    old = track.subtitles.name if track.subtitles else ""
+    with transaction.atomic():
+        track.subtitles.save(f"subtitles.{kind}", ContentFile(data), save=False)
+        track.subtitles_filename = filename
+        track.subtitles_format = kind
+        track.subtitles_cues = len(cues)
+        track.save(
+            update_fields=[
+                "subtitles",
+                "subtitles_filename",
+                "subtitles_format",
+                "subtitles_cues",
+                "updated_at",
+            ]
+        )
+        record(actor, track.team, AuditAction.UPDATED, track, subtitles=filename, cues=len(cues))
+        if old:
+            storage = track.subtitles.storage
+            transaction.on_commit(lambda: storage.delete(old))
+    return len(cues)
+
+
+def remove_subtitles(actor: Actor, track: AudioTrack) -> bool:
+    """Drop ``track``'s subtitles (renders made already keep theirs); False without any."""
+    if not track.subtitles:
+        return False
+    field = track.subtitles
+    name, storage = field.name or "", field.storage
+    with transaction.atomic():
+        AudioTrack.objects.filter(pk=track.pk).update(
+            subtitles="", subtitles_filename="", subtitles_format="", subtitles_cues=None
+        )
+        record(actor, track.team, AuditAction.UPDATED, track, subtitles=None)
+        transaction.on_commit(lambda: storage.delete(name))
+    return True

@@ -1,18 +1,28 @@
-"""Audio tracks of a project."""
+"""The team's audio: the audio library (every track, with or without a project), tracks of a
+project, one track's page."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from ..forms import RenameForm
+from lipsync.errors import InputError
+from lipsync.subtitles import MAX_SUBTITLE_BYTES
+
+from ..forms import AudioForm
 from ..models import AudioTrack, Project, Role
+from ..notices import from_input_error
 from ..services import library
-from .common import actor, get_scoped, team_view, wants_json
+from .common import actor, can, get_scoped, team_view, wants_json
 from .files import serve_field
+from .presenters import kept_videos_text
 
 
 def audio_json(t: AudioTrack) -> dict[str, object]:
@@ -26,17 +36,51 @@ def audio_json(t: AudioTrack) -> dict[str, object]:
     }
 
 
+#: ``?project=`` value that means "no project" (the library's own tracks).
+NO_PROJECT = "none"
+
+
 @team_view()
-@require_POST
-def audio_upload(request, pk):
-    """Plain multipart upload into a project (the page's JS uses the chunked API)."""
-    project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
+def audio_list(request):
+    """Every audio track of the team: upload here into the library (no project), filter by
+    project, search by name."""
+    team = request.membership.team
+    tracks = AudioTrack.objects.for_user(request.user).filter(team=team).select_related("project")
+    q = request.GET.get("q", "").strip()
+    project = request.GET.get("project", "")
+    if q:
+        tracks = tracks.filter(Q(name__icontains=q) | Q(original_filename__icontains=q))
+    if project == NO_PROJECT:
+        tracks = tracks.filter(project__isnull=True)
+    elif project.isdigit():
+        tracks = tracks.filter(project_id=int(project))
+    page = Paginator(tracks, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "studio/audio_list.html",
+        {
+            "page": page,
+            "tracks": page.object_list,
+            "q": q,
+            "project": project,
+            "no_project": NO_PROJECT,
+            "projects": Project.objects.for_user(request.user).filter(team=team),
+            "can_upload": can(request, Role.MEMBER),
+            "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+            "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
+        },
+    )
+
+
+def _take_files(request, project: Project | None):
+    """Plain multipart upload of ``files`` into ``project`` or the team's library."""
+    team = project.team if project is not None else request.membership.team
     who = actor(request)
     created, refused = library.take_form_files(
         who,
-        project.team,
+        team,
         request.FILES.getlist("files"),
-        lambda path, name: library.create_audio(who, project, path, name),
+        lambda path, name: library.create_audio(who, team, path, name, project=project),
     )
     errors = [e.text() for e in refused]
     if not created and not errors:
@@ -53,17 +97,34 @@ def audio_upload(request, pk):
             messages.warning(request, library.duplicate_text(twin))
     for e in errors:
         messages.error(request, e)
-    return redirect(project)
+    return redirect(project if project is not None else "audio_list")
+
+
+@team_view(Role.MEMBER)
+@require_POST
+def audio_library_upload(request):
+    """Plain multipart upload into the audio library (the page's JS uses the chunked API)."""
+    return _take_files(request, None)
+
+
+@team_view()
+@require_POST
+def audio_upload(request, pk):
+    """Plain multipart upload into a project (the page's JS uses the chunked API)."""
+    return _take_files(request, get_scoped(request, Project, pk, min_role=Role.MEMBER))
 
 
 @team_view()
 def audio_detail(request, pk):
     track = get_scoped(
-        request, AudioTrack, pk, queryset=AudioTrack.objects.select_related("project__team")
+        request,
+        AudioTrack,
+        pk,
+        queryset=AudioTrack.objects.select_related("project", "team"),
     )
     if wants_json(request):
         return JsonResponse(audio_json(track))
-    role = track.project.team.role_of(request.user)
+    role = track.team.role_of(request.user)
     return render(
         request,
         "studio/audio_detail.html",
@@ -72,16 +133,38 @@ def audio_detail(request, pk):
             "project": track.project,
             "duplicate": library.duplicate_of(track),
             "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
+            "cues": _first_cues(track),
         },
     )
+
+
+def _first_cues(track: AudioTrack, n: int = 3) -> list:
+    """The first cues of the track's subtitles, to show what they are (empty without)."""
+    from lipsync.subtitles import parse_subtitles
+
+    if not track.subtitles:
+        return []
+    try:
+        return parse_subtitles(track.subtitles_filename, track.subtitles.read())[:n]
+    except (InputError, OSError):
+        return []
+    finally:
+        track.subtitles.close()
 
 
 @team_view()
 def audio_edit(request, pk):
     track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
-    form = RenameForm(request.POST or None, initial={"name": track.name})
+    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=track.team)
+    form = AudioForm(
+        request.POST or None,
+        projects=projects,
+        initial={"name": track.name, "project": track.project_id},
+    )
     if request.method == "POST" and form.is_valid():
-        library.rename_audio(actor(request), track, form.cleaned_data["name"])
+        library.update_audio(
+            actor(request), track, form.cleaned_data["name"], form.cleaned_data["project"]
+        )
         messages.success(request, _("Audio track saved."))
         return redirect(track)
     return render(request, "studio/audio_edit.html", {"form": form, "track": track})
@@ -95,7 +178,12 @@ def audio_delete(request, pk):
         return render(
             request,
             "studio/confirm_delete.html",
-            {"object": track, "cancel_url": track.get_absolute_url()},
+            {
+                "object": track,
+                "cancel_url": track.get_absolute_url(),
+                "removed": _("The audio file, its waveform and its subtitles are deleted."),
+                "kept": kept_videos_text(library.results_made_with(track)),
+            },
         )
     try:
         library.delete_audio(actor(request), track)
@@ -106,7 +194,63 @@ def audio_delete(request, pk):
         )
         return redirect(track)
     messages.success(request, _("Audio track %(name)s deleted.") % {"name": track.name})
-    return redirect(project)
+    return redirect(project if project is not None else "audio_list")
+
+
+@team_view()
+@require_POST
+def audio_subtitles(request, pk):
+    """Attach (or replace) the track's subtitles: an SRT or WebVTT file in ``subtitles``. A bad
+    file is refused with which line is wrong and why; nothing is kept then."""
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    upload = request.FILES.get("subtitles")
+    if upload is None:
+        error = _("Choose an SRT or WebVTT file.")
+        if wants_json(request):
+            return JsonResponse({"error": error}, status=400)
+        messages.error(request, error)
+        return redirect(track)
+    try:
+        n = library.attach_subtitles(
+            actor(request), track, upload.name or "", upload.read(MAX_SUBTITLE_BYTES + 1)
+        )
+    except InputError as exc:
+        error = from_input_error(exc, upload.name).text()
+        if wants_json(request):
+            return JsonResponse({"error": error, "filename": upload.name}, status=422)
+        messages.error(request, error)
+        return redirect(track)
+    text = ngettext(
+        "Subtitles %(file)s attached (%(n)d cue).", "Subtitles %(file)s attached (%(n)d cues).", n
+    ) % {"file": upload.name, "n": n}
+    if wants_json(request):
+        return JsonResponse({"cues": n, "filename": upload.name, "message": text}, status=201)
+    messages.success(request, text)
+    return redirect(track)
+
+
+@team_view()
+@require_POST
+def audio_subtitles_remove(request, pk):
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    if library.remove_subtitles(actor(request), track):
+        messages.success(request, _("Subtitles removed."))
+    return redirect(track)
+
+
+@team_view()
+def audio_subtitles_file(request, pk):
+    track = get_scoped(request, AudioTrack, pk)
+    return serve_field(request, track.subtitles, track.subtitles_filename, as_attachment=True)
+
+
+@team_view()
+@require_POST
+def audio_recheck(request, pk):
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    library.recheck_audio(track)
+    messages.info(request, _("Audio check queued."))
+    return redirect(track)
 
 
 @team_view()

@@ -12,9 +12,11 @@ import shutil
 import zipfile
 from datetime import timedelta
 
+import django_rq
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from rq.job import Job, JobStatus
 
 from rendering import jobs
 from rendering.models import MediaAsset, RenderTask, TaskStatus
@@ -100,33 +102,93 @@ def test_previews_are_not_checked(batch, use_redis, django_capture_on_commit_cal
     with django_capture_on_commit_callbacks(execute=True):
         jobs.enqueue_quality_check(asset)
         jobs.enqueue_quality_check(batch.bo)
-    from rq.job import Job
-
     connection = use_redis.client
-    assert not Job.exists(quality.job_id_for(asset.pk), connection=connection)
-    assert Job.exists(quality.job_id_for(batch.bo.pk), connection=connection)
+    asset.refresh_from_db()
+    bo = MediaAsset.objects.get(pk=batch.bo.pk)
+    assert asset.quality_job_id == "" and asset.quality_attempts == 0
+    assert bo.quality_attempts == 1 and bo.quality_queued_at is not None
+    assert Job.exists(bo.quality_job_id, connection=connection)
     assert asset.quality_state == "none" and not asset.needs_review
 
 
-def test_a_check_whose_job_was_lost_ends_as_failed(
-    batch, use_redis, django_capture_on_commit_callbacks
+def _started_on_a_dead_worker(asset: MediaAsset) -> None:
+    """The check's job as RQ leaves it when its worker is killed mid-run."""
+    from rq.registry import StartedJobRegistry
+
+    conn = django_rq.get_connection("cpu")
+    queue = django_rq.get_queue("cpu")
+    job = queue.fetch_job(asset.quality_job_id)
+    queue.remove(job)
+    job.set_status(JobStatus.STARTED)
+    job.worker_name = "ghost"
+    job.save()
+    conn.zadd(StartedJobRegistry("cpu", connection=conn).key, {f"{job.id}:x": 9_999_999_999})
+
+
+def test_a_lost_check_is_sent_again_then_ended(
+    batch, use_redis, django_capture_on_commit_callbacks, settings
 ):
+    """The thumbnails' rule (studio.recovery): a check whose job is waiting is left alone; a
+    job that is missing or whose worker died is sent again, at most CHECK_MAX_ATTEMPTS runs in
+    all, then the check ends without a score and with a reason; never pending for good."""
     from django_rq import get_connection
 
-    connection = get_connection("cpu")
-    later = timezone.now() + timedelta(minutes=5)
-    with django_capture_on_commit_callbacks(execute=True):
-        jobs.enqueue_quality_check(batch.anna)  # queued, no worker yet: left alone
-    assert quality.settle_lost(connection, later) == [batch.bo.pk]
-    bo = MediaAsset.objects.get(pk=batch.bo.pk)
-    assert bo.quality_state == "failed" and bo.quality_error.code == "quality_lost"
-    assert MediaAsset.objects.get(pk=batch.anna.pk).quality_state == "pending"
-    # The reconciler does it on its rounds.
     from rendering.reconcile import reconcile
 
-    connection.delete(f"rq:job:{quality.job_id_for(batch.anna.pk)}")
+    connection = get_connection("cpu")
+    queue = django_rq.get_queue("cpu")
+    assert settings.CHECK_MAX_ATTEMPTS == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue_quality_check(batch.anna)  # queued, no worker yet: left alone
+    # Bo's check was never queued (Redis was away when its render ended): sent now.
+    later = timezone.now() + timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S + 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reconcile(connection, now=later)
+    assert report.quality_requeued == [batch.bo.pk] and report.quality_failed == []
+    bo = MediaAsset.objects.get(pk=batch.bo.pk)
+    assert bo.quality_attempts == 1 and bo.quality_job_id in queue.job_ids
+    assert bo.quality_state == "pending"
+    # Its worker dies mid-run: sent again (the dead job is failed in RQ's registries).
+    _started_on_a_dead_worker(bo)
+    dead_job = bo.quality_job_id
+    later += timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S + 5)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reconcile(connection, now=later)
+    assert report.quality_requeued == [batch.bo.pk]
+    bo.refresh_from_db()
+    assert bo.quality_attempts == 2 and bo.quality_job_id != dead_job
+    assert Job.fetch(dead_job, connection=connection).get_status() == JobStatus.FAILED
+    # The second run is lost too (Redis flushed): ended with a reason, and it needs review.
+    connection.delete(f"rq:job:{bo.quality_job_id}")
+    later += timedelta(seconds=settings.RECONCILE_LOST_QUEUED_S + 5)
     report = reconcile(connection, now=later)
-    assert report.quality_failed == [batch.anna.pk]
+    assert report.quality_failed == [batch.bo.pk] and report.quality_requeued == []
+    bo.refresh_from_db()
+    assert bo.quality_state == "failed" and bo.needs_review
+    assert bo.quality_error.code == "quality_lost" and bo.quality_error.params["n"] == 2
+    assert "stopped 2 times" in bo.quality_error_text
+    assert MediaAsset.objects.get(pk=batch.anna.pk).quality_state == "pending"
+    # An ended check is left alone by later rounds.
+    report = reconcile(connection, now=later)
+    assert report.quality_failed == [] and report.quality_requeued == []
+
+
+def test_only_the_current_job_of_a_check_writes(
+    batch, use_redis, django_capture_on_commit_callbacks
+):
+    """A run whose job the reconciler replaced (no longer the video's ``quality_job_id``) does
+    nothing; the run of the current job stores the score."""
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue_quality_check(batch.anna)
+    anna = MediaAsset.objects.get(pk=batch.anna.pk)
+    connection = django_rq.get_connection("cpu")
+    stale = Job.create(jobs.check_quality, args=(anna.pk,), id="stale", connection=connection)
+    assert stale.perform() is None
+    assert MediaAsset.objects.get(pk=anna.pk).quality_state == "pending"
+    current = Job.fetch(anna.quality_job_id, connection=connection)
+    assert current.perform() is not None
+    anna.refresh_from_db()
+    assert anna.quality_score is not None and anna.quality_state in ("ok", "review")
 
 
 def _score(asset, score, sync=0.7):

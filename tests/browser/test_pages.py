@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import login, shot
+from .conftest import PASSWORD, login, shot
 
 
 def test_login_page_and_dashboard_in_english(new_page, stack, artifacts):
@@ -42,9 +42,12 @@ def test_chinese_browser_gets_chinese_pages(new_page, artifacts):
     shot(page, artifacts, "zh-profile")
 
 
-def test_language_switcher_changes_language_and_keeps_page(new_page, artifacts):
+def test_language_switcher_changes_language_and_keeps_page(new_page, stack, artifacts):
+    # Its own account: the choice is kept with the account (alice's other tests read the
+    # language of their browser).
+    stack.create_user("switcher", PASSWORD, "Switchers")
     page = new_page("en-US")
-    login(page)
+    login(page, "switcher")
     page.get_by_test_id("nav-profile").click()
     assert page.locator("h1").first.inner_text() == "Profile"
     shot(page, artifacts, "en-profile")

@@ -7,7 +7,7 @@ import studio.models.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rendering", "0003_task_dispatched_at"),
+        ("rendering", "0006_thumbnail_job"),
     ]
 
     operations = [

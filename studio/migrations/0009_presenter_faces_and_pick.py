@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("studio", "0002_audit_login_locked_out"),
+        ("studio", "0008_check_run"),
     ]
 
     operations = [
