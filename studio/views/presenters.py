@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ..forms import PresenterForm
+from ..ids import parse_int
 from ..models import MediaStatus, Presenter, Role, Tag
 from ..services import library
 from .common import actor, can, get_scoped, team_view, wants_json
@@ -201,7 +202,8 @@ def presenter_pick_face(request, pk):
     """Choose the face to animate (``face``: its number, or ``auto``)."""
     presenter = get_scoped(request, Presenter, pk, min_role=Role.MEMBER)
     raw = request.POST.get("face", "").strip()
-    number = None if raw in ("", "auto") else (int(raw) if raw.isdigit() else 0)
+    # Not a face number ("x", "²", "-1"): 0, which pick_face refuses with its message.
+    number = None if raw in ("", "auto") else (parse_int(raw) or 0)
     try:
         library.pick_face(actor(request), presenter, number)
     except library.FacePickRefused as exc:

@@ -115,6 +115,10 @@ def test_pick_a_face_on_the_page_and_every_render_animates_it(
     # A face that is not there is refused with the reason; nothing changes.
     response = member_client.post(url, {"face": "7"}, follow=True)
     assert "There is no face 7: the check saw 2." in response.content.decode()
+    # Not a number at all ("²" passes str.isdigit, int() refuses it): refused the same way.
+    response = member_client.post(url, {"face": "²"}, follow=True)
+    assert response.status_code == 200
+    assert "Choose one of the numbered faces." in response.content.decode()
     presenter.refresh_from_db()
     assert presenter.face_pick_number == 1 and presenter.status == MediaStatus.READY
 
