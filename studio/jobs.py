@@ -176,7 +176,6 @@ def check_presenter(presenter_id: int) -> str:
         status = _failed(rows, _error_for(presenter, exc), prepared_at=timezone.now())
         _announce(events.presenter_failed, presenter_id)
         return status
-    _store_faces(presenter, result)
     _ready(
         presenter,
         rows,
@@ -184,6 +183,7 @@ def check_presenter(presenter_id: int) -> str:
         f"{presenter.team_id}/{os.path.basename(presenter.file.name or '')}.jpg",
         result.thumbnail_jpeg,
         faces_seen=result.faces,
+        faces_image=_faces_picture(presenter, result),
         face_share=result.face_share,
         face_height_px=result.face_height_px,
         face_height_ratio=result.face_height_ratio,
@@ -202,8 +202,9 @@ def check_presenter(presenter_id: int) -> str:
     return MediaStatus.READY
 
 
-def _store_faces(presenter: Presenter, result: face_check.FaceCheck) -> None:
-    """Store the picture of the faces seen (replacing an earlier one), or drop it."""
+def _faces_picture(presenter: Presenter, result: face_check.FaceCheck) -> str:
+    """Store the picture of the faces seen (replacing an earlier one); its name for the row
+    (empty: none)."""
     old = presenter.faces_image
     if old and old.name:
         old.storage.delete(old.name)
@@ -214,7 +215,7 @@ def _store_faces(presenter: Presenter, result: face_check.FaceCheck) -> None:
             f"{presenter.team_id}/{base}.jpg", ContentFile(result.faces_jpeg), save=False
         )
         name = presenter.faces_image.name or ""
-    Presenter.objects.filter(pk=presenter.pk).update(faces_image=name)
+    return name
 
 
 def _announce(signal: Signal, presenter_id: int) -> None:
