@@ -287,3 +287,34 @@ def test_own_face_checks_are_named_and_other_teams_are_not(team, other_team, own
         "",
         "",
     )
+
+
+def test_own_quality_checks_are_named_and_other_teams_are_not(team, owner, outsider):
+    from rendering.models import MediaAsset
+    from rendering.services.queue_status import WorkerInfo, worker_views
+
+    asset = MediaAsset.objects.create(
+        team=team,
+        title="Anna × Hello",
+        download_name="Anna__Hello.mp4",
+        file="outputs/1/1/1.mp4",
+        quality_job_id="q1",
+    )
+    busy = WorkerInfo(
+        name="w",
+        queues=["cpu"],
+        state="busy",
+        device="cpu",
+        current="quality check of media 1",
+        job_id="q1",
+        job_func="rendering.jobs.check_quality",
+        job_args=(asset.pk,),
+    )
+    mine = worker_views([busy], owner)
+    assert (mine[0].work, mine[0].work_url) == (
+        "Checking the quality of Anna__Hello.mp4",
+        asset.get_absolute_url(),
+    )
+    with translation.override("zh-hans"):
+        assert worker_views([busy], owner)[0].work == "正在检查 Anna__Hello.mp4 的质量"
+    assert worker_views([busy], outsider)[0].work == "Busy with other work"
