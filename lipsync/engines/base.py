@@ -147,24 +147,34 @@ def register_engine(cls: type[Engine]) -> type[Engine]:
 
 
 def available_engines() -> list[str]:
-    _load_builtin_engines()
-    return sorted(_REGISTRY)
+    """Names of every engine: the built-in ones and any registered since. Imports nothing
+    (a neural engine's module imports PyTorch), so a web page may call it freely."""
+    from .builtin import BUILTIN_ENGINES
+
+    return sorted(set(_REGISTRY) | set(BUILTIN_ENGINES))
 
 
 def usable_engines(model_dir: PathLike | None = None) -> list[str]:
-    """Names of the engines this install can run (see :meth:`Engine.weights_available`)."""
+    """Names of the engines this install can run (see :meth:`Engine.weights_available`).
+
+    Imports every engine module; the studio's web process asks the model manifest instead
+    (:func:`lipsync.models.manager.engine_usable`)."""
     _load_builtin_engines()
     return sorted(n for n, cls in _REGISTRY.items() if cls.weights_available(model_dir))
 
 
 def get_engine_class(name: str | None = None) -> type[Engine]:
-    _load_builtin_engines()
+    """The class of engine ``name``; imports the module of that engine only."""
+    from .builtin import import_engine
+
     name = name or DEFAULT_ENGINE
+    if name not in _REGISTRY:
+        import_engine(name)
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown engine {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+            f"unknown engine {name!r}; available: {', '.join(available_engines())}"
         ) from None
 
 
@@ -175,4 +185,6 @@ def get_engine(name: str | None = None, **kwargs: Any) -> Engine:
 
 def _load_builtin_engines() -> None:
     # Importing the modules runs their @register_engine decorators.
-    from . import builtin  # noqa: F401
+    from .builtin import import_all
+
+    import_all()

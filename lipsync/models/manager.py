@@ -271,7 +271,8 @@ def engine_status(
     """Every registered engine, in name order, with whether this install can run it.
 
     Engines the manifest does not describe fall back on their own
-    :meth:`~lipsync.engines.base.Engine.weights_available`.
+    :meth:`~lipsync.engines.base.Engine.weights_available`; the others are judged by their
+    files alone, without importing the engine's module (which would import PyTorch).
     """
     from ..engines import available_engines, get_engine_class
 
@@ -288,10 +289,10 @@ def engine_status(
             status = _component_status(root, comp, by_name, bool(comp.requires))
             out.append(replace(status, usable=False))  # described, but not in this build
             continue
-        cls = get_engine_class(name)
         if comp is not None:
-            out.append(_component_status(root, comp, by_name, cls.needs_weights))
+            out.append(_component_status(root, comp, by_name, bool(comp.requires)))
             continue
+        cls = get_engine_class(name)
         usable = cls.weights_available(root)
         out.append(
             EngineStatus(
@@ -329,6 +330,20 @@ def tracker_status(
 def usable_engines(model_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Names of the engines whose required models are all present."""
     return [s.name for s in engine_status(model_dir) if s.usable]
+
+
+def engine_usable(name: str, model_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether this install can run engine ``name``: its required files are present
+    (:func:`component_ready`; an engine outside the manifest is asked itself). False for an
+    unknown name. Cheap (file checks, no engine import): the studio's batch form and
+    ``create_batch`` call it on every request."""
+    from ..engines import available_engines, get_engine_class
+
+    if name not in available_engines():
+        return False
+    if name in load_manifest().engines:
+        return component_ready(name, model_dir)
+    return get_engine_class(name).weights_available(model_dir)
 
 
 def component_ready(

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
+from lipsync.engines import DEFAULT_ENGINE, available_engines
+from lipsync.models.manager import engine_usable
 from studio.actor import Actor
 from studio.audit import record
 from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
@@ -84,7 +85,7 @@ def validate_spec(spec: BatchSpec) -> None:
         raise BatchRefused(_("A batch may hold at most %(n)d renders.") % {"n": limit})
     if spec.engine not in available_engines():
         raise BatchRefused(_("Unknown engine “%(name)s”.") % {"name": spec.engine})
-    if not get_engine_class(spec.engine).weights_available():
+    if not engine_usable(spec.engine):
         raise BatchRefused(
             _(
                 "The engine “%(name)s” needs model weights that this server does not have; choose "

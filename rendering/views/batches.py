@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
+from lipsync.engines import DEFAULT_ENGINE, available_engines
+from lipsync.models.manager import engine_usable
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
@@ -55,9 +56,12 @@ def batch_list(request):
 
 
 def _engine_choices() -> list[dict]:
-    """Every engine with whether this install can run it (unusable ones are shown disabled)."""
+    """Every engine with whether this install can run it (unusable ones are shown disabled).
+
+    Judged from the model manifest and the files present: importing the engines' modules
+    would import PyTorch, which made the first visit of this page take seconds."""
     names = sorted(available_engines(), key=lambda n: (n != DEFAULT_ENGINE, n))
-    return [{"name": n, "usable": get_engine_class(n).weights_available()} for n in names]
+    return [{"name": n, "usable": engine_usable(n)} for n in names]
 
 
 @team_view(Role.MEMBER)
