@@ -25,8 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 FIRST_VISIT = """
 import json, sys
 from django.conf import settings
-settings.STORAGES  # the test process has no collected static files: plain storage
-settings.STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+# The test run has no collected static files: plain storage.
+plain = "django.contrib.staticfiles.storage.StaticFilesStorage"
+settings.STORAGES["staticfiles"]["BACKEND"] = plain
 import django
 django.setup()
 from django.contrib.auth import get_user_model
