@@ -37,9 +37,11 @@ urlpatterns = [
     path("projects/<int:pk>/edit/", projects.project_edit, name="project_edit"),
     path("projects/<int:pk>/archive/", projects.project_archive, name="project_archive"),
     path("projects/<int:pk>/audio/upload/", audio.audio_upload, name="audio_upload"),
+    path("projects/<int:pk>/audio/bulk/", audio.audio_bulk, name="audio_bulk"),
     # Presenters
     path("presenters/", presenters.presenter_list, name="presenter_list"),
     path("presenters/upload/", presenters.presenter_upload, name="presenter_upload"),
+    path("presenters/bulk/", presenters.presenter_bulk, name="presenter_bulk"),
     path("presenters/<int:pk>/", presenters.presenter_detail, name="presenter_detail"),
     path("presenters/<int:pk>/edit/", presenters.presenter_edit, name="presenter_edit"),
     path("presenters/<int:pk>/archive/", presenters.presenter_archive, name="presenter_archive"),

@@ -13,8 +13,9 @@ taken yet waits in daphne's send buffer. Behind nginx, keep ``proxy_buffering on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Model, Q
 from django.http import (
     Http404,
@@ -24,13 +25,27 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from studio.listing import MEDIA_PAGE_SIZE, paginate, sorts
 from studio.models import Presenter, Project, Role, Team
+from studio.services.library import BulkRefused
 from studio.services.storage import free_disk_bytes, human_bytes
-from studio.views.common import actor, can, get_scoped, team_view, wants_json
+from studio.views.common import (
+    BULK_NAMES_SHOWN,
+    actor,
+    bulk_refused,
+    can,
+    chosen_ids,
+    get_scoped,
+    safe_next,
+    team_view,
+    wants_json,
+)
 from studio.views.files import serve_file, streaming_body
 
 from ..models import Batch, MediaAsset, team_disk_usage
@@ -107,35 +122,75 @@ def media_zip(request):
 
 
 # --- library pages --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MediaQuery:
+    """The media library's filters: search text, project, batch, presenter, previews."""
+
+    q: str = ""
+    project: str = ""
+    batch: str = ""
+    presenter: str = ""
+    previews: bool = False
+
+    @classmethod
+    def from_params(cls, params) -> MediaQuery:
+        def number(key: str) -> str:
+            value = str(params.get(key, "")).strip()
+            return value if value.isdigit() else ""
+
+        return cls(
+            q=str(params.get("q", "")).strip()[:200],
+            project=number("project"),
+            batch=number("batch"),
+            presenter=number("presenter"),
+            previews=params.get("previews") == "1",
+        )
+
+    def apply(self, qs):
+        if self.q:
+            qs = qs.filter(
+                Q(title__icontains=self.q)
+                | Q(download_name__icontains=self.q)
+                | Q(batch__name__icontains=self.q)
+            )
+        for key in ("project", "batch", "presenter"):
+            if getattr(self, key):
+                qs = qs.filter(**{f"{key}_id": int(getattr(self, key))})
+        return qs if self.previews else qs.filter(is_preview=False)
+
+    def as_params(self) -> dict[str, str]:
+        return {
+            "q": self.q,
+            "project": self.project,
+            "batch": self.batch,
+            "presenter": self.presenter,
+            "previews": "1" if self.previews else "",
+        }
+
+
 @team_view()
 def media_library(request):
     team = request.membership.team
-    qs = (
-        MediaAsset.objects.for_user(request.user)
-        .filter(team=team)
-        .select_related("project", "batch", "presenter", "created_by")
+    visible = MediaAsset.objects.for_user(request.user).filter(team=team)
+    query = MediaQuery.from_params(request.GET)
+    listing = paginate(
+        query.apply(visible).select_related("project", "batch", "presenter", "created_by"),
+        request.GET,
+        sort_options=sorts(name="title"),
+        page_size=MEDIA_PAGE_SIZE,
+        filters=query.as_params(),
     )
-    q = request.GET.get("q", "").strip()
-    filters = {k: request.GET.get(k, "") for k in ("project", "batch", "presenter")}
-    if q:
-        qs = qs.filter(
-            Q(title__icontains=q) | Q(download_name__icontains=q) | Q(batch__name__icontains=q)
-        )
-    for key, value in filters.items():
-        if value.isdigit():
-            qs = qs.filter(**{f"{key}_id": int(value)})
-    if request.GET.get("previews") != "1":
-        qs = qs.filter(is_preview=False)
-    page = Paginator(qs, 24).get_page(request.GET.get("page"))
     usage = team_disk_usage(team)
     return render(
         request,
         "media/library.html",
         {
-            "page": page,
-            "assets": page.object_list,
-            "q": q,
-            "filters": filters,
+            "listing": listing,
+            "page": listing.page,
+            "assets": listing.page.object_list,
+            "library_empty": not listing.total and not (listing.filtered and visible.exists()),
+            "q": query.q,
+            "filters": query.as_params(),
             "projects": Project.objects.for_user(request.user).filter(team=team),
             "batches": Batch.objects.for_user(request.user).filter(team=team, is_preview=False)[
                 :100
@@ -147,6 +202,50 @@ def media_library(request):
             "can_delete": can(request, Role.MEMBER),
         },
     )
+
+
+@team_view()
+@require_POST
+def media_bulk(request):
+    """Chosen videos (``id``s, ``ids``, or ``scope=matching``): a zip of them, or delete
+    (asks first; a member's role is needed)."""
+    team = request.membership.team
+    visible = MediaAsset.objects.for_user(request.user).filter(team=team)
+    ids = chosen_ids(request.POST, lambda: MediaQuery.from_params(request.POST).apply(visible))
+    action = request.POST.get("action", "")
+    back = safe_next(request, reverse("media_library"))
+    if not ids:
+        messages.error(request, _("Choose at least one video."))
+        return redirect(back)
+    if action == "zip":
+        assets = list(visible.filter(pk__in=ids).order_by("created_at", "pk"))
+        return zip_response(request, assets, _("videos") + ".zip", team)
+    if action != "delete":
+        return HttpResponseBadRequest(_("Unknown action."))
+    who = actor(request)
+    try:
+        assets = service.team_assets(who, team, ids)
+        if request.POST.get("confirm") != "1":
+            return render(
+                request,
+                "studio/bulk_delete_confirm.html",
+                {
+                    "count": len(assets),
+                    "names": [a.title for a in assets[:BULK_NAMES_SHOWN]],
+                    "more": max(0, len(assets) - BULK_NAMES_SHOWN),
+                    "ids": ",".join(str(a.pk) for a in assets),
+                    "action_url": request.path,
+                    "next": back,
+                    "kind": "video",
+                },
+            )
+        n = service.delete_assets(who, team, ids)
+    except BulkRefused as exc:
+        return bulk_refused(request, exc, back)
+    messages.success(
+        request, ngettext("%(n)d video deleted.", "%(n)d videos deleted.", n) % {"n": n}
+    )
+    return redirect(back)
 
 
 @team_view()

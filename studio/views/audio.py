@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..forms import RenameForm
+from ..listing import AudioQuery
 from ..models import AudioTrack, Project, Role
 from ..services import library
-from .common import actor, get_scoped, team_view, wants_json
+from .common import (
+    actor,
+    bulk_refused,
+    chosen_ids,
+    confirm_bulk_delete,
+    get_scoped,
+    safe_next,
+    team_view,
+    wants_json,
+)
 from .files import serve_field
 
 
@@ -124,3 +135,31 @@ def audio_file(request, pk):
 def audio_waveform(request, pk):
     track = get_scoped(request, AudioTrack, pk)
     return serve_field(request, track.waveform)
+
+
+@team_view()
+@require_POST
+def audio_bulk(request, pk):
+    """One action on chosen audio tracks of a project: delete (asks first) or add to a batch."""
+    project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
+    tracks = project.audio_tracks.all()
+    ids = chosen_ids(request.POST, lambda: AudioQuery.from_params(request.POST).apply(tracks))
+    action = request.POST.get("action", "")
+    back = safe_next(request, project.get_absolute_url())
+    who = actor(request)
+    try:
+        if action == "batch":
+            library.project_tracks(who, project, ids)
+            audio = "".join(f"&audio={i}" for i in ids)
+            return redirect(f"{reverse('batch_create')}?project={project.pk}{audio}")
+        if action != "delete":
+            return HttpResponseBadRequest(_("Unknown action."))
+        if request.POST.get("confirm") != "1":
+            return confirm_bulk_delete(request, library.project_tracks(who, project, ids), back)
+        outcome = library.delete_tracks(who, project, ids)
+    except library.BulkRefused as exc:
+        return bulk_refused(request, exc, back)
+    (messages.warning if outcome.kept else messages.success)(
+        request, library.bulk_message("delete", outcome, noun="audio")
+    )
+    return redirect(back)
