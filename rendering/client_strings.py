@@ -33,4 +33,7 @@ BATCH = {
     "units": [_("%(n)s s"), _("%(n)s min"), _("%(n)s h")],
     "reconnecting": _("connection lost, reconnecting…"),
     "forbidden": _("You no longer have access to this batch."),
+    # Screen readers: the progress bar of each render, and the batch's polite announcements.
+    "taskProgress": _("Progress of %(name)s"),
+    "announce": _("%(status)s: %(percent)s done, %(done)s of %(total)s videos finished."),
 }

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -96,16 +97,15 @@ def batch_create(request):
         "size_caps": SIZE_CAPS,
         "selected_audios": set(),
         "selected_presenters": set(),
-        "form": {
-            "engine": DEFAULT_ENGINE,
-            "quality": Quality.STANDARD,
-            "max_height": "",
-            "name": "",
-        },
+        "form": _form_values(request.POST if request.method == "POST" else request.GET),
     }
     if request.method != "POST":
-        preselect = request.GET.getlist("presenter")
-        context["selected_presenters"] = {int(p) for p in preselect if p.isdigit()}
+        chosen = presenter_ids(request.GET)
+        context["selected_presenters"] = set(chosen)
+        context["selected_audios"] = set(_ids(request.GET.getlist("audio")))
+        if chosen:
+            offered = set(presenters.filter(pk__in=chosen).values_list("pk", flat=True))
+            context["not_offered"] = len(set(chosen) - offered)
         return render(request, "batches/batch_create.html", context)
 
     if project is None:
@@ -121,12 +121,6 @@ def batch_create(request):
             {
                 "selected_audios": {a.pk for a in spec.audios} if spec else set(),
                 "selected_presenters": {p.pk for p in spec.presenters} if spec else set(),
-                "form": {
-                    "engine": request.POST.get("engine", DEFAULT_ENGINE),
-                    "quality": request.POST.get("quality", Quality.STANDARD),
-                    "max_height": request.POST.get("max_height", ""),
-                    "name": request.POST.get("name", ""),
-                },
             }
         )
         return render(request, "batches/batch_create.html", context, status=400)
@@ -135,12 +129,45 @@ def batch_create(request):
     return redirect(batch)
 
 
+def _ids(values) -> list[int]:
+    """Distinct numeric ids in the order given."""
+    return list(dict.fromkeys(int(v) for v in values if str(v).strip().isdigit()))
+
+
+def presenter_ids(params) -> list[int]:
+    """The presenters a form or link chose: ``presenter`` (one per checkbox) and
+    ``presenters`` (comma separated: links from the library and the preview page, which may
+    carry hundreds), in the order given."""
+    return _ids([*params.getlist("presenter"), *params.get("presenters", "").split(",")])
+
+
+def _form_values(params) -> dict[str, str]:
+    """The options of the form (engine, quality, size, name) as given, else the defaults."""
+    return {
+        "engine": params.get("engine") or DEFAULT_ENGINE,
+        "quality": params.get("quality") or Quality.STANDARD,
+        "max_height": params.get("max_height", ""),
+        "name": params.get("name", ""),
+    }
+
+
+def _in_order(rows, ids: list[int]) -> list:
+    by_id = {row.pk: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def _spec_from_post(request, project, audios, presenters, preview: bool = False):
-    """The BatchSpec of a create/preview form; (spec, error message or None)."""
-    audio_ids = [int(v) for v in request.POST.getlist("audio") if v.isdigit()]
-    presenter_ids = [int(v) for v in request.POST.getlist("presenter") if v.isdigit()]
-    chosen_audios = list(audios.filter(pk__in=audio_ids))
-    chosen_presenters = list(presenters.filter(pk__in=presenter_ids))
+    """The BatchSpec of a create/preview form; (spec, error message or None).
+
+    A preview renders the presenter named by ``preview_presenter`` (the one the person picked
+    for it), else the first chosen one, with the first chosen audio track."""
+    audio_ids = _ids(request.POST.getlist("audio"))
+    chosen_ids = presenter_ids(request.POST)
+    wanted = request.POST.get("preview_presenter", "")
+    if preview and wanted.isdigit():
+        chosen_ids = [int(wanted)]
+    chosen_audios = _in_order(audios.filter(pk__in=audio_ids), audio_ids)
+    chosen_presenters = _in_order(presenters.filter(pk__in=chosen_ids), chosen_ids)
     max_height = request.POST.get("max_height") or None
     if max_height is not None:
         if not max_height.isdigit() or not 16 <= int(max_height) <= 4320:
@@ -156,9 +183,7 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         name=request.POST.get("name", ""),
         preview=preview,
     )
-    if len(chosen_audios) != len(set(audio_ids)) or len(chosen_presenters) != len(
-        set(presenter_ids)
-    ):
+    if len(chosen_audios) != len(audio_ids) or len(chosen_presenters) != len(chosen_ids):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
     if preview:
         spec.audios, spec.presenters = spec.audios[:1], spec.presenters[:1]
@@ -193,16 +218,49 @@ def batch_preview(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, error)
         return redirect(f"{_url('batch_create')}?project={project.pk}")
+    url = f"{batch.get_absolute_url()}?{form_query(request.POST)}"
     if wants_json(request):
         return JsonResponse(
-            {
-                "id": batch.pk,
-                "url": batch.get_absolute_url(),
-                "status_url": _url("batch_status", batch.pk),
-            },
+            {"id": batch.pk, "url": url, "status_url": _url("batch_status", batch.pk)},
             status=201,
         )
-    return redirect(batch)
+    return redirect(url)
+
+
+#: Fields of the batch form that are not settings of the batch itself.
+NOT_SETTINGS = {"csrfmiddlewaretoken", "preview", "preview_presenter", "presenter", "presenters"}
+
+
+def form_query(params) -> str:
+    """The batch form's choices as a query string (the preview page offers "Render all" with
+    them): every field as posted, the presenters as one comma-separated ``presenters``."""
+    pairs = [(k, v) for k, values in params.lists() if k not in NOT_SETTINGS for v in values]
+    pairs.append(("presenters", ",".join(map(str, presenter_ids(params)))))
+    return urlencode(pairs)
+
+
+def render_all_offer(request, batch) -> dict[str, Any] | None:
+    """After a preview: "Render all N" with the settings the preview page was given (see
+    :func:`form_query`); None when they name nothing to render."""
+    params = request.GET
+    audio_ids = _ids(params.getlist("audio"))
+    chosen = presenter_ids(params)
+    if not batch.is_preview or not audio_ids or not chosen:
+        return None
+    audios = AudioTrack.objects.for_user(request.user).filter(
+        project=batch.project, pk__in=audio_ids
+    )
+    presenters = Presenter.objects.for_user(request.user).filter(team=batch.team, pk__in=chosen)
+    count = audios.count() * presenters.count()
+    if not count:
+        return None
+    fields = [(k, v) for k, values in params.lists() if k not in NOT_SETTINGS for v in values]
+    fields.append(("presenters", ",".join(map(str, chosen))))
+    return {
+        "count": count,
+        "fields": fields,
+        "change_url": f"{_url('batch_create')}?{urlencode(fields)}",
+    }
 
 
 def _url(name: str, *args) -> str:
@@ -217,6 +275,7 @@ def batch_detail(request, pk):
     tasks = list(batch.tasks.select_related("output"))
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
+    render_all = render_all_offer(request, batch) if can_edit else None
     return render(
         request,
         "batches/batch_detail.html",
@@ -230,6 +289,7 @@ def batch_detail(request, pk):
             "has_outputs": any(t.output_id for t in tasks),
             "has_failed": any(t.retryable for t in tasks),
             "has_active": any(t.is_active for t in tasks),
+            "render_all": render_all,
         },
     )
 
