@@ -154,3 +154,35 @@ def test_library_selection_arrives_ticked_and_says_what_it_cannot_offer(library,
     ).content.decode()
     assert re.search(rf'value="{library.long_audio.pk}"[^>]*checked', html)
     assert not re.search(rf'value="{library.hello.pk}"[^>]*checked', html)
+
+
+def test_a_batch_of_the_largest_size_can_be_posted_from_the_form(
+    use_redis, library, member_client, team, settings, django_capture_on_commit_callbacks
+):
+    """One checkbox per presenter: MAX_BATCH_TASKS of them are more form fields than Django
+    accepts by default (1000), which refused the form with a bare 400."""
+    rows = Presenter.objects.bulk_create(
+        Presenter(
+            team=team,
+            name=f"P{i}",
+            file=library.anna.file.name,
+            original_filename="p.mp4",
+            status="ready",
+        )
+        for i in range(settings.MAX_BATCH_TASKS)
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        response = member_client.post(
+            reverse("batch_create"),
+            {
+                "project": library.project.pk,
+                "audio": [library.hello.pk],
+                "presenter": [p.pk for p in rows],
+                "engine": "warp",
+                "quality": "draft",
+                "max_height": "",
+                "name": "Everyone",
+            },
+        )
+    assert response.status_code == 302, response.content[:300]
+    assert Batch.objects.get(name="Everyone").tasks.count() == settings.MAX_BATCH_TASKS
