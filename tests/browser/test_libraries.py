@@ -19,7 +19,8 @@ import pytest
 
 from .conftest import PASSWORD, check_accessibility, login, shot
 
-#: A team of ``N`` presenters (no files), every third tagged "math"; prints their ids.
+#: A team of ``N`` presenters (no files), every third tagged "math", "Teacher 005" still being
+#: checked; prints their ids.
 SEED = """
 import json
 from django.contrib.auth import get_user_model
@@ -28,7 +29,8 @@ team = get_user_model().objects.get(username=USER).memberships.get().team
 math = Tag.objects.create(team=team, name="math")
 rows = Presenter.objects.bulk_create(
     Presenter(team=team, name=f"Teacher {i:03d}", file=f"presenters/none/{i}.mp4",
-              original_filename=f"t{i}.mp4", status=MediaStatus.READY,
+              original_filename=f"t{i}.mp4",
+              status=MediaStatus.PROCESSING if i == 5 else MediaStatus.READY,
               duration_s=float(3 + i % 40))
     for i in range(N))
 through = Presenter.tags.through
@@ -142,6 +144,21 @@ def picker_teams(stack, media_files) -> dict[str, dict]:
     }
 
 
+#: Counts the changes of the batch page's polite announcer and of its overall bar.
+COUNT_ANNOUNCEMENTS = """
+window.__heard = { announcements: 0, bar: 0 };
+document.addEventListener("DOMContentLoaded", () => {
+  const announcer = document.querySelector("[data-batch-announce]");
+  const bar = document.querySelector("[data-batch-progress]");
+  if (!announcer || !bar) return;
+  new MutationObserver(() => { window.__heard.announcements += 1; })
+    .observe(announcer, { childList: true, characterData: true, subtree: true });
+  new MutationObserver(() => { window.__heard.bar += 1; })
+    .observe(bar, { attributes: true, attributeFilter: ["aria-valuenow"] });
+});
+"""
+
+
 def count_text(page) -> str:
     return page.get_by_test_id("bulk-count").inner_text().strip()
 
@@ -160,7 +177,7 @@ def tab_until(page, predicate_js: str, limit: int = 40) -> None:
 
 @pytest.mark.parametrize("lang", LANGS, ids=[lang.name for lang in LANGS])
 def test_presenter_library_pages_sort_and_bulk_select_with_the_keyboard(
-    lang: Lang, new_page, library_teams, artifacts
+    lang: Lang, new_page, stack, library_teams, artifacts
 ):
     page = new_page(lang.locale)
     login(page, lang.user)
@@ -204,6 +221,23 @@ def test_presenter_library_pages_sort_and_bulk_select_with_the_keyboard(
     assert all(boxes.nth(i).is_checked() for i in range(10, 15))
     assert count_text(page) == lang.selected.format(9)
     shot(page, artifacts, f"{lang.name}-library-keyboard-selection")
+    # The list refreshes itself when a face check ends: the ticks and the focus stay.
+    boxes.nth(3).focus()
+    stack.manage(
+        "shell",
+        "-c",
+        "from studio.models import Presenter\n"
+        f"Presenter.objects.filter(pk={library_teams[lang.name]['ids'][5]}).update(status='ready')",
+    )
+    page.wait_for_function(
+        "pk => document.querySelector(`[data-presenter-id='${pk}'] [data-status]`)"
+        ".dataset.status === 'ready'",
+        arg=library_teams[lang.name]["ids"][5],
+        timeout=30_000,
+    )
+    assert [i for i in range(20) if boxes.nth(i).is_checked()] == [0, 1, 2, 3, 10, 11, 12, 13, 14]
+    assert count_text(page) == lang.selected.format(9)
+    assert page.evaluate("document.activeElement.value") == boxes.nth(3).get_attribute("value")
 
     # The whole page, then every matching presenter.
     page.get_by_test_id("bulk-select-page").focus()
@@ -323,6 +357,8 @@ def test_picker_preview_of_the_picked_presenter_then_render_all(
     assert page.get_by_test_id("preview-name").inner_text().endswith("ben")
     check_accessibility(page, f"{lang.name} batch form with a selection")
     shot(page, artifacts, f"{lang.name}-batch-picker")
+    # Count what screen readers would hear on the batch page, and the bar's updates.
+    page.add_init_script(COUNT_ANNOUNCEMENTS)
     anna_row = choices.filter(has=page.locator(f"#pick-{rows['anna']}"))
     anna_row.get_by_test_id("pick-preview").click()
     page.wait_for_url(re.compile(r"/batches/\d+/\?"))
@@ -336,6 +372,8 @@ def test_picker_preview_of_the_picked_presenter_then_render_all(
     # The progress was announced politely: the final state, not every tick.
     announced = page.get_by_test_id("batch-announce").inner_text()
     assert "100%" in announced and lang.succeeded in announced
+    heard = page.evaluate("window.__heard")
+    assert 1 <= heard["announcements"] <= 3, heard  # queued/running/succeeded at most
     button = page.get_by_test_id("render-all-button")
     assert button.inner_text() == lang.render_all
     check_accessibility(page, f"{lang.name} finished preview with Render all")
