@@ -133,7 +133,7 @@ def bulk_refused(request: HttpRequest, exc: Any, back: str) -> HttpResponse:
 
 def confirm_bulk_delete(request: HttpRequest, rows: list[Any], back: str) -> HttpResponse:
     """The page that asks before a bulk delete: what goes, what stays, what is kept."""
-    free, busy = deletable(rows)
+    free, busy = deletable(sorted(rows, key=lambda r: (r.name.lower(), r.pk)))
     return render(
         request,
         "studio/bulk_delete_confirm.html",
