@@ -16,7 +16,7 @@ renders in a few milliseconds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -53,7 +53,9 @@ class Sort:
         return [ordered, "-pk" if self.descending else "pk"]
 
 
-def sorts(name: str = "name", date: str = "created_at", length: str | None = "duration_s"):
+def sorts(
+    name: str = "name", date: str = "created_at", length: str | None = "duration_s"
+) -> list[Sort]:
     """The sorts of a library list: newest first (the default), oldest, name A-Z and Z-A,
     and by length when the rows have one (rows without a length come last either way)."""
     options = [
@@ -82,19 +84,10 @@ class Listing:
     #: Whether any filter (not the sort) narrows the list: an empty page then says "no match"
     #: rather than "nothing here yet".
     filtered: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rows(self) -> list[Any]:
-        return list(self.page.object_list)
 
     @property
     def total(self) -> int:
         return int(self.page.paginator.count)
-
-    @property
-    def page_size(self) -> int:
-        return int(self.page.paginator.per_page)
 
     def url(self, **changes: object) -> str:
         """``?...`` with this list's filters and sort, changed by ``changes`` (None drops)."""

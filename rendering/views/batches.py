@@ -231,12 +231,18 @@ def batch_preview(request):
 NOT_SETTINGS = {"csrfmiddlewaretoken", "preview", "preview_presenter", "presenter", "presenters"}
 
 
-def form_query(params) -> str:
-    """The batch form's choices as a query string (the preview page offers "Render all" with
-    them): every field as posted, the presenters as one comma-separated ``presenters``."""
+def settings_fields(params) -> list[tuple[str, str]]:
+    """The batch form's choices as (name, value) pairs: every field as given (so options
+    other forms add travel too), the presenters as one comma-separated ``presenters``."""
     pairs = [(k, v) for k, values in params.lists() if k not in NOT_SETTINGS for v in values]
     pairs.append(("presenters", ",".join(map(str, presenter_ids(params)))))
-    return urlencode(pairs)
+    return pairs
+
+
+def form_query(params) -> str:
+    """The batch form's choices as a query string: the preview page's address carries them
+    and offers "Render all" with them."""
+    return urlencode(settings_fields(params))
 
 
 def render_all_offer(request, batch) -> dict[str, Any] | None:
@@ -254,8 +260,7 @@ def render_all_offer(request, batch) -> dict[str, Any] | None:
     count = audios.count() * presenters.count()
     if not count:
         return None
-    fields = [(k, v) for k, values in params.lists() if k not in NOT_SETTINGS for v in values]
-    fields.append(("presenters", ",".join(map(str, chosen))))
+    fields = settings_fields(params)
     return {
         "count": count,
         "fields": fields,
