@@ -376,6 +376,12 @@ class BatchOptionsSerializer(serializers.Serializer):
         help_text="File names of the results, e.g. {presenter}/{audio}.mp4 "
         "(placeholders: presenter, audio, batch, position, presenter_id, audio_id).",
     )
+    burn_subtitles = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Draw the subtitles of audio tracks that have them into the picture (they "
+        "are always in the results as a subtitle track).",
+    )
 
 
 class BatchCreateSerializer(BatchOptionsSerializer):

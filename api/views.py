@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -256,7 +257,9 @@ class AudioListView(ApiView):
             actor,
             self.team,
             [data.validated_data["file"]],
-            lambda path, name: library.create_audio(actor, project, path, name),
+            lambda path, name: library.create_audio(
+                actor, project.team, path, name, project=project
+            ),
         )
         if refused:
             raise ApiError(422, "bad_file", refused[0].text(), field="file")
@@ -407,6 +410,7 @@ class _BatchCreate(ApiView):
             name=v.get("name", ""),
             pairs=pairs,
             output_template=v.get("output_template", ""),
+            burn_subtitles=bool(v.get("burn_subtitles")),
         )
 
     def project(self, pk: int) -> Project:
@@ -467,7 +471,8 @@ class BatchListView(_BatchCreate):
         data.is_valid(raise_exception=True)
         v = data.validated_data
         project = self.project(v["project"])
-        audios_qs = self.visible(AudioTrack).filter(project=project)
+        # The project's audio and the team's audio library (tracks without a project).
+        audios_qs = self.visible(AudioTrack).filter(Q(project=project) | Q(project__isnull=True))
         presenters_qs = self.visible(Presenter)
         if v.get("pairs"):
             if v.get("audio") or v.get("presenters") or v.get("presenter_tag"):
@@ -556,7 +561,7 @@ class BatchManifestView(_BatchCreate):
             raise ApiError(400, "invalid_manifest", str(exc), field="manifest") from exc
         pairs = self._resolve(
             rows,
-            self.visible(AudioTrack).filter(project=project),
+            self.visible(AudioTrack).filter(Q(project=project) | Q(project__isnull=True)),
             self.visible(Presenter),
             "manifest",
         )

@@ -12,13 +12,14 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from rendering.routing import websocket_urlpatterns  # noqa: E402
+from rendering.routing import websocket_urlpatterns as batch_sockets  # noqa: E402
+from studio.routing import websocket_urlpatterns as notification_sockets  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AuthMiddlewareStack(
-            AllowedHostsOriginValidator(URLRouter(websocket_urlpatterns))
+            AllowedHostsOriginValidator(URLRouter([*batch_sockets, *notification_sockets]))
         ),
     }
 )

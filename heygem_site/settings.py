@@ -117,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The language a logged-in person chose on their profile wins over the browser's.
+    "studio.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "heygem_site.security_headers.StudioCSPMiddleware",
@@ -249,6 +251,26 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_PERMISSIONS = 0o640
 INVITATION_TTL_HOURS = env_int("INVITATION_TTL_HOURS", 72)
 
+# --- E-mail (notifications, invitations) ------------------------------------------------
+# Django's own e-mail settings from the environment. Nothing is e-mailed unless the operator
+# names a mail server (EMAIL_HOST) or a backend (EMAIL_BACKEND, e.g. the file-based one).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or "django.core.mail.backends.smtp.EmailBackend"
+#: Folder of the file-based backend (django.core.mail.backends.filebased.EmailBackend).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "HeyGem Studio <heygem@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+#: Whether the studio sends e-mail at all (batch notifications, invitations).
+EMAIL_ENABLED = bool(EMAIL_HOST or os.environ.get("EMAIL_BACKEND"))
+#: The address people open the studio at, for links in e-mails (no request says it there).
+STUDIO_URL = os.environ.get("STUDIO_URL", f"http://localhost:{os.environ.get('PORT', '7860')}")
+
 # --- Quotas (studio/services/quotas.py; 0 = no limit) -------------------------------------
 #: Bytes one team may store: presenters + audio + render outputs (+ open uploads' rest).
 TEAM_STORAGE_QUOTA_BYTES = env_int("TEAM_STORAGE_QUOTA_BYTES", 0)
@@ -259,9 +281,15 @@ USER_MAX_OPEN_UPLOADS = env_int("USER_MAX_OPEN_UPLOADS", 10)
 
 # --- Engine -------------------------------------------------------------------------------
 LIPSYNC_MODEL_DIR = os.environ.get("LIPSYNC_MODEL_DIR", str(BASE_DIR / "models"))
+# The operator's model mirror for `python -m lipsync models download` (read by the CLI itself;
+# the "Engines and models" page writes it into the commands it shows). Never contacted otherwise.
+LIPSYNC_MODEL_MIRROR = os.environ.get("LIPSYNC_MODEL_MIRROR", "")
 LIPSYNC_CACHE_DIR = os.environ.get("LIPSYNC_CACHE_DIR", str(MEDIA_ROOT / "tracks"))
 #: Engine whose *prepare* the presenter face check runs.
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "warp")
+#: Font file subtitles are burned in with; empty: fontconfig's sans-serif (a CJK-capable one
+#: for Chinese text), found at run time with fc-match.
+LIPSYNC_SUBTITLE_FONT = os.environ.get("LIPSYNC_SUBTITLE_FONT", "")
 #: Device of a render worker: "cuda:0", "cpu", "auto".
 LIPSYNC_DEVICE = os.environ.get("LIPSYNC_DEVICE", "auto")
 os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)

@@ -4,10 +4,13 @@ language switching."""
 from django.contrib import admin
 from django.urls import include, path
 
+from studio.views.profile import set_language
+
 urlpatterns = [
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also keeps a logged-in person's choice on their account.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/", include("api.urls")),
     path("", include("api.web_urls")),
     path("", include("studio.urls")),

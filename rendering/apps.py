@@ -12,10 +12,16 @@ class RenderingConfig(AppConfig):
     def ready(self) -> None:
         from studio.services import library, quotas
 
-        from .models.assets import team_output_bytes
+        from .models.assets import results_made_with, team_output_bytes
         from .services.batches import active_tasks_using
 
         # The library refuses to delete a file a queued or running render still needs.
         library.register_usage(active_tasks_using)
+        # ... and says how many finished videos made with it stay when it is deleted.
+        library.register_results(results_made_with)
         # A team's storage quota counts its render outputs too.
         quotas.register_storage(team_output_bytes)
+        # A batch's owner is told when it finishes.
+        from . import notify
+
+        notify.connect()

@@ -13,6 +13,7 @@ BATCH = {
         "failed": _("Failed"),
         "cancelled": _("Cancelled"),
         "partial": _("Partly failed"),
+        "partly_cancelled": _("Partly cancelled"),
     },
     "stage": {
         "starting": _("starting"),
@@ -28,6 +29,7 @@ BATCH = {
     "fps": _("%(n)s frames/s"),
     "counts": _("%(done)s of %(total)s done"),
     "failedCount": _("%(n)s failed"),
+    "cancelledCount": _("%(n)s cancelled"),
     "now": _("Now: %(name)s"),
     "live": _("live"),
     "units": [_("%(n)s s"), _("%(n)s min"), _("%(n)s h")],

@@ -19,30 +19,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import translation
-from django.utils.translation.trans_real import parse_accept_lang_header
+
+from studio.consumers import scope_language
 
 from . import payloads
 from .models import Batch
 from .progress import group_name
 
 CLOSE_FORBIDDEN = 4403
-
-
-def scope_language(scope: dict) -> str:
-    """The language of the connecting client: its language cookie, else Accept-Language."""
-    candidates = []
-    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
-    if cookie:
-        candidates.append(cookie)
-    headers = dict(scope.get("headers") or [])
-    accept = headers.get(b"accept-language", b"").decode("latin-1")
-    candidates += [code for code, _q in parse_accept_lang_header(accept) if code != "*"]
-    for code in candidates:
-        try:
-            return translation.get_supported_language_variant(code)
-        except LookupError:
-            continue
-    return settings.LANGUAGE_CODE
 
 
 class BatchProgressConsumer(AsyncJsonWebsocketConsumer):

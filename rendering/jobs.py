@@ -30,6 +30,7 @@ from rq.timeouts import JobTimeoutException
 from lipsync.engines import RenderOptions, RenderResult
 from lipsync.errors import CancelledError, InputError, ModelNotFoundError
 from lipsync.progress import Progress
+from lipsync.subtitles import Cue, parse_subtitles
 from studio import queues
 from studio.models import AudioTrack, MediaStatus, Presenter
 from studio.notices import Notice, from_input_error, internal_error, notice, reason_of
@@ -148,6 +149,7 @@ def render_task(task_id: int) -> dict[str, Any]:
     out_path = os.path.join(settings.MEDIA_ROOT, out_name)
     try:
         presenter_path, audio_path = _inputs(task)
+        cues = _subtitles(task)
 
         def pulse() -> None:
             write({"heartbeat_at": timezone.now()})
@@ -166,6 +168,9 @@ def render_task(task_id: int) -> dict[str, Any]:
             max_height=batch.max_height,
             crf=batch.crf,
             duration_s=batch.preview_seconds if batch.is_preview else None,
+            subtitles=cues,
+            burn_subtitles=batch.burn_subtitles,
+            subtitle_font=settings.LIPSYNC_SUBTITLE_FONT or None,
         )
         result = engine.render(
             audio_path,
@@ -285,6 +290,8 @@ def _readable(exc: InputError, task: RenderTask) -> Notice:
     for obj in (task.presenter, task.audio):
         if obj is not None and obj.file:
             names[os.path.basename(obj.file.name or "")] = obj.original_filename or obj.name
+    if task.audio is not None and task.audio.subtitles:
+        names[os.path.basename(task.audio.subtitles.name or "")] = task.audio.subtitles_filename
     return from_input_error(exc, names.get(os.path.basename(exc.path)))
 
 
@@ -335,6 +342,20 @@ def _inputs(task: RenderTask) -> tuple[str, str]:
             )
         paths.append(path)
     return paths[0], paths[1]
+
+
+def _subtitles(task: RenderTask) -> tuple[Cue, ...]:
+    """The cues of the task's audio track (none without subtitles). They were checked when
+    attached; a file gone missing since is bad input."""
+    audio = task.audio
+    if audio is None or not audio.subtitles:
+        return ()
+    path = os.path.join(settings.MEDIA_ROOT, audio.subtitles.name or "")
+    if not os.path.exists(path):
+        raise InputError(
+            audio.subtitles_filename or path, gettext_noop("the file is missing on the server")
+        )
+    return tuple(parse_subtitles(path))
 
 
 def _record_output(task: RenderTask, out_name: str, result: RenderResult) -> MediaAsset:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import batches, dashboard, media
+from .views import batches, dashboard, engines, media
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("batches/preview/", batches.batch_preview, name="batch_preview"),
     path("batches/<int:pk>/", batches.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/status.json", batches.batch_status, name="batch_status"),
+    path("batches/<int:pk>/edit/", batches.batch_edit, name="batch_edit"),
+    path("batches/<int:pk>/delete/", batches.batch_delete, name="batch_delete"),
     path("batches/<int:pk>/cancel/", batches.batch_cancel, name="batch_cancel"),
     path("batches/<int:pk>/retry/", batches.batch_retry, name="batch_retry"),
     path("batches/<int:pk>/download.zip", media.batch_zip, name="batch_zip"),
@@ -25,4 +27,5 @@ urlpatterns = [
     path("media/<int:pk>/download/", media.media_download, name="media_download"),
     path("media/<int:pk>/thumbnail.jpg", media.media_thumbnail, name="media_thumbnail"),
     path("media/<int:pk>/delete/", media.media_delete, name="media_delete"),
+    path("engines/", engines.engines_page, name="engines"),
 ]

@@ -9,10 +9,15 @@ While a job runs a non-forking worker sends no heartbeat of its own: the render 
 :meth:`StudioWorker.keep_alive` from its progress callback. Between jobs the worker wakes every
 ``RECONCILE_INTERVAL_S`` seconds and runs the reconciler (one worker at a time, by a Redis
 lock), which re-queues or fails the tasks of workers that died.
+
+Each worker also publishes what its model folder lets it run (``report_models``: at start and
+on every idle heartbeat, into its own RQ hash) for the "Engines and models" page: render
+workers may run on other hosts with other model folders.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -144,6 +149,18 @@ class StudioWorker(SimpleWorker):
         # Stored in the worker's own hash, so it disappears with the worker.
         if self.device:
             self.connection.hset(self.key, "device", device_label(self.device))
+        self.report_models()
+
+    def report_models(self) -> None:
+        """Publish what this host's model folder lets it run (``services.engines``)."""
+        from .services.engines import MODELS_FIELD, worker_report
+
+        try:
+            report = worker_report()
+        except OSError as exc:  # an unreadable model folder (a lost mount): say so, keep working
+            log.warning("worker %s: model folder not readable: %s", self.name, exc)
+            return
+        self.connection.hset(self.key, MODELS_FIELD, json.dumps(report))
 
     def keep_alive(self, job: Job) -> None:
         """Extend the worker key, the execution and the job's registry entry (from a job).
@@ -159,6 +176,9 @@ class StudioWorker(SimpleWorker):
         self.maybe_reconcile()
 
     def heartbeat(self, timeout: int | None = None, pipeline=None) -> None:
+        if pipeline is None and not self._in_job:
+            # Before RQ renews the hash's expiry: a field written after could outlive it.
+            self.report_models()
         super().heartbeat(timeout, pipeline=pipeline)
         if pipeline is None and not self._in_job:
             self.maybe_reconcile()

@@ -1,8 +1,10 @@
 """Django admin of the library side (the rendering app registers its own models)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from .models import AudioTrack, AuditEvent, Invitation, Membership, Presenter, Project, Tag, Team
+from .models.audit import target_type_label
 
 
 class MembershipInline(admin.TabularInline):
@@ -61,21 +63,46 @@ class AudioTrackAdmin(admin.ModelAdmin):
     readonly_fields = ["content_hash", "stats", "warnings", "job_id"]
 
 
+class TargetTypeFilter(admin.SimpleListFilter):
+    """Filter by the kind of target, each kind under its translated model name."""
+
+    title = _("kind of target")
+    parameter_name = "target_type"
+
+    def lookups(self, request, model_admin):
+        kinds = (
+            AuditEvent.objects.exclude(target_type="")
+            .order_by()
+            .values_list("target_type", flat=True)
+            .distinct()
+        )
+        return sorted(((k, target_type_label(k)) for k in kinds), key=lambda kv: str(kv[1]))
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        return queryset.filter(target_type=value) if value else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    """Read-only: the audit log is append-only."""
+    """Read-only: the audit log is append-only. Column headers, filters and the kinds of
+    target are shown in the reader's language."""
 
     list_display = [
         "created_at",
         "actor_label",
         "action",
         "team",
-        "target_type",
+        "target_kind",
         "target_label",
         "ip",
     ]
-    list_filter = ["action", "team"]
+    list_filter = ["action", TargetTypeFilter, "team"]
     search_fields = ["actor_label", "target_label"]
+
+    @admin.display(description=_("kind of target"), ordering="target_type")
+    def target_kind(self, obj: AuditEvent) -> str:
+        return obj.target_type_label
 
     def has_add_permission(self, request):
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
+from .services.notifications import unread_count
 from .session import current_membership, user_teams
 
 
@@ -15,4 +16,5 @@ def teams(request: HttpRequest) -> dict:
         "user_teams": list(user_teams(request.user)),
         "current_team": membership.team if membership else None,
         "current_role": membership.role if membership else None,
+        "unread_notifications": unread_count(request.user),
     }

@@ -46,10 +46,13 @@ class AddMemberForm(forms.Form):
         data = super().clean() or {}
         if data.get("password"):
             User = get_user_model()
-            password_validation.validate_password(
-                data["password"],
-                User(username=data.get("username", ""), email=data.get("email", "")),
-            )
+            try:
+                password_validation.validate_password(
+                    data["password"],
+                    User(username=data.get("username", ""), email=data.get("email", "")),
+                )
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
         return data
 
 
@@ -81,3 +84,21 @@ class PresenterForm(forms.ModelForm):
 
 class RenameForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
+
+
+class AudioForm(forms.Form):
+    """Rename an audio track and choose its project (none: the team's audio library)."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    project = forms.ModelChoiceField(
+        label=_("Project"),
+        queryset=Project.objects.none(),
+        required=False,
+        empty_label=_("None (audio library)"),
+    )
+
+    def __init__(self, *args: Any, projects: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["project"]
+        if projects is not None and isinstance(field, forms.ModelChoiceField):
+            field.queryset = projects

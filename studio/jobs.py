@@ -164,9 +164,74 @@ def analyse_audio(audio_id: int) -> str:
     return _ready(
         track,
         "waveform",
-        f"{track.project.team_id}/{os.path.basename(track.file.name or '')}.png",
+        f"{track.team_id}/{os.path.basename(track.file.name or '')}.png",
         result.waveform_png,
         duration_s=result.duration_s,
         stats=result.stats,
         warnings=result.warnings,
     )
+
+
+# --- e-mail (only when the server sends e-mail: settings.EMAIL_ENABLED) ---------------------
+def email_notification(notification_id: int) -> str:
+    """E-mail one notification to its person, in the language on their account. A mail
+    server that refuses for a moment raises (RQ tries again); sent once."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from .models import Notification
+    from .services.people import reading_language
+
+    row = Notification.objects.filter(pk=notification_id).select_related("user", "team").first()
+    if row is None or row.emailed_at is not None or not row.user.email:
+        return "skipped"
+    with translation.override(reading_language(row.user)):
+        subject = row.title_text
+        body = render_to_string(
+            "email/notification.txt",
+            {
+                "user": row.user,
+                "notification": row,
+                "link": absolute_url(row.url) if row.url else "",
+                "team": row.team.name,
+            },
+        )
+    _send(subject, body, row.user.email)
+    Notification.objects.filter(pk=row.pk, emailed_at=None).update(emailed_at=timezone.now())
+    log.info("notification %s e-mailed", row.pk)
+    return "sent"
+
+
+def email_invitation(invitation_id: int, link: str, language: str) -> str:
+    """E-mail an invitation link to the address it was made for, in the inviter's language
+    (the person invited may not have an account yet)."""
+    from django.template.loader import render_to_string
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from .models import Invitation
+
+    invitation = (
+        Invitation.objects.filter(pk=invitation_id).select_related("team", "invited_by").first()
+    )
+    if invitation is None or not invitation.email or not invitation.is_usable:
+        return "skipped"
+    with translation.override(language):
+        subject = gettext("You are invited to join %(team)s") % {"team": invitation.team.name}
+        body = render_to_string("email/invitation.txt", {"invitation": invitation, "link": link})
+    _send(subject, body, invitation.email)
+    return "sent"
+
+
+def absolute_url(path: str) -> str:
+    """``path`` of this site as a link for e-mails (``STUDIO_URL`` + path)."""
+    from django.conf import settings
+
+    return settings.STUDIO_URL.rstrip("/") + path
+
+
+def _send(subject: str, body: str, to: str) -> None:
+    from django.conf import settings
+    from django.core.mail import send_mail
+
+    send_mail(" ".join(subject.split()), body, settings.DEFAULT_FROM_EMAIL, [to])

@@ -1,12 +1,12 @@
 """Library lists that scale: filters, sort and pages, all kept in the query string.
 
-A list page (presenters, a project's audio, the media library) reads its filters with a
-``*Query`` dataclass (``from_params(request.GET)``), applies them to the rows the user may see,
-and hands the result to :func:`paginate`, which sorts (name, date, length, both directions,
-the primary key breaking ties so pages never overlap) and cuts one page. The resulting
-:class:`Listing` builds every link of the page (other pages, sort) with the same filters, so a
-search or a tag stays applied from page to page. Bulk actions read the same query from the
-POSTed form to act on "all N matching" (:mod:`studio.services.library`).
+A list page (presenters, a project's audio, the team's audio library, the media library) reads
+its filters with a ``*Query`` dataclass (``from_params(request.GET)``), applies them to the rows
+the user may see, and hands the result to :func:`paginate`, which sorts (name, date, length,
+both directions, the primary key breaking ties so pages never overlap) and cuts one page. The
+resulting :class:`Listing` builds every link of the page (other pages, sort) with the same
+filters, so a search or a tag stays applied from page to page. Bulk actions read the same query
+from the POSTed form to act on "all N matching" (:mod:`studio.services.library`).
 
 Page sizes are fixed per list (:data:`PRESENTER_PAGE_SIZE` and friends): big enough that most
 teams see their whole library at once, small enough that a page of cards with lazy thumbnails
@@ -29,7 +29,7 @@ from .models import MediaStatus
 
 #: Cards per page of the presenter library (divides into rows of 2, 3, 4 and 6).
 PRESENTER_PAGE_SIZE = 48
-#: Rows per page of a project's audio tracks.
+#: Rows per page of audio tracks (a project's, the team's audio library).
 AUDIO_PAGE_SIZE = 50
 #: Videos per page of the media library (each card holds a player).
 MEDIA_PAGE_SIZE = 24
@@ -199,24 +199,39 @@ class PresenterQuery:
         }
 
 
+#: ``?project=`` value that means "no project": the audio library's own tracks.
+NO_PROJECT = "none"
+
+
 @dataclass(frozen=True)
 class AudioQuery:
-    """A project's audio tracks: search text and status."""
+    """Audio tracks: search text, status and (on the team's audio library) the project, a
+    project's id or :data:`NO_PROJECT`."""
 
     q: str = ""
     status: str = ""
+    project: str = ""
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> AudioQuery:
         status = _text(params, "status")
-        return cls(q=_text(params, "q"), status=status if status in MediaStatus.values else "")
+        project = _text(params, "project", 20)
+        return cls(
+            q=_text(params, "q"),
+            status=status if status in MediaStatus.values else "",
+            project=project if project == NO_PROJECT or project.isdigit() else "",
+        )
 
     def apply(self, qs: QuerySet[Any]) -> QuerySet[Any]:
         if self.q:
             qs = qs.filter(Q(name__icontains=self.q) | Q(original_filename__icontains=self.q))
         if self.status:
             qs = qs.filter(status=self.status)
+        if self.project == NO_PROJECT:
+            qs = qs.filter(project__isnull=True)
+        elif self.project:
+            qs = qs.filter(project_id=int(self.project))
         return qs
 
     def as_params(self) -> dict[str, str]:
-        return {"q": self.q, "status": self.status}
+        return {"q": self.q, "status": self.status, "project": self.project}

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import audio, presenters, profile, projects, teams, uploads
+from .views import audio, notifications, presenters, profile, projects, teams, uploads
 
 urlpatterns = [
     # Accounts
@@ -52,11 +52,28 @@ urlpatterns = [
         "presenters/<int:pk>/thumbnail/", presenters.presenter_thumbnail, name="presenter_thumbnail"
     ),
     # Audio
+    path("audio/", audio.audio_list, name="audio_list"),
+    path("audio/upload/", audio.audio_library_upload, name="audio_library_upload"),
+    path("audio/bulk/", audio.audio_library_bulk, name="audio_library_bulk"),
     path("audio/<int:pk>/", audio.audio_detail, name="audio_detail"),
     path("audio/<int:pk>/edit/", audio.audio_edit, name="audio_edit"),
     path("audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),
     path("audio/<int:pk>/file/", audio.audio_file, name="audio_file"),
+    path("audio/<int:pk>/subtitles/", audio.audio_subtitles, name="audio_subtitles"),
+    path(
+        "audio/<int:pk>/subtitles/remove/",
+        audio.audio_subtitles_remove,
+        name="audio_subtitles_remove",
+    ),
+    path("audio/<int:pk>/subtitles/file/", audio.audio_subtitles_file, name="audio_subtitles_file"),
     path("audio/<int:pk>/waveform/", audio.audio_waveform, name="audio_waveform"),
+    # A person's notifications
+    path("notifications/", notifications.notification_list, name="notification_list"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
+    path("notifications/<int:pk>/read/", notifications.notification_read, name="notification_read"),
+    path(
+        "notifications/unread.json", notifications.notifications_unread, name="notifications_unread"
+    ),
     # Resumable uploads (JSON)
     path("api/uploads/", uploads.create, name="upload_create"),
     path("api/uploads/<uuid:pk>/", uploads.detail, name="upload_detail"),

@@ -107,6 +107,16 @@ def _no_default_redis(settings):
         setattr(settings, key, value)
 
 
+@pytest.fixture(autouse=True)
+def _language_reset_after_each_test():
+    """A request in Chinese leaves the thread's language on Chinese (Django activates it and
+    never resets it): the next test starts from the default again."""
+    yield
+    from django.utils import translation
+
+    translation.deactivate()
+
+
 @pytest.fixture
 def use_redis(redis_server, settings):
     """RQ, Channels and REDIS_URL on the private server (emptied before each test)."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..progress import CancelCheck, ProgressCallback
+from ..subtitles import Cue
 
 if TYPE_CHECKING:
     from ..track import FaceTrack, Pick
@@ -52,6 +53,12 @@ class RenderOptions:
     timeline: str = "pingpong"
     duration_s: float | None = None
     video_codec: str = "auto"
+    #: Cues of the speech (:func:`lipsync.subtitles.parse_subtitles`): a subtitle track of the
+    #: output, drawn into the picture too with ``burn_subtitles`` (``subtitle_font``: a font
+    #: file, else fontconfig's sans-serif).
+    subtitles: tuple[Cue, ...] = ()
+    burn_subtitles: bool = False
+    subtitle_font: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,34 +154,41 @@ def register_engine(cls: type[Engine]) -> type[Engine]:
 
 
 def available_engines() -> list[str]:
-    """Names of every engine: the built-in ones and any registered since. Imports nothing
-    (a neural engine's module imports PyTorch), so a web page may call it freely."""
+    """Names of the registered engines, after importing every built-in one (a neural engine's
+    module imports PyTorch); :func:`engine_names` lists them without importing anything."""
+    _load_builtin_engines()
+    return sorted(_REGISTRY)
+
+
+def engine_names() -> list[str]:
+    """The built-in engines and any registered since, without importing an engine (so
+    without torch): what the model manager's status lists."""
     from .builtin import BUILTIN_ENGINES
 
-    return sorted(set(_REGISTRY) | set(BUILTIN_ENGINES))
+    return sorted(set(BUILTIN_ENGINES) | set(_REGISTRY))
 
 
 def usable_engines(model_dir: PathLike | None = None) -> list[str]:
     """Names of the engines this install can run (see :meth:`Engine.weights_available`).
 
     Imports every engine module; the studio's web process asks the model manifest instead
-    (:func:`lipsync.models.manager.engine_usable`)."""
+    (:func:`lipsync.models.manager.engine_status`)."""
     _load_builtin_engines()
     return sorted(n for n, cls in _REGISTRY.items() if cls.weights_available(model_dir))
 
 
 def get_engine_class(name: str | None = None) -> type[Engine]:
     """The class of engine ``name``; imports the module of that engine only."""
-    from .builtin import import_engine
+    from . import builtin
 
     name = name or DEFAULT_ENGINE
     if name not in _REGISTRY:
-        import_engine(name)
+        builtin.load(name)
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown engine {name!r}; available: {', '.join(available_engines())}"
+            f"unknown engine {name!r}; available: {', '.join(engine_names())}"
         ) from None
 
 
@@ -185,6 +199,6 @@ def get_engine(name: str | None = None, **kwargs: Any) -> Engine:
 
 def _load_builtin_engines() -> None:
     # Importing the modules runs their @register_engine decorators.
-    from .builtin import import_all
+    from . import builtin
 
-    import_all()
+    builtin.load()

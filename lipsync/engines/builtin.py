@@ -1,32 +1,22 @@
-"""The engines shipped with the package, by name, and the modules that define them.
+"""The engines shipped with the package: their names, and importing them into the registry.
 
-The registry lists these names without importing anything: a neural engine's module imports
-PyTorch (seconds), and the web process only needs the names and, from the model manifest,
-whether each can run (:func:`lipsync.models.manager.engine_usable`). A module is imported when
-its engine's class is asked for (:func:`lipsync.engines.base.get_engine_class`).
+:data:`BUILTIN_ENGINES` lets callers list the engines without importing them (the neural ones
+import torch): the studio's "Engines and models" page and batch form stay light.
+``tests/engine/test_models_manager.py`` checks that the names and the modules agree.
 """
 
 from __future__ import annotations
 
 import importlib
 
-BUILTIN_ENGINES: dict[str, str] = {
-    "musetalk15": "lipsync.engines.musetalk15",
-    "warp": "lipsync.engines.warp",
-    "wav2lip": "lipsync.engines.wav2lip",
-}
+#: Engine name = module name under ``lipsync/engines/``.
+BUILTIN_ENGINES = ("musetalk15", "warp", "wav2lip")
 
 
-def import_engine(name: str) -> bool:
-    """Import the module of the built-in engine ``name`` (its ``@register_engine`` runs);
-    False when no built-in engine has that name."""
-    module = BUILTIN_ENGINES.get(name)
-    if module is None:
-        return False
-    importlib.import_module(module)
-    return True
-
-
-def import_all() -> None:
-    for name in BUILTIN_ENGINES:
-        import_engine(name)
+def load(name: str | None = None) -> None:
+    """Import the built-in engine ``name``, else every one (their ``@register_engine``
+    decorators fill the registry). A name that is not built in imports nothing:
+    :func:`~lipsync.engines.base.get_engine_class` imports only the engine it is asked for."""
+    for each in BUILTIN_ENGINES if name is None else (name,):
+        if each in BUILTIN_ENGINES:
+            importlib.import_module(f".{each}", __package__)

@@ -201,6 +201,9 @@ class StreamingEngine(Engine):
                     codec=options.video_codec,
                     max_height=options.max_height,
                     x264_params=options.x264_params,
+                    subtitles=options.subtitles,
+                    burn_subtitles=options.burn_subtitles,
+                    subtitle_font=options.subtitle_font,
                 ),
                 depth=frame_pass.writer_depth,
             )

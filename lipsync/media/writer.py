@@ -12,7 +12,7 @@ import functools
 import logging
 import os
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from fractions import Fraction
 from types import TracebackType
 from typing import cast
@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from ..errors import NoAudioStreamError, TruncatedMediaError
+from ..subtitles import Cue, SoftSubtitles, SubtitleBurner
 from .probe import NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, frame_rate_fraction, open_container
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,9 @@ class VideoWriter:
     :meth:`close` the audio is fitted to the video's length (``frames / fps``), so the output's
     duration equals the audio's within one frame when the caller writes
     ``round(audio_duration * fps)`` frames. ``x264_params`` (``key=value:...``) refine the
-    libx264 ``preset``; the NVENC encoder ignores them.
+    libx264 ``preset``; the NVENC encoder ignores them. ``subtitles`` become a ``mov_text``
+    track (:mod:`lipsync.subtitles`), and with ``burn_subtitles`` are drawn into the frames
+    too (``subtitle_font``: a font file, else fontconfig's choice).
     """
 
     def __init__(
@@ -240,6 +243,9 @@ class VideoWriter:
         codec: str = "auto",
         max_height: int | None = None,
         x264_params: str | None = None,
+        subtitles: Sequence[Cue] | None = None,
+        burn_subtitles: bool = False,
+        subtitle_font: str | None = None,
     ) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
@@ -257,6 +263,12 @@ class VideoWriter:
             out_dir, f".{os.path.basename(self.out)}.{uuid.uuid4().hex[:12]}.part.mp4"
         )
         self._audio: _AudioFeed | None = None
+        self._soft: SoftSubtitles | None = None
+        self._burner = (
+            SubtitleBurner(subtitles, self.in_width, self.in_height, subtitle_font)
+            if subtitles and burn_subtitles
+            else None
+        )
         try:
             self._container = av.open(
                 self._tmp, "w", format="mp4", options={"movflags": "+faststart"}
@@ -268,6 +280,8 @@ class VideoWriter:
                 astream.codec_context.bit_rate = AUDIO_BITRATE
                 astream.time_base = frame_rate_fraction(AUDIO_RATE) ** -1
                 self._audio = _AudioFeed(os.fspath(audio), astream, audio_duration_s)
+            if subtitles:
+                self._soft = SoftSubtitles(self._container, subtitles)
         except BaseException:
             self._discard()
             raise
@@ -314,6 +328,8 @@ class VideoWriter:
                 f"expected a {self.in_height}x{self.in_width}x3 uint8 image, got "
                 f"{image.shape} {image.dtype}"
             )
+        if self._burner is not None:
+            image = self._burner.apply(image, self.frames_written / self.fps)
         if (self.width, self.height) == (self.in_width, self.in_height):
             frame = rgb_to_yuv420p(image)
         else:
@@ -347,6 +363,8 @@ class VideoWriter:
                 self._container.mux(self._audio.encode_until(total, final=True))
                 self._audio.close()
                 self._audio = None
+            if self._soft is not None:
+                self._soft.mux(self.duration_s)
             self._container.close()
             self._closed = True
             os.replace(self._tmp, self.out)

@@ -1,8 +1,9 @@
-"""Neural networks used by the engines, the loading of their weights, and the model manager.
+"""Neural networks used by the engines and the loading of their weights.
 
-The networks' names are loaded on first use (PEP 562): ``lipsync.models.manager`` and
-``lipsync.models.manifest`` are read by the studio's web process, which must not import
-PyTorch for that (seconds of start-up and hundreds of MB it never uses).
+The network and checkpoint names below are loaded on first use (PEP 562), so importing the
+torch-free parts of the package, :mod:`lipsync.models.manager` and
+:mod:`lipsync.models.manifest` (what the studio's "Engines and models" page and batch form
+read), does not import torch.
 """
 
 from __future__ import annotations

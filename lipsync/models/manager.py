@@ -268,29 +268,27 @@ def _component_status(
 def engine_status(
     model_dir: str | os.PathLike[str] | None = None, manifest: Manifest | None = None
 ) -> list[EngineStatus]:
-    """Every registered engine, in name order, with whether this install can run it.
+    """Every engine (built in or registered), in name order, with whether this install can
+    run it.
 
-    Engines the manifest does not describe fall back on their own
-    :meth:`~lipsync.engines.base.Engine.weights_available`; the others are judged by their
-    files alone, without importing the engine's module (which would import PyTorch).
+    Engines the manifest describes are judged by it alone, without importing them (the neural
+    ones import torch, which a web page listing them should not pay for); the others fall back
+    on their own :meth:`~lipsync.engines.base.Engine.weights_available`.
     """
-    from ..engines import available_engines, get_engine_class
+    from ..engines.base import engine_names, get_engine_class
 
     manifest = manifest or load_manifest()
     root = resolve_model_dir(model_dir)
     lock = read_lock(root)
     by_name = {m.name: _model_status(root, m, lock) for m in manifest.models.values()}
     out = []
-    registered = set(available_engines())
-    for name in sorted(registered | set(manifest.engines)):
+    known = set(engine_names())
+    for name in sorted(known | set(manifest.engines)):
         comp = manifest.engines.get(name)
-        if name not in registered:
-            assert comp is not None
-            status = _component_status(root, comp, by_name, bool(comp.requires))
-            out.append(replace(status, usable=False))  # described, but not in this build
-            continue
         if comp is not None:
-            out.append(_component_status(root, comp, by_name, bool(comp.requires)))
+            status = _component_status(root, comp, by_name, bool(comp.requires))
+            # described, but not in this build: listed, never offered
+            out.append(status if name in known else replace(status, usable=False))
             continue
         cls = get_engine_class(name)
         usable = cls.weights_available(root)
@@ -330,20 +328,6 @@ def tracker_status(
 def usable_engines(model_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """Names of the engines whose required models are all present."""
     return [s.name for s in engine_status(model_dir) if s.usable]
-
-
-def engine_usable(name: str, model_dir: str | os.PathLike[str] | None = None) -> bool:
-    """Whether this install can run engine ``name``: its required files are present
-    (:func:`component_ready`; an engine outside the manifest is asked itself). False for an
-    unknown name. Cheap (file checks, no engine import): the studio's batch form and
-    ``create_batch`` call it on every request."""
-    from ..engines import available_engines, get_engine_class
-
-    if name not in available_engines():
-        return False
-    if name in load_manifest().engines:
-        return component_ready(name, model_dir)
-    return get_engine_class(name).weights_available(model_dir)
 
 
 def component_ready(

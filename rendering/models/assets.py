@@ -89,6 +89,14 @@ class MediaAsset(TeamScopedModel, TimeStamped):
                     continue
 
 
+def results_made_with(obj: Presenter | AudioTrack) -> int:
+    """Finished videos made with a presenter or audio track (kept when it is deleted: their
+    link to it is cleared)."""
+    if isinstance(obj, Presenter):
+        return MediaAsset.objects.filter(presenter=obj).count()
+    return MediaAsset.objects.filter(audio=obj).count()
+
+
 def team_output_bytes(team) -> int:
     """Bytes of a team's render outputs (counted by the library's storage quota)."""
     return int(MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0)
@@ -98,7 +106,7 @@ def team_disk_usage(team) -> dict[str, int]:
     """Bytes used by a team: render outputs, presenters, audio."""
     outputs = MediaAsset.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     presenters = Presenter.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
-    audio = AudioTrack.objects.filter(project__team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
+    audio = AudioTrack.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     return {
         "outputs": outputs,
         "presenters": presenters,

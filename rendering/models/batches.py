@@ -45,6 +45,8 @@ class BatchStatus(models.TextChoices):
     RUNNING = "running", _("Running")
     SUCCEEDED = "succeeded", _("Succeeded")
     PARTIAL = "partial", _("Partly failed")
+    #: Some renders finished, the others were cancelled: nothing failed.
+    PARTLY_CANCELLED = "partly_cancelled", _("Partly cancelled")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
 
@@ -68,13 +70,16 @@ class Batch(TeamScopedModel, TimeStamped):
     preview_seconds = models.FloatField(null=True, blank=True)
     #: Kept up to date from the tasks (see :meth:`refresh_status`) so lists need no aggregation.
     status = models.CharField(
-        max_length=12, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
+        max_length=20, choices=BatchStatus.choices, default=BatchStatus.QUEUED, db_index=True
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     #: File names of the results (downloads, zip entries): see :mod:`rendering.naming`.
     output_template = models.CharField(
         _("file name template"), max_length=255, default="{presenter}__{audio}.mp4"
     )
+    #: Draw the subtitles of audio tracks that have them into the picture (results carry them
+    #: as a subtitle track either way).
+    burn_subtitles = models.BooleanField(_("burn subtitles into the picture"), default=False)
     #: When ``batch_completed`` was sent for the batch's current run (cleared when a task of it
     #: runs again), so the event goes out once however many workers finish at the same time.
     completion_announced_at = models.DateTimeField(null=True, blank=True)
@@ -154,7 +159,12 @@ def done_percent(tasks: Iterable[RenderTask]) -> float:
 
 
 def derive_batch_status(statuses: Iterable[str]) -> str:
-    """The batch's status from its tasks' (an empty batch counts as cancelled)."""
+    """The batch's status from its tasks' (an empty batch counts as cancelled).
+
+    A cancelled render is something a person chose, not a failure: a batch is *failed* or
+    *partly failed* only when a render failed; finished and cancelled renders without a
+    failure make it *partly cancelled*, only cancelled ones *cancelled*.
+    """
     statuses = list(statuses)
     if not statuses:
         return BatchStatus.CANCELLED
@@ -164,13 +174,12 @@ def derive_batch_status(statuses: Iterable[str]) -> str:
         started = any(s != TaskStatus.QUEUED for s in statuses)
         return BatchStatus.RUNNING if started else BatchStatus.QUEUED
     succeeded = statuses.count(TaskStatus.SUCCEEDED)
+    failed = statuses.count(TaskStatus.FAILED)
     if succeeded == len(statuses):
         return BatchStatus.SUCCEEDED
-    if succeeded:
-        return BatchStatus.PARTIAL
-    if all(s == TaskStatus.CANCELLED for s in statuses):
-        return BatchStatus.CANCELLED
-    return BatchStatus.FAILED
+    if failed:
+        return BatchStatus.PARTIAL if succeeded else BatchStatus.FAILED
+    return BatchStatus.PARTLY_CANCELLED if succeeded else BatchStatus.CANCELLED
 
 
 class RenderTask(TeamScopedModel, TimeStamped, HasError):

@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines
-from lipsync.models.manager import engine_usable
+from lipsync.engines import DEFAULT_ENGINE
+from lipsync.engines.base import engine_names
+from lipsync.models import manager
 from studio.actor import Actor
 from studio.audit import record
 from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
@@ -25,7 +26,8 @@ from studio.services import quotas
 from studio.services.storage import NotEnoughSpace, check_free_disk
 
 from .. import lifecycle, naming
-from ..models import ACTIVE_STATUSES, Batch, Quality, RenderTask, TaskStatus
+from ..models import ACTIVE_STATUSES, Batch, MediaAsset, Quality, RenderTask, TaskStatus
+from .engines import model_dir
 from .estimates import render_timeout_s
 
 log = logging.getLogger("rendering.batches")
@@ -52,6 +54,8 @@ class BatchSpec:
     pairs: Sequence[tuple[AudioTrack, Presenter]] | None = None
     #: File names of the results, see :mod:`rendering.naming` ("" = the default).
     output_template: str = ""
+    #: Draw audio tracks' subtitles into the picture (they are a subtitle track anyway).
+    burn_subtitles: bool = False
 
     def task_pairs(self) -> list[tuple[AudioTrack, Presenter]]:
         if self.pairs is not None:
@@ -83,9 +87,10 @@ def validate_spec(spec: BatchSpec) -> None:
     limit = settings.MAX_BATCH_TASKS
     if len(spec.task_pairs()) > limit:
         raise BatchRefused(_("A batch may hold at most %(n)d renders.") % {"n": limit})
-    if spec.engine not in available_engines():
+    if spec.engine not in engine_names():
         raise BatchRefused(_("Unknown engine “%(name)s”.") % {"name": spec.engine})
-    if not engine_usable(spec.engine):
+    # Judged as the batch form judges it (the model folder, no engine import: no torch).
+    if spec.engine not in manager.usable_engines(model_dir()):
         raise BatchRefused(
             _(
                 "The engine “%(name)s” needs model weights that this server does not have; choose "
@@ -96,8 +101,11 @@ def validate_spec(spec: BatchSpec) -> None:
     if spec.quality not in Quality.values:
         raise BatchRefused(_("Unknown quality “%(name)s”.") % {"name": spec.quality})
     for audio in spec.audios:
-        if audio.project_id != spec.project.pk:
-            raise BatchRefused(_("Audio “%(name)s” is not in this project.") % {"name": audio.name})
+        if not audio.usable_in(spec.project):
+            raise BatchRefused(
+                _("Audio “%(name)s” is neither in this project nor in the audio library.")
+                % {"name": audio.name}
+            )
         if audio.status != MediaStatus.READY:
             raise BatchRefused(_("Audio “%(name)s” is not ready.") % {"name": audio.name})
     for presenter in spec.presenters:
@@ -152,6 +160,7 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
             is_preview=spec.preview,
             preview_seconds=preview_s,
             output_template=naming.check_template(spec.output_template),
+            burn_subtitles=spec.burn_subtitles,
         )
         tasks = [
             RenderTask(
@@ -242,6 +251,72 @@ def retry_failed(actor: Actor, batch: Batch) -> int:
     n = sum(_retry(t) for t in candidates if t.retryable)
     record(actor, batch.team, AuditAction.BATCH_RETRIED, batch, tasks=n)
     return n
+
+
+def rename_batch(actor: Actor, batch: Batch, name: str) -> Batch:
+    """Give ``batch`` a new name (its videos keep the file names they were made with)."""
+    name = " ".join(name.split())[:200]
+    if not name:
+        raise BatchRefused(_("A batch needs a name."))
+    old = batch.name
+    batch.name = name
+    batch.save(update_fields=["name", "updated_at"])
+    record(actor, batch.team, AuditAction.UPDATED, batch, kind="batch", old=old, name=name)
+    return batch
+
+
+@dataclass(frozen=True)
+class BatchDeleted:
+    renders: int
+    videos_deleted: int
+    videos_kept: int
+
+
+def delete_batch(actor: Actor, batch: Batch, delete_videos: bool = False) -> BatchDeleted:
+    """Delete ``batch`` and its renders' records.
+
+    Refused while a render of it is queued or running (cancel the batch first: a worker must
+    never write into a batch that is gone). Its finished videos stay in the media library
+    (their batch link is cleared) unless ``delete_videos``; then their files go too.
+    """
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        if batch.tasks.filter(status__in=ACTIVE_STATUSES).exists():
+            raise BatchRefused(
+                _(
+                    "“%(name)s” still has renders queued or running. Cancel the batch first, "
+                    "then delete it."
+                )
+                % {"name": batch.display_name}
+            )
+        assets = list(MediaAsset.objects.filter(batch=batch))
+        renders = batch.tasks.count()
+        outcome = BatchDeleted(
+            renders=renders,
+            videos_deleted=len(assets) if delete_videos else 0,
+            videos_kept=0 if delete_videos else len(assets),
+        )
+        record(
+            actor,
+            batch.team,
+            AuditAction.DELETED,
+            batch,
+            kind="batch",
+            renders=outcome.renders,
+            videos_deleted=outcome.videos_deleted,
+            videos_kept=outcome.videos_kept,
+        )
+        if delete_videos:
+            for asset in assets:
+                asset.delete()
+            transaction.on_commit(lambda: _delete_files(assets))
+        batch.delete()
+    return outcome
+
+
+def _delete_files(assets: list[MediaAsset]) -> None:
+    for asset in assets:
+        asset.delete_files()
 
 
 def active_tasks_using(obj: Presenter | AudioTrack) -> int:

@@ -11,6 +11,7 @@ from rq.registry import StartedJobRegistry
 from studio import queues
 from studio.queues import QueueName
 
+from ..labels import queue_label
 from ..lifecycle import backlog
 from ..models import RenderTask
 
@@ -38,7 +39,8 @@ class WorkerInfo:
     @property
     def label(self) -> str:
         """A readable name (host · queues · pid) in place of RQ's 32-character worker id."""
-        parts = [self.host or "", ", ".join(self.queues), f"pid {self.pid}" if self.pid else ""]
+        jobs = ", ".join(queue_label(q) for q in self.queues)
+        parts = [self.host or "", jobs, f"pid {self.pid}" if self.pid else ""]
         return " · ".join(p for p in parts if p) or self.name
 
 

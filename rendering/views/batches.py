@@ -6,16 +6,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import F, Q
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines
-from lipsync.models.manager import engine_usable
+from lipsync.engines import DEFAULT_ENGINE
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
+from studio.services import notifications
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
 from ..client_strings import BATCH as BATCH_STRINGS
@@ -23,6 +24,7 @@ from ..models import Batch, Quality, RenderTask
 from ..payloads import snapshot
 from ..services import batches as service
 from ..services import estimates
+from ..services.engines import EngineChoice, engine_choices
 
 SIZE_CAPS = [(None, gettext_lazy("Original size")), (1080, "1080p"), (720, "720p"), (480, "480p")]
 
@@ -38,6 +40,9 @@ def batch_list(request):
     status = request.GET.get("status", "")
     if status:
         qs = qs.filter(status=status)
+    project = request.GET.get("project", "")
+    if project.isdigit():
+        qs = qs.filter(project_id=int(project))
     if request.GET.get("previews") != "1":
         qs = qs.filter(is_preview=False)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
@@ -51,18 +56,16 @@ def batch_list(request):
             "page": page,
             "batches": page.object_list,
             "status": status,
+            "project": project if project.isdigit() else "",
             "can_create": can(request, Role.MEMBER),
         },
     )
 
 
-def _engine_choices() -> list[dict]:
-    """Every engine with whether this install can run it (unusable ones are shown disabled).
-
-    Judged from the model manifest and the files present: importing the engines' modules
-    would import PyTorch, which made the first visit of this page take seconds."""
-    names = sorted(available_engines(), key=lambda n: (n != DEFAULT_ENGINE, n))
-    return [{"name": n, "usable": engine_usable(n)} for n in names]
+def _engine_choices() -> list[EngineChoice]:
+    """Every engine with whether this install can run it (unusable ones are shown disabled) and
+    its licence note; read from the model folder without importing the engines (no torch)."""
+    return engine_choices()
 
 
 @team_view(Role.MEMBER)
@@ -73,11 +76,7 @@ def batch_create(request):
     )
     project_id = request.POST.get("project") or request.GET.get("project")
     project = projects.filter(pk=project_id).first() if project_id else projects.first()
-    audios = (
-        AudioTrack.objects.for_user(request.user).filter(project=project)
-        if project
-        else AudioTrack.objects.none()
-    )
+    audios = _audio_for(request, project) if project else AudioTrack.objects.none()
     presenters = (
         Presenter.objects.for_user(request.user)
         .filter(team=team, archived=False)
@@ -141,19 +140,32 @@ def presenter_ids(params) -> list[int]:
     return _ids([*params.getlist("presenter"), *params.get("presenters", "").split(",")])
 
 
-def _form_values(params) -> dict[str, str]:
-    """The options of the form (engine, quality, size, name) as given, else the defaults."""
+def _form_values(params) -> dict[str, Any]:
+    """The options of the form (engine, quality, size, name, burnt-in subtitles) as given,
+    else the defaults."""
     return {
         "engine": params.get("engine") or DEFAULT_ENGINE,
         "quality": params.get("quality") or Quality.STANDARD,
         "max_height": params.get("max_height", ""),
         "name": params.get("name", ""),
+        "burn_subtitles": params.get("burn_subtitles") == "1",
     }
 
 
 def _in_order(rows, ids: list[int]) -> list:
     by_id = {row.pk: row for row in rows}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def _audio_for(request, project: Project):
+    """The tracks a batch of ``project`` may use: its own and the team's audio library's
+    (tracks without a project), the project's first."""
+    return (
+        AudioTrack.objects.for_user(request.user)
+        .filter(team=project.team_id)
+        .filter(Q(project=project) | Q(project__isnull=True))
+        .order_by(F("project_id").asc(nulls_last=True), "-created_at")
+    )
 
 
 def _spec_from_post(request, project, audios, presenters, preview: bool = False):
@@ -182,6 +194,7 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         quality=request.POST.get("quality") or Quality.STANDARD,
         name=request.POST.get("name", ""),
         preview=preview,
+        burn_subtitles=request.POST.get("burn_subtitles") == "1",
     )
     if len(chosen_audios) != len(audio_ids) or len(chosen_presenters) != len(chosen_ids):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
@@ -209,7 +222,7 @@ def batch_preview(request):
         Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team),
         pk=request.POST.get("project"),
     )
-    audios = AudioTrack.objects.for_user(request.user).filter(project=project)
+    audios = _audio_for(request, project)
     presenters = Presenter.objects.for_user(request.user).filter(team=team)
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
     batch, error = _submit(request, spec, error)
@@ -253,9 +266,7 @@ def render_all_offer(request, batch) -> dict[str, Any] | None:
     chosen = presenter_ids(params)
     if not batch.is_preview or not audio_ids or not chosen:
         return None
-    audios = AudioTrack.objects.for_user(request.user).filter(
-        project=batch.project, pk__in=audio_ids
-    )
+    audios = _audio_for(request, batch.project).filter(pk__in=audio_ids)
     presenters = Presenter.objects.for_user(request.user).filter(team=batch.team, pk__in=chosen)
     count = audios.count() * presenters.count()
     if not count:
@@ -277,6 +288,8 @@ def _url(name: str, *args) -> str:
 @team_view()
 def batch_detail(request, pk):
     batch = get_scoped(request, Batch, pk)
+    # Seeing the batch is reading what the notification about it said.
+    notifications.mark_read(request.user, url=batch.get_absolute_url())
     tasks = list(batch.tasks.select_related("output"))
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
@@ -300,6 +313,70 @@ def batch_detail(request, pk):
 
 
 @team_view()
+def batch_edit(request, pk):
+    """Rename a batch."""
+    batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
+    error = None
+    if request.method == "POST":
+        try:
+            service.rename_batch(actor(request), batch, request.POST.get("name", ""))
+        except service.BatchRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("Batch renamed."))
+            return redirect(batch)
+    return render(
+        request,
+        "batches/batch_edit.html",
+        {"batch": batch, "name": request.POST.get("name", batch.name), "error": error},
+        status=400 if error else 200,
+    )
+
+
+@team_view()
+def batch_delete(request, pk):
+    """Ask (what goes, what stays, whether its videos go too), then delete the batch."""
+    batch = get_scoped(request, Batch, pk, min_role=Role.MEMBER)
+    project = batch.project
+    if request.method == "POST":
+        try:
+            outcome = service.delete_batch(
+                actor(request), batch, delete_videos=request.POST.get("delete_videos") == "1"
+            )
+        except service.BatchRefused as exc:
+            messages.error(request, str(exc))
+            return redirect(batch)
+        if outcome.videos_deleted:
+            text = ngettext(
+                "Batch %(name)s and its finished video deleted.",
+                "Batch %(name)s and its %(n)d finished videos deleted.",
+                outcome.videos_deleted,
+            )
+        elif outcome.videos_kept:
+            text = ngettext(
+                "Batch %(name)s deleted; its finished video stays in the media library.",
+                "Batch %(name)s deleted; its %(n)d finished videos stay in the media library.",
+                outcome.videos_kept,
+            )
+        else:
+            text = _("Batch %(name)s deleted.")
+        n = outcome.videos_deleted or outcome.videos_kept
+        messages.success(request, text % {"name": batch.display_name, "n": n})
+        return redirect(project)
+    counts = batch.counts()
+    return render(
+        request,
+        "batches/batch_delete.html",
+        {
+            "batch": batch,
+            "renders": counts["total"],
+            "active": counts["queued"] + counts["running"],
+            "videos": batch.assets.count(),
+        },
+    )
+
+
+@team_view()
 def batch_status(request, pk):
     """The same snapshot the websocket sends on connect (fallback for clients without it)."""
     batch = get_scoped(request, Batch, pk)
@@ -312,7 +389,7 @@ def batch_estimate(request):
     (the new-batch page asks this instead of computing the rule itself)."""
     team = request.membership.team
     ids = [int(v) for v in request.GET.getlist("audio") if v.isdigit()]
-    audios = AudioTrack.objects.for_user(request.user).filter(project__team=team, pk__in=ids)
+    audios = AudioTrack.objects.for_user(request.user).filter(team=team, pk__in=ids)
     seconds = {a.pk: a.duration_s or 0.0 for a in audios}
     presenters = request.GET.get("presenters", "0")
     estimate = estimates.batch_estimate(

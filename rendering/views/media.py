@@ -111,7 +111,13 @@ def media_zip(request):
     ids = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
     ids = [int(i) for i in ids if str(i).isdigit()]
     if not ids:
-        return HttpResponseBadRequest(_("Choose at least one video."))
+        # The page's button stays disabled until a video is ticked; without the script (or
+        # called directly) the answer is the library again, saying what to do.
+        message = _("Tick at least one video, then download the selection.")
+        if wants_json(request):
+            return JsonResponse({"error": message}, status=400)
+        messages.error(request, message)
+        return redirect("media_library")
     team = request.membership.team
     assets = list(
         MediaAsset.objects.for_user(request.user)
@@ -215,7 +221,15 @@ def media_bulk(request):
     action = request.POST.get("action", "")
     back = safe_next(request, reverse("media_library"))
     if not ids:
-        messages.error(request, _("Choose at least one video."))
+        # The buttons stay disabled until a video is ticked; without the script (or called
+        # directly) the answer is the library again, saying what to do (as media_zip).
+        if action == "delete":
+            message = _("Choose at least one video.")
+        else:
+            message = _("Tick at least one video, then download the selection.")
+        if wants_json(request):
+            return JsonResponse({"error": message}, status=400)
+        messages.error(request, message)
         return redirect(back)
     if action == "zip":
         assets = list(visible.filter(pk__in=ids).order_by("created_at", "pk"))

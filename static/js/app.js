@@ -68,17 +68,79 @@
     });
   }
 
-  /* Buttons / forms with data-confirm ask before acting. */
+  /* --- Confirmations ------------------------------------------------------------------
+     A form, a submit button or a link carrying data-confirm="<question>" asks first, in a
+     modal dialog that names who or what is affected (data-confirm-yes / data-confirm-no label
+     its buttons). The submit is held back (other scripts' handlers do not see it) until the
+     person confirms; then it goes on as it would have. */
+  function confirmDialog(message, yesLabel, noLabel) {
+    return new Promise((resolve) => {
+      const dialog = document.createElement("dialog");
+      dialog.className = "confirm-dialog";
+      dialog.dataset.testid = "confirm-dialog";
+      dialog.setAttribute("aria-labelledby", "confirm-dialog-text");
+      const text = document.createElement("p");
+      text.id = "confirm-dialog-text";
+      text.dataset.testid = "confirm-text";
+      text.textContent = message;
+      const actions = document.createElement("div");
+      actions.className = "form-actions";
+      const yes = document.createElement("button");
+      yes.type = "button";
+      yes.className = "btn btn-danger";
+      yes.dataset.testid = "confirm-yes";
+      yes.textContent = yesLabel || I18N.confirmYes || "Yes";
+      const no = document.createElement("button");
+      no.type = "button";
+      no.className = "btn";
+      no.dataset.testid = "confirm-no";
+      no.textContent = noLabel || I18N.confirmNo || "Go back";
+      actions.append(yes, no);
+      dialog.append(text, actions);
+      document.body.append(dialog);
+      let answered = false;
+      const finish = (ok) => {
+        if (answered) return;
+        answered = true;
+        if (dialog.open) dialog.close();
+        dialog.remove();
+        resolve(ok);
+      };
+      yes.addEventListener("click", () => finish(true));
+      no.addEventListener("click", () => finish(false));
+      dialog.addEventListener("close", () => finish(false));
+      dialog.showModal();
+      no.focus();  // the safe answer is the one Enter picks
+    });
+  }
+
   function setupConfirm() {
     document.addEventListener("submit", (ev) => {
       const form = ev.target;
       const submitter = ev.submitter;
-      const message = (submitter && submitter.dataset.confirm) || form.dataset.confirm;
-      if (message && !window.confirm(message)) ev.preventDefault();
+      const source = submitter && submitter.hasAttribute("data-confirm") ? submitter
+        : form.hasAttribute("data-confirm") ? form : null;
+      if (!source) return;
+      if (form.dataset.confirmed === "1") {
+        delete form.dataset.confirmed;
+        return;
+      }
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+      confirmDialog(source.dataset.confirm || I18N.confirm, source.dataset.confirmYes,
+                    source.dataset.confirmNo).then((ok) => {
+        if (!ok) return;
+        form.dataset.confirmed = "1";
+        if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+        else form.submit();
+      });
     }, true);
     document.addEventListener("click", (ev) => {
       const link = ev.target.closest("a[data-confirm]");
-      if (link && !window.confirm(link.dataset.confirm)) ev.preventDefault();
+      if (!link) return;
+      ev.preventDefault();
+      confirmDialog(link.dataset.confirm || I18N.confirm, link.dataset.confirmYes,
+                    link.dataset.confirmNo).then((ok) => { if (ok) window.location.assign(link.href); });
     }, true);
   }
 
@@ -196,7 +258,7 @@
     if (regions().some((r) => r.querySelector(BUSY))) schedule(2500);
   }
 
-  window.HeyGem = Object.assign(window.HeyGem || {}, { toast, csrfToken, setupHoverPreview });
+  window.HeyGem = Object.assign(window.HeyGem || {}, { toast, csrfToken, setupHoverPreview, confirmDialog });
 
   /* Bar widths come as data-percent (a style attribute would be an inline style, which the
      Content-Security-Policy refuses); setting them through the CSSOM is allowed. */
@@ -207,8 +269,26 @@
     });
   }
 
+  /* Buttons marked data-needs-selection="<checkbox name>" act on the ticked boxes of their
+     form: disabled while none is ticked (the server still answers an empty call with the page
+     and a message). */
+  function setupSelectionButtons() {
+    document.querySelectorAll("button[data-needs-selection]").forEach((button) => {
+      const form = button.form;
+      if (!form) return;
+      const name = button.dataset.needsSelection;
+      const update = () => {
+        const ticked = form.querySelectorAll('input[type=checkbox][name="' + name + '"]:checked').length;
+        button.disabled = ticked === 0;
+      };
+      form.addEventListener("change", update);
+      update();
+    });
+  }
+
   function init() {
     setupBars(document);
+    setupSelectionButtons();
     setupNav();
     setupAutosubmit();
     setupConfirm();

@@ -126,6 +126,7 @@
     const failed = counts.failed || 0;
     let text = fmt(I18N.counts, { done: done, total: summary.total || 0 });
     if (failed) text += " · " + fmt(I18N.failedCount, { n: failed });
+    if (counts.cancelled) text += " · " + fmt(I18N.cancelledCount, { n: counts.cancelled });
     document.querySelector("[data-batch-counts]").textContent = text;
     if (batch) {
       const badge = document.querySelector("[data-batch-status]");
@@ -151,6 +152,9 @@
     if (cancel) cancel.hidden = !summary.active;
     // After a preview: "Render all" once it has finished.
     document.querySelectorAll("[data-after-preview]").forEach((el) => { el.hidden = !batch || batch.active; });
+    // A batch is deleted once nothing of it is queued or running any more.
+    const remove = document.querySelector("[data-batch-delete]");
+    if (remove) remove.hidden = Boolean(summary.active);
     announce(summary, percent, done);
   }
 

@@ -12,6 +12,8 @@ from .base import (
 )
 from .fields import NoticeField, NoticeListField
 from .library import AudioTrack, MediaStatus, Presenter, Tag, Upload
+from .notifications import Notification, NotificationLevel
+from .people import Profile
 from .projects import Project
 from .teams import Invitation, Membership, Team
 
@@ -26,7 +28,10 @@ __all__ = [
     "Membership",
     "NoticeField",
     "NoticeListField",
+    "Notification",
+    "NotificationLevel",
     "Presenter",
+    "Profile",
     "Project",
     "Role",
     "Tag",

@@ -42,24 +42,41 @@ class AuditEvent(TeamScopedModel):
     """Who did what, to what, when. Rows are never changed or deleted by the application."""
 
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        verbose_name=_("team"),
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
-    actor_label = models.CharField(max_length=255, blank=True)
-    action = models.CharField(max_length=40, choices=AuditAction.choices, db_index=True)
-    target_type = models.CharField(max_length=60, blank=True)
-    target_id = models.CharField(max_length=64, blank=True)
-    target_label = models.CharField(max_length=255, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_label = models.CharField(_("who"), max_length=255, blank=True)
+    action = models.CharField(
+        _("action"), max_length=40, choices=AuditAction.choices, db_index=True
+    )
+    target_type = models.CharField(_("kind of target"), max_length=60, blank=True)
+    target_id = models.CharField(_("target id"), max_length=64, blank=True)
+    target_label = models.CharField(_("target"), max_length=255, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
+
+    @property
+    def target_type_label(self) -> str:
+        """What kind of row the target is, in the reader's language (its model's name)."""
+        return target_type_label(self.target_type)
 
     def __str__(self) -> str:
         when = f"{self.created_at:%Y-%m-%d %H:%M:%S}"
@@ -72,3 +89,16 @@ class AuditEvent(TeamScopedModel):
 
     def delete(self, *args, **kwargs):
         raise ValueError("audit events are append-only")
+
+
+def target_type_label(model_name: str) -> str:
+    """The translated name of the model an audit row's ``target_type`` names (the raw value
+    when no installed model has that name any more)."""
+    if not model_name:
+        return ""
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model._meta.model_name == model_name:
+            return str(model._meta.verbose_name)
+    return model_name

@@ -35,7 +35,11 @@ def presenter_upload_to(instance: Presenter, filename: str) -> str:
 
 
 def audio_upload_to(instance: AudioTrack, filename: str) -> str:
-    return random_name(f"audio/{instance.project.team_id}", filename)
+    return random_name(f"audio/{instance.team_id}", filename)
+
+
+def subtitles_upload_to(instance: AudioTrack, filename: str) -> str:
+    return random_name(f"subtitles/{instance.team_id}", filename)
 
 
 class Tag(TeamScopedModel):
@@ -45,6 +49,8 @@ class Tag(TeamScopedModel):
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["team", "name"], name="unique_tag")]
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
 
     def __str__(self) -> str:
         return self.name
@@ -106,11 +112,19 @@ class Presenter(TeamScopedModel, TimeStamped, HasError):
 
 
 class AudioTrack(TeamScopedModel, TimeStamped, HasError):
-    """A voice recording inside a project."""
+    """A voice recording of the team: in a project, or in the team's audio library without
+    one (a batch of any project may use library audio)."""
 
-    team_path = "project__team"
-
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="audio_tracks")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audio_tracks")
+    #: None: the team's audio library (no project). A deleted project's audio moves there.
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audio_tracks",
+        verbose_name=_("project"),
+    )
     name = models.CharField(_("name"), max_length=200)
     file = models.FileField(upload_to=audio_upload_to, max_length=255)
     original_filename = models.CharField(max_length=255)
@@ -131,6 +145,13 @@ class AudioTrack(TeamScopedModel, TimeStamped, HasError):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: What is said, timed (SRT or WebVTT, checked when attached): every render of the track
+    #: gets it as a subtitle track, burned into the picture when its batch asks for that.
+    subtitles = models.FileField(upload_to=subtitles_upload_to, blank=True, max_length=255)
+    subtitles_filename = models.CharField(max_length=255, blank=True)
+    #: "srt" or "vtt", and how many cues the file holds.
+    subtitles_format = models.CharField(max_length=4, blank=True)
+    subtitles_cues = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -143,13 +164,19 @@ class AudioTrack(TeamScopedModel, TimeStamped, HasError):
     def get_absolute_url(self) -> str:
         return reverse("audio_detail", args=[self.pk])
 
-    @property
-    def team(self) -> Team:
-        return self.project.team
+    def save(self, *args, **kwargs) -> None:
+        if self.team_id is None and self.project_id is not None:
+            self.team_id = Project.objects.values_list("team_id", flat=True).get(pk=self.project_id)
+        super().save(*args, **kwargs)
 
     @property
     def is_ready(self) -> bool:
         return self.status == MediaStatus.READY
+
+    def usable_in(self, project: Project) -> bool:
+        """A batch of ``project`` may use this track: it is in that project or in the
+        team's audio library."""
+        return self.team_id == project.team_id and self.project_id in (None, project.pk)
 
 
 class Upload(TeamScopedModel, TimeStamped, HasError):
@@ -181,6 +208,8 @@ class Upload(TeamScopedModel, TimeStamped, HasError):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
 
     def __str__(self) -> str:
         return self.filename

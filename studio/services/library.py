@@ -200,11 +200,21 @@ def create_presenter(
 
 
 def create_audio(
-    actor: Actor, project: Project, path: str, filename: str, *, move: bool = True
+    actor: Actor,
+    team: Team,
+    path: str,
+    filename: str,
+    *,
+    project: Project | None = None,
+    move: bool = True,
 ) -> AudioTrack:
-    """Probe ``path`` and make it an AudioTrack of ``project``; queue its analysis."""
-    info, fields = _take_in(actor, path, filename, f"audio/{project.team_id}", probe_audio, move)
+    """Probe ``path`` and make it an AudioTrack of ``team``, in ``project`` or (None) in the
+    team's audio library; queue its analysis."""
+    if project is not None and project.team_id != team.pk:
+        raise ValueError("the project is not the team's")
+    info, fields = _take_in(actor, path, filename, f"audio/{team.pk}", probe_audio, move)
     track = AudioTrack.objects.create(
+        team=team,
         project=project,
         codec=info.audio_codec or "",
         duration_s=info.duration_s or None,
@@ -214,13 +224,13 @@ def create_audio(
     )
     record(
         actor,
-        project.team,
+        team,
         AuditAction.UPLOADED,
         track,
         kind="audio",
         filename=filename,
         size=track.size_bytes,
-        project=project.pk,
+        project=project.pk if project is not None else None,
     )
     from ..jobs import enqueue_audio_analysis
 
@@ -234,11 +244,13 @@ def duplicate_of(obj: Presenter | AudioTrack) -> Presenter | AudioTrack | None:
     the later copy carries the warning and the original stays quiet."""
     if not obj.content_hash:
         return None
-    same: Any = (
-        Presenter.objects.filter(team_id=obj.team_id)
-        if isinstance(obj, Presenter)
-        else AudioTrack.objects.filter(project_id=obj.project_id)
-    )
+    same: Any
+    if isinstance(obj, Presenter):
+        same = Presenter.objects.filter(team_id=obj.team_id)
+    elif obj.project_id is not None:
+        same = AudioTrack.objects.filter(project_id=obj.project_id)
+    else:  # the team's audio library
+        same = AudioTrack.objects.filter(team_id=obj.team_id, project__isnull=True)
     twin: Presenter | AudioTrack | None = (
         same.filter(content_hash=obj.content_hash, pk__lt=obj.pk).order_by("pk").first()
     )
@@ -338,6 +350,21 @@ def in_use(obj: Presenter | AudioTrack) -> int:
     return sum(lookup(obj) for lookup in _usage_lookups)
 
 
+_result_lookups: list[UsageLookup] = []
+
+
+def register_results(lookup: UsageLookup) -> None:
+    """``lookup(obj)``: how many finished videos were made with ``obj`` (the rendering side
+    registers one; deleting the presenter or audio keeps them)."""
+    if lookup not in _result_lookups:
+        _result_lookups.append(lookup)
+
+
+def results_made_with(obj: Presenter | AudioTrack) -> int:
+    """How many finished videos were made with ``obj`` (they stay when it is deleted)."""
+    return sum(lookup(obj) for lookup in _result_lookups)
+
+
 @transaction.atomic
 def delete_presenter(actor: Actor, presenter: Presenter) -> None:
     if in_use(presenter):
@@ -352,8 +379,8 @@ def delete_presenter(actor: Actor, presenter: Presenter) -> None:
 def delete_audio(actor: Actor, track: AudioTrack) -> None:
     if in_use(track):
         raise InUseError(track.name)
-    record(actor, track.project.team, AuditAction.DELETED, track, kind="audio")
-    files = (track.file, track.waveform)
+    record(actor, track.team, AuditAction.DELETED, track, kind="audio")
+    files = (track.file, track.waveform, track.subtitles)
     track.delete()
     transaction.on_commit(lambda: remove_files(*files))
 
@@ -366,10 +393,19 @@ def update_presenter(actor: Actor, presenter: Presenter, name: str, tags_text: s
     record(actor, presenter.team, AuditAction.UPDATED, presenter, name=name, tags=tags)
 
 
-def rename_audio(actor: Actor, track: AudioTrack, name: str) -> None:
+def update_audio(actor: Actor, track: AudioTrack, name: str, project: Project | None) -> None:
+    """Rename ``track`` and put it into ``project`` of its team (None: the team's audio
+    library, where a batch of any project may use it)."""
+    if project is not None and project.team_id != track.team_id:
+        raise ValueError("the project is not the track's team's")
+    moved = project != track.project
     track.name = name
-    track.save(update_fields=["name", "updated_at"])
-    record(actor, track.project.team, AuditAction.UPDATED, track, name=name)
+    track.project = project
+    track.save(update_fields=["name", "project", "updated_at"])
+    data: dict[str, Any] = {"name": name}
+    if moved:
+        data["project"] = project.pk if project is not None else None
+    record(actor, track.team, AuditAction.UPDATED, track, **data)
 
 
 def set_archived(actor: Actor, obj: Presenter | Project, archived: bool) -> None:
@@ -528,18 +564,25 @@ def delete_presenters(actor: Actor, team: Team, ids: Sequence[int]) -> BulkOutco
     return BulkOutcome(len(free), [p.name for p in busy])
 
 
-def project_tracks(actor: Actor, project: Project, ids: Sequence[int]) -> list[AudioTrack]:
-    """The audio tracks ``ids`` of ``project`` for a bulk action of ``actor``."""
-    return bulk_rows(actor, project.team, AudioTrack.objects.filter(project=project), ids)
+def team_tracks(
+    actor: Actor, team: Team, ids: Sequence[int], project: Project | None = None
+) -> list[AudioTrack]:
+    """The audio tracks ``ids`` of ``team`` (in any project or in the audio library), or of
+    ``project`` only, for a bulk action of ``actor``."""
+    qs = AudioTrack.objects.filter(team=team)
+    if project is not None:
+        qs = qs.filter(project=project)
+    return bulk_rows(actor, team, qs, ids)
 
 
-def delete_tracks(actor: Actor, project: Project, ids: Sequence[int]) -> BulkOutcome:
-    """Delete audio tracks ``ids`` of ``project`` with their files and waveforms (as
-    :func:`delete_presenters`)."""
-    free, busy = deletable(project_tracks(actor, project, ids))
-    _delete_rows(
-        actor, project.team, free, "audio", lambda t: (t.file, t.waveform), project=project.pk
-    )
+def delete_tracks(
+    actor: Actor, team: Team, ids: Sequence[int], project: Project | None = None
+) -> BulkOutcome:
+    """Delete audio tracks ``ids`` of ``team`` (of ``project`` only, when given) with their
+    files, waveforms and subtitles (as :func:`delete_presenters`)."""
+    free, busy = deletable(team_tracks(actor, team, ids, project))
+    data: dict[str, Any] = {"project": project.pk} if project is not None else {}
+    _delete_rows(actor, team, free, "audio", lambda t: (t.file, t.waveform, t.subtitles), **data)
     return BulkOutcome(len(free), [t.name for t in busy])
 
 
@@ -595,3 +638,53 @@ def bulk_message(action: str, outcome: int | BulkOutcome, noun: str = "presenter
             "names": ", ".join(outcome.kept)
         }
     return text
+
+
+# --- subtitles of an audio track --------------------------------------------------------------
+def attach_subtitles(actor: Actor, track: AudioTrack, filename: str, data: bytes) -> int:
+    """Check an SRT or WebVTT file and keep it as ``track``'s subtitles (replacing any);
+    returns how many cues it holds. A bad file raises
+    :class:`lipsync.subtitles.SubtitleError` (its message names ``filename``, the line and
+    what is wrong) and nothing is kept."""
+    from django.core.files.base import ContentFile
+
+    from lipsync.subtitles import parse_subtitles, subtitle_format
+
+    filename = os.path.basename(filename.replace("\\", "/")).strip()[:255] or "subtitles.srt"
+    cues = parse_subtitles(filename, data)
+    kind = subtitle_format(data)
+    old = track.subtitles.name if track.subtitles else ""
+    with transaction.atomic():
+        track.subtitles.save(f"subtitles.{kind}", ContentFile(data), save=False)
+        track.subtitles_filename = filename
+        track.subtitles_format = kind
+        track.subtitles_cues = len(cues)
+        track.save(
+            update_fields=[
+                "subtitles",
+                "subtitles_filename",
+                "subtitles_format",
+                "subtitles_cues",
+                "updated_at",
+            ]
+        )
+        record(actor, track.team, AuditAction.UPDATED, track, subtitles=filename, cues=len(cues))
+        if old:
+            storage = track.subtitles.storage
+            transaction.on_commit(lambda: storage.delete(old))
+    return len(cues)
+
+
+def remove_subtitles(actor: Actor, track: AudioTrack) -> bool:
+    """Drop ``track``'s subtitles (renders made already keep theirs); False without any."""
+    if not track.subtitles:
+        return False
+    field = track.subtitles
+    name, storage = field.name or "", field.storage
+    with transaction.atomic():
+        AudioTrack.objects.filter(pk=track.pk).update(
+            subtitles="", subtitles_filename="", subtitles_format="", subtitles_cues=None
+        )
+        record(actor, track.team, AuditAction.UPDATED, track, subtitles=None)
+        transaction.on_commit(lambda: storage.delete(name))
+    return True

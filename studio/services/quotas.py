@@ -89,7 +89,7 @@ class StorageUsage:
 
 def team_storage(team: Team) -> StorageUsage:
     presenters = Presenter.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
-    audio = AudioTrack.objects.filter(project__team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
+    audio = AudioTrack.objects.filter(team=team).aggregate(n=Sum("size_bytes"))["n"] or 0
     others = sum(source(team) for source in _storage_sources)
     return StorageUsage(
         stored=int(presenters + audio + others),

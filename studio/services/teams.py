@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rq import Retry
 
+from .. import queues
 from ..actor import Actor
 from ..audit import record
 from ..models import AuditAction, Invitation, Membership, Role, Team
 from ..models.base import ROLE_RANK, role_at_least
+
+log = logging.getLogger("studio.teams")
 
 
 @transaction.atomic
@@ -40,6 +46,28 @@ def invite(actor: Actor, team: Team, actor_role: str, role: str, email: str = ""
     invitation = Invitation.objects.create(team=team, role=role, email=email, invited_by=actor.user)
     record(actor, team, AuditAction.INVITATION_SENT, invitation, role=role, email=email)
     return invitation
+
+
+def email_invitation(invitation: Invitation, link: str, language: str) -> bool:
+    """Queue the e-mail of an invitation made for an address (after the commit), in
+    ``language`` (the inviter's: the person invited may have no account yet). False when the
+    server sends no e-mail or the invitation names no address."""
+    if not settings.EMAIL_ENABLED or not invitation.email:
+        return False
+    queues.enqueue(
+        queues.QueueName.CPU,
+        "studio.jobs.email_invitation",
+        invitation.pk,
+        link,
+        language,
+        timeout_s=120,
+        retry=Retry(max=3, interval=[30, 300, 1800]),
+        description=f"e-mail of invitation {invitation.pk}",
+        on_unavailable=lambda exc: log.warning(
+            "invitation %s not e-mailed: %s", invitation.pk, exc
+        ),
+    )
+    return True
 
 
 def revoke_invitation(actor: Actor, invitation: Invitation) -> None:

@@ -49,8 +49,8 @@ def create_upload(
         raise UploadError("a file name is required")
     if kind not in Upload.Kind.values:
         raise UploadError(f"unknown kind {kind!r}")
-    if kind == Upload.Kind.AUDIO and project is None:
-        raise UploadError("audio uploads need a project")
+    if project is not None and project.team_id != team.pk:
+        raise UploadError("the project is not in this team")
     library.check_size(filename, size)
     # Raises QuotaExceeded (open uploads, free disk, the team's storage quota).
     quotas.check_upload(user, team, size)
@@ -104,32 +104,64 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
         return upload
 
 
+class AlreadyRejected(Exception):
+    """``complete`` of an upload whose file was refused before: ``upload.error`` says why."""
+
+    def __init__(self, upload: Upload) -> None:
+        super().__init__(upload.error_message)
+        self.upload = upload
+
+
 def finish(actor: Actor, upload: Upload) -> Presenter | AudioTrack:
-    """Probe the complete file and create the library object; on bad input keep nothing."""
-    if upload.state != Upload.State.OPEN:
-        raise UploadError(f"upload is {upload.state}", status=409)
-    if upload.offset != upload.size:
-        raise UploadError(
-            f"upload has {upload.offset} of {upload.size} bytes", status=409, offset=upload.offset
-        )
-    path = upload.part_path
-    try:
-        with transaction.atomic():
-            if upload.kind == Upload.Kind.PRESENTER:
-                obj: Presenter | AudioTrack = library.create_presenter(
-                    actor, upload.team, path, upload.filename
-                )
-            elif upload.project is not None:
-                obj = library.create_audio(actor, upload.project, path, upload.filename)
-            else:
-                raise UploadError("audio uploads need a project")
-            upload.state = Upload.State.DONE
-            upload.result_id = obj.pk
-            upload.save(update_fields=["state", "result_id", "updated_at"])
-        return obj
-    except InputError as exc:
-        reject(actor, upload, from_input_error(exc, upload.filename))
-        raise
+    """Probe the complete file and create the library object; on bad input keep nothing.
+
+    Idempotent: a client whose connection dropped while the server was finishing calls it
+    again; it then gets the object the first call made (or, for a refused file,
+    :class:`AlreadyRejected`), never a second copy. The upload row is locked meanwhile, so a
+    repeat that arrives while the first call still probes waits for it.
+    """
+    refused: InputError | None = None
+    with transaction.atomic():
+        upload = Upload.objects.select_for_update().get(pk=upload.pk)
+        if upload.state == Upload.State.DONE:
+            done = _result_of(upload)
+            if done is None:
+                raise UploadError("the uploaded file was deleted since", status=410)
+            return done
+        if upload.state == Upload.State.FAILED:
+            raise AlreadyRejected(upload)
+        if upload.offset != upload.size:
+            raise UploadError(
+                f"upload has {upload.offset} of {upload.size} bytes",
+                status=409,
+                offset=upload.offset,
+            )
+        path = upload.part_path
+        try:
+            with transaction.atomic():
+                if upload.kind == Upload.Kind.PRESENTER:
+                    obj: Presenter | AudioTrack = library.create_presenter(
+                        actor, upload.team, path, upload.filename
+                    )
+                else:
+                    obj = library.create_audio(
+                        actor, upload.team, path, upload.filename, project=upload.project
+                    )
+                upload.state = Upload.State.DONE
+                upload.result_id = obj.pk
+                upload.save(update_fields=["state", "result_id", "updated_at"])
+        except InputError as exc:
+            # Marked failed while the row is still locked: a repeat sees the refusal.
+            refused = exc
+            reject(actor, upload, from_input_error(exc, upload.filename))
+    if refused is not None:
+        raise refused
+    return obj
+
+
+def _result_of(upload: Upload) -> Presenter | AudioTrack | None:
+    model = Presenter if upload.kind == Upload.Kind.PRESENTER else AudioTrack
+    return model.objects.filter(pk=upload.result_id).first()
 
 
 def reject(actor: Actor, upload: Upload, error: Notice) -> None:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from django import template
 
+from .. import labels
 from ..notices import Notice
 
 register = template.Library()
+
+register.filter("codec_label", labels.codec_label)
+register.filter("channels_label", labels.channels_label)
 
 
 @register.filter

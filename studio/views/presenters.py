@@ -8,6 +8,7 @@ from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ..forms import PresenterForm
@@ -37,6 +38,19 @@ def presenter_json(p: Presenter) -> dict[str, object]:
         "url": p.get_absolute_url(),
         "kind": "presenter",
     }
+
+
+def kept_videos_text(n: int) -> str:
+    """What stays when a presenter or audio track is deleted: the videos made with it."""
+    if not n:
+        return _("No finished video was made with it.")
+    return ngettext(
+        "The finished video made with it stays in the media library, and so do the batches "
+        "that used it.",
+        "The %(n)d finished videos made with it stay in the media library, and so do the "
+        "batches that used it.",
+        n,
+    ) % {"n": n}
 
 
 @team_view()
@@ -192,7 +206,12 @@ def presenter_delete(request, pk):
         return render(
             request,
             "studio/confirm_delete.html",
-            {"object": presenter, "cancel_url": presenter.get_absolute_url()},
+            {
+                "object": presenter,
+                "cancel_url": presenter.get_absolute_url(),
+                "removed": _("Its video or photo and its thumbnail are deleted from the server."),
+                "kept": kept_videos_text(library.results_made_with(presenter)),
+            },
         )
     try:
         library.delete_presenter(actor(request), presenter)

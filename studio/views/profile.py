@@ -10,8 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import i18n
 
 from ..models import Membership
+from ..services import people
 
 
 class ProfileForm(forms.ModelForm):
@@ -22,6 +24,16 @@ class ProfileForm(forms.ModelForm):
     class Meta:
         model = get_user_model()
         fields = ["first_name", "last_name", "email"]
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's ``set_language`` (the cookie, the redirect back); a logged-in person's choice
+    is also kept on their account, so their other browsers and e-mails follow it."""
+    response = i18n.set_language(request)
+    code = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and code:
+        people.set_language(request.user, code)
+    return response
 
 
 @login_required

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -32,6 +33,12 @@ class PasswordChange(auth_views.PasswordChangeView):
 
 @team_view()
 def team_settings(request):
+    return _settings_page(request)
+
+
+def _settings_page(request, add_form: AddMemberForm | None = None, status: int = 200):
+    """The team page; ``add_form`` is a refused "Create an account" form shown again with
+    what was typed (but the password) and its errors."""
     team = request.membership.team
     role = request.membership.role
     manage = role in (Role.OWNER, Role.ADMIN)
@@ -51,9 +58,10 @@ def team_settings(request):
             "can_manage": manage,
             "is_owner": role == Role.OWNER,
             "invite_form": InviteForm(),
-            "add_form": AddMemberForm(),
+            "add_form": add_form or AddMemberForm(),
             "role_choices": Role.choices,
         },
+        status=status,
     )
 
 
@@ -103,19 +111,27 @@ def invite(request):
         messages.error(request, str(exc))
         return redirect("team_settings")
     link = request.build_absolute_uri(reverse("invitation_accept", args=[invitation.token]))
-    messages.success(request, _("Invitation created. Send this link: %(link)s") % {"link": link})
+    if team_service.email_invitation(invitation, link, translation.get_language()):
+        messages.success(
+            request,
+            _("Invitation e-mailed to %(email)s. The link also works if you pass it on: %(link)s")
+            % {"email": invitation.email, "link": link},
+        )
+    else:
+        messages.success(
+            request, _("Invitation created. Send this link: %(link)s") % {"link": link}
+        )
     return redirect("team_settings")
 
 
 @team_view(Role.ADMIN)
 @require_POST
 def add_member(request):
+    """Create an account in the team. A refused form comes back filled in (the password is
+    never sent back) with its errors next to the fields."""
     form = AddMemberForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-        return redirect("team_settings")
+        return _settings_page(request, add_form=form, status=400)
     data = form.cleaned_data
     try:
         team_service.create_member_account(
@@ -128,8 +144,8 @@ def add_member(request):
             data["role"],
         )
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
-        return redirect("team_settings")
+        form.add_error(None, " ".join(getattr(exc, "messages", [str(exc)])))
+        return _settings_page(request, add_form=form, status=400)
     messages.success(request, _("Account %(name)s created.") % {"name": data["username"]})
     return redirect("team_settings")
 

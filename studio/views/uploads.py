@@ -67,16 +67,15 @@ def create(request):
     except (ValueError, KeyError, TypeError):
         return _error("expected JSON with filename, size and kind")
     project = None
-    if kind == Upload.Kind.AUDIO:
-        try:
-            project_id = int(body.get("project") or 0)
-        except (TypeError, ValueError):
-            project_id = 0
-        if not project_id:
-            return _error("audio uploads need a project")
+    try:
+        project_id = int(body.get("project") or 0) if kind == Upload.Kind.AUDIO else 0
+    except (TypeError, ValueError):
+        project_id = 0
+    if project_id:
         project = get_scoped(request, Project, project_id, min_role=Role.MEMBER)
         team = project.team
     else:
+        # Presenters, and audio for the team's audio library (no project).
         membership = require_role(current_membership(request), Role.MEMBER)
         team = membership.team
     try:
@@ -121,10 +120,11 @@ def complete(request, pk):
         return HttpResponseNotAllowed(["POST"])
     upload = _own_upload(request, pk)
     try:
+        # Idempotent: a repeat (the answer to the first call was lost) gets the same object.
         obj = service.finish(actor(request), upload)
     except service.UploadError as exc:
         return _error(str(exc), exc.status, offset=exc.offset)
-    except InputError:
+    except (InputError, service.AlreadyRejected):
         upload.refresh_from_db()
         return _error(upload.error_text, 422, reason=_reason_text(upload), filename=upload.filename)
     upload.refresh_from_db()

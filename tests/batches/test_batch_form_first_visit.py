@@ -2,7 +2,8 @@
 
 It took 3.9 s because the engine list imported every engine module (``wav2lip`` and
 ``musetalk15`` import PyTorch) to ask each whether its weights are installed. The list now
-comes from the model manifest and the files present (``lipsync.models.manager.engine_usable``).
+comes from the model manifest and the files present (``rendering.services.engines.engine_choices``
+over ``lipsync.models.manager.engine_status``).
 A fresh interpreter (a new web process) renders the page and reports what it imported; timing
 is not asserted here (the machine is shared), the slow thing is.
 """
@@ -23,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 #: What a new web process does: set up Django, log in, open the page, create a batch.
 FIRST_VISIT = """
-import json, sys
+import json, re, sys
 from django.conf import settings
 # The test run has no collected static files: plain storage.
 plain = "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -39,7 +40,8 @@ estimate = client.get("/batches/estimate.json", {"audio": sys.argv[2], "presente
 heavy = ["torch", "lipsync.engines.warp", "lipsync.engines.wav2lip", "lipsync.engines.musetalk15",
          "lipsync.models.wav2lip", "lipsync.models.musetalk"]
 print(json.dumps({"status": page.status_code, "estimate": estimate.status_code,
-                  "engines": page.content.decode().count('data-testid="engine-'),
+                  "engines": re.findall(r'<option [^>]*data-testid="engine-([\\w-]+)"',
+                                        page.content.decode()),
                   "imported": [m for m in heavy if m in sys.modules]}))
 """
 
@@ -72,20 +74,23 @@ def test_new_batch_page_imports_no_engine_in_a_fresh_web_process(
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["status"] == 200 and report["estimate"] == 200, report
-    assert report["engines"] == 3, report  # warp, wav2lip, musetalk15 are all listed
+    # Every engine is listed, the default first.
+    assert report["engines"] == ["warp", "musetalk15", "wav2lip"], report
     assert report["imported"] == [], report
 
 
 def test_engine_usability_comes_from_the_files_not_the_modules(tmp_path, monkeypatch):
-    """The same answers as the engines' own checks, judged by the manifest."""
+    """The batch form's choices give the engines' own answers, judged by the manifest."""
     from lipsync.engines import get_engine_class
-    from lipsync.models.manager import engine_usable
+    from rendering.services.engines import engine_choices
+
+    def usable() -> dict[str, bool]:
+        return {c.name: c.usable for c in engine_choices()}
 
     monkeypatch.setenv("LIPSYNC_MODEL_DIR", str(tmp_path))
-    assert engine_usable("warp") and not engine_usable("wav2lip")
-    assert not engine_usable("no-such-engine")
+    assert usable() == {"warp": True, "musetalk15": False, "wav2lip": False}
     (tmp_path / "wav2lip_gan.pth").write_bytes(b"x")
-    assert engine_usable("wav2lip") == get_engine_class("wav2lip").weights_available() is True
+    assert usable()["wav2lip"] == get_engine_class("wav2lip").weights_available() is True
 
 
 def test_new_batch_page_queries_do_not_grow_with_the_library(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import django_rq
 import pytest
 from rq.job import Job, JobStatus
@@ -104,7 +106,7 @@ def test_inputs_from_elsewhere_or_not_ready_are_refused(use_redis, library, memb
         original_filename="x.wav",
         status=MediaStatus.READY,
     )
-    with pytest.raises(service.BatchRefused, match="not in this project"):
+    with pytest.raises(service.BatchRefused, match="neither in this project nor in the audio"):
         service.create_batch(Actor.of(member), _spec(library, [library.anna], audios=[stray]))
     library.bo.status = MediaStatus.PROCESSING
     library.bo.save()
@@ -176,6 +178,32 @@ def test_batch_status_is_derived_from_tasks():
     assert derive(["succeeded", "failed"]) == "partial"
     assert derive(["failed", "cancelled"]) == "failed"
     assert derive(["cancelled"]) == "cancelled"
+    # A cancelled render is a choice, not a failure: it never makes a batch (partly) failed.
+    assert derive(["succeeded", "cancelled", "cancelled"]) == "partly_cancelled"
+    assert derive(["succeeded", "failed", "cancelled"]) == "partial"
+
+
+def test_cancelled_renders_read_as_cancelled_in_a_neutral_colour(rf, owner, team):
+    """The batch page and its live summary say "Partly cancelled" (both languages) with the
+    grey badge, not "Partly failed" in red/amber."""
+    from django.utils import translation
+
+    from rendering.models import Batch, BatchStatus
+    from rendering.payloads import batch_summary
+    from studio.models import Project
+
+    project = Project.objects.create(team=team, name="P")
+    batch = Batch.objects.create(team=team, project=project, name="B", engine="warp")
+    for i, status in enumerate(["succeeded", "cancelled"]):
+        batch.tasks.create(position=i, presenter_name=f"p{i}", audio_name="a", status=status)
+    assert batch.refresh_status() == BatchStatus.PARTLY_CANCELLED
+    with translation.override("en"):
+        assert batch_summary(batch)["status_label"] == "Partly cancelled"
+    with translation.override("zh-hans"):
+        assert batch_summary(batch)["status_label"] == "部分已取消"
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "app.css").read_text()
+    grey = next(line for line in css.splitlines() if ".badge-cancelled" in line)
+    assert ".badge-partly_cancelled" in grey
 
 
 def test_timeout_scales_with_media_length():

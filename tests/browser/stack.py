@@ -148,10 +148,16 @@ def make_stack(root: Path, redis_url: str) -> Stack:
             "DJANGO_SETTINGS_MODULE": "heygem_site.settings",
             "HEYGEM_VAR_DIR": str(root / "var"),
             "MEDIA_ROOT": str(root / "media"),
+            # A model folder of the stack's own (empty until a test installs something), not
+            # the checkout's models/.
+            "LIPSYNC_MODEL_DIR": str(root / "models"),
             "STATIC_ROOT": str(root / "static"),
             "DATABASE_URL": f"sqlite:///{root / 'db.sqlite3'}",
             "REDIS_URL": redis_url,
             "UPLOAD_CHUNK_BYTES": str(64 * 1024),
+            # E-mails (notifications, invitations) go to files the tests read.
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(root / "mail"),
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
         }

@@ -86,12 +86,16 @@ def sweep_paths(ids: dict) -> list[str]:
         "/projects/new/",
         f"/projects/{ids['project']}/",
         f"/projects/{ids['project']}/edit/",
+        "/audio/",
+        "/audio/?q=nobody-is-called-this",
         f"/audio/{ids['audio']}/",
         f"/audio/{ids['audio']}/edit/",
         "/batches/",
         "/batches/new/",
         f"/batches/new/?project={ids['project']}&presenters={presenters}",
         f"/batches/{ids['batch']}/",
+        f"/batches/{ids['batch']}/edit/",
+        f"/batches/{ids['batch']}/delete/",
         f"/batches/{ids['preview']}/?project={ids['project']}&audio={ids['audio']}"
         f"&presenters={presenters}&engine=warp",
         "/media/",
@@ -99,6 +103,8 @@ def sweep_paths(ids: dict) -> list[str]:
         "/team/",
         "/team/new/",
         "/team/webhooks/",
+        "/notifications/",
+        "/engines/",
         "/accounts/profile/",
         "/accounts/password/",
         "/presenters/999999999/",
@@ -158,9 +164,12 @@ def test_chinese_browser_gets_chinese_pages(new_page, artifacts):
     shot(page, artifacts, "zh-profile")
 
 
-def test_language_switcher_changes_language_and_keeps_page(new_page, artifacts):
+def test_language_switcher_changes_language_and_keeps_page(new_page, stack, artifacts):
+    # Its own account: the choice is kept with the account (alice's other tests read the
+    # language of their browser).
+    stack.create_user("switcher", PASSWORD, "Switchers")
     page = new_page("en-US")
-    login(page)
+    login(page, "switcher")
     page.get_by_test_id("nav-profile").click()
     assert page.locator("h1").first.inner_text() == "Profile"
     shot(page, artifacts, "en-profile")

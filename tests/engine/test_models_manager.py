@@ -157,6 +157,43 @@ def test_engine_status_api_for_the_admin_page(tmp_path):
     assert trackers["insightface"].commercial == "no"
 
 
+def test_builtin_engine_names_agree_with_the_registry_and_the_manifest(tmp_path):
+    """engine_status lists the built-in engines by name without importing them, and judges
+    them by the manifest: the names, ``needs_weights`` and the usable set must be the
+    engines' own (the batch form asks the manager, create_batch the engine classes)."""
+    from lipsync.engines import available_engines, get_engine_class, usable_engines
+    from lipsync.engines.builtin import BUILTIN_ENGINES
+
+    assert sorted(BUILTIN_ENGINES) == available_engines()
+    manifest = load_manifest()
+    for name in BUILTIN_ENGINES:
+        assert get_engine_class(name).needs_weights == bool(manifest.engines[name].requires)
+    root = tmp_path / "models"
+    assert usable_engines(root) == manager.usable_engines(root) == ["warp"]
+    modelgen.save_wav2lip(root / "wav2lip.pth")
+    assert usable_engines(root) == manager.usable_engines(root) == ["warp", "wav2lip"]
+
+
+def test_status_does_not_import_torch(tmp_path):
+    """What a web page listing the engines pays: no torch (a fresh interpreter)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from lipsync.models import manager\n"
+        f"root = {str(tmp_path)!r}\n"
+        "manager.engine_status(root), manager.tracker_status(root), manager.model_status(root)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_add_then_status_and_verify(tmp_path):
     src = modelgen.save_wav2lip(tmp_path / "in" / "wav2lip_gan.pth")
     root = tmp_path / "models"
@@ -448,4 +485,4 @@ def test_manifest_is_consistent():
         assert model.licence and model.get
     assert manifest.engines["wav2lip"].commercial == "no"
     assert manifest.trackers["insightface"].commercial == "no"
-    assert manifest.engines["musetalk15"].commercial == "yes"
+    assert manifest.engines["musetalk15"].commercial == "unclear"

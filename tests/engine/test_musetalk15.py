@@ -279,7 +279,7 @@ def test_engine_is_registered_and_usable_with_its_models(small_models, tmp_path)
     assert not cls.weights_available(tmp_path)
     assert "musetalk15" in usable_engines(small_models)
     status = {s.name: s for s in engine_status(small_models)}["musetalk15"]
-    assert status.usable and status.commercial == "yes"
+    assert status.usable and status.commercial == "unclear"
 
 
 def test_render_plays_with_audio_and_only_the_mouth_changes(rendered, clip):

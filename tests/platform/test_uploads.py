@@ -189,7 +189,38 @@ def test_audio_needs_a_sound_stream(member_client, project, media_files, media_r
     r = chunked_upload(member_client, media_files.notes, kind="audio", project=project)
     assert r.status_code == 422 and r.json()["error"].startswith("notes.txt: not a media file")
     assert not AudioTrack.objects.exists() and media_files_in(media_root) == []
-    assert _create(member_client, "a.wav", 10, "audio").status_code == 400  # no project
+
+
+def test_audio_without_a_project_goes_to_the_audio_library(
+    member_client, team, project, media_files, media_root
+):
+    r = chunked_upload(member_client, media_files.audio["wav"], kind="audio")
+    assert r.status_code == 201, r.content
+    track = AudioTrack.objects.get(pk=r.json()["object"]["id"])
+    assert track.team == team and track.project is None
+    assert track.file.name.startswith(f"audio/{team.pk}/")
+    r = chunked_upload(member_client, media_files.audio["mp3"], kind="audio", project=project)
+    assert AudioTrack.objects.get(pk=r.json()["object"]["id"]).project == project
+
+
+def test_complete_is_idempotent(member_client, media_files, media_root):
+    """The connection dropped while the server finished the upload: calling ``complete``
+    again answers with the same presenter; nothing is sent or made twice."""
+    first = chunked_upload(member_client, media_files.photo)
+    assert first.status_code == 201
+    uid = first.json()["id"]
+    again = member_client.post(reverse("upload_complete", args=[uid]))
+    assert again.status_code == 201
+    assert again.json()["object"] == first.json()["object"]
+    assert Presenter.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.UPLOADED).count() == 1
+    # A refused file stays refused, with the same message.
+    bad = chunked_upload(member_client, media_files.notes)
+    assert bad.status_code == 422
+    refused = Upload.objects.get(state=Upload.State.FAILED)
+    repeat = member_client.post(reverse("upload_complete", args=[refused.pk]))
+    assert repeat.status_code == 422 and repeat.json()["error"] == bad.json()["error"]
+    assert AuditEvent.objects.filter(action=AuditAction.UPLOAD_REJECTED).count() == 1
 
 
 def test_multipart_presenter_upload_good_and_bad(member_client, media_files, media_root):

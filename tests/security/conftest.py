@@ -52,6 +52,8 @@ def world(team, owner, member, viewer, media_root):
         name=f"{MARK} audio",
         file=put(f"audio/{t}/a.wav"),
         waveform=put(f"waveforms/{t}/a.png"),
+        subtitles=put(f"subtitles/{t}/a.srt"),
+        subtitles_filename=f"{MARK}.srt",
         original_filename=f"{MARK}.wav",
         status=MediaStatus.READY,
         duration_s=1.0,
@@ -109,6 +111,17 @@ def world(team, owner, member, viewer, media_root):
     delivery = WebhookDelivery.objects.create(
         webhook=webhook, event="batch.completed", body=f'{{"mark": "{MARK}"}}'
     )
+    from studio.models import Notification
+    from studio.notices import notice
+
+    notification = Notification.objects.create(
+        user=member,
+        team=team,
+        kind="batch_finished",
+        title=notice("batch_ready", f"{MARK} batch is ready"),
+        body=notice("batch_ready", f"{MARK} all done"),
+        url=batch.get_absolute_url(),
+    )
     upload = Upload.objects.create(
         team=team,
         project=project,
@@ -128,6 +141,7 @@ def world(team, owner, member, viewer, media_root):
         asset=asset,
         invitation=invitation,
         upload=upload,
+        notification=notification,
         token=token,
         webhook=webhook,
         delivery=delivery,
@@ -137,6 +151,7 @@ def world(team, owner, member, viewer, media_root):
             presenter.thumbnail.name,
             track.file.name,
             track.waveform.name,
+            track.subtitles.name,
             asset.file.name,
             asset.thumbnail.name,
         ],
@@ -160,6 +175,7 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
         AuditEvent,
         Invitation,
         Membership,
+        Notification,
         Presenter,
         Project,
         Tag,
@@ -179,6 +195,7 @@ def fingerprint(team, media_root, with_audit: bool = True) -> dict:
         Batch,
         RenderTask,
         MediaAsset,
+        Notification,
         ApiToken,
         IdempotencyKey,
         Webhook,

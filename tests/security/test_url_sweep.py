@@ -24,6 +24,7 @@ from .conftest import MARK, body_of, fingerprint, missing_pk
 from .urlmap import (
     API_URLS,
     PUBLIC,
+    STAFF_PAGES,
     TEAM_URLS,
     Pattern,
     is_api,
@@ -48,6 +49,7 @@ def test_every_url_is_classified():
         if p.name not in TEAM_URLS
         and p.name not in PUBLIC
         and p.name not in API_URLS
+        and p.name not in STAFF_PAGES
         and not is_staff_only(p)
     ]
     assert not unclassified, (
@@ -55,7 +57,8 @@ def test_every_url_is_classified():
         f"and make sure their views check the team): {unclassified}"
     )
     names = {p.name for p in iter_patterns()}
-    assert not (set(TEAM_URLS) | set(PUBLIC) | set(API_URLS)) - names, "stale entries in urlmap.py"
+    known = set(TEAM_URLS) | set(PUBLIC) | set(API_URLS) | set(STAFF_PAGES)
+    assert not known - names, "stale entries in urlmap.py"
     for p in iter_patterns():
         if p.name in API_URLS:
             assert ("<" in p.route) == (API_URLS[p.name].obj is not None), p.route
@@ -174,6 +177,26 @@ def _staff_sweep(client: Client, reached: set) -> None:
             reached.add(r.resolver_match.route)
 
 
+def _staff_page_sweep(client: Client, reached: set, anonymous: bool = False) -> None:
+    """Staff pages of the studio: login for anonymous visitors, 403 for any other non-staff
+    account (whatever its team role), nothing of the server's set-up in the answer."""
+    from django.conf import settings
+
+    login = reverse("login")
+    for name in STAFF_PAGES:
+        url = reverse(name)
+        for method in ("GET", "POST", *EXTRA_METHODS):
+            where = f"{method} {name}"
+            r = client.generic(method, url)
+            reached.add(r.resolver_match.route)
+            _assert_no_leak(r, where)
+            if anonymous:
+                assert r.status_code == 302 and r["Location"].startswith(login), where
+            else:
+                assert r.status_code == 403, (where, r.status_code)
+            assert str(settings.LIPSYNC_MODEL_DIR).encode() not in body_of(r), where
+
+
 def _route(route: str) -> str:
     """A pattern's route as ``ResolverMatch.route`` spells it (regex anchors dropped)."""
     return route.replace("^", "")
@@ -212,6 +235,7 @@ def test_outsider_gets_404_and_nothing_else(world, outsider, media_root):
                 assert r.status_code == 404, where
             assert fingerprint(world.team, media_root) == before, f"{where} changed team data"
     _staff_sweep(_client(outsider), reached)
+    _staff_page_sweep(_client(outsider), reached)
     assert reached == _all_routes(), f"not exercised: {_all_routes() - reached}"
 
 
@@ -231,6 +255,7 @@ def test_anonymous_is_sent_to_login(world, media_root):
                 r.get("Location"),
             )
     _staff_sweep(_client(), reached)
+    _staff_page_sweep(_client(), reached, anonymous=True)
     assert fingerprint(world.team, media_root) == before
     assert reached == _all_routes(), f"not exercised: {_all_routes() - reached}"
 
@@ -274,6 +299,7 @@ def test_viewer_reads_but_every_write_is_refused(world, viewer, media_root):
                 rows[:] = [u for u in rows if u["pk"] != viewer.pk]
             assert now == before, f"{where} changed team data"
     _staff_sweep(_client(viewer, world.team), reached)
+    _staff_page_sweep(_client(viewer, world.team), reached)
     assert reached == _all_routes(), f"not exercised: {_all_routes() - reached}"
 
 

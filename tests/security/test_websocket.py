@@ -53,8 +53,13 @@ def _connect(user, path: str, origin: bytes = b"http://localhost"):
 def test_every_websocket_route_is_swept():
     """A new websocket route must be added to this file's sweep."""
     from rendering.routing import websocket_urlpatterns
+    from studio.routing import websocket_urlpatterns as studio_patterns
 
     assert [str(p.pattern) for p in websocket_urlpatterns] == ["ws/batches/<int:batch_id>/"]
+    # A person's notifications: anonymous visitors are refused (the group is the user's own;
+    # tests/platform/test_notifications.py checks nobody gets another person's).
+    assert [str(p.pattern) for p in studio_patterns] == ["ws/notifications/"]
+    assert _connect(None, "/ws/notifications/")[:2] == (False, 4401)
 
 
 def test_outsider_and_anonymous_are_refused(world, outsider):

@@ -69,11 +69,22 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "presenter_recheck": TeamUrl("presenter", WRITE),
     "presenter_file": TeamUrl("presenter"),
     "presenter_thumbnail": TeamUrl("presenter"),
+    "audio_list": TeamUrl(),  # the team's audio library
+    "audio_library_upload": TeamUrl(write=WRITE),  # into the library (no project)
+    "audio_library_bulk": TeamUrl(write=WRITE),  # delete or add chosen library tracks to a batch
     "audio_detail": TeamUrl("audio"),
     "audio_edit": TeamUrl("audio", WRITE),
     "audio_delete": TeamUrl("audio", WRITE),
     "audio_file": TeamUrl("audio"),
+    "audio_subtitles": TeamUrl("audio", WRITE),
+    "audio_subtitles_remove": TeamUrl("audio", WRITE),
+    "audio_subtitles_file": TeamUrl("audio"),
     "audio_waveform": TeamUrl("audio"),
+    # A person's own notifications (never another user's: 404).
+    "notification_list": TeamUrl(),
+    "notifications_read": TeamUrl(),  # marks the requesting user's own notifications read
+    "notification_read": TeamUrl("notification", WRITE),
+    "notifications_unread": TeamUrl(),
     "upload_create": TeamUrl(write=WRITE),
     "upload_detail": TeamUrl("upload", WRITE, ("GET", "POST", "PUT", "PATCH", "DELETE")),
     "upload_complete": TeamUrl("upload", WRITE),
@@ -83,6 +94,8 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "batch_estimate": TeamUrl(),  # the time a batch of the team's audio would take
     "batch_detail": TeamUrl("batch"),
     "batch_status": TeamUrl("batch"),
+    "batch_edit": TeamUrl("batch", WRITE),
+    "batch_delete": TeamUrl("batch", WRITE),
     "batch_cancel": TeamUrl("batch", WRITE),
     "batch_retry": TeamUrl("batch", WRITE),
     "batch_zip": TeamUrl("batch"),
@@ -155,12 +168,19 @@ API_URLS: dict[str, ApiUrl] = {
 PUBLIC: dict[str, str] = {
     "login": "the login form",
     "logout": "logging out needs no rights",
-    "set_language": "language choice is kept in a cookie/session only",
+    "set_language": "language choice: a cookie, and on a logged-in person's own account",
     "invitation_accept": "the link's random token is the permission (joining needs a login)",
     "admin:login": "the admin's login form",
     "admin:logout": "logging out needs no rights",
     "api:schema": "the API's OpenAPI description: routes and shapes, no rows",
     "api:docs": "Swagger UI reading that description (calls need a token)",
+}
+
+#: Studio pages of server-wide facts, for staff accounts only (any user may own a team, so a
+#: team role is no gate): anonymous visitors go to the login page, every other account gets 403
+#: whatever its team role, and no method changes anything.
+STAFF_PAGES: dict[str, str] = {
+    "engines": "Engines and models: the server's model folder, workers and licences",
 }
 
 #: Everything under these prefixes is Django's admin or the RQ dashboard: staff only.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from rendering.models.batches import Batch, RenderTask, TaskStatus
 from studio.models import Project
@@ -77,6 +78,7 @@ def test_queue_counts_and_workers_with_their_device(owner_client, team, use_redi
     worker.register_birth()
     try:
         response = owner_client.get(reverse("dashboard"))
+        zh = owner_client.get(reverse("dashboard"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     finally:
         worker.register_death()
     queues = {q.name: q for q in response.context["queues"]}
@@ -88,11 +90,15 @@ def test_queue_counts_and_workers_with_their_device(owner_client, team, use_redi
     assert workers[0].device == "cpu"
     assert workers[0].host == worker.hostname and workers[0].pid == worker.pid
     # A readable label (host · queues · pid); the full worker id only in its title.
-    label = f"{worker.hostname} · gpu, cpu · pid {worker.pid}"
-    assert workers[0].label == label
+    # Queues and devices by what they are for, never their raw names ("gpu", "cpu").
+    label = f"{worker.hostname} · Renders, Preparation · pid {worker.pid}"
+    with translation.override("en"):
+        assert workers[0].label == label
     html = response.content.decode()
     assert f'title="render-box-1" data-testid="worker-label">{label}<' in html
-    assert "Device: cpu" in html
+    assert 'data-testid="worker-device">processor (CPU)<' in html
+    assert "(gpu)" not in html and "(cpu)" not in html
+    assert 'data-testid="worker-device">处理器（CPU）<' in zh
     assert response.context["queue_error"] is None
 
 

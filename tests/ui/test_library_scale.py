@@ -287,11 +287,13 @@ def test_bulk_page_refuses_viewers_other_teams_and_foreign_next(
 
 
 # --- a project's audio tracks and the media library ----------------------------------------
-def make_tracks(project, n: int, start: int = 0):
+def make_tracks(project, n: int, start: int = 0, team=None):
+    """``n`` tracks of ``project`` (None: the audio library of ``team``)."""
     from studio.models import AudioTrack
 
     return AudioTrack.objects.bulk_create(
         AudioTrack(
+            team=team or project.team,
             project=project,
             name=f"Track {start + i:03d}",
             file=f"audio/{start + i}.wav",
@@ -349,12 +351,89 @@ def test_audio_bulk_delete_asks_and_add_to_batch_preselects(member_client, viewe
         f"{reverse('batch_create')}?project={project.pk}&audio={ids[0]}&audio={ids[1]}"
     )
     page = member_client.post(url, {"id": ids, "action": "delete"}).content.decode()
-    assert "Delete 2 audio tracks?" in page and "waveforms are removed" in page
+    assert "Delete 2 audio tracks?" in page
+    assert "their waveforms and their subtitles are removed" in page
     r = member_client.post(url, {"ids": f"{ids[0]},{ids[1]}", "action": "delete", "confirm": "1"})
     assert r.status_code == 302 and AudioTrack.objects.count() == 2
     event = AuditEvent.objects.get(action="deleted", data__bulk=True)
     assert event.data["count"] == 2 and event.data["kind"] == "audio"
     assert viewer_client.post(url, {"id": [tracks[1].pk], "action": "delete"}).status_code == 403
+
+
+def test_team_audio_library_pages_filters_and_query_count(
+    member_client, team, django_assert_max_num_queries
+):
+    """The audio library (every track of the team) pages, sorts and filters like a project's
+    list, the project filter included, at a constant number of queries."""
+    from studio.models import Project
+
+    course = Project.objects.create(team=team, name="Course")
+    url = reverse("audio_list")
+    make_tracks(course, 2)
+    make_tracks(None, 1, start=2, team=team)
+    with CaptureQueriesContext(connection) as few:
+        member_client.get(url, {"sort": "-length"})
+    other = Project.objects.create(team=team, name="Other")
+    make_tracks(course, 58, start=3)
+    make_tracks(other, 30, start=61)
+    make_tracks(None, 29, start=91, team=team)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = member_client.get(url, {"sort": "-length"}).content.decode()
+    assert html.count('data-testid="audio-row"') == 50 and "Showing 1–50 of 120" in html
+    durations = [float(d) for d in re.findall(r"<td>([\d.]+) s</td>", html)]
+    assert durations == sorted(durations, reverse=True)
+    html = member_client.get(url, {"project": "none", "sort": "name"}).content.decode()
+    assert "Showing 1–30 of 30" in html and html.count('data-testid="audio-no-project"') == 30
+    html = member_client.get(url, {"project": course.pk, "page": "2"}).content.decode()
+    assert "Showing 51–60 of 60" in html and f"project={course.pk}" in html
+    # The bulk form carries the filters, so "all matching" means the same rows.
+    assert f'<input type="hidden" name="project" value="{course.pk}">' in html
+    html = member_client.get(url, {"q": "nothing"}).content.decode()
+    assert "No audio tracks match “nothing”." in html
+    assert f'href="{url}" data-testid="audio-clear-filter"' in html
+
+
+def test_team_audio_library_bulk_actions(member_client, viewer_client, team, other_team):
+    from studio.models import AudioTrack, Project
+
+    course = Project.objects.create(team=team, name="Course")
+    other = Project.objects.create(team=team, name="Other")
+    in_course = make_tracks(course, 2)
+    in_other = make_tracks(other, 1, start=2)
+    loose = make_tracks(None, 3, start=3, team=team)
+    foreign = make_tracks(None, 1, start=6, team=other_team)
+    url = reverse("audio_library_bulk")
+    # Add to batch: the tracks' project, with the library's own tracks.
+    ids = sorted([in_course[0].pk, loose[0].pk])
+    r = member_client.post(url, {"id": ids, "action": "batch"})
+    assert r["Location"] == (
+        f"{reverse('batch_create')}?project={course.pk}&audio={ids[0]}&audio={ids[1]}"
+    )
+    only_loose = member_client.post(url, {"id": [loose[1].pk], "action": "batch"})
+    assert only_loose["Location"] == f"{reverse('batch_create')}?audio={loose[1].pk}"
+    # Tracks of two projects cannot go in one batch: back to the list, saying why.
+    r = member_client.post(url, {"id": [in_course[0].pk, in_other[0].pk], "action": "batch"})
+    assert r.status_code == 302 and r["Location"] == reverse("audio_list")
+    page = member_client.get(reverse("audio_list")).content.decode()
+    assert "A batch belongs to one project" in page
+    # Delete every library track matching the filter (all pages), after asking.
+    ask = member_client.post(url, {"scope": "matching", "project": "none", "action": "delete"})
+    assert "Delete 3 audio tracks?" in ask.content.decode()
+    ids = ",".join(str(t.pk) for t in loose)
+    done = member_client.post(url, {"ids": ids, "action": "delete", "confirm": "1"})
+    assert done.status_code == 302
+    assert set(AudioTrack.objects.filter(team=team).values_list("pk", flat=True)) == {
+        in_course[0].pk,
+        in_course[1].pk,
+        in_other[0].pk,
+    }
+    event = AuditEvent.objects.get(action="deleted", data__bulk=True)
+    assert event.data["count"] == 3 and "project" not in event.data
+    # Another team's track refuses the whole action; a viewer may not write.
+    mixed = {"id": [in_course[0].pk, foreign[0].pk], "action": "delete", "confirm": "1"}
+    assert member_client.post(url, mixed).status_code == 404
+    assert AudioTrack.objects.filter(pk=in_course[0].pk).exists()
+    assert viewer_client.post(url, {"id": [in_course[0].pk], "action": "delete"}).status_code == 403
 
 
 def test_media_library_pages_and_bulk_delete(
@@ -390,4 +469,7 @@ def test_media_library_pages_and_bulk_delete(
     assert AuditEvent.objects.get(action="deleted", data__bulk=True).data["count"] == 2
     # Nothing ticked: back to the library with the reason, never a bare error page.
     r = member_client.post(bulk, {"action": "zip"}, follow=True)
+    assert r.status_code == 200
+    assert "Tick at least one video, then download the selection." in r.content.decode()
+    r = member_client.post(bulk, {"action": "delete"}, follow=True)
     assert r.status_code == 200 and "Choose at least one video." in r.content.decode()

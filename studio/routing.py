@@ -1,0 +1,9 @@
+"""Websocket routes of the library side: a person's notifications."""
+
+from django.urls import path
+
+from .consumers import NotificationConsumer
+
+websocket_urlpatterns = [
+    path("ws/notifications/", NotificationConsumer.as_asgi()),
+]
