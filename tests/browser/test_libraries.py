@@ -79,7 +79,7 @@ LANGS = [
     Lang(
         "en",
         "en-US",
-        "lib-en",
+        "biglib-en",
         "Library team",
         "{} selected",
         "All {} matching selected",
@@ -94,7 +94,7 @@ LANGS = [
     Lang(
         "zh",
         "zh-CN",
-        "lib-zh",
+        "biglib-zh",
         "素材团队",
         "已选 {} 个",
         "已选中全部 {} 个匹配项",
