@@ -2,16 +2,22 @@
 # HeyGem Studio on this machine: ./start_app.sh [start|stop|status|restart]
 #
 # start (default): create/update .venv, migrate, collect static files, create the first
-# administrator, start Redis if none answers at REDIS_URL, then daphne on 0.0.0.0:7860 and the
-# RQ workers (cpu, gpu) in the background, each under a supervisor that restarts it if it
-# crashes. Logs: logs/app.log (combined), logs/<process>.log. Safe to run again.
+# administrator, start Redis if none answers at REDIS_URL (default: this checkout's own, see
+# heygem_site/local_redis.py), then daphne on 127.0.0.1:7860 and the RQ workers (cpu, gpu) in
+# the background, each under a supervisor that restarts it if it crashes. BIND=0.0.0.0 opens
+# the port to the network: do that only behind an HTTPS reverse proxy (README, "Configuration").
+# Logs: logs/app.log (combined), logs/<process>.log. Safe to run again.
+# config: print what start would use (URL, bind address, Redis URL without its password).
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/setup_env.sh
 
 PORT="${PORT:-7860}"
-BIND="${BIND:-0.0.0.0}"
-export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6380/0}"
+# Loopback by default: daphne speaks plain HTTP, so other machines reach the studio through
+# an HTTPS reverse proxy on this one (or set BIND=0.0.0.0 behind one elsewhere).
+BIND="${BIND:-127.0.0.1}"
+# REDIS_URL: left unset, every process takes this checkout's own (var/redis-url, a password
+# and a port of its own), so a second checkout on this machine never shares its queues.
 VAR="$REPO_DIR/var"
 LOGS="$REPO_DIR/logs"
 PROCESSES=(web worker-cpu worker-gpu reconciler)
@@ -31,8 +37,9 @@ command_for() {
       fi ;;
     worker-cpu) echo "python manage.py rqworker cpu" ;;
     worker-gpu) echo "python manage.py rqworker gpu" ;;
-    # Catches tasks of dead workers even when no worker is idle or alive to do it.
-    reconciler) echo "python manage.py reconcile_tasks --loop 15" ;;
+    # Recovers lost background jobs (renders, checks, thumbnails, webhooks) even when no
+    # worker is idle or alive to do it.
+    reconciler) echo "python manage.py reconcile_tasks --loop ${RECONCILE_INTERVAL_S:-10}" ;;
   esac
 }
 
@@ -66,7 +73,20 @@ stop_process() {
 url() {
   local host
   host="$(hostname)"
-  echo "http://127.0.0.1:$PORT  (from other machines: http://$host:$PORT, add the name to ALLOWED_HOSTS)"
+  case "$BIND" in
+    127.*|localhost|::1)
+      echo "http://127.0.0.1:$PORT  (this machine only; for other machines put an HTTPS proxy in front, or BIND=0.0.0.0: see README)" ;;
+    *)
+      echo "http://127.0.0.1:$PORT  (from other machines: http://$host:$PORT, add the name to ALLOWED_HOSTS; plain HTTP: put an HTTPS proxy in front)" ;;
+  esac
+}
+
+do_config() {
+  local py="$VENV_DIR/bin/python"
+  [ -x "$py" ] || py="$(find_python)"
+  echo "url: $(url)"
+  echo "web: $(command_for web)"
+  echo "redis: $(cd "$REPO_DIR" && "$py" -m heygem_site.local_redis)"
 }
 
 do_start() {
@@ -119,5 +139,6 @@ case "${1:-start}" in
   stop) do_stop ;;
   restart) do_stop; do_start ;;
   status) do_status ;;
-  *) echo "usage: $0 [start|stop|status|restart]" >&2; exit 2 ;;
+  config) do_config ;;
+  *) echo "usage: $0 [start|stop|status|restart|config]" >&2; exit 2 ;;
 esac

@@ -10,6 +10,11 @@ class ApiConfig(AppConfig):
     verbose_name = _("API")
 
     def ready(self) -> None:
+        from studio import recovery
+
         from . import receivers, schema  # noqa: F401  (signal receivers, OpenAPI extensions)
+        from .reconcile import reconcile_deliveries
 
         receivers.connect()
+        # Deliveries whose job was lost (api/reconcile.py, studio/recovery.py).
+        recovery.register("webhooks", reconcile_deliveries)

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from studio.ids import parse_id
 from studio.models import AudioTrack, Presenter
 
 #: Largest manifest accepted (bytes).
@@ -84,8 +85,9 @@ def _csv_rows(text: str) -> list[tuple[int, str, str]]:
 
 def _lookup(rows: Iterable[Any], value: str, row: int, what: str) -> Any:
     items = list(rows)
-    if value.isdigit():
-        match = [o for o in items if o.pk == int(value)]
+    pk = parse_id(value)
+    if pk is not None:
+        match = [o for o in items if o.pk == pk]
         if match:
             return match[0]
     match = [o for o in items if o.name == value]

@@ -162,6 +162,8 @@ class WebhookDelivery(TeamScopedModel):
     attempts = models.JSONField(default=list)
     response_code = models.PositiveSmallIntegerField(null=True, blank=True)
     job_id = models.CharField(max_length=64, blank=True)
+    #: When the current job was queued (the reconciler's grace for a lost job, api/reconcile.py).
+    queued_at = models.DateTimeField(null=True, blank=True)
     replay_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

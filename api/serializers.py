@@ -15,13 +15,14 @@ from rest_framework import serializers
 
 from rendering.models import Batch, MediaAsset, Quality, RenderTask
 from rendering.payloads import batch_summary
+from studio import ids
 from studio.models import AudioTrack, Presenter, Project, Upload
 from studio.notices import Notice, notice_list
 from studio.services import uploads as upload_service
 
 from .models import ApiToken, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
-MAX_ID = 2**63 - 1
+MAX_ID = ids.MAX_ID
 
 
 def Id(**kwargs: Any) -> serializers.IntegerField:

@@ -23,6 +23,7 @@ from rendering.models import Batch, MediaAsset
 from rendering.services import batches as batch_service
 from rendering.services import media as media_service
 from rendering.zipstream import safe_name
+from studio.ids import parse_id, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Upload
 from studio.notices import from_input_error
 from studio.services import library, projects
@@ -55,6 +56,7 @@ ERRORS = {
     413: s.ErrorSerializer,
     422: s.ErrorSerializer,
     429: s.ErrorSerializer,
+    507: s.ErrorSerializer,
 }
 
 
@@ -235,8 +237,8 @@ class AudioListView(ApiView):
     def get(self, request: Request) -> Response:
         qs = self.visible(AudioTrack)
         project = request.query_params.get("project", "")
-        if project.isdigit() and len(project) < 19:
-            qs = qs.filter(project_id=int(project))
+        if project:
+            qs = qs.filter(project_id=parse_id(project) or 0)
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda a: s.AudioSerializer(a).data
         )
@@ -288,7 +290,7 @@ class UploadCreateView(ApiView):
         summary="Start a resumable upload (then PUT chunks, then POST complete)",
         request=s.UploadCreateSerializer,
         parameters=[IDEMPOTENCY],
-        responses={201: s.UploadSerializer, **_errors(400, 403, 404, 413)},
+        responses={201: s.UploadSerializer, **_errors(400, 403, 404, 413, 507)},
     )
     @idempotent
     def post(self, request: Request) -> Response:
@@ -307,7 +309,7 @@ class UploadCreateView(ApiView):
                 self.token.user, self.team, v["kind"], v["filename"], v["size"], project
             )
         except upload_service.UploadError as exc:
-            raise ApiError(exc.status, "upload_refused", str(exc)) from exc
+            raise ApiError(exc.status, exc.code or "upload_refused", str(exc)) from exc
         except InputError as exc:
             raise ApiError(
                 413, "file_too_large", from_input_error(exc, v["filename"]).text(), field="size"
@@ -343,22 +345,20 @@ class UploadDetailView(_OwnUpload):
                 description="The server's offset (GET the upload after a network error).",
             )
         ],
-        responses={200: s.UploadSerializer, **_errors(400, 403, 404, 409, 413)},
+        responses={200: s.UploadSerializer, **_errors(400, 403, 404, 409, 413, 507)},
     )
     def put(self, request: Request, pk: Any) -> Response:
         upload = self.upload(pk)
-        raw = request.headers.get("Upload-Offset", "")
-        if not raw.isdigit() or len(raw) > 18:
+        offset = parse_int(request.headers.get("Upload-Offset", ""))
+        if offset is None:
             raise ApiError(
                 400, "offset_required", _("Send the Upload-Offset header."), field="Upload-Offset"
             )
-        length = request.headers.get("Content-Length", "")
+        length = parse_int(request.headers.get("Content-Length", ""))
         try:
-            upload = upload_service.write_chunk(
-                upload.pk, int(raw), request._request, int(length) if length.isdigit() else None
-            )
+            upload = upload_service.write_chunk(upload.pk, offset, request._request, length)
         except upload_service.UploadError as exc:
-            code = "offset_mismatch" if exc.status == 409 else "upload_refused"
+            code = exc.code or ("offset_mismatch" if exc.status == 409 else "upload_refused")
             raise ApiError(
                 exc.status, code, str(exc), headers={"Upload-Offset": str(exc.offset or 0)}
             ) from exc
@@ -453,8 +453,8 @@ class BatchListView(_BatchCreate):
         if status:
             qs = qs.filter(status=status)
         project = request.query_params.get("project", "")
-        if project.isdigit() and len(project) < 19:
-            qs = qs.filter(project_id=int(project))
+        if project:
+            qs = qs.filter(project_id=parse_id(project) or 0)
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda b: s.BatchSerializer(b).data
         )
@@ -656,8 +656,8 @@ class ResultListView(ApiView):
         qs = self.visible(MediaAsset)
         for key in ("batch", "project", "presenter"):
             value = request.query_params.get(key, "")
-            if value.isdigit() and len(value) < 19:
-                qs = qs.filter(**{f"{key}_id": int(value)})
+            if value:
+                qs = qs.filter(**{f"{key}_id": parse_id(value) or 0})
         return paginate(
             self, qs.order_by("-created_at", "-id"), lambda a: s.ResultSerializer(a).data
         )

@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from studio import queues
 from studio.actor import Actor
 from studio.audit import record
+from studio.ids import parse_int
 from studio.models import Team
 
 from .models import TEST_EVENT, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
@@ -157,9 +158,9 @@ def verify(header: str, secret: str, body: bytes, tolerance_s: int = 300) -> boo
     """What a receiver does (and the tests): a fresh timestamp and one matching ``v1``."""
     fields = [part.split("=", 1) for part in header.split(",") if "=" in part]
     stamps = [v for k, v in fields if k == "t"]
-    if len(stamps) != 1 or not stamps[0].isdigit():
+    t = parse_int(stamps[0]) if len(stamps) == 1 else None
+    if t is None:
         return False
-    t = int(stamps[0])
     if abs(time.time() - t) > tolerance_s:
         return False
     expected = signature(secret, t, body)
@@ -253,15 +254,16 @@ def retry_intervals() -> list[int]:
     return list(settings.WEBHOOK_RETRY_INTERVALS_S)
 
 
-def enqueue(delivery: WebhookDelivery) -> None:
-    """Queue the delivery job (after the current transaction commits)."""
+def enqueue(delivery: WebhookDelivery, *, attempts_made: int = 0) -> None:
+    """Queue the delivery job (after the current transaction commits), with RQ retries for
+    the attempts left after ``attempts_made`` (the reconciler sends a lost job again)."""
     from rq.job import Retry
 
     from .jobs import deliver
 
-    retries = max(0, settings.WEBHOOK_MAX_ATTEMPTS - 1)
+    retries = max(0, settings.WEBHOOK_MAX_ATTEMPTS - attempts_made - 1)
     job_id = queues.new_job_id()
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(job_id=job_id)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(job_id=job_id, queued_at=timezone.now())
     queues.enqueue(
         queues.QueueName.CPU,
         deliver,

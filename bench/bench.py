@@ -38,6 +38,7 @@ for p in (str(ROOT), str(BENCH_DIR)):
         sys.path.insert(0, p)
 
 import numpy as np  # noqa: E402
+from results_md import split_sections  # noqa: E402
 
 GOALS = {"render": 2.0, "prepare": 1.0, "rss_mib": 1536}
 WIDTH, HEIGHT, FPS = 1280, 720, 25
@@ -342,10 +343,10 @@ def write_results(path: Path, table: str, scores: dict, notes: list[str], quick:
     for k, (v, lag) in scores.get("detail", {}).items():
         lines.append(f"- {k}: {v:.3f} (lag {lag:+d} frames)")
     lines += ["", *[f"- {n}" for n in notes], ""]
-    # bench/gpu.py keeps its own section at the end (from "## GPU"): carry it over.
+    # Other scripts keep their own "## " sections below (bench/results_md.py): carry them over.
     old = path.read_text() if path.exists() else ""
-    gpu = old[old.index("\n## GPU") :] if "\n## GPU" in old else ""
-    path.write_text("\n".join(lines) + gpu)
+    _head, others = split_sections(old)
+    path.write_text("\n".join(lines) + ("\n" + "".join(others) if others else ""))
 
 
 # ----------------------------------------------------------------------------- main

@@ -36,8 +36,11 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 SHARED = ROOT.parent / "shared" / "media"
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(BENCH_DIR)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from results_md import replace_section  # noqa: E402
 
 GOALS = {"wav2lip": 20.0, "musetalk15": 4.0}
 FPS = 25
@@ -240,9 +243,8 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 
 def write_results(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    head = old[: old.index("\n## GPU")] if "\n## GPU" in old else old.rstrip("\n")
-    path.write_text(head.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n")
+    """Rewrite the "## GPU" section of ``path``; the other sections stay (bench/results_md.py)."""
+    replace_section(path, "GPU", text)
 
 
 def section(rows: list[Row], args: argparse.Namespace, reason: str | None) -> str:

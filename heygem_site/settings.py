@@ -18,6 +18,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from heygem_site import local_redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HEYGEM_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -295,7 +297,9 @@ LIPSYNC_DEVICE = os.environ.get("LIPSYNC_DEVICE", "auto")
 os.environ.setdefault("LIPSYNC_MODEL_DIR", LIPSYNC_MODEL_DIR)
 
 # --- Redis, RQ, Channels ------------------------------------------------------------------
-REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6380/0")
+# Without REDIS_URL: this checkout's own Redis (a port and password kept in VAR_DIR/redis-url,
+# heygem_site/local_redis.py), so two checkouts on one machine never share queues.
+REDIS_URL = os.environ.get("REDIS_URL") or local_redis.default_url(VAR_DIR)
 #: The queues (studio.queues.QueueName): "cpu" for checks, thumbnails and waveforms, "gpu"
 #: for renders; "default" only for RQ's own tools.
 RQ_QUEUES = {
@@ -332,8 +336,17 @@ RENDER_RETRY_INTERVALS_S = [int(x) for x in env_list("RENDER_RETRY_INTERVALS_S",
 RENDER_STALE_AFTER_S = env_int("RENDER_STALE_AFTER_S", 30)
 #: How often workers (between jobs) and the reconciler process look for dead tasks.
 RECONCILE_INTERVAL_S = env_int("RECONCILE_INTERVAL_S", 10)
-#: A queued task whose job is missing from Redis this long is queued again.
+#: A queued task whose job is missing from Redis this long is queued again (also the grace
+#: before any background job that never started is taken for lost: studio/recovery.py).
 RECONCILE_LOST_QUEUED_S = env_int("RECONCILE_LOST_QUEUED_S", 60)
+#: A worker whose Redis heartbeat is older than this counts as dead (every job kind; workers
+#: beat every PROGRESS_HEARTBEAT_INTERVAL_S while busy and every RECONCILE_INTERVAL_S idle).
+WORKER_STALE_AFTER_S = env_int("WORKER_STALE_AFTER_S", 30)
+#: A running render that has made no progress this long is taken for lost even though its
+#: worker still beats (the run hangs); it is re-queued or failed.
+RENDER_HUNG_AFTER_S = env_int("RENDER_HUNG_AFTER_S", 300)
+#: Runs of a face check, an audio check or a thumbnail before a lost one is failed for good.
+CHECK_MAX_ATTEMPTS = env_int("CHECK_MAX_ATTEMPTS", 2)
 #: Frames/s per worker assumed by the estimate before this install has measured any render:
 #: about what a 2-core CPU worker reaches with the warp engine on a 576p to 720p presenter.
 RENDER_ESTIMATE_FALLBACK_FPS = env_float("RENDER_ESTIMATE_FALLBACK_FPS", 100.0)
@@ -346,7 +359,8 @@ SENDFILE_X_ACCEL = env_bool("SENDFILE_X_ACCEL", False)
 SENDFILE_URL_PREFIX = os.environ.get("SENDFILE_URL_PREFIX", "/protected-media/")
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # channels_redis that rides out a Redis restart (heygem_site/channel_layer.py).
+        "BACKEND": "heygem_site.channel_layer.ResilientRedisChannelLayer",
         # redis-py 8 reads with a 5 s socket timeout by default, which cuts the channel layer's
         # 5 s blocking BZPOPMIN (websockets then drop every 5 s): allow longer reads.
         "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 15}]},

@@ -10,8 +10,10 @@ class RenderingConfig(AppConfig):
     verbose_name = _("Renders")
 
     def ready(self) -> None:
+        from studio import recovery
         from studio.services import library, quotas
 
+        from . import notify, reconcile, signals
         from .models.assets import results_made_with, team_output_bytes
         from .services.batches import active_tasks_using
 
@@ -22,6 +24,8 @@ class RenderingConfig(AppConfig):
         # A team's storage quota counts its render outputs too.
         quotas.register_storage(team_output_bytes)
         # A batch's owner is told when it finishes.
-        from . import notify
-
         notify.connect()
+        # Render tasks, thumbnails and part files of lost runs (rendering/reconcile.py).
+        recovery.register("renders", reconcile.recover)
+        # A removed member's open progress pages are closed at once (rendering/consumers.py).
+        signals.connect()

@@ -3,8 +3,15 @@
 :func:`render_task` runs in a :class:`rendering.worker.StudioWorker`: it takes the task (only if
 the task is still queued under this very job id, so a cancelled or superseded job does
 nothing), renders with the process's resident engine, reports progress, and records the output
-as a media asset. Bad input (:class:`lipsync.errors.InputError`), a job time-out and missing
-model weights fail the task at once; any other error is retried by RQ while attempts remain.
+as a media asset. Bad input (:class:`lipsync.errors.InputError`), a job time-out, missing
+model weights and a full disk fail the task at once (a full disk with a reason that names no
+path); any other error is retried by RQ while attempts remain.
+
+A dropped database connection does not end a render: every database step of the run goes
+through :func:`studio.db.reconnecting` (one more try on a fresh connection). If the database
+stays away, the run's end cannot be written: the job ends, its worker moves on, and the
+reconciler takes the task for lost (:mod:`rendering.reconcile`). Redis going away does not end
+it either: cancel is then read from the task's row, progress only reaches the database.
 """
 
 from __future__ import annotations
@@ -19,10 +26,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db import connection as db_connection
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import get_current_job
 from rq.job import Job
 from rq.timeouts import JobTimeoutException
@@ -32,13 +42,15 @@ from lipsync.errors import CancelledError, InputError, ModelNotFoundError
 from lipsync.progress import Progress
 from lipsync.subtitles import Cue, parse_subtitles
 from studio import queues
+from studio.db import reconnecting
 from studio.models import AudioTrack, MediaStatus, Presenter
 from studio.notices import Notice, from_input_error, internal_error, notice, reason_of
 from studio.queues import QueueName
+from studio.services.storage import disk_full_notice, is_disk_full
 
 from . import lifecycle, naming
 from . import worker as worker_process
-from .models import MediaAsset, RenderTask, output_path_for
+from .models import MediaAsset, RenderTask, ThumbnailStatus, output_path_for
 from .progress import TaskProgressReporter
 from .worker import current_worker, resident_engine, worker_device
 
@@ -76,9 +88,11 @@ def _download_name(task: RenderTask) -> str:
 
 class _CancelPoll:
     """The engine's ``cancel`` callback: the Redis key :func:`rendering.lifecycle.request_cancel`
-    sets, polled at most every ``interval`` seconds."""
+    sets, polled at most every ``interval`` seconds; while Redis cannot be reached, the task
+    row's ``cancel_requested`` (the truth, set first by every cancel)."""
 
     def __init__(self, task_id: int, connection: Redis, interval: float = 0.25) -> None:
+        self.task_id = task_id
         self.key = lifecycle.cancel_key(task_id)
         self.connection = connection
         self.interval = interval
@@ -89,8 +103,14 @@ class _CancelPoll:
         now = time.monotonic()
         if not self.cancelled and now - self._last >= self.interval:
             self._last = now
-            self.cancelled = bool(self.connection.exists(self.key))
+            try:
+                self.cancelled = bool(self.connection.exists(self.key))
+            except RedisError:
+                self.cancelled = reconnecting(self._flag_in_database)
         return self.cancelled
+
+    def _flag_in_database(self) -> bool:
+        return RenderTask.objects.filter(pk=self.task_id, cancel_requested=True).exists()
 
 
 class _Pulse:
@@ -138,13 +158,18 @@ def render_task(task_id: int) -> dict[str, Any]:
     cancel = _CancelPoll(task.pk, queues.connection(QueueName(task.queue_name)))
 
     def write(fields: dict[str, Any]) -> bool:
-        return lifecycle.record_progress(task.pk, job_id, **fields)
+        return reconnecting(lifecycle.record_progress, task.pk, job_id, **fields)
 
     def heartbeat() -> None:
         if worker is not None and job is not None:
             worker.keep_alive(job)
 
     reporter = TaskProgressReporter(task, write=write, heartbeat=heartbeat)
+
+    def report(p: Progress) -> None:
+        # Publishing reads the batch's other tasks: a lost connection is reopened there too.
+        reconnecting(reporter, p)
+
     out_name = output_path_for(batch.team_id, batch.pk, f"{task.pk}-{uuid.uuid4().hex[:8]}.mp4")
     out_path = os.path.join(settings.MEDIA_ROOT, out_name)
     try:
@@ -161,7 +186,7 @@ def render_task(task_id: int) -> dict[str, Any]:
         reporter.beat()
         os.makedirs(os.path.dirname(out_path), exist_ok=True)
         track = engine.prepare(
-            presenter_path, progress=_span(reporter, 0.0, PREPARE_SHARE), cancel=cancel
+            presenter_path, progress=_span(report, 0.0, PREPARE_SHARE), cancel=cancel
         )
         reporter.beat()
         options = RenderOptions(
@@ -178,18 +203,15 @@ def render_task(task_id: int) -> dict[str, Any]:
             track,
             out_path,
             options=options,
-            progress=_span(reporter, PREPARE_SHARE, 1.0),
+            progress=_span(report, PREPARE_SHARE, 1.0),
             cancel=cancel,
         )
-        asset = _record_output(task, out_name, result)
+        asset = reconnecting(_record_output, task, out_name, result)
     except CancelledError as exc:
         _remove(out_path)
-        if (
-            cancel.cancelled
-            or RenderTask.objects.filter(pk=task.pk, cancel_requested=True).exists()
-        ):
+        if cancel.cancelled or _ends(cancel._flag_in_database):
             log.info("task %s cancelled: %s", task.pk, exc)
-            lifecycle.cancelled(task, job_id)
+            _ends(lifecycle.cancelled, task, job_id)
             return {"task": task.pk, "cancelled": True}
         log.warning("task %s taken away from this worker: %s", task.pk, exc)
         return {"task": task.pk, "superseded": True}
@@ -197,12 +219,13 @@ def render_task(task_id: int) -> dict[str, Any]:
         _remove(out_path)
         _no_retry(job)
         log.info("task %s failed on bad input: %s", task.pk, exc)
-        lifecycle.fail(task, job_id, _readable(exc, task), traceback.format_exc())
+        _ends(lifecycle.fail, task, job_id, _readable(exc, task), traceback.format_exc())
         raise
     except JobTimeoutException:
         _remove(out_path)
         _no_retry(job)
-        lifecycle.fail(
+        _ends(
+            lifecycle.fail,
             task,
             job_id,
             notice(
@@ -218,7 +241,8 @@ def render_task(task_id: int) -> dict[str, Any]:
         _remove(out_path)
         _no_retry(job)
         log.warning("task %s: engine %s unusable: %s", task.pk, batch.engine, exc)
-        lifecycle.fail(
+        _ends(
+            lifecycle.fail,
             task,
             job_id,
             notice(
@@ -233,13 +257,21 @@ def render_task(task_id: int) -> dict[str, Any]:
         )
         raise
     except Exception as exc:
-        # Transient (out of memory, device busy, disk, a bug): RQ retries while attempts remain.
-        # People see a reference to the log entry, never the exception's own text.
         _remove(out_path)
+        if is_disk_full(exc):
+            # Retrying in 10 or 60 s would meet the same full disk: fail at once with a reason
+            # people can act on ("Retry" once space is freed); the path stays in the log.
+            _no_retry(job)
+            log.error("task %s: the disk is full: %s", task.pk, exc)
+            _ends(lifecycle.fail, task, job_id, disk_full_notice(), traceback.format_exc())
+            raise
+        # Transient (out of memory, device busy, a bug): RQ retries while attempts remain.
+        # People see a reference to the log entry, never the exception's own text.
         error = internal_error(RENDER_STAGE, exc, log)
         retries_left = job.retries_left if job is not None else 0
         if retries_left and task.attempts < task.max_attempts:
-            lifecycle.retry_later(
+            _ends(
+                lifecycle.retry_later,
                 task,
                 job_id,
                 notice(
@@ -252,21 +284,15 @@ def render_task(task_id: int) -> dict[str, Any]:
             )
         else:
             _no_retry(job)
-            lifecycle.fail(task, job_id, error, traceback.format_exc())
+            _ends(lifecycle.fail, task, job_id, error, traceback.format_exc())
         raise
 
-    if not lifecycle.succeed(task, job_id, asset, reporter.task.fps):
+    if not reconnecting(lifecycle.succeed, task, job_id, asset, reporter.task.fps):
         log.warning("task %s was taken away before it finished; dropping its output", task.pk)
         asset.delete_files()
         asset.delete()
         return {"task": task.pk, "superseded": True}
-    queues.enqueue(
-        QueueName.CPU,
-        make_thumbnail,
-        asset.pk,
-        timeout_s=300,
-        description=f"thumbnail of media {asset.pk}",
-    )
+    enqueue_thumbnail(asset)
     log.info(
         "task %s done: %s (%d frames, %.1f s) on %s, engine loads in this process: %d",
         task.pk,
@@ -282,6 +308,17 @@ def render_task(task_id: int) -> dict[str, Any]:
         "frames": result.frames,
         "engine_loads": worker_process.engine_loads,
     }
+
+
+def _ends(step: Callable[..., Any], *args: Any) -> Any:
+    """A database step at the end of a run (a transition, a last read), surviving one lost
+    connection. If the database stays away the step is given up (False): the run is over, its
+    worker moves on, and the reconciler takes the task for lost."""
+    try:
+        return reconnecting(step, *args)
+    except DatabaseError as exc:
+        log.error("database away at the end of a run (%s); left to the reconciler", exc)
+        return False
 
 
 def _readable(exc: InputError, task: RenderTask) -> Notice:
@@ -379,16 +416,60 @@ def _record_output(task: RenderTask, out_name: str, result: RenderResult) -> Med
         engine=batch.engine,
         is_preview=batch.is_preview,
         created_by=batch.created_by,
+        thumbnail_status=ThumbnailStatus.PENDING,
+    )
+
+
+#: What "internal error in %(stage)s" names for a thumbnail; its job's time limit.
+THUMBNAIL_STAGE = gettext_noop("the thumbnail")
+THUMBNAIL_TIMEOUT_S = 300
+
+
+def enqueue_thumbnail(asset: MediaAsset) -> None:
+    """Queue the thumbnail of an output (``cpu`` queue). With Redis away it stays pending and
+    the reconciler sends it once Redis is back (:mod:`rendering.reconcile`)."""
+    job_id = queues.new_job_id()
+    MediaAsset.objects.filter(pk=asset.pk).update(
+        thumbnail_status=ThumbnailStatus.PENDING,
+        thumbnail_job_id=job_id,
+        thumbnail_queued_at=timezone.now(),
+        thumbnail_attempts=F("thumbnail_attempts") + 1,
+    )
+    queues.enqueue(
+        QueueName.CPU,
+        make_thumbnail,
+        asset.pk,
+        job_id=job_id,
+        timeout_s=THUMBNAIL_TIMEOUT_S,
+        description=f"thumbnail of media {asset.pk}",
+        on_unavailable=lambda exc: log.warning(
+            "thumbnail of asset %s not queued (%s); the reconciler sends it later", asset.pk, exc
+        ),
     )
 
 
 def make_thumbnail(asset_id: int, width: int = 480) -> str | None:
-    """Write a JPEG of a frame near the first second of an output video."""
-    import av
-
+    """Write a JPEG of a frame near the first second of an output video. Every way this ends
+    ends the asset's ``thumbnail_status`` (ready, or failed: the pages show a placeholder)."""
     asset = MediaAsset.objects.filter(pk=asset_id).first()
     if asset is None:
         return None
+    try:
+        name = _draw_thumbnail(asset, width)
+    except Exception as exc:  # any failure ends the row; logged with a reference
+        internal_error(THUMBNAIL_STAGE, exc, log)
+        name = None
+    rows = MediaAsset.objects.filter(pk=asset_id)
+    if name is None:
+        rows.update(thumbnail_status=ThumbnailStatus.FAILED)
+    else:
+        rows.update(thumbnail=name, thumbnail_status=ThumbnailStatus.READY)
+    return name
+
+
+def _draw_thumbnail(asset: MediaAsset, width: int) -> str | None:
+    import av
+
     try:
         with av.open(asset.path) as container:
             stream = container.streams.video[0]
@@ -399,12 +480,11 @@ def make_thumbnail(asset_id: int, width: int = 480) -> str | None:
                 if frame.time is not None and frame.time >= wanted:
                     break
     except (av.error.FFmpegError, OSError, IndexError) as exc:
-        log.warning("no thumbnail for asset %s: %s", asset_id, exc)
+        log.warning("no thumbnail for asset %s: %s", asset.pk, exc)
         return None
     if image is None:
         return None
     image.thumbnail((width, width))
     name = os.path.splitext(asset.file.name or "")[0] + ".jpg"
     image.convert("RGB").save(os.path.join(settings.MEDIA_ROOT, name), "JPEG", quality=85)
-    MediaAsset.objects.filter(pk=asset_id).update(thumbnail=name)
     return name

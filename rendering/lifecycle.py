@@ -237,17 +237,15 @@ def claim(task_id: int, job_id: str, *, worker: str, device: str) -> RenderTask 
 
 
 def record_progress(task_id: int, job_id: str, **fields: Any) -> bool:
-    """Store a running job's progress; False once the task is no longer this job's (cancelled,
-    re-queued by the reconciler): the job then stops."""
+    """Store a running job's progress; False once the task is no longer this job's (cancel
+    requested, re-queued by the reconciler): the job then stops."""
     unknown = set(fields) - PROGRESS_FIELDS
     if unknown:
         raise ValueError(f"not progress fields: {sorted(unknown)}")
-    return (
-        RenderTask.objects.filter(pk=task_id, rq_job_id=job_id, status=TaskStatus.RUNNING).update(
-            **fields
-        )
-        == 1
+    rows = RenderTask.objects.filter(
+        pk=task_id, rq_job_id=job_id, status=TaskStatus.RUNNING, cancel_requested=False
     )
+    return rows.update(**fields) == 1
 
 
 def _ended(**fields: Any) -> dict[str, Any]:
@@ -305,15 +303,21 @@ def cancel_key(task_id: int) -> str:
 def request_cancel(task: RenderTask) -> bool:
     """Cancel a queued or running task; True if it was active.
 
-    A queued task is cancelled at once (its RQ job too). A running one gets the flag (DB and a
-    Redis key its render polls) and stops at its next batch of frames, leaving no file; its
-    job then makes the transition (:func:`cancelled`).
+    The row's ``cancel_requested`` is the truth and is written first. A queued task is
+    cancelled at once (its RQ job too, when Redis answers; a job left in the queue finds the
+    task cancelled and does nothing). A running one stops at its next batch of frames, leaving
+    no file: its render polls a Redis key (set here when Redis answers) and, while Redis is
+    away, the flag itself, and its next progress write sees the flag
+    (:func:`record_progress`); its job then makes the transition (:func:`cancelled`).
     """
     if task.status not in ACTIVE_STATUSES:
         return False
-    redis = queues.connection(queues.QueueName(task.queue_name))
-    redis.set(cancel_key(task.pk), "1", ex=7 * 24 * 3600)
     RenderTask.objects.filter(pk=task.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
+    try:
+        redis = queues.connection(queues.QueueName(task.queue_name))
+        redis.set(cancel_key(task.pk), "1", ex=7 * 24 * 3600)
+    except RedisError as exc:
+        log.warning("task %s: cancel flag only in the database, Redis away (%s)", task.pk, exc)
     note = notice("cancelled", gettext_noop("Cancelled before it started."))
     if _move(task, RULES["request_cancel"], **_ended(stage="", error=note)):
         _cancel_job(task)
@@ -323,11 +327,15 @@ def request_cancel(task: RenderTask) -> bool:
 
 
 def _cancel_job(task: RenderTask) -> None:
-    redis = queues.connection(queues.QueueName(task.queue_name))
     try:
+        redis = queues.connection(queues.QueueName(task.queue_name))
         Job.fetch(task.rq_job_id, connection=redis).cancel()
     except (NoSuchJobError, InvalidJobOperation):
         log.info("job %s of task %s already gone or ended", task.rq_job_id, task.pk)
+    except RedisError as exc:
+        log.warning(
+            "job %s of task %s left in Redis (%s); it will do nothing", task.rq_job_id, task.pk, exc
+        )
 
 
 def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: bool = False) -> bool:

@@ -19,6 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from lipsync.errors import CancelledError
 from lipsync.progress import Progress
@@ -31,21 +32,38 @@ log = logging.getLogger("rendering.progress")
 #: The event types consumers handle (``task.update`` -> ``task_update``).
 TASK_EVENT: Final = "task.update"
 BATCH_EVENT: Final = "batch.update"
+ACCESS_EVENT: Final = "access.changed"
 
 
 def group_name(batch_id: int) -> str:
     return f"batch-{batch_id}"
 
 
-def send_to_group(batch_id: int, message: TaskEvent | BatchEvent) -> None:
-    """Send one event to the batch's group; a broken channel layer only costs a log line."""
+def user_group(user_id: int) -> str:
+    """The group of every progress page one user has open (access changes go there)."""
+    return f"user-{user_id}"
+
+
+def _send(group: str, message: dict[str, Any]) -> None:
+    """Send one event to a group; a broken channel layer only costs a log line (progress is
+    also in the database, pages resync and poll)."""
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_name(batch_id), dict(message))
-    except OSError as exc:  # Redis away: progress is also in the DB, the page can resync
-        log.warning("progress for batch %s not published: %s", batch_id, exc)
+        async_to_sync(layer.group_send)(group, message)
+    except (OSError, RedisError) as exc:
+        log.warning("event for %s not published: %s", group, exc)
+
+
+def send_to_group(batch_id: int, message: TaskEvent | BatchEvent) -> None:
+    """Send one event to the batch's group."""
+    _send(group_name(batch_id), dict(message))
+
+
+def notify_access_changed(user_id: int) -> None:
+    """Ask the user's open progress pages to check their access again."""
+    _send(user_group(user_id), {"type": ACCESS_EVENT})
 
 
 def _notice_json(task: RenderTask) -> dict[str, Any] | None:

@@ -8,4 +8,8 @@ class StudioConfig(AppConfig):
     verbose_name = _("HeyGem Studio")
 
     def ready(self) -> None:
-        from . import login_throttle, signals  # noqa: F401  (connect the audit signal handlers)
+        from . import login_throttle, recovery, signals  # noqa: F401  (audit signal handlers)
+        from .reconcile import reconcile_checks
+
+        # Presenters and audio tracks whose check was lost (studio/recovery.py).
+        recovery.register("library", reconcile_checks)

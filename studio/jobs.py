@@ -4,6 +4,12 @@
   renders skip detection), then face statistics, warnings and a thumbnail.
 * :func:`analyse_audio`: duration, waveform picture, warnings (clipping, long silence,
   music-like input).
+
+Every run ends its row: ready, or failed with the engine's reason for bad input, or failed with
+an internal-error notice (the traceback in the log under its reference) for anything else. A
+run records its start (``job_started_at``, ``job_worker``) and writes only while the row still
+expects its job (a re-check or the reconciler may have queued another one). A run that cannot
+end its row (worker killed, database gone) is found by :mod:`studio.reconcile`.
 """
 
 from __future__ import annotations
@@ -14,16 +20,19 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.db.models import F, QuerySet
 from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 from redis.exceptions import RedisError
+from rq import get_current_job
 
-from lipsync.errors import InputError, LipsyncError
+from lipsync.errors import InputError
 
 from . import events, queues
+from .db import reconnecting
 from .models import AudioTrack, MediaStatus, Presenter
-from .notices import from_input_error, internal_error, notice
+from .notices import Notice, from_input_error, internal_error, notice
 from .queues import QueueName
 from .services import audio_analysis, face_check
 
@@ -36,13 +45,24 @@ AUDIO_ANALYSIS_TIMEOUT_S = 3600
 CHECK_STAGE = gettext_noop("the file check")
 
 
-def _enqueue(func: Callable[[int], str], obj: Presenter | AudioTrack, timeout_s: int) -> None:
+def _enqueue(
+    func: Callable[[int], str],
+    obj: Presenter | AudioTrack,
+    timeout_s: int,
+    *,
+    again: bool = False,
+    note: Notice | None = None,
+) -> bool:
     """Queue ``func(obj.pk)`` (after the current transaction); if Redis cannot be reached the
-    object fails with a reason that says so ("Check again" queues it once more)."""
+    object fails with a reason that says so ("Check again" queues it once more).
+
+    ``again``: the reconciler sends a lost run once more (only while the row still expects the
+    job it had, counting the run; ``note`` is shown meanwhile). Returns whether it queued.
+    """
     model = type(obj)
 
     def unreachable(exc: RedisError) -> None:
-        model.objects.filter(pk=obj.pk).update(
+        model.objects.filter(pk=obj.pk, job_id=job_id).update(
             status=MediaStatus.FAILED,
             error=notice(
                 "queue_unreachable",
@@ -56,7 +76,15 @@ def _enqueue(func: Callable[[int], str], obj: Presenter | AudioTrack, timeout_s:
         )
 
     job_id = queues.new_job_id()
-    model.objects.filter(pk=obj.pk).update(job_id=job_id)
+    run = {"job_id": job_id, "job_queued_at": timezone.now(), "job_started_at": None}
+    rows = model.objects.filter(pk=obj.pk)
+    if again:
+        rows = rows.filter(status=MediaStatus.PROCESSING, job_id=obj.job_id)
+        changed = rows.update(**run, job_worker="", job_attempts=F("job_attempts") + 1, error=note)
+    else:
+        changed = rows.update(**run, job_worker="", job_attempts=1)
+    if not changed:
+        return False
     queues.enqueue(
         QueueName.CPU,
         func,
@@ -66,29 +94,50 @@ def _enqueue(func: Callable[[int], str], obj: Presenter | AudioTrack, timeout_s:
         description=f"{func.__name__} {obj.pk}",
         on_unavailable=unreachable,
     )
+    return True
 
 
-def enqueue_presenter_check(presenter: Presenter) -> None:
-    _enqueue(check_presenter, presenter, PRESENTER_CHECK_TIMEOUT_S)
+def enqueue_presenter_check(presenter: Presenter, **kwargs: Any) -> bool:
+    return _enqueue(check_presenter, presenter, PRESENTER_CHECK_TIMEOUT_S, **kwargs)
 
 
-def enqueue_audio_analysis(track: AudioTrack) -> None:
-    _enqueue(analyse_audio, track, AUDIO_ANALYSIS_TIMEOUT_S)
+def enqueue_audio_analysis(track: AudioTrack, **kwargs: Any) -> bool:
+    return _enqueue(analyse_audio, track, AUDIO_ANALYSIS_TIMEOUT_S, **kwargs)
 
 
-def _failed(obj: Presenter | AudioTrack, exc: LipsyncError, **fields: Any) -> str:
-    """Mark the row failed with the engine's reason (kept untranslated, see studio.notices)."""
-    error = (
-        from_input_error(exc, obj.original_filename)
-        if isinstance(exc, InputError)
-        else internal_error(CHECK_STAGE, exc, log)
-    )
-    type(obj).objects.filter(pk=obj.pk).update(status=MediaStatus.FAILED, error=error, **fields)
+def _start(model: type[Presenter] | type[AudioTrack], pk: int) -> QuerySet[Any] | None:
+    """Record the start of this job's run; the rows it may write to, None if the row is gone
+    or expects another job (then this run does nothing)."""
+    job = get_current_job()
+    rows = model.objects.filter(pk=pk)
+    if job is None:  # called directly (tests, shell)
+        return rows if rows.exists() else None
+    rows = rows.filter(job_id=job.id, status=MediaStatus.PROCESSING)
+    started = rows.update(job_started_at=timezone.now(), job_worker=job.worker_name or "")
+    return rows if started else None
+
+
+def _error_for(obj: Presenter | AudioTrack, exc: Exception) -> Notice:
+    """Bad input: the engine's reason under the user's file name; anything else: an internal
+    error with a reference (never the exception's text)."""
+    if isinstance(exc, InputError):
+        return from_input_error(exc, obj.original_filename)
+    return internal_error(CHECK_STAGE, exc, log)
+
+
+def _failed(rows: QuerySet[Any], error: Notice, **fields: Any) -> str:
+    """Mark the row failed with ``error`` (kept untranslated, see studio.notices)."""
+    reconnecting(rows.update, status=MediaStatus.FAILED, error=error, **fields)
     return MediaStatus.FAILED
 
 
 def _ready(
-    obj: Presenter | AudioTrack, file_field: str, name: str, content: bytes, **fields: Any
+    obj: Presenter | AudioTrack,
+    rows: QuerySet[Any],
+    file_field: str,
+    name: str,
+    content: bytes,
+    **fields: Any,
 ) -> str:
     """Store the check's picture as ``obj.<file_field>`` (removing the one a re-check
     replaces) and mark the row ready with ``fields``."""
@@ -96,8 +145,12 @@ def _ready(
     if field_file:
         field_file.storage.delete(field_file.name)
     field_file.save(name, ContentFile(content), save=False)
-    type(obj).objects.filter(pk=obj.pk).update(
-        status=MediaStatus.READY, error=None, **{file_field: field_file.name}, **fields
+    reconnecting(
+        rows.update,
+        status=MediaStatus.READY,
+        error=None,
+        **{file_field: field_file.name},
+        **fields,
     )
     return MediaStatus.READY
 
@@ -105,7 +158,8 @@ def _ready(
 def check_presenter(presenter_id: int) -> str:
     """Face-check one presenter and store the result on its row. Returns the final status."""
     presenter = Presenter.objects.filter(pk=presenter_id).first()
-    if presenter is None:
+    rows = _start(Presenter, presenter_id) if presenter is not None else None
+    if presenter is None or rows is None:
         return "gone"
     path = presenter.file.path
     log.info("face check of presenter %s (%s)", presenter.pk, presenter.original_filename)
@@ -116,13 +170,14 @@ def check_presenter(presenter_id: int) -> str:
             width=presenter.width or 0,
             height=presenter.height or 0,
         )
-    except LipsyncError as exc:
+    except Exception as exc:  # every failure ends the row (_error_for)
         log.info("presenter %s failed: %s", presenter.pk, exc)
-        status = _failed(presenter, exc, prepared_at=timezone.now())
+        status = _failed(rows, _error_for(presenter, exc), prepared_at=timezone.now())
         _announce(events.presenter_failed, presenter_id)
         return status
     _ready(
         presenter,
+        rows,
         "thumbnail",
         f"{presenter.team_id}/{os.path.basename(presenter.file.name or '')}.jpg",
         result.thumbnail_jpeg,
@@ -154,15 +209,17 @@ def _announce(signal: Signal, presenter_id: int) -> None:
 def analyse_audio(audio_id: int) -> str:
     """Analyse one audio track and store the result on its row. Returns the final status."""
     track = AudioTrack.objects.filter(pk=audio_id).select_related("project").first()
-    if track is None:
+    rows = _start(AudioTrack, audio_id) if track is not None else None
+    if track is None or rows is None:
         return "gone"
     log.info("analysing audio %s (%s)", track.pk, track.original_filename)
     try:
         result = audio_analysis.analyse(track.file.path, display_name=track.original_filename)
-    except LipsyncError as exc:
-        return _failed(track, exc)
+    except Exception as exc:  # every failure ends the row (_error_for)
+        return _failed(rows, _error_for(track, exc))
     return _ready(
         track,
+        rows,
         "waveform",
         f"{track.team_id}/{os.path.basename(track.file.name or '')}.png",
         result.waveform_png,

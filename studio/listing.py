@@ -25,6 +25,7 @@ from django.utils.functional import Promise
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from .ids import parse_id
 from .models import MediaStatus
 
 #: Cards per page of the presenter library (divides into rows of 2, 3, 4 and 6).
@@ -219,7 +220,7 @@ class AudioQuery:
         return cls(
             q=_text(params, "q"),
             status=status if status in MediaStatus.values else "",
-            project=project if project == NO_PROJECT or project.isdigit() else "",
+            project=project,
         )
 
     def apply(self, qs: QuerySet[Any]) -> QuerySet[Any]:
@@ -230,7 +231,8 @@ class AudioQuery:
         if self.project == NO_PROJECT:
             qs = qs.filter(project__isnull=True)
         elif self.project:
-            qs = qs.filter(project_id=int(self.project))
+            # A value that is not an id matches nothing (as an id of no row would).
+            qs = qs.filter(project_id=parse_id(self.project) or 0)
         return qs
 
     def as_params(self) -> dict[str, str]:

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 import django_rq
+from django.conf import settings
 from django.db import transaction
 from redis import Redis
 from redis.exceptions import RedisError
@@ -48,6 +49,19 @@ class QueueUnavailable(Exception):
 def connection(name: QueueName = QueueName.GPU) -> Redis:
     """The Redis connection of queue ``name`` (all queues share one Redis)."""
     return django_rq.get_connection(str(name))
+
+
+def reachable(timeout_s: float = 0.5) -> bool:
+    """Whether Redis answers now (pages say so when it does not: work waits for it)."""
+    client = Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+    )
+    try:
+        return bool(client.ping())
+    except RedisError:
+        return False
+    finally:
+        client.close()
 
 
 def get_queue(name: QueueName) -> Queue:

@@ -58,6 +58,7 @@ urlpatterns = [
     path("audio/<int:pk>/", audio.audio_detail, name="audio_detail"),
     path("audio/<int:pk>/edit/", audio.audio_edit, name="audio_edit"),
     path("audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),
+    path("audio/<int:pk>/recheck/", audio.audio_recheck, name="audio_recheck"),
     path("audio/<int:pk>/file/", audio.audio_file, name="audio_file"),
     path("audio/<int:pk>/subtitles/", audio.audio_subtitles, name="audio_subtitles"),
     path(

@@ -89,7 +89,7 @@ def _redis_settings(url: str, is_async: bool) -> dict:
         "RQ_QUEUES": queues,
         "CHANNEL_LAYERS": {
             "default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
+                "BACKEND": "heygem_site.channel_layer.ResilientRedisChannelLayer",
                 "CONFIG": {"hosts": [{"address": url, "socket_timeout": 15}]},
             }
         },

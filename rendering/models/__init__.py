@@ -1,6 +1,6 @@
 """Models of the rendering side: batches, render tasks and their output media."""
 
-from .assets import MediaAsset, output_path_for, team_disk_usage
+from .assets import MediaAsset, ThumbnailStatus, output_path_for, team_disk_usage
 from .batches import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -26,6 +26,7 @@ __all__ = [
     "Quality",
     "RenderTask",
     "TaskStatus",
+    "ThumbnailStatus",
     "derive_batch_status",
     "done_percent",
     "output_path_for",

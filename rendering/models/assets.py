@@ -19,6 +19,12 @@ def output_path_for(team_id: int, batch_id: int, name: str) -> str:
     return f"outputs/{team_id}/{batch_id}/{name}"
 
 
+class ThumbnailStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
 class MediaAsset(TeamScopedModel, TimeStamped):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="assets")
     project = models.ForeignKey(
@@ -46,6 +52,14 @@ class MediaAsset(TeamScopedModel, TimeStamped):
     download_name = models.CharField(max_length=255)
     file = models.FileField(max_length=255)
     thumbnail = models.FileField(blank=True, max_length=255)
+    #: The thumbnail job (cpu queue) and its state: the reconciler sends a lost one again.
+    #: A render's output starts pending (rendering/jobs.py); other rows have nothing to wait for.
+    thumbnail_status = models.CharField(
+        max_length=8, choices=ThumbnailStatus.choices, default=ThumbnailStatus.READY
+    )
+    thumbnail_job_id = models.CharField(max_length=64, blank=True)
+    thumbnail_queued_at = models.DateTimeField(null=True, blank=True)
+    thumbnail_attempts = models.PositiveSmallIntegerField(default=0)
     duration_s = models.FloatField(null=True, blank=True)
     size_bytes = models.BigIntegerField(default=0)
     width = models.PositiveIntegerField(null=True, blank=True)

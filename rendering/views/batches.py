@@ -8,13 +8,15 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from lipsync.engines import DEFAULT_ENGINE
+from studio import queues
+from studio.ids import parse_id, parse_ids, parse_int
 from studio.models import AudioTrack, MediaStatus, Presenter, Project, Role, Tag
 from studio.services import notifications
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
@@ -41,8 +43,9 @@ def batch_list(request):
     if status:
         qs = qs.filter(status=status)
     project = request.GET.get("project", "")
-    if project.isdigit():
-        qs = qs.filter(project_id=int(project))
+    if project:
+        # A filter that is not an id matches nothing (as an id of no row would).
+        qs = qs.filter(project_id=parse_id(project) or 0)
     if request.GET.get("previews") != "1":
         qs = qs.filter(is_preview=False)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
@@ -56,7 +59,7 @@ def batch_list(request):
             "page": page,
             "batches": page.object_list,
             "status": status,
-            "project": project if project.isdigit() else "",
+            "project": project if parse_id(project) else "",
             "can_create": can(request, Role.MEMBER),
         },
     )
@@ -68,14 +71,26 @@ def _engine_choices() -> list[EngineChoice]:
     return engine_choices()
 
 
-@team_view(Role.MEMBER)
-def batch_create(request):
+def _project_choice(request, projects):
+    """The project the form names (``project`` posted or in the query), else the first one.
+
+    Returns (project or None, error message or None): a value that is not the id of one of
+    ``projects`` is an error, whatever it looks like (issue 9, item 10: ``project=abc``).
+    """
+    raw = request.POST.get("project") or request.GET.get("project")
+    if not raw:
+        return projects.first(), None
+    project_id = parse_id(raw)
+    project = projects.filter(pk=project_id).first() if project_id else None
+    if project is None:
+        return None, _(
+            "This project does not exist or is not yours to use. Choose a project from the list."
+        )
+    return project, None
+
+
+def _form_context(request, project) -> dict[str, Any]:
     team = request.membership.team
-    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
-        team=team, archived=False
-    )
-    project_id = request.POST.get("project") or request.GET.get("project")
-    project = projects.filter(pk=project_id).first() if project_id else projects.first()
     audios = _audio_for(request, project) if project else AudioTrack.objects.none()
     presenters = (
         Presenter.objects.for_user(request.user)
@@ -83,14 +98,13 @@ def batch_create(request):
         .exclude(status=MediaStatus.FAILED)
         .prefetch_related("tags")
     )
-    engines = _engine_choices()
-    context: dict[str, Any] = {
-        "projects": projects,
+    return {
+        "projects": _form_projects(request),
         "project": project,
         "audios": audios,
         "presenters": presenters,
         "tags": Tag.objects.for_user(request.user).filter(team=team),
-        "engines": engines,
+        "engines": _engine_choices(),
         "default_engine": DEFAULT_ENGINE,
         "qualities": Quality.choices,
         "size_caps": SIZE_CAPS,
@@ -98,46 +112,61 @@ def batch_create(request):
         "selected_presenters": set(),
         "form": _form_values(request.POST if request.method == "POST" else request.GET),
     }
+
+
+def _form_projects(request):
+    return Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(
+        team=request.membership.team, archived=False
+    )
+
+
+def _refused(request, context: dict[str, Any], error: str):
+    """The form again with ``error`` (400), or ``{"error"}`` for the page's scripts."""
+    if wants_json(request):
+        return JsonResponse({"error": error}, status=400)
+    messages.error(request, error)
+    return render(request, "batches/batch_create.html", context, status=400)
+
+
+@team_view(Role.MEMBER)
+def batch_create(request):
+    project, error = _project_choice(request, _form_projects(request))
+    context = _form_context(request, project)
+    if error is not None:
+        return _refused(request, context, error)
     if request.method != "POST":
-        chosen = presenter_ids(request.GET)
+        chosen, _bad = presenter_ids(request.GET)
         context["selected_presenters"] = set(chosen)
-        context["selected_audios"] = set(_ids(request.GET.getlist("audio")))
+        context["selected_audios"] = set(parse_ids(request.GET.getlist("audio"))[0])
         if chosen:
-            offered = set(presenters.filter(pk__in=chosen).values_list("pk", flat=True))
-            context["not_offered"] = len(set(chosen) - offered)
+            offered = context["presenters"].filter(pk__in=chosen).values_list("pk", flat=True)
+            context["not_offered"] = len(set(chosen) - set(offered))
         return render(request, "batches/batch_create.html", context)
 
     if project is None:
-        messages.error(request, _("Choose a project first."))
-        return render(request, "batches/batch_create.html", context, status=400)
-    spec, error = _spec_from_post(request, project, audios, presenters)
+        return _refused(request, context, _("Choose a project first."))
+    spec, error = _spec_from_post(request, project, context["audios"], context["presenters"])
     batch, error = _submit(request, spec, error)
     if error is not None:
-        if wants_json(request):
-            return JsonResponse({"error": error}, status=400)
-        messages.error(request, error)
         context.update(
             {
                 "selected_audios": {a.pk for a in spec.audios} if spec else set(),
                 "selected_presenters": {p.pk for p in spec.presenters} if spec else set(),
             }
         )
-        return render(request, "batches/batch_create.html", context, status=400)
+        return _refused(request, context, error)
     if wants_json(request):
-        return JsonResponse({"id": batch.pk, "url": batch.get_absolute_url()}, status=201)
+        return _created_json(batch)
     return redirect(batch)
 
 
-def _ids(values) -> list[int]:
-    """Distinct numeric ids in the order given."""
-    return list(dict.fromkeys(int(v) for v in values if str(v).strip().isdigit()))
-
-
-def presenter_ids(params) -> list[int]:
+def presenter_ids(params) -> tuple[list[int], bool]:
     """The presenters a form or link chose: ``presenter`` (one per checkbox) and
     ``presenters`` (comma separated: links from the library and the preview page, which may
-    carry hundreds), in the order given."""
-    return _ids([*params.getlist("presenter"), *params.get("presenters", "").split(",")])
+    carry hundreds), in the order given; and whether any value was not an id
+    (:func:`studio.ids.parse_ids`)."""
+    listed = [v for v in params.get("presenters", "").split(",") if v]
+    return parse_ids([*params.getlist("presenter"), *listed])
 
 
 def _form_values(params) -> dict[str, Any]:
@@ -173,18 +202,20 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
 
     A preview renders the presenter named by ``preview_presenter`` (the one the person picked
     for it), else the first chosen one, with the first chosen audio track."""
-    audio_ids = _ids(request.POST.getlist("audio"))
-    chosen_ids = presenter_ids(request.POST)
+    audio_ids, bad_audio = parse_ids(request.POST.getlist("audio"))
+    chosen_ids, bad_presenter = presenter_ids(request.POST)
     wanted = request.POST.get("preview_presenter", "")
-    if preview and wanted.isdigit():
-        chosen_ids = [int(wanted)]
+    if preview and wanted:
+        picked = parse_id(wanted)
+        bad_presenter = bad_presenter or picked is None
+        chosen_ids = [picked] if picked is not None else []
     chosen_audios = _in_order(audios.filter(pk__in=audio_ids), audio_ids)
     chosen_presenters = _in_order(presenters.filter(pk__in=chosen_ids), chosen_ids)
     max_height = request.POST.get("max_height") or None
     if max_height is not None:
-        if not max_height.isdigit() or not 16 <= int(max_height) <= 4320:
+        max_height = parse_int(max_height, minimum=16, maximum=4320)
+        if max_height is None:
             return None, _("Choose a valid output size.")
-        max_height = int(max_height)
     spec = service.BatchSpec(
         project=project,
         audios=chosen_audios,
@@ -196,15 +227,31 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         preview=preview,
         burn_subtitles=request.POST.get("burn_subtitles") == "1",
     )
-    if len(chosen_audios) != len(audio_ids) or len(chosen_presenters) != len(chosen_ids):
+    if (
+        bad_audio
+        or bad_presenter
+        or len(chosen_audios) != len(audio_ids)
+        or len(chosen_presenters) != len(chosen_ids)
+    ):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
     if preview:
         spec.audios, spec.presenters = spec.audios[:1], spec.presenters[:1]
     return spec, None
 
 
+def queue_away_text() -> str:
+    return _(
+        "The render queue is not reachable right now. Your renders are saved and start by "
+        "themselves when it is back: there is no need to submit them again."
+    )
+
+
 def _submit(request, spec, error: str | None):
-    """Create the batch of a form that passed its checks; (batch, None) or (None, reason)."""
+    """Create the batch of a form that passed its checks; (batch, None) or (None, reason).
+
+    With Redis away the batch is still created (its tasks wait in their team's backlog and the
+    scheduler hands them over once Redis is back) and the person is told so: on the batch page
+    (``queue_away``), or in the JSON answer."""
     if error is not None:
         return None, error
     try:
@@ -213,15 +260,23 @@ def _submit(request, spec, error: str | None):
         return None, str(exc)
 
 
+def _created_json(batch, **extra: Any) -> JsonResponse:
+    body: dict[str, Any] = {"id": batch.pk, "url": batch.get_absolute_url(), **extra}
+    if not queues.reachable():
+        body.update(queue_unavailable=True, message=queue_away_text())
+    return JsonResponse(body, status=201)
+
+
 @team_view(Role.MEMBER)
 @require_POST
 def batch_preview(request):
     """A 3-second render of one presenter with one audio track."""
     team = request.membership.team
-    project = get_object_or_404(
-        Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team),
-        pk=request.POST.get("project"),
-    )
+    projects = Project.objects.for_user(request.user, min_role=Role.MEMBER).filter(team=team)
+    project, error = _project_choice(request, projects)
+    if project is None:
+        error = error or _("Choose a project first.")
+        return _refused(request, _form_context(request, None), error)
     audios = _audio_for(request, project)
     presenters = Presenter.objects.for_user(request.user).filter(team=team)
     spec, error = _spec_from_post(request, project, audios, presenters, preview=True)
@@ -233,10 +288,7 @@ def batch_preview(request):
         return redirect(f"{_url('batch_create')}?project={project.pk}")
     url = f"{batch.get_absolute_url()}?{form_query(request.POST)}"
     if wants_json(request):
-        return JsonResponse(
-            {"id": batch.pk, "url": url, "status_url": _url("batch_status", batch.pk)},
-            status=201,
-        )
+        return _created_json(batch, url=url, status_url=_url("batch_status", batch.pk))
     return redirect(url)
 
 
@@ -248,7 +300,7 @@ def settings_fields(params) -> list[tuple[str, str]]:
     """The batch form's choices as (name, value) pairs: every field as given (so options
     other forms add travel too), the presenters as one comma-separated ``presenters``."""
     pairs = [(k, v) for k, values in params.lists() if k not in NOT_SETTINGS for v in values]
-    pairs.append(("presenters", ",".join(map(str, presenter_ids(params)))))
+    pairs.append(("presenters", ",".join(map(str, presenter_ids(params)[0]))))
     return pairs
 
 
@@ -262,8 +314,8 @@ def render_all_offer(request, batch) -> dict[str, Any] | None:
     """After a preview: "Render all N" with the settings the preview page was given (see
     :func:`form_query`); None when they name nothing to render."""
     params = request.GET
-    audio_ids = _ids(params.getlist("audio"))
-    chosen = presenter_ids(params)
+    audio_ids = parse_ids(params.getlist("audio"))[0]
+    chosen = presenter_ids(params)[0]
     if not batch.is_preview or not audio_ids or not chosen:
         return None
     audios = _audio_for(request, batch.project).filter(pk__in=audio_ids)
@@ -293,6 +345,7 @@ def batch_detail(request, pk):
     tasks = list(batch.tasks.select_related("output"))
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
+    has_active = any(t.is_active for t in tasks)
     render_all = render_all_offer(request, batch) if can_edit else None
     return render(
         request,
@@ -306,7 +359,8 @@ def batch_detail(request, pk):
             "ws_path": f"/ws/batches/{batch.pk}/",
             "has_outputs": any(t.output_id for t in tasks),
             "has_failed": any(t.retryable for t in tasks),
-            "has_active": any(t.is_active for t in tasks),
+            "has_active": has_active,
+            "queue_away": queue_away_text() if has_active and not queues.reachable() else "",
             "render_all": render_all,
         },
     )
@@ -388,15 +442,15 @@ def batch_estimate(request):
     """How long the batch the form describes would take: ``?engine=&audio=<id>&presenters=<n>``
     (the new-batch page asks this instead of computing the rule itself)."""
     team = request.membership.team
-    ids = [int(v) for v in request.GET.getlist("audio") if v.isdigit()]
+    ids, _bad = parse_ids(request.GET.getlist("audio"))
     audios = AudioTrack.objects.for_user(request.user).filter(team=team, pk__in=ids)
     seconds = {a.pk: a.duration_s or 0.0 for a in audios}
-    presenters = request.GET.get("presenters", "0")
+    presenters = parse_int(request.GET.get("presenters", "0"))
     estimate = estimates.batch_estimate(
         team,
         request.GET.get("engine") or DEFAULT_ENGINE,
         [seconds[i] for i in ids if i in seconds],
-        int(presenters) if presenters.isdigit() else 0,
+        presenters or 0,
     )
     return JsonResponse(estimate.to_json())
 

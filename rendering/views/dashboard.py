@@ -14,7 +14,7 @@ from studio.models import AudioTrack, MediaStatus, Presenter
 from studio.session import current_team
 
 from ..models import ACTIVE_STATUSES, Batch, RenderTask, TaskStatus, team_disk_usage
-from ..services.queue_status import queue_overview
+from ..services.queue_status import queue_overview, worker_views
 
 RECENT_BATCHES = 8
 
@@ -57,7 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     context.update(
         {
             "queues": queues,
-            "workers": workers,
+            "workers": worker_views(workers, request.user),
             "queue_error": queue_error,
             "disk": disk,
             "disk_used_percent": round(100 * disk.used / disk.total)

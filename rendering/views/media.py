@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from studio.ids import parse_id, parse_ids
 from studio.listing import MEDIA_PAGE_SIZE, paginate, sorts
 from studio.models import Presenter, Project, Role, Team
 from studio.services.library import BulkRefused
@@ -109,7 +110,7 @@ def batch_zip(request, pk):
 def media_zip(request):
     """A zip of the chosen assets (``?id=1&id=2`` or POSTed ``id``)."""
     ids = request.POST.getlist("id") if request.method == "POST" else request.GET.getlist("id")
-    ids = [int(i) for i in ids if str(i).isdigit()]
+    ids, _bad = parse_ids(ids)
     if not ids:
         # The page's button stays disabled until a video is ticked; without the script (or
         # called directly) the answer is the library again, saying what to do.
@@ -141,8 +142,8 @@ class MediaQuery:
     @classmethod
     def from_params(cls, params) -> MediaQuery:
         def number(key: str) -> str:
-            value = str(params.get(key, "")).strip()
-            return value if value.isdigit() else ""
+            # Kept as given (so the links keep it); one that is not an id matches nothing.
+            return str(params.get(key, ""))[:40]
 
         return cls(
             q=str(params.get("q", "")).strip()[:200],
@@ -161,7 +162,8 @@ class MediaQuery:
             )
         for key in ("project", "batch", "presenter"):
             if getattr(self, key):
-                qs = qs.filter(**{f"{key}_id": int(getattr(self, key))})
+                # A filter that is not an id matches nothing (as an id of no row would).
+                qs = qs.filter(**{f"{key}_id": parse_id(getattr(self, key)) or 0})
         return qs if self.previews else qs.filter(is_preview=False)
 
     def as_params(self) -> dict[str, str]:

@@ -119,13 +119,21 @@ async function serverState(url) {
 async function send(zone, file, ui, offset, chunk) {
   const t = zone.dataset;
   let failures = 0;
+  // The server's words for the last refusal worth waiting out (a full disk: 507 with the
+  // offset where the upload stopped; it goes on from there once there is room).
+  let waiting = "";
   while (offset < file.size) {
     const end = Math.min(offset + chunk, file.size);
     try {
       const res = await putChunk(ui.url, offset, file.slice(offset, end),
                                  (sent) => ui.set((offset + sent) / file.size));
-      if (res.ok) { offset = res.body.offset; failures = 0; ui.set(offset / file.size); continue; }
+      if (res.ok) { offset = res.body.offset; failures = 0; waiting = ""; ui.set(offset / file.size); continue; }
       if (res.status === 409 && typeof res.body.offset === "number") { offset = res.body.offset; continue; }
+      if (res.status === 507) {
+        waiting = res.body.error || "";
+        if (typeof res.body.offset === "number") offset = res.body.offset;
+        throw new Error("disk full");
+      }
       if (res.status >= 400 && res.status < 500) {
         ui.set(offset / file.size, reasonOf(res.body, t.i18nFailed), "error", !isFinal(res));
         return null;
@@ -133,8 +141,8 @@ async function send(zone, file, ui, offset, chunk) {
       throw new Error(`HTTP ${res.status}`);
     } catch (err) {
       failures += 1;
-      if (failures > MAX_RETRIES) { ui.set(offset / file.size, t.i18nFailed, "error", true); return null; }
-      ui.set(offset / file.size, t.i18nRetrying, "warning");
+      if (failures > MAX_RETRIES) { ui.set(offset / file.size, waiting || t.i18nFailed, "error", true); return null; }
+      ui.set(offset / file.size, waiting || t.i18nRetrying, "warning");
       await sleep(backoff(failures));
       // Ask the server where it is: the last chunk may or may not have arrived.
       const state = await serverState(ui.url);

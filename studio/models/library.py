@@ -42,6 +42,21 @@ def subtitles_upload_to(instance: AudioTrack, filename: str) -> str:
     return random_name(f"subtitles/{instance.team_id}", filename)
 
 
+class CheckRun(models.Model):
+    """The run of a presenter's or audio track's background check (``job_id`` is its RQ job):
+    what the reconciler needs to tell a live run from a lost one (:mod:`studio.reconcile`)."""
+
+    #: When the current job was queued, when its run began and on which worker.
+    job_queued_at = models.DateTimeField(null=True, blank=True)
+    job_started_at = models.DateTimeField(null=True, blank=True)
+    job_worker = models.CharField(max_length=120, blank=True)
+    #: Runs of the check since it was last asked for (a lost run counts).
+    job_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
 class Tag(TeamScopedModel):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tags")
     name = models.CharField(_("name"), max_length=40)
@@ -56,7 +71,7 @@ class Tag(TeamScopedModel):
         return self.name
 
 
-class Presenter(TeamScopedModel, TimeStamped, HasError):
+class Presenter(TeamScopedModel, TimeStamped, HasError, CheckRun):
     """A video or photo of a person, shared by the whole team."""
 
     class Kind(models.TextChoices):
@@ -111,7 +126,7 @@ class Presenter(TeamScopedModel, TimeStamped, HasError):
         return self.status == MediaStatus.READY
 
 
-class AudioTrack(TeamScopedModel, TimeStamped, HasError):
+class AudioTrack(TeamScopedModel, TimeStamped, HasError, CheckRun):
     """A voice recording of the team: in a project, or in the team's audio library without
     one (a batch of any project may use library audio)."""
 

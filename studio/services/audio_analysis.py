@@ -106,7 +106,9 @@ def measure(samples: np.ndarray, rate: int) -> dict:
     loud = float(np.percentile(db, 95))
     threshold = max(-50.0, loud - 40.0)
     silent = db < threshold
-    per_second = max(int(round(1 / FRAME_S)), 1)
+    # The local mean spans one second, or the whole clip when it is shorter (a 0.5 s take is
+    # a legitimate speech track; a kernel longer than the signal would change the length).
+    per_second = max(min(int(round(1 / FRAME_S)), len(power)), 1)
     kernel = np.ones(per_second) / per_second
     local_mean = np.convolve(power, kernel, mode="same")
     active = ~silent

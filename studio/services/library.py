@@ -8,6 +8,7 @@ its background check (face track or audio analysis) is queued once the row is co
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import tempfile
@@ -38,8 +39,10 @@ from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, R
 from ..models.base import role_at_least
 from ..models.library import random_name
 from ..notices import Notice, from_input_error, input_error
-from . import quotas
+from . import quotas, storage
 from .storage import mark_media_store
+
+log = logging.getLogger("studio.library")
 
 
 def display_name(filename: str) -> str:
@@ -137,10 +140,15 @@ def _store(src: str, stored_name: str, move: bool) -> str:
     mark_media_store()
     dest = Path(settings.MEDIA_ROOT) / stored_name
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if move:
-        shutil.move(src, dest)
-    else:
-        shutil.copyfile(src, dest)
+    try:
+        if move:
+            shutil.move(src, dest)  # a rename on the same file system, else a copy
+        else:
+            shutil.copyfile(src, dest)
+    except OSError:
+        # A copy cut short (a full disk) leaves no part of the file in the library.
+        dest.unlink(missing_ok=True)
+        raise
     os.chmod(dest, 0o640)
     return stored_name
 
@@ -319,6 +327,13 @@ def take_form_files(
             error = from_input_error(exc, f.name)
             errors.append(error)
             refused_upload(actor, team, f.name, error)
+        except OSError as exc:
+            if not storage.is_disk_full(exc):
+                raise
+            log.warning("%s: disk full while storing it: %s", f.name, exc)
+            error = input_error(f.name, storage.DISK_FULL_FILE)
+            errors.append(error)
+            refused_upload(actor, team, f.name, error)
     return created, errors
 
 
@@ -426,6 +441,15 @@ def recheck_presenter(presenter: Presenter) -> None:
 
     Presenter.objects.filter(pk=presenter.pk).update(status=MediaStatus.PROCESSING, error=None)
     enqueue_presenter_check(presenter)
+
+
+def recheck_audio(track: AudioTrack) -> None:
+    """Run the check of ``track`` again (after a failure: a lost run, Redis away, a newer
+    analysis). A run still going is superseded: it can no longer write (studio/jobs.py)."""
+    from ..jobs import enqueue_audio_analysis
+
+    AudioTrack.objects.filter(pk=track.pk).update(status=MediaStatus.PROCESSING, error=None)
+    enqueue_audio_analysis(track)
 
 
 def parse_tags(text: str) -> list[str]:

@@ -1,13 +1,52 @@
-"""Disk space: what is free under ``MEDIA_ROOT``, and sizes written for people."""
+"""Disk space: what is free under ``MEDIA_ROOT``, sizes written for people, and what a full
+disk means for people (:func:`is_disk_full`, the notices below)."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from ..notices import Notice, notice
+
+#: ``errno`` values that mean "no room left": the disk (ENOSPC) or the owner's quota (EDQUOT).
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+#: Why a render failed on a full disk (no path, no errno: those stay in the worker's log).
+DISK_FULL_RENDER = gettext_noop(
+    "The server's disk is full, so the video could not be saved. Ask an administrator to free "
+    "space (old videos can be deleted in the media library), then choose “Retry”."
+)
+
+#: The reason of a file a form upload could not store (after "<file name>: ").
+DISK_FULL_FILE = gettext_noop(
+    "the server's disk is full; ask an administrator to free space, then upload it again"
+)
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised from or during, is a full disk.
+
+    PyAV's ``av.error.OSError`` and NumPy's writes are ``OSError``s with the errno set; an
+    engine thread's error arrives as the cause or context of another.
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full_notice() -> Notice:
+    """The reason shown on a render that hit a full disk."""
+    return notice("disk_full", DISK_FULL_RENDER)
 
 
 class NotEnoughSpace(Exception):

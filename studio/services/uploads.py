@@ -9,11 +9,13 @@ server's offset.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from typing import IO
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from lipsync.errors import InputError
 
@@ -22,17 +24,55 @@ from ..audit import record
 from ..models import AudioTrack, AuditAction, Presenter, Project, Team, Upload
 from ..notices import Notice, from_input_error
 from . import library, quotas
+from .storage import human_bytes, is_disk_full
+
+log = logging.getLogger("studio.uploads")
 
 _COPY = 1 << 20
 
 
 class UploadError(Exception):
-    """A protocol error (wrong offset, too many bytes ...). ``status`` is the HTTP status."""
+    """A protocol error (wrong offset, too many bytes ...) or a full disk, with its message in
+    the active language. ``status`` is the HTTP status, ``offset`` the server's offset where the
+    client should go on, ``code`` a stable name for clients (``disk_full``) or ""."""
 
-    def __init__(self, message: str, status: int = 400, offset: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int = 400, offset: int | None = None, code: str = ""
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.offset = offset
+        self.code = code
+
+    def extra(self) -> dict[str, object]:
+        """The fields of the JSON answer besides ``error``."""
+        out: dict[str, object] = {}
+        if self.offset is not None:
+            out["offset"] = self.offset
+        if self.code:
+            out["code"] = self.code
+        return out
+
+
+def _disk_full(upload: Upload) -> UploadError:
+    """507 with where the upload stands; the client may go on from there once there is room."""
+    return UploadError(
+        _(
+            "The server's disk is full: the upload stopped at %(done)s of %(size)s and nothing "
+            "past that was kept. Ask an administrator to free space, then try again: the upload "
+            "goes on where it stopped."
+        )
+        % {"done": human_bytes(upload.offset), "size": human_bytes(upload.size)},
+        status=507,
+        offset=upload.offset,
+        code="disk_full",
+    )
+
+
+def _ended(upload: Upload) -> str:
+    return _("This upload has ended (%(state)s); start it again.") % {
+        "state": upload.get_state_display()
+    }
 
 
 def max_chunk_bytes() -> int:
@@ -46,20 +86,39 @@ def create_upload(
     :class:`~studio.services.quotas.QuotaExceeded` (a quota; its notice says which)."""
     filename = os.path.basename(str(filename).replace("\\", "/")).strip()[:255]
     if not filename:
-        raise UploadError("a file name is required")
+        raise UploadError(_("The file has no name. Choose the file again."))
     if kind not in Upload.Kind.values:
-        raise UploadError(f"unknown kind {kind!r}")
+        raise UploadError(
+            _("Unknown kind of upload “%(kind)s”: use presenter or audio.") % {"kind": kind[:40]}
+        )
     if project is not None and project.team_id != team.pk:
-        raise UploadError("the project is not in this team")
+        raise UploadError(
+            _("This project is not in your team. Choose one of your team's projects.")
+        )
     library.check_size(filename, size)
     # Raises QuotaExceeded (open uploads, free disk, the team's storage quota).
     quotas.check_upload(user, team, size)
     upload = Upload.objects.create(
         team=team, project=project, user=user, kind=kind, filename=filename, size=size
     )
-    os.makedirs(os.path.dirname(upload.part_path), exist_ok=True)
-    with open(upload.part_path, "wb"):
-        pass
+    try:
+        os.makedirs(os.path.dirname(upload.part_path), exist_ok=True)
+        with open(upload.part_path, "wb"):
+            pass
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        log.warning("upload %s: disk full when opening it: %s", upload.pk, exc)
+        discard_part(upload)
+        upload.delete()
+        raise UploadError(
+            _(
+                "The server's disk is full. Ask an administrator to free space, then upload "
+                "the file again."
+            ),
+            status=507,
+            code="disk_full",
+        ) from exc
     return upload
 
 
@@ -68,37 +127,58 @@ def write_chunk(upload_id, offset: int, stream: IO[bytes], length: int | None) -
     with transaction.atomic():
         upload = Upload.objects.select_for_update().get(pk=upload_id)
         if upload.state != Upload.State.OPEN:
-            raise UploadError(f"upload is {upload.state}", status=409, offset=upload.offset)
+            raise UploadError(_ended(upload), status=409, offset=upload.offset)
         if offset != upload.offset:
             raise UploadError(
-                f"offset {offset} does not match the server's {upload.offset}",
+                _("The server has %(offset)d bytes of this upload, not %(sent)d: go on from there.")
+                % {"offset": upload.offset, "sent": offset},
                 status=409,
                 offset=upload.offset,
             )
         if length is not None and length > max_chunk_bytes():
             raise UploadError(
-                f"chunk larger than {max_chunk_bytes()} bytes", status=413, offset=upload.offset
+                _("A chunk may have at most %(n)d bytes.") % {"n": max_chunk_bytes()},
+                status=413,
+                offset=upload.offset,
             )
         room = min(upload.size - upload.offset, max_chunk_bytes())
         written = 0
-        with open(upload.part_path, "r+b") as fh:
-            fh.seek(upload.offset)
-            while True:
-                piece = stream.read(min(_COPY, room - written + 1))
-                if not piece:
-                    break
-                written += len(piece)
-                if written > room:
-                    fh.truncate(upload.offset)
-                    raise UploadError(
-                        "more bytes than the upload's size or the chunk limit",
-                        status=413,
-                        offset=upload.offset,
-                    )
-                fh.write(piece)
-            fh.truncate(upload.offset + written)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with open(upload.part_path, "r+b") as fh:
+                fh.seek(upload.offset)
+                while True:
+                    piece = stream.read(min(_COPY, room - written + 1))
+                    if not piece:
+                        break
+                    written += len(piece)
+                    if written > room:
+                        fh.truncate(upload.offset)
+                        raise UploadError(
+                            _(
+                                "More bytes than the upload's size or the chunk limit; nothing "
+                                "of this chunk was kept."
+                            ),
+                            status=413,
+                            offset=upload.offset,
+                        )
+                    fh.write(piece)
+                fh.truncate(upload.offset + written)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            # Nothing of this chunk is kept: the file ends at the recorded offset again, so
+            # the client goes on from there once there is room.
+            os.truncate(upload.part_path, upload.offset)
+            log.warning(
+                "upload %s: disk full after %d of %d bytes: %s",
+                upload.pk,
+                upload.offset,
+                upload.size,
+                exc,
+            )
+            raise _disk_full(upload) from exc
         upload.offset += written
         upload.save(update_fields=["offset", "updated_at"])
         return upload
@@ -126,13 +206,16 @@ def finish(actor: Actor, upload: Upload) -> Presenter | AudioTrack:
         if upload.state == Upload.State.DONE:
             done = _result_of(upload)
             if done is None:
-                raise UploadError("the uploaded file was deleted since", status=410)
+                raise UploadError(
+                    _("The uploaded file has been deleted since. Upload it again."), status=410
+                )
             return done
         if upload.state == Upload.State.FAILED:
             raise AlreadyRejected(upload)
         if upload.offset != upload.size:
             raise UploadError(
-                f"upload has {upload.offset} of {upload.size} bytes",
+                _("The server has %(offset)d of the %(size)d bytes of this upload: send the rest.")
+                % {"offset": upload.offset, "size": upload.size},
                 status=409,
                 offset=upload.offset,
             )

@@ -255,6 +255,15 @@ def audio_subtitles_file(request, pk):
 
 
 @team_view()
+@require_POST
+def audio_recheck(request, pk):
+    track = get_scoped(request, AudioTrack, pk, min_role=Role.MEMBER)
+    library.recheck_audio(track)
+    messages.info(request, _("Audio check queued."))
+    return redirect(track)
+
+
+@team_view()
 def audio_file(request, pk):
     track = get_scoped(request, AudioTrack, pk)
     return serve_field(

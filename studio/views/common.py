@@ -21,6 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from ..actor import Actor
+from ..ids import parse_ids
 from ..models import AudioTrack, Membership, Role
 from ..models.base import role_at_least
 from ..services.library import deletable
@@ -105,8 +106,13 @@ def chosen_ids(params: Mapping[str, Any], matching: Callable[[], Any]) -> list[i
     if params.get("scope") == "matching":
         return sorted(matching().values_list("pk", flat=True))
     raw = list(params.getlist("id")) if hasattr(params, "getlist") else []
-    raw += str(params.get("ids", "")).split(",")
-    return sorted({int(v) for v in raw if v.strip().isdigit()})
+    raw += [v for v in str(params.get("ids", "")).split(",") if v]
+    ids, bad = parse_ids(raw)
+    if bad:
+        # A value that is not an id names no row: the whole action is refused, as for a row
+        # of another team.
+        raise Http404(_("Some of the chosen items are not in this team."))
+    return sorted(ids)
 
 
 def safe_next(request: HttpRequest, default: str) -> str:

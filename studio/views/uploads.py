@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from lipsync.errors import InputError
 
+from ..ids import parse_id, parse_int
 from ..models import Project, Role, Upload
 from ..notices import from_input_error, reason_of
 from ..services import library, quotas
@@ -56,21 +60,43 @@ def _own_upload(request, pk) -> Upload:
     return get_object_or_404(qs, pk=pk)
 
 
+def json_errors(view):
+    """A JSON endpoint answers JSON to the end: 404 and 403 raised inside become
+    ``{"error": ...}`` instead of the HTML pages (the page's script shows ``error``)."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            return _error(_("This upload or project does not exist or is not yours."), 404)
+        except PermissionDenied:
+            return _error(_("Your role in this team does not allow this."), 403)
+
+    return wrapper
+
+
 @login_required
 @require_POST
+@json_errors
 def create(request):
     try:
         body = json.loads(request.body or b"{}")
-        filename = str(body["filename"])
-        size = int(body["size"])
-        kind = str(body.get("kind", Upload.Kind.PRESENTER))
-    except (ValueError, KeyError, TypeError):
-        return _error("expected JSON with filename, size and kind")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        body = {}
+    filename = body.get("filename")
+    size = parse_int(body.get("size"))
+    kind = body.get("kind", Upload.Kind.PRESENTER)
+    if not isinstance(filename, str) or size is None or not isinstance(kind, str):
+        return _error(_("Send JSON with the file's name, its size in bytes and its kind."))
     project = None
-    try:
-        project_id = int(body.get("project") or 0) if kind == Upload.Kind.AUDIO else 0
-    except (TypeError, ValueError):
-        project_id = 0
+    project_id = None
+    if kind == Upload.Kind.AUDIO and body.get("project") not in (None, ""):
+        project_id = parse_id(body.get("project"))
+        if project_id is None:
+            return _error(_("This project does not exist or is not yours to use."))
     if project_id:
         project = get_scoped(request, Project, project_id, min_role=Role.MEMBER)
         team = project.team
@@ -81,7 +107,7 @@ def create(request):
     try:
         upload = service.create_upload(request.user, team, kind, filename, size, project)
     except service.UploadError as exc:
-        return _error(str(exc), exc.status)
+        return _error(str(exc), exc.status, **exc.extra())
     except quotas.QuotaExceeded as exc:
         return _error(exc.text(), exc.status, code=exc.code)
     except InputError as exc:
@@ -95,6 +121,7 @@ def create(request):
 
 @login_required
 @require_http_methods(["GET", "PUT", "PATCH", "DELETE"])
+@json_errors
 def detail(request, pk):
     upload = _own_upload(request, pk)
     if request.method == "GET":
@@ -102,19 +129,19 @@ def detail(request, pk):
     if request.method == "DELETE":
         service.abort(upload)
         return JsonResponse({"deleted": True})
+    offset = parse_int(request.headers.get("Upload-Offset", ""))
+    if offset is None:
+        return _error(_("Send the Upload-Offset header."), offset=upload.offset)
+    length = parse_int(request.headers.get("Content-Length", ""))
     try:
-        offset = int(request.headers.get("Upload-Offset", ""))
-    except ValueError:
-        return _error("Upload-Offset header required", offset=upload.offset)
-    length = request.headers.get("Content-Length")
-    try:
-        upload = service.write_chunk(upload.pk, offset, request, int(length) if length else None)
+        upload = service.write_chunk(upload.pk, offset, request, length)
     except service.UploadError as exc:
-        return _error(str(exc), exc.status, offset=exc.offset)
+        return _error(str(exc), exc.status, **exc.extra())
     return JsonResponse(_state(upload))
 
 
 @login_required
+@json_errors
 def complete(request, pk):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
@@ -123,7 +150,7 @@ def complete(request, pk):
         # Idempotent: a repeat (the answer to the first call was lost) gets the same object.
         obj = service.finish(actor(request), upload)
     except service.UploadError as exc:
-        return _error(str(exc), exc.status, offset=exc.offset)
+        return _error(str(exc), exc.status, **exc.extra())
     except (InputError, service.AlreadyRejected):
         upload.refresh_from_db()
         return _error(upload.error_text, 422, reason=_reason_text(upload), filename=upload.filename)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import av
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from rendering.models import RenderTask, TaskStatus
@@ -326,3 +326,36 @@ def test_cancel_running_then_kill_worker(stack, library, member, clip_files, tmp
     assert done.status == TaskStatus.SUCCEEDED and done.attempts == 2
     assert done.worker_name == "w2"
     print(f"kill -9 noticed after {noticed_s:.1f} s")
+
+
+def test_removed_member_stops_receiving_progress_at_once(stack, library, member, member_client):
+    """Issue 9 item 9: a removed member's open page kept receiving progress for up to 30 s.
+    Removal (through the team service, as the team page does) closes it at once."""
+    from rendering import progress
+    from studio.models import Membership
+    from studio.services import teams
+
+    stack.start_web()
+    batch = service.create_batch(
+        Actor.of(member),
+        service.BatchSpec(project=library.project, audios=[library.hello], presenters=[library.bo]),
+    )
+    task = RenderTask.objects.get(batch=batch)
+    with stack.websocket(batch.pk, member_client) as ws:
+        assert json.loads(ws.recv(timeout=20))["type"] == "snapshot"
+        progress.publish_task(task)  # still a member: updates arrive
+        assert json.loads(ws.recv(timeout=20))["type"] == "task"
+        owner = batch.team.memberships.get(role="owner").user
+        teams.remove_member(
+            Actor.of(owner), batch.team, "owner", Membership.objects.get(user=member)
+        )
+        removed_at = time.monotonic()
+        progress.publish_task(task)  # nothing of this may reach the removed member
+        messages = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                messages.append(json.loads(ws.recv(timeout=10)))
+        took = time.monotonic() - removed_at
+    assert messages == [], "no progress after the removal"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    assert took < 5, f"closed {took:.1f} s after the removal"

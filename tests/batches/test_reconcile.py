@@ -86,11 +86,53 @@ def test_dead_worker_task_fails_after_its_last_attempt(running_task):
     assert task.batch.status == "failed"
 
 
-def test_live_worker_is_left_alone(running_task):
+def _live_worker(name: str, current_job: str | None) -> None:
+    """A worker hash as StudioWorker keeps it: a fresh heartbeat and the job it runs."""
     conn = django_rq.get_connection("gpu")
-    conn.hset("rq:worker:ghost", "last_heartbeat", utcformat(timezone.now()))
+    conn.hset(f"rq:worker:{name}", "last_heartbeat", utcformat(timezone.now()))
+    if current_job:
+        conn.hset(f"rq:worker:{name}", "studio_job", current_job)
+
+
+def test_live_worker_on_the_tasks_job_is_left_alone(running_task):
+    """Only the DB write is late: the worker beats and says it runs this very job."""
+    _live_worker("ghost", running_task.rq_job_id)
     assert reconcile().requeued == []
     assert RenderTask.objects.get(pk=running_task.pk).status == TaskStatus.RUNNING
+
+
+def test_live_worker_that_lost_the_run_does_not_keep_the_task(
+    running_task, django_capture_on_commit_callbacks
+):
+    """Issue 9 item 1: the worker lives but its run of this task is gone (the job ended on a
+    dropped database connection without writing the task's end; the worker took other work).
+    A fresh worker heartbeat must not keep the task "running" forever."""
+    _live_worker("ghost", "some-other-job")
+    with django_capture_on_commit_callbacks(execute=True):
+        report = reconcile()
+    assert report.requeued == [running_task.pk]
+    task = RenderTask.objects.get(pk=running_task.pk)
+    assert task.status == TaskStatus.QUEUED
+    assert "interrupted" in task.error_message and "attempt 2 of 3" in task.error_message
+    # An idle live worker (no current job) lost it just the same.
+    RenderTask.objects.filter(pk=task.pk).update(
+        status=TaskStatus.RUNNING,
+        worker_name="ghost",
+        heartbeat_at=timezone.now() - timedelta(minutes=2),
+    )
+    _live_worker("ghost", None)
+    django_rq.get_connection("gpu").hdel("rq:worker:ghost", "studio_job")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reconcile().requeued == [task.pk]
+
+
+def test_a_run_that_makes_no_progress_for_long_is_taken_for_lost(running_task, settings):
+    """The worker beats and names the job, but the task has been silent far longer than the
+    stale limit (RENDER_HUNG_AFTER_S): the run hangs; the task does not wait for it."""
+    settings.RENDER_HUNG_AFTER_S = 90  # the fixture's task has been silent for 120 s
+    _live_worker("ghost", running_task.rq_job_id)
+    assert reconcile().requeued == [running_task.pk]
+    assert "made no progress for" in RenderTask.objects.get(pk=running_task.pk).error_message
 
 
 def test_fresh_heartbeat_is_left_alone(running_task):

@@ -295,3 +295,25 @@ def test_busy_worker_still_runs_the_reconciler(
     submit(member, library, [library.bo])
     run_worker("gpu")
     assert True in calls, "reconciled from inside a running job"
+
+
+def test_a_worker_whose_record_redis_lost_registers_again(use_redis):
+    """Issue 9 item 6: after Redis came back without the worker's record (an older snapshot,
+    a flush), the worker was missing from the dashboard until restarted. Its next heartbeat
+    registers it again."""
+    from rq import Worker
+
+    from rendering.services.queue_status import queue_overview
+
+    worker = django_rq.get_worker("cpu")
+    worker.device = "cpu"
+    worker.register_birth()
+    conn = django_rq.get_connection("cpu")
+    conn.delete(worker.key)
+    conn.srem("rq:workers", worker.key)
+    conn.srem("rq:workers:cpu", worker.key)
+    assert worker.name not in {w.name for w in Worker.all(connection=conn)}
+    worker.heartbeat()
+    assert worker.name in {w.name for w in Worker.all(connection=conn)}
+    assert conn.hget(worker.key, "device") == b"cpu"
+    assert worker.name in {w.name for w in queue_overview()[1]}

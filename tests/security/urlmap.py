@@ -75,6 +75,7 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "audio_detail": TeamUrl("audio"),
     "audio_edit": TeamUrl("audio", WRITE),
     "audio_delete": TeamUrl("audio", WRITE),
+    "audio_recheck": TeamUrl("audio", WRITE),
     "audio_file": TeamUrl("audio"),
     "audio_subtitles": TeamUrl("audio", WRITE),
     "audio_subtitles_remove": TeamUrl("audio", WRITE),
