@@ -318,6 +318,9 @@ MIN_FREE_DISK_BYTES = env_int("MIN_FREE_DISK_BYTES", 2 * 1024**3)
 RENDER_QUEUED_PER_TEAM = env_int("RENDER_QUEUED_PER_TEAM", 2)
 #: Most renders (audio tracks x presenters) one batch may hold.
 MAX_BATCH_TASKS = env_int("MAX_BATCH_TASKS", 1000)
+#: The new-batch form posts one field per chosen presenter: room for the largest batch (Django's
+#: default of 1000 fields refused it with a bare 400). Follows MAX_BATCH_TASKS.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = max(1000, MAX_BATCH_TASKS + 100)
 #: Seconds of speech a preview renders.
 PREVIEW_SECONDS = env_float("PREVIEW_SECONDS", 3.0)
 #: Quality scores (0..100, lipsync/quality.py) below this mark a video "check this one".

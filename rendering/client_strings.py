@@ -41,4 +41,7 @@ BATCH = {
         "failed": _("Quality not measured"),
         "pending": _("Checking quality…"),
     },
+    # Screen readers: the progress bar of each render, and the batch's polite announcements.
+    "taskProgress": _("Progress of %(name)s"),
+    "announce": _("%(status)s: %(percent)s done, %(done)s of %(total)s videos finished."),
 }

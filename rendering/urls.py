@@ -21,6 +21,7 @@ urlpatterns = [
     path("renders/<int:pk>/retry/", batches.task_retry, name="task_retry"),
     path("media/", media.media_library, name="media_library"),
     path("media/download.zip", media.media_zip, name="media_zip"),
+    path("media/bulk/", media.media_bulk, name="media_bulk"),
     path("media/<int:pk>/", media.media_detail, name="media_detail"),
     path("media/<int:pk>/video.mp4", media.media_file, name="media_file"),
     path("media/<int:pk>/download/", media.media_download, name="media_download"),

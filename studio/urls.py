@@ -37,9 +37,11 @@ urlpatterns = [
     path("projects/<int:pk>/edit/", projects.project_edit, name="project_edit"),
     path("projects/<int:pk>/archive/", projects.project_archive, name="project_archive"),
     path("projects/<int:pk>/audio/upload/", audio.audio_upload, name="audio_upload"),
+    path("projects/<int:pk>/audio/bulk/", audio.audio_bulk, name="audio_bulk"),
     # Presenters
     path("presenters/", presenters.presenter_list, name="presenter_list"),
     path("presenters/upload/", presenters.presenter_upload, name="presenter_upload"),
+    path("presenters/bulk/", presenters.presenter_bulk, name="presenter_bulk"),
     path("presenters/<int:pk>/", presenters.presenter_detail, name="presenter_detail"),
     path("presenters/<int:pk>/edit/", presenters.presenter_edit, name="presenter_edit"),
     path("presenters/<int:pk>/archive/", presenters.presenter_archive, name="presenter_archive"),
@@ -58,6 +60,7 @@ urlpatterns = [
     # Audio
     path("audio/", audio.audio_list, name="audio_list"),
     path("audio/upload/", audio.audio_library_upload, name="audio_library_upload"),
+    path("audio/bulk/", audio.audio_library_bulk, name="audio_library_bulk"),
     path("audio/<int:pk>/", audio.audio_detail, name="audio_detail"),
     path("audio/<int:pk>/edit/", audio.audio_edit, name="audio_edit"),
     path("audio/<int:pk>/delete/", audio.audio_delete, name="audio_delete"),

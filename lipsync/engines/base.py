@@ -154,6 +154,8 @@ def register_engine(cls: type[Engine]) -> type[Engine]:
 
 
 def available_engines() -> list[str]:
+    """Names of the registered engines, after importing every built-in one (a neural engine's
+    module imports PyTorch); :func:`engine_names` lists them without importing anything."""
     _load_builtin_engines()
     return sorted(_REGISTRY)
 
@@ -167,19 +169,26 @@ def engine_names() -> list[str]:
 
 
 def usable_engines(model_dir: PathLike | None = None) -> list[str]:
-    """Names of the engines this install can run (see :meth:`Engine.weights_available`)."""
+    """Names of the engines this install can run (see :meth:`Engine.weights_available`).
+
+    Imports every engine module; the studio's web process asks the model manifest instead
+    (:func:`lipsync.models.manager.engine_status`)."""
     _load_builtin_engines()
     return sorted(n for n, cls in _REGISTRY.items() if cls.weights_available(model_dir))
 
 
 def get_engine_class(name: str | None = None) -> type[Engine]:
-    _load_builtin_engines()
+    """The class of engine ``name``; imports the module of that engine only."""
+    from . import builtin
+
     name = name or DEFAULT_ENGINE
+    if name not in _REGISTRY:
+        builtin.load(name)
     try:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(
-            f"unknown engine {name!r}; available: {', '.join(sorted(_REGISTRY))}"
+            f"unknown engine {name!r}; available: {', '.join(engine_names())}"
         ) from None
 
 

@@ -13,7 +13,10 @@ import importlib
 BUILTIN_ENGINES = ("musetalk15", "warp", "wav2lip")
 
 
-def load() -> None:
-    """Import every built-in engine (their ``@register_engine`` decorators fill the registry)."""
-    for name in BUILTIN_ENGINES:
-        importlib.import_module(f".{name}", __package__)
+def load(name: str | None = None) -> None:
+    """Import the built-in engine ``name``, else every one (their ``@register_engine``
+    decorators fill the registry). A name that is not built in imports nothing:
+    :func:`~lipsync.engines.base.get_engine_class` imports only the engine it is asked for."""
+    for each in BUILTIN_ENGINES if name is None else (name,):
+        if each in BUILTIN_ENGINES:
+            importlib.import_module(f".{each}", __package__)

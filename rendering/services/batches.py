@@ -15,7 +15,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from lipsync.engines import DEFAULT_ENGINE, available_engines, get_engine_class
+from lipsync.engines import DEFAULT_ENGINE
+from lipsync.engines.base import engine_names
+from lipsync.models import manager
 from studio.actor import Actor
 from studio.audit import record
 from studio.models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
@@ -25,6 +27,7 @@ from studio.services.storage import NotEnoughSpace, check_free_disk
 
 from .. import lifecycle, naming
 from ..models import ACTIVE_STATUSES, Batch, MediaAsset, Quality, RenderTask, TaskStatus
+from .engines import model_dir
 from .estimates import render_timeout_s
 
 log = logging.getLogger("rendering.batches")
@@ -84,9 +87,10 @@ def validate_spec(spec: BatchSpec) -> None:
     limit = settings.MAX_BATCH_TASKS
     if len(spec.task_pairs()) > limit:
         raise BatchRefused(_("A batch may hold at most %(n)d renders.") % {"n": limit})
-    if spec.engine not in available_engines():
+    if spec.engine not in engine_names():
         raise BatchRefused(_("Unknown engine “%(name)s”.") % {"name": spec.engine})
-    if not get_engine_class(spec.engine).weights_available():
+    # Judged as the batch form judges it (the model folder, no engine import: no torch).
+    if spec.engine not in manager.usable_engines(model_dir()):
         raise BatchRefused(
             _(
                 "The engine “%(name)s” needs model weights that this server does not have; choose "

@@ -1,15 +1,18 @@
-"""The media library's actions: deleting a video, downloading, zipping (all audited)."""
+"""The media library's actions: deleting videos (one or many), downloading, zipping (all
+audited)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+from django.db import transaction
 from django.db.models import Model, QuerySet
 
 from studio.actor import Actor
 from studio.audit import record
 from studio.models import AuditAction, Team
+from studio.services.library import bulk_rows
 
 from ..models import MediaAsset, TaskStatus
 from ..zipstream import ZipSource, ZipStream, unique_names
@@ -27,6 +30,37 @@ def delete_asset(actor: Actor, asset: MediaAsset) -> None:
     )
     asset.delete_files()
     asset.delete()
+
+
+def team_assets(actor: Actor, team: Team, ids: Sequence[int]) -> list[MediaAsset]:
+    """The videos ``ids`` of ``team`` for a bulk action of ``actor`` (all of them, or
+    :class:`~studio.services.library.BulkRefused`)."""
+    return bulk_rows(actor, team, MediaAsset.objects.filter(team=team), ids)
+
+
+def delete_assets(actor: Actor, team: Team, ids: Sequence[int]) -> int:
+    """Delete the videos ``ids`` of ``team`` and their files (one audit row with the count)."""
+    assets = team_assets(actor, team, ids)
+    with transaction.atomic():
+        record(
+            actor,
+            team,
+            AuditAction.DELETED,
+            kind="video",
+            bulk=True,
+            count=len(assets),
+            ids=sorted(a.pk for a in assets),
+            files=[a.download_name for a in assets],
+            size=sum(a.size_bytes for a in assets),
+        )
+        MediaAsset.objects.filter(pk__in=[a.pk for a in assets]).delete()
+        transaction.on_commit(lambda: _delete_files(assets))
+    return len(assets)
+
+
+def _delete_files(assets: Sequence[MediaAsset]) -> None:
+    for asset in assets:
+        asset.delete_files()
 
 
 def downloaded(actor: Actor, asset: MediaAsset) -> None:

@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
@@ -42,8 +43,9 @@ def batch_list(request):
     if status:
         qs = qs.filter(status=status)
     project = request.GET.get("project", "")
-    if project.isdigit():
-        qs = qs.filter(project_id=int(project))
+    if project:
+        # A filter that is not an id matches nothing (as an id of no row would).
+        qs = qs.filter(project_id=parse_id(project) or 0)
     if request.GET.get("previews") != "1":
         qs = qs.filter(is_preview=False)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
@@ -57,7 +59,7 @@ def batch_list(request):
             "page": page,
             "batches": page.object_list,
             "status": status,
-            "project": project if project.isdigit() else "",
+            "project": project if parse_id(project) else "",
             "can_create": can(request, Role.MEMBER),
         },
     )
@@ -108,13 +110,7 @@ def _form_context(request, project) -> dict[str, Any]:
         "size_caps": SIZE_CAPS,
         "selected_audios": set(),
         "selected_presenters": set(),
-        "form": {
-            "engine": DEFAULT_ENGINE,
-            "quality": Quality.STANDARD,
-            "max_height": "",
-            "name": "",
-            "burn_subtitles": False,
-        },
+        "form": _form_values(request.POST if request.method == "POST" else request.GET),
     }
 
 
@@ -139,7 +135,12 @@ def batch_create(request):
     if error is not None:
         return _refused(request, context, error)
     if request.method != "POST":
-        context["selected_presenters"] = set(parse_ids(request.GET.getlist("presenter"))[0])
+        chosen, _bad = presenter_ids(request.GET)
+        context["selected_presenters"] = set(chosen)
+        context["selected_audios"] = set(parse_ids(request.GET.getlist("audio"))[0])
+        if chosen:
+            offered = context["presenters"].filter(pk__in=chosen).values_list("pk", flat=True)
+            context["not_offered"] = len(set(chosen) - set(offered))
         return render(request, "batches/batch_create.html", context)
 
     if project is None:
@@ -151,19 +152,38 @@ def batch_create(request):
             {
                 "selected_audios": {a.pk for a in spec.audios} if spec else set(),
                 "selected_presenters": {p.pk for p in spec.presenters} if spec else set(),
-                "form": {
-                    "engine": request.POST.get("engine", DEFAULT_ENGINE),
-                    "quality": request.POST.get("quality", Quality.STANDARD),
-                    "max_height": request.POST.get("max_height", ""),
-                    "name": request.POST.get("name", ""),
-                    "burn_subtitles": request.POST.get("burn_subtitles") == "1",
-                },
             }
         )
         return _refused(request, context, error)
     if wants_json(request):
         return _created_json(batch)
     return redirect(batch)
+
+
+def presenter_ids(params) -> tuple[list[int], bool]:
+    """The presenters a form or link chose: ``presenter`` (one per checkbox) and
+    ``presenters`` (comma separated: links from the library and the preview page, which may
+    carry hundreds), in the order given; and whether any value was not an id
+    (:func:`studio.ids.parse_ids`)."""
+    listed = [v for v in params.get("presenters", "").split(",") if v]
+    return parse_ids([*params.getlist("presenter"), *listed])
+
+
+def _form_values(params) -> dict[str, Any]:
+    """The options of the form (engine, quality, size, name, burnt-in subtitles) as given,
+    else the defaults."""
+    return {
+        "engine": params.get("engine") or DEFAULT_ENGINE,
+        "quality": params.get("quality") or Quality.STANDARD,
+        "max_height": params.get("max_height", ""),
+        "name": params.get("name", ""),
+        "burn_subtitles": params.get("burn_subtitles") == "1",
+    }
+
+
+def _in_order(rows, ids: list[int]) -> list:
+    by_id = {row.pk: row for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _audio_for(request, project: Project):
@@ -178,11 +198,19 @@ def _audio_for(request, project: Project):
 
 
 def _spec_from_post(request, project, audios, presenters, preview: bool = False):
-    """The BatchSpec of a create/preview form; (spec, error message or None)."""
+    """The BatchSpec of a create/preview form; (spec, error message or None).
+
+    A preview renders the presenter named by ``preview_presenter`` (the one the person picked
+    for it), else the first chosen one, with the first chosen audio track."""
     audio_ids, bad_audio = parse_ids(request.POST.getlist("audio"))
-    presenter_ids, bad_presenter = parse_ids(request.POST.getlist("presenter"))
-    chosen_audios = list(audios.filter(pk__in=audio_ids))
-    chosen_presenters = list(presenters.filter(pk__in=presenter_ids))
+    chosen_ids, bad_presenter = presenter_ids(request.POST)
+    wanted = request.POST.get("preview_presenter", "")
+    if preview and wanted:
+        picked = parse_id(wanted)
+        bad_presenter = bad_presenter or picked is None
+        chosen_ids = [picked] if picked is not None else []
+    chosen_audios = _in_order(audios.filter(pk__in=audio_ids), audio_ids)
+    chosen_presenters = _in_order(presenters.filter(pk__in=chosen_ids), chosen_ids)
     max_height = request.POST.get("max_height") or None
     if max_height is not None:
         max_height = parse_int(max_height, minimum=16, maximum=4320)
@@ -203,7 +231,7 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         bad_audio
         or bad_presenter
         or len(chosen_audios) != len(audio_ids)
-        or len(chosen_presenters) != len(presenter_ids)
+        or len(chosen_presenters) != len(chosen_ids)
     ):
         return spec, _("Some of the chosen files are not available any more; reload the page.")
     if preview:
@@ -258,9 +286,49 @@ def batch_preview(request):
             return JsonResponse({"error": error}, status=400)
         messages.error(request, error)
         return redirect(f"{_url('batch_create')}?project={project.pk}")
+    url = f"{batch.get_absolute_url()}?{form_query(request.POST)}"
     if wants_json(request):
-        return _created_json(batch, status_url=_url("batch_status", batch.pk))
-    return redirect(batch)
+        return _created_json(batch, url=url, status_url=_url("batch_status", batch.pk))
+    return redirect(url)
+
+
+#: Fields of the batch form that are not settings of the batch itself.
+NOT_SETTINGS = {"csrfmiddlewaretoken", "preview", "preview_presenter", "presenter", "presenters"}
+
+
+def settings_fields(params) -> list[tuple[str, str]]:
+    """The batch form's choices as (name, value) pairs: every field as given (so options
+    other forms add travel too), the presenters as one comma-separated ``presenters``."""
+    pairs = [(k, v) for k, values in params.lists() if k not in NOT_SETTINGS for v in values]
+    pairs.append(("presenters", ",".join(map(str, presenter_ids(params)[0]))))
+    return pairs
+
+
+def form_query(params) -> str:
+    """The batch form's choices as a query string: the preview page's address carries them
+    and offers "Render all" with them."""
+    return urlencode(settings_fields(params))
+
+
+def render_all_offer(request, batch) -> dict[str, Any] | None:
+    """After a preview: "Render all N" with the settings the preview page was given (see
+    :func:`form_query`); None when they name nothing to render."""
+    params = request.GET
+    audio_ids = parse_ids(params.getlist("audio"))[0]
+    chosen = presenter_ids(params)[0]
+    if not batch.is_preview or not audio_ids or not chosen:
+        return None
+    audios = _audio_for(request, batch.project).filter(pk__in=audio_ids)
+    presenters = Presenter.objects.for_user(request.user).filter(team=batch.team, pk__in=chosen)
+    count = audios.count() * presenters.count()
+    if not count:
+        return None
+    fields = settings_fields(params)
+    return {
+        "count": count,
+        "fields": fields,
+        "change_url": f"{_url('batch_create')}?{urlencode(fields)}",
+    }
 
 
 def _url(name: str, *args) -> str:
@@ -278,6 +346,7 @@ def batch_detail(request, pk):
     role = batch.team.role_of(request.user)
     can_edit = role in (Role.OWNER, Role.ADMIN, Role.MEMBER)
     has_active = any(t.is_active for t in tasks)
+    render_all = render_all_offer(request, batch) if can_edit else None
     return render(
         request,
         "batches/batch_detail.html",
@@ -292,6 +361,7 @@ def batch_detail(request, pk):
             "has_failed": any(t.retryable for t in tasks),
             "has_active": has_active,
             "queue_away": queue_away_text() if has_active and not queues.reachable() else "",
+            "render_all": render_all,
         },
     )
 

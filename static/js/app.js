@@ -196,6 +196,15 @@
      a reload. ------------------------------------------------------------------------------ */
   const BUSY = '[data-status="processing"], [data-status="queued"], [data-status="running"]';
 
+  /* What identifies a control across a refresh of its region (same name and value, same
+     link target, same id). */
+  function controlKey(el) {
+    if (!el || !el.tagName) return "";
+    if (el.id) return "#" + el.id;
+    if (el.tagName === "A") return "a " + el.getAttribute("href");
+    return el.tagName + " " + (el.name || "") + "=" + (el.value || "") + " " + (el.dataset.testid || "");
+  }
+
   function setupLiveRefresh() {
     const regions = () => Array.from(document.querySelectorAll("[data-live-refresh][id]"));
     if (!regions().length) return;
@@ -220,9 +229,22 @@
             const watching = Array.from(region.querySelectorAll("video"))
               .some((v) => !v.paused && !v.hasAttribute("data-hover-preview"));
             if (watching) return;
+            // Keep what the person is doing: ticked boxes and the focused control.
+            const ticked = new Set(Array.from(region.querySelectorAll("input[type=checkbox]:checked"))
+              .map(controlKey));
+            const focused = region.contains(document.activeElement) ? controlKey(document.activeElement) : null;
             region.innerHTML = fresh.innerHTML;
+            region.querySelectorAll("input[type=checkbox]").forEach((box) => {
+              box.checked = ticked.has(controlKey(box));
+            });
+            if (focused) {
+              const again = Array.from(region.querySelectorAll("a, button, input, select, textarea"))
+                .find((el) => controlKey(el) === focused);
+              if (again) again.focus();
+            }
             setupBars(region);
             setupHoverPreview(region);
+            document.dispatchEvent(new CustomEvent("live-refreshed", { detail: region }));
           });
         }
       } catch (err) {

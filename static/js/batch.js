@@ -68,6 +68,7 @@
     const bar = row.querySelector("[data-bar]");
     bar.style.width = percent + "%";
     bar.parentElement.setAttribute("aria-valuenow", String(percent));
+    bar.parentElement.setAttribute("aria-label", fmt(I18N.taskProgress, { name: task.presenter + " × " + task.audio }));
     bar.parentElement.dataset.state = task.status;
     const detail = [];
     if (task.status === "running") {
@@ -174,9 +175,44 @@
     if (retry) retry.hidden = !summary.retryable;
     const cancel = document.querySelector("[data-batch-cancel]");
     if (cancel) cancel.hidden = !summary.active;
+    // After a preview: "Render all" once it has finished.
+    document.querySelectorAll("[data-after-preview]").forEach((el) => { el.hidden = !batch || batch.active; });
     // A batch is deleted once nothing of it is queued or running any more.
     const remove = document.querySelector("[data-batch-delete]");
     if (remove) remove.hidden = Boolean(summary.active);
+    announce(summary, percent, done);
+  }
+
+  /* Screen readers hear the batch politely: when its status changes, when a video finishes or
+     fails, and when the overall progress passes a quarter; never every progress tick, and at
+     most every 10 s unless the status changed. */
+  const announcer = document.querySelector("[data-batch-announce]");
+  let heard = null;
+  let heardAt = 0;
+
+  function announce(summary, percent, done) {
+    if (!announcer || !batch) return;
+    const counts = summary.counts || {};
+    const state = {
+      status: batch.status,
+      finished: done + (counts.failed || 0) + (counts.cancelled || 0),
+      quarter: Math.floor(percent / 25),
+    };
+    if (heard === null) {  // the page as loaded: nothing new to say yet
+      heard = state;
+      return;
+    }
+    const statusChanged = state.status !== heard.status;
+    const moved = state.finished !== heard.finished || state.quarter !== heard.quarter;
+    if (!statusChanged && !(moved && Date.now() - heardAt >= 10000)) return;
+    heard = state;
+    heardAt = Date.now();
+    announcer.textContent = fmt(I18N.announce, {
+      status: (I18N.status && I18N.status[batch.status]) || batch.status_label,
+      percent: Math.round(percent) + "%",
+      done: done,
+      total: summary.total || 0,
+    });
   }
 
   function applySnapshot(snapshot) {

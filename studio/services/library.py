@@ -12,13 +12,15 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext, gettext_noop
+from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop, ngettext
 
 from lipsync.errors import (
     InputError,
@@ -33,7 +35,8 @@ from lipsync.track import content_hash
 
 from ..actor import Actor
 from ..audit import record
-from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Team
+from ..models import AudioTrack, AuditAction, MediaStatus, Presenter, Project, Role, Tag, Team
+from ..models.base import role_at_least
 from ..models.library import random_name
 from ..notices import Notice, from_input_error, input_error, notice
 from . import quotas, storage
@@ -489,18 +492,216 @@ def pick_face(actor: Actor, presenter: Presenter, number: int | None) -> None:
     recheck_presenter(presenter)
 
 
-def set_tags(presenter: Presenter, text: str) -> list[str]:
-    """Replace the presenter's tags with the comma-separated names in ``text``."""
-    from ..models import Tag
-
-    names = []
+def parse_tags(text: str) -> list[str]:
+    """Tag names from comma-separated ``text``: spaces collapsed, lower case, at most 40
+    characters, each once."""
+    names: list[str] = []
     for raw in text.split(","):
         name = " ".join(raw.split()).lower()[:40]
         if name and name not in names:
             names.append(name)
+    return names
+
+
+def set_tags(presenter: Presenter, text: str) -> list[str]:
+    """Replace the presenter's tags with the comma-separated names in ``text``."""
+    names = parse_tags(text)
     tags = [Tag.objects.get_or_create(team_id=presenter.team_id, name=n)[0] for n in names]
     presenter.tags.set(tags)
     return names
+
+
+# --- Bulk actions ---------------------------------------------------------------------------
+# Each acts on rows of one team chosen by id, is refused as a whole (nothing changes) when an
+# id is not one of the team's rows or the actor's role does not allow writing, and writes one
+# audit row with the count and the ids.
+
+
+class BulkRefused(Exception):
+    """A bulk action refused as a whole; ``status`` is what a web answer says (403, 404)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """How many rows the action changed, and the names of those it had to leave alone."""
+
+    done: int
+    kept: list[str] = field(default_factory=list)
+
+
+def _writable(actor: Actor, team: Team) -> None:
+    role = team.role_of(actor.user)
+    if role is None:
+        raise BulkRefused(gettext("You are not a member of this team."), 404)
+    if not role_at_least(role, Role.MEMBER):
+        raise BulkRefused(gettext("Your role in this team does not allow this."), 403)
+
+
+def bulk_rows(actor: Actor, team: Team, qs: Any, ids: Sequence[int]) -> list[Any]:
+    """The rows ``ids`` among ``qs`` (already narrowed to ``team``), all of them or refused."""
+    _writable(actor, team)
+    wanted = {int(i) for i in ids}
+    if not wanted:
+        raise BulkRefused(gettext("Choose at least one item."), 400)
+    rows = list(qs.filter(pk__in=wanted))
+    if len(rows) != len(wanted):
+        raise BulkRefused(gettext("Some of the chosen items are not in this team."), 404)
+    return rows
+
+
+def team_presenters(actor: Actor, team: Team, ids: Sequence[int]) -> list[Presenter]:
+    """The presenters ``ids`` of ``team`` for a bulk action of ``actor`` (see above)."""
+    return bulk_rows(actor, team, Presenter.objects.filter(team=team), ids)
+
+
+def tag_presenters(
+    actor: Actor, team: Team, ids: Sequence[int], *, add: str = "", remove: str = ""
+) -> int:
+    """Add and/or remove the comma-separated tags ``add``/``remove`` on presenters ``ids``."""
+    added, removed = parse_tags(add), parse_tags(remove)
+    if not added and not removed:
+        raise BulkRefused(gettext("Type the tag to add or remove."), 400)
+    rows = team_presenters(actor, team, ids)
+    pks = [p.pk for p in rows]
+    through = Presenter.tags.through
+    with transaction.atomic():
+        if added:
+            tags = [Tag.objects.get_or_create(team=team, name=n)[0] for n in added]
+            through.objects.bulk_create(
+                [through(presenter_id=pk, tag_id=t.pk) for pk in pks for t in tags],
+                ignore_conflicts=True,
+            )
+        if removed:
+            through.objects.filter(presenter_id__in=pks, tag__name__in=removed).delete()
+        Presenter.objects.filter(pk__in=pks).update(updated_at=timezone.now())
+        record(
+            actor,
+            team,
+            AuditAction.UPDATED,
+            kind="presenter",
+            bulk=True,
+            count=len(pks),
+            ids=sorted(pks),
+            added=added,
+            removed=removed,
+        )
+    return len(pks)
+
+
+def archive_presenters(actor: Actor, team: Team, ids: Sequence[int], archived: bool) -> int:
+    """Archive (or restore) presenters ``ids``."""
+    pks = [p.pk for p in team_presenters(actor, team, ids)]
+    with transaction.atomic():
+        Presenter.objects.filter(pk__in=pks).update(archived=archived, updated_at=timezone.now())
+        record(
+            actor,
+            team,
+            AuditAction.ARCHIVED,
+            kind="presenter",
+            bulk=True,
+            count=len(pks),
+            ids=sorted(pks),
+            archived=archived,
+        )
+    return len(pks)
+
+
+def deletable(rows: Sequence[LibraryObject]) -> tuple[list[Any], list[Any]]:
+    """``rows`` split into those that may go now and those a queued or running job needs."""
+    free: list[Any] = []
+    busy: list[Any] = []
+    for row in rows:
+        (busy if in_use(row) else free).append(row)
+    return free, busy
+
+
+def delete_presenters(actor: Actor, team: Team, ids: Sequence[int]) -> BulkOutcome:
+    """Delete presenters ``ids`` with their files and thumbnails; those a queued or running
+    render needs are kept (named in the outcome). Finished videos stay: a result keeps the
+    presenter's name and loses only its link."""
+    free, busy = deletable(team_presenters(actor, team, ids))
+    _delete_rows(actor, team, free, "presenter", lambda p: (p.file, p.thumbnail))
+    return BulkOutcome(len(free), [p.name for p in busy])
+
+
+def team_tracks(
+    actor: Actor, team: Team, ids: Sequence[int], project: Project | None = None
+) -> list[AudioTrack]:
+    """The audio tracks ``ids`` of ``team`` (in any project or in the audio library), or of
+    ``project`` only, for a bulk action of ``actor``."""
+    qs = AudioTrack.objects.filter(team=team)
+    if project is not None:
+        qs = qs.filter(project=project)
+    return bulk_rows(actor, team, qs, ids)
+
+
+def delete_tracks(
+    actor: Actor, team: Team, ids: Sequence[int], project: Project | None = None
+) -> BulkOutcome:
+    """Delete audio tracks ``ids`` of ``team`` (of ``project`` only, when given) with their
+    files, waveforms and subtitles (as :func:`delete_presenters`)."""
+    free, busy = deletable(team_tracks(actor, team, ids, project))
+    data: dict[str, Any] = {"project": project.pk} if project is not None else {}
+    _delete_rows(actor, team, free, "audio", lambda t: (t.file, t.waveform, t.subtitles), **data)
+    return BulkOutcome(len(free), [t.name for t in busy])
+
+
+def _delete_rows(
+    actor: Actor,
+    team: Team,
+    rows: list[Any],
+    kind: str,
+    files_of: Callable[[Any], tuple[Any, ...]],
+    **data: Any,
+) -> None:
+    if not rows:
+        return
+    files = [f for row in rows for f in files_of(row)]
+    model = type(rows[0])
+    with transaction.atomic():
+        record(
+            actor,
+            team,
+            AuditAction.DELETED,
+            kind=kind,
+            bulk=True,
+            count=len(rows),
+            ids=sorted(r.pk for r in rows),
+            names=[r.name for r in rows],
+            **data,
+        )
+        model.objects.filter(pk__in=[r.pk for r in rows]).delete()
+        transaction.on_commit(lambda: remove_files(*files))
+
+
+def bulk_message(action: str, outcome: int | BulkOutcome, noun: str = "presenter") -> str:
+    """What a person reads after a bulk action (active language)."""
+    done = outcome.done if isinstance(outcome, BulkOutcome) else outcome
+    texts = {
+        ("presenter", "tag"): ngettext("%(n)d presenter tagged.", "%(n)d presenters tagged.", done),
+        ("presenter", "archive"): ngettext(
+            "%(n)d presenter archived.", "%(n)d presenters archived.", done
+        ),
+        ("presenter", "restore"): ngettext(
+            "%(n)d presenter restored.", "%(n)d presenters restored.", done
+        ),
+        ("presenter", "delete"): ngettext(
+            "%(n)d presenter deleted.", "%(n)d presenters deleted.", done
+        ),
+        ("audio", "delete"): ngettext(
+            "%(n)d audio track deleted.", "%(n)d audio tracks deleted.", done
+        ),
+    }
+    text = texts[(noun, action)] % {"n": done}
+    if isinstance(outcome, BulkOutcome) and outcome.kept:
+        text += " " + gettext("Kept because a queued or running render uses them: %(names)s.") % {
+            "names": ", ".join(outcome.kept)
+        }
+    return text
 
 
 # --- subtitles of an audio track --------------------------------------------------------------

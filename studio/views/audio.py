@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
@@ -17,10 +17,21 @@ from lipsync.errors import InputError
 from lipsync.subtitles import MAX_SUBTITLE_BYTES
 
 from ..forms import AudioForm
-from ..models import AudioTrack, Project, Role
+from ..listing import AUDIO_PAGE_SIZE, NO_PROJECT, AudioQuery, paginate, sorts
+from ..models import AudioTrack, MediaStatus, Project, Role
 from ..notices import from_input_error
 from ..services import library
-from .common import actor, can, get_scoped, team_view, wants_json
+from .common import (
+    actor,
+    bulk_refused,
+    can,
+    chosen_ids,
+    confirm_bulk_delete,
+    get_scoped,
+    safe_next,
+    team_view,
+    wants_json,
+)
 from .files import serve_field
 from .presenters import kept_videos_text
 
@@ -36,36 +47,35 @@ def audio_json(t: AudioTrack) -> dict[str, object]:
     }
 
 
-#: ``?project=`` value that means "no project" (the library's own tracks).
-NO_PROJECT = "none"
-
-
 @team_view()
 def audio_list(request):
-    """Every audio track of the team: upload here into the library (no project), filter by
-    project, search by name."""
+    """Every audio track of the team: upload here into the library (no project); filter by
+    project, status and name, sort, pages and bulk actions as on a project's page."""
     team = request.membership.team
     tracks = AudioTrack.objects.for_user(request.user).filter(team=team).select_related("project")
-    q = request.GET.get("q", "").strip()
-    project = request.GET.get("project", "")
-    if q:
-        tracks = tracks.filter(Q(name__icontains=q) | Q(original_filename__icontains=q))
-    if project == NO_PROJECT:
-        tracks = tracks.filter(project__isnull=True)
-    elif project.isdigit():
-        tracks = tracks.filter(project_id=int(project))
-    page = Paginator(tracks, 50).get_page(request.GET.get("page"))
+    query = AudioQuery.from_params(request.GET)
+    listing = paginate(
+        query.apply(tracks),
+        request.GET,
+        sort_options=sorts(),
+        page_size=AUDIO_PAGE_SIZE,
+        filters=query.as_params(),
+    )
+    can_edit = can(request, Role.MEMBER)
     return render(
         request,
         "studio/audio_list.html",
         {
-            "page": page,
-            "tracks": page.object_list,
-            "q": q,
-            "project": project,
+            "listing": listing,
+            "tracks": listing.page.object_list,
+            "audio_query": query,
+            "has_audio": bool(listing.total) or tracks.exists(),
+            "statuses": MediaStatus.choices,
+            "library": True,
             "no_project": NO_PROJECT,
             "projects": Project.objects.for_user(request.user).filter(team=team),
-            "can_upload": can(request, Role.MEMBER),
+            "can_edit": can_edit,
+            "can_upload": can_edit,
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         },
@@ -268,3 +278,66 @@ def audio_file(request, pk):
 def audio_waveform(request, pk):
     track = get_scoped(request, AudioTrack, pk)
     return serve_field(request, track.waveform)
+
+
+@team_view()
+@require_POST
+def audio_bulk(request, pk):
+    """One action on chosen audio tracks of a project: delete (asks first) or add to a batch."""
+    project = get_scoped(request, Project, pk, min_role=Role.MEMBER)
+    return _bulk(request, project.team, project, project.audio_tracks.all())
+
+
+@team_view(Role.MEMBER)
+@require_POST
+def audio_library_bulk(request):
+    """The same on the team's audio library (tracks of any project or of none)."""
+    team = request.membership.team
+    tracks = AudioTrack.objects.for_user(request.user).filter(team=team)
+    return _bulk(request, team, None, tracks)
+
+
+def _bulk(request, team, project: Project | None, tracks):
+    ids = chosen_ids(request.POST, lambda: AudioQuery.from_params(request.POST).apply(tracks))
+    action = request.POST.get("action", "")
+    home = project.get_absolute_url() if project is not None else reverse("audio_list")
+    back = safe_next(request, home)
+    who = actor(request)
+    try:
+        if action == "batch":
+            return redirect(_batch_url(library.team_tracks(who, team, ids, project), project))
+        if action != "delete":
+            return HttpResponseBadRequest(_("Unknown action."))
+        if request.POST.get("confirm") != "1":
+            rows = library.team_tracks(who, team, ids, project)
+            return confirm_bulk_delete(request, rows, back)
+        outcome = library.delete_tracks(who, team, ids, project)
+    except library.BulkRefused as exc:
+        return bulk_refused(request, exc, back)
+    (messages.warning if outcome.kept else messages.success)(
+        request, library.bulk_message("delete", outcome, noun="audio")
+    )
+    return redirect(back)
+
+
+def _batch_url(tracks: list[AudioTrack], project: Project | None) -> str:
+    """The batch form with ``tracks`` chosen, in ``project`` when given, else in the one
+    project among the tracks (tracks of the audio library go in any project's batch; when all
+    are, the form picks the project). Tracks of several projects are refused: a batch belongs
+    to one project."""
+    if project is None:
+        projects = {t.project_id for t in tracks if t.project_id is not None}
+        if len(projects) > 1:
+            raise library.BulkRefused(
+                _(
+                    "A batch belongs to one project: choose tracks of one project and the audio "
+                    "library's own tracks, not tracks of several projects."
+                ),
+                400,
+            )
+        pk = projects.pop() if projects else None
+    else:
+        pk = project.pk
+    params = [("project", pk)] if pk else []
+    params += [("audio", t.pk) for t in sorted(tracks, key=lambda t: t.pk)]
+    return f"{reverse('batch_create')}?{urlencode(params)}"

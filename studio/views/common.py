@@ -7,19 +7,24 @@ row, so hiding it would be pointless).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any, TypeVar
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import Http404, HttpRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from ..actor import Actor
-from ..models import Membership, Role
+from ..ids import parse_ids
+from ..models import AudioTrack, Membership, Role
 from ..models.base import role_at_least
+from ..services.library import deletable
 from ..session import current_membership
 
 M = TypeVar("M", bound=Model)
@@ -88,3 +93,64 @@ def wants_json(request: HttpRequest) -> bool:
 def actor(request: HttpRequest) -> Actor:
     """Who is acting, for the service the view calls (see :mod:`studio.actor`)."""
     return Actor.from_request(request)
+
+
+#: Names a bulk confirmation page lists before "and N more".
+BULK_NAMES_SHOWN = 30
+
+
+def chosen_ids(params: Mapping[str, Any], matching: Callable[[], Any]) -> list[int]:
+    """The rows a bulk form chose: ``scope=matching`` takes every row of ``matching()`` (the
+    list's filters, so the choice covers every page); otherwise the ``id`` checkboxes and the
+    comma-separated ``ids`` (a confirmation page re-posts them in one field)."""
+    if params.get("scope") == "matching":
+        return sorted(matching().values_list("pk", flat=True))
+    raw = list(params.getlist("id")) if hasattr(params, "getlist") else []
+    raw += [v for v in str(params.get("ids", "")).split(",") if v]
+    ids, bad = parse_ids(raw)
+    if bad:
+        # A value that is not an id names no row: the whole action is refused, as for a row
+        # of another team.
+        raise Http404(_("Some of the chosen items are not in this team."))
+    return sorted(ids)
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The ``next`` the form posted when it points into this site, else ``default``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def bulk_refused(request: HttpRequest, exc: Any, back: str) -> HttpResponse:
+    """A refused bulk action: rows of another team are not found (404) and a role that may not
+    write is forbidden (403), as everywhere else; a choice that is only incomplete (nothing
+    ticked, no tag typed) goes back to the list with the reason."""
+    if exc.status == 404:
+        raise Http404(str(exc))
+    if exc.status == 403:
+        raise PermissionDenied(str(exc))
+    messages.error(request, str(exc))
+    return redirect(back)
+
+
+def confirm_bulk_delete(request: HttpRequest, rows: list[Any], back: str) -> HttpResponse:
+    """The page that asks before a bulk delete: what goes, what stays, what is kept."""
+    free, busy = deletable(sorted(rows, key=lambda r: (r.name.lower(), r.pk)))
+    return render(
+        request,
+        "studio/bulk_delete_confirm.html",
+        {
+            "count": len(free),
+            "names": [r.name for r in free[:BULK_NAMES_SHOWN]],
+            "more": max(0, len(free) - BULK_NAMES_SHOWN),
+            "kept": [r.name for r in busy],
+            "ids": ",".join(str(r.pk) for r in free),
+            "action_url": request.path,
+            "next": back,
+            "kind": "audio" if rows and isinstance(rows[0], AudioTrack) else "presenter",
+        },
+    )

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import Q
-from django.http import JsonResponse
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from ..forms import PresenterForm
 from ..ids import parse_int
+from ..listing import PRESENTER_PAGE_SIZE, PresenterQuery, paginate, sorts
 from ..models import MediaStatus, Presenter, Role, Tag
 from ..services import library
-from .common import actor, can, get_scoped, team_view, wants_json
+from .common import (
+    actor,
+    bulk_refused,
+    can,
+    chosen_ids,
+    confirm_bulk_delete,
+    get_scoped,
+    safe_next,
+    team_view,
+    wants_json,
+)
 from .files import serve_field
 
 
@@ -47,36 +57,75 @@ def kept_videos_text(n: int) -> str:
 @team_view()
 def presenter_list(request):
     team = request.membership.team
-    qs = Presenter.objects.for_user(request.user).filter(team=team).prefetch_related("tags")
-    q = request.GET.get("q", "").strip()
-    tag = request.GET.get("tag", "").strip().lower()
-    status = request.GET.get("status", "")
-    archived = request.GET.get("archived") == "1"
-    if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(original_filename__icontains=q))
-    if tag:
-        qs = qs.filter(tags__name=tag)
-    if status in MediaStatus.values:
-        qs = qs.filter(status=status)
-    qs = qs.filter(archived=archived)
-    page = Paginator(qs.distinct(), 48).get_page(request.GET.get("page"))
+    visible = Presenter.objects.for_user(request.user).filter(team=team)
+    query = PresenterQuery.from_params(request.GET)
+    listing = paginate(
+        query.apply(visible).prefetch_related("tags"),
+        request.GET,
+        sort_options=sorts(),
+        page_size=PRESENTER_PAGE_SIZE,
+        filters=query.as_params(),
+    )
+    # "Nothing matches" and "nothing here yet" are different pages.
+    library_empty = not listing.total and not (listing.filtered and visible.exists())
     return render(
         request,
         "studio/presenter_list.html",
         {
-            "page": page,
-            "presenters": page.object_list,
-            "q": q,
-            "tag": tag,
-            "status": status,
-            "archived": archived,
+            "listing": listing,
+            "page": listing.page,
+            "presenters": listing.page.object_list,
+            "library_empty": library_empty,
+            "q": query.q,
+            "tag": query.tag,
+            "status": query.status,
+            "archived": query.archived,
             "statuses": MediaStatus.choices,
             "tags": Tag.objects.for_user(request.user).filter(team=team),
             "can_upload": can(request, Role.MEMBER),
+            "can_edit": can(request, Role.MEMBER),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,
         },
     )
+
+
+@team_view(Role.MEMBER)
+@require_POST
+def presenter_bulk(request):
+    """One action on the chosen presenters (``id``s, ``ids`` comma separated, or
+    ``scope=matching``: every presenter the posted filters match)."""
+    team = request.membership.team
+    visible = Presenter.objects.for_user(request.user).filter(team=team)
+    ids = chosen_ids(request.POST, lambda: PresenterQuery.from_params(request.POST).apply(visible))
+    action = request.POST.get("action", "")
+    back = safe_next(request, reverse("presenter_list"))
+    who = actor(request)
+    try:
+        if action == "batch":
+            library.team_presenters(who, team, ids)
+            return redirect(f"{reverse('batch_create')}?presenters={','.join(map(str, ids))}")
+        if action in ("tag", "untag"):
+            text = request.POST.get("tags", "")
+            n = library.tag_presenters(
+                who, team, ids, **({"add": text} if action == "tag" else {"remove": text})
+            )
+            messages.success(request, library.bulk_message("tag", n))
+        elif action in ("archive", "restore"):
+            n = library.archive_presenters(who, team, ids, archived=action == "archive")
+            messages.success(request, library.bulk_message(action, n))
+        elif action == "delete":
+            if request.POST.get("confirm") != "1":
+                return confirm_bulk_delete(request, library.team_presenters(who, team, ids), back)
+            outcome = library.delete_presenters(who, team, ids)
+            (messages.warning if outcome.kept else messages.success)(
+                request, library.bulk_message("delete", outcome)
+            )
+        else:
+            return HttpResponseBadRequest(_("Unknown action."))
+    except library.BulkRefused as exc:
+        return bulk_refused(request, exc, back)
+    return redirect(back)
 
 
 @team_view(Role.MEMBER)

@@ -9,7 +9,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ..forms import ProjectForm
-from ..models import Project, Role
+from ..listing import AUDIO_PAGE_SIZE, AudioQuery, paginate, sorts
+from ..models import MediaStatus, Project, Role
 from ..services import library, projects
 from .common import actor, can, get_scoped, team_view
 
@@ -50,12 +51,24 @@ def project_create(request):
 def project_detail(request, pk):
     project = get_scoped(request, Project, pk)
     role = project.team.role_of(request.user)
+    query = AudioQuery.from_params(request.GET)
+    listing = paginate(
+        query.apply(project.audio_tracks.all()),
+        request.GET,
+        sort_options=sorts(),
+        page_size=AUDIO_PAGE_SIZE,
+        filters=query.as_params(),
+    )
     return render(
         request,
         "studio/project_detail.html",
         {
             "project": project,
-            "tracks": project.audio_tracks.all(),
+            "listing": listing,
+            "tracks": listing.page.object_list,
+            "audio_query": query,
+            "has_audio": bool(listing.total) or project.audio_tracks.exists(),
+            "statuses": MediaStatus.choices,
             "can_edit": role in (Role.OWNER, Role.ADMIN, Role.MEMBER),
             "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
             "chunk_bytes": settings.UPLOAD_CHUNK_BYTES,

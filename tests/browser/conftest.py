@@ -136,6 +136,36 @@ def test_media(tmp_path_factory) -> dict[str, Path]:
     return {"presenters": [first, second], "audio": voice}
 
 
+#: axe-core (npm, MPL-2.0), served from static/ like any script of the studio, so the pages'
+#: Content-Security-Policy lets it run (see README, "Accessibility").
+AXE_URL = "/static/vendor/axe-core/axe.min.js"
+#: Impacts that fail a page (axe's scale: minor, moderate, serious, critical).
+AXE_FAILING = ("serious", "critical")
+AXE_RUN = """async () => {
+  const result = await window.axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 6).map((n) => n.target.join(" ") + " :: " +
+      (n.failureSummary || "").replace(/\\s+/g, " ")),
+  }));
+}"""
+
+
+def check_accessibility(page, where: str = "") -> list[dict]:
+    """Run axe-core on the page as it is now; fail on any serious or critical violation.
+
+    Returns every violation (minor and moderate ones too) for the caller to look at."""
+    if not page.evaluate("() => Boolean(window.axe)"):
+        page.add_script_tag(url=AXE_URL)
+    violations = page.evaluate(AXE_RUN)
+    failing = [v for v in violations if v["impact"] in AXE_FAILING]
+    assert not failing, f"accessibility of {where or page.url}:\n" + "\n".join(
+        f"  {v['impact']} {v['id']}: {v['help']}\n" + "\n".join(f"      {n}" for n in v["nodes"])
+        for v in failing
+    )
+    return violations
+
+
 def login(page, username: str = "alice", password: str = PASSWORD) -> None:
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)

@@ -1,8 +1,130 @@
-"""Page-level browser checks: login, dashboard, profile, language choice, keyboard, no CDN."""
+"""Page-level browser checks: login, dashboard, profile, language choice, keyboard, no CDN,
+and the accessibility pass (axe-core) over every page in both languages."""
 
 from __future__ import annotations
 
-from .conftest import PASSWORD, login, shot
+import json
+
+import pytest
+
+from .conftest import PASSWORD, check_accessibility, login, shot
+
+#: Rows for the accessibility sweep, made in a team of its own (other tests count theirs):
+#: a project with audio, presenters with tags and states, a batch with a finished and a
+#: failed render and its video, a finished preview; prints the ids as JSON.
+SEED = """
+import json
+from django.contrib.auth import get_user_model
+from rendering.models import Batch, MediaAsset, RenderTask, TaskStatus
+from studio.models import AudioTrack, MediaStatus, Presenter, Project, Tag
+from studio.notices import input_error
+user = get_user_model().objects.get(username=USER)
+team = user.memberships.get().team
+project = Project.objects.create(team=team, name="Course", created_by=user)
+tracks = [AudioTrack.objects.create(project=project, name=f"Lesson {i}", file=f"audio/{i}.wav",
+          original_filename=f"l{i}.wav", status=MediaStatus.READY, duration_s=30.0 + i)
+          for i in range(3)]
+math = Tag.objects.create(team=team, name="math")
+people = []
+for i in range(60):
+    status = {1: MediaStatus.FAILED, 2: MediaStatus.PROCESSING}.get(i, MediaStatus.READY)
+    p = Presenter.objects.create(team=team, name=f"Teacher {i:02d}", file=f"presenters/{i}.mp4",
+        original_filename=f"t{i}.mp4", status=status, duration_s=5.0 + i % 7,
+        error=input_error(f"t{i}.mp4", "no face was found in any frame") if i == 1 else None)
+    if i % 3 == 0:
+        p.tags.add(math)
+    people.append(p)
+batch = Batch.objects.create(team=team, project=project, name="Week 1", engine="warp",
+                             created_by=user)
+done = RenderTask.objects.create(batch=batch, presenter=people[0], audio=tracks[0], position=0,
+    presenter_name=people[0].name, audio_name=tracks[0].name, status=TaskStatus.SUCCEEDED,
+    percent=100)
+RenderTask.objects.create(batch=batch, presenter=people[3], audio=tracks[0], position=1,
+    presenter_name=people[3].name, audio_name=tracks[0].name, status=TaskStatus.FAILED,
+    error=input_error("t3.mp4", "no face was found in any frame"))
+video = MediaAsset.objects.create(team=team, project=project, batch=batch, task=done,
+    presenter=people[0], audio=tracks[0], title=str(done), download_name="a.mp4",
+    file="outputs/a.mp4", duration_s=30.0, created_by=user)
+RenderTask.objects.filter(pk=done.pk).update(output=video)
+batch.refresh_status()
+preview = Batch.objects.create(team=team, project=project, name="Teacher 00 x Lesson 0",
+    engine="warp", is_preview=True, preview_seconds=3.0, created_by=user)
+RenderTask.objects.create(batch=preview, presenter=people[0], audio=tracks[0], position=0,
+    presenter_name=people[0].name, audio_name=tracks[0].name, status=TaskStatus.SUCCEEDED,
+    percent=100)
+preview.refresh_status()
+print(json.dumps({"project": project.pk, "audio": tracks[0].pk, "presenter": people[0].pk,
+    "batch": batch.pk, "preview": preview.pk, "video": video.pk,
+    "presenters": [p.pk for p in people[:4]]}))
+"""
+
+SWEEP_USERS = {"en-US": ("ada", "Accessible team"), "zh-CN": ("mei", "无障碍团队")}
+
+
+@pytest.fixture(scope="module")
+def sweep_rows(stack) -> dict[str, dict]:
+    rows = {}
+    for locale, (user, team) in SWEEP_USERS.items():
+        stack.create_user(user, PASSWORD, team)
+        out = stack.manage("shell", "-c", f"USER = {user!r}\n" + SEED)
+        rows[locale] = json.loads(out.strip().splitlines()[-1])
+    return rows
+
+
+def sweep_paths(ids: dict) -> list[str]:
+    """Every page a person of a team reaches (and the error page), with real rows."""
+    presenters = ",".join(map(str, ids["presenters"]))
+    return [
+        "/",
+        "/presenters/",
+        "/presenters/?q=nobody-is-called-this",
+        "/presenters/?tag=math&sort=name&page=2",
+        f"/presenters/{ids['presenter']}/",
+        f"/presenters/{ids['presenter']}/edit/",
+        f"/presenters/{ids['presenter']}/delete/",
+        "/projects/",
+        "/projects/new/",
+        f"/projects/{ids['project']}/",
+        f"/projects/{ids['project']}/edit/",
+        "/audio/",
+        "/audio/?q=nobody-is-called-this",
+        f"/audio/{ids['audio']}/",
+        f"/audio/{ids['audio']}/edit/",
+        "/batches/",
+        "/batches/new/",
+        f"/batches/new/?project={ids['project']}&presenters={presenters}",
+        f"/batches/{ids['batch']}/",
+        f"/batches/{ids['batch']}/edit/",
+        f"/batches/{ids['batch']}/delete/",
+        f"/batches/{ids['preview']}/?project={ids['project']}&audio={ids['audio']}"
+        f"&presenters={presenters}&engine=warp",
+        "/media/",
+        f"/media/{ids['video']}/",
+        "/team/",
+        "/team/new/",
+        "/team/webhooks/",
+        "/notifications/",
+        "/engines/",
+        "/accounts/profile/",
+        "/accounts/password/",
+        "/presenters/999999999/",
+    ]
+
+
+@pytest.mark.parametrize("locale", list(SWEEP_USERS), ids=["en", "zh"])
+def test_every_page_passes_the_accessibility_check(locale, new_page, sweep_rows, artifacts):
+    """axe-core on every page, signed out and in, in both languages: no serious or critical
+    violation (labels, names, contrast, headings, landmarks, ARIA)."""
+    page = new_page(locale)
+    page.goto("/accounts/login/")
+    check_accessibility(page, "login")
+    login(page, SWEEP_USERS[locale][0])
+    lang = locale[:2]
+    for path in sweep_paths(sweep_rows[locale]):
+        page.goto(path)
+        check_accessibility(page, f"{lang} {path}")
+    shot(page, artifacts, f"{lang}-a11y-404")
+    assert page.js_errors == []
 
 
 def test_login_page_and_dashboard_in_english(new_page, stack, artifacts):

@@ -43,7 +43,7 @@ def test_the_library_lists_every_track_of_the_team(member_client, team, other_te
     by_project = member_client.get(reverse("audio_list"), {"project": project.pk}).content
     assert "in project" in by_project.decode() and "loose" not in by_project.decode()
     found = member_client.get(reverse("audio_list"), {"q": "zzz"}).content.decode()
-    assert "No audio track matches this search." in found
+    assert "No audio tracks match “zzz”." in found
 
 
 def test_upload_into_the_library_without_javascript(member_client, viewer_client, media_files):

@@ -157,9 +157,11 @@ def test_download_buttons_sit_in_an_actions_row_below_the_table(
     assert _actions_after_table(html, "audio-download")
 
 
-def test_project_players_load_metadata_and_the_file_answers_head_and_range(
+def test_project_players_load_nothing_until_played_and_the_file_answers_head_and_range(
     member_client, media_files, media_root, project
 ):
+    """A page lists up to 50 tracks, so the players fetch nothing before play (the row shows
+    the duration); playing asks for the file by ranges."""
     t = AudioTrack.objects.get(
         pk=chunked_upload(
             member_client, media_files.audio["wav"], kind="audio", project=project
@@ -168,7 +170,7 @@ def test_project_players_load_metadata_and_the_file_answers_head_and_range(
     AudioTrack.objects.filter(pk=t.pk).update(status="ready")
     html = member_client.get(project.get_absolute_url()).content.decode()
     players = re.findall(r'<audio[^>]*data-testid="audio-row-player"[^>]*>', html)
-    assert players and all('preload="metadata"' in a for a in players)
+    assert players and all('preload="none"' in a for a in players)
     url = reverse("audio_file", args=[t.pk])
     head = member_client.head(url)
     assert head.status_code == 200 and head["Accept-Ranges"] == "bytes"

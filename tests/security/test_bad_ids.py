@@ -61,6 +61,19 @@ def page_cases(w):
         ("get", "media_zip", {"id": "{bad}"}),
         ("post", "media_zip", {"id": "{bad}"}),
         ("get", "presenter_list", {"page": "{bad}"}),
+        # The libraries' filters, pages and bulk actions, the picker's links, the preview's pick.
+        ("get", "batch_list", {"project": "{bad}"}),
+        ("get", "batch_create", {"presenters": "{bad}"}),
+        ("get", "batch_create", {"audio": "{bad}"}),
+        ("post", "batch_preview", {**ok, "preview_presenter": "{bad}"}),
+        ("get", "audio_list", {"project": "{bad}"}),
+        ("get", "audio_list", {"page": "{bad}"}),
+        ("get", "media_library", {"sort": "{bad}"}),
+        ("post", "presenter_bulk", {"id": "{bad}", "action": "archive"}),
+        ("post", "presenter_bulk", {"ids": "{bad}", "action": "delete", "confirm": "1"}),
+        ("post", "audio_library_bulk", {"id": "{bad}", "action": "delete"}),
+        ("post", "media_bulk", {"id": "{bad}", "action": "zip"}),
+        ("post", "media_bulk", {"ids": "{bad}", "action": "delete", "confirm": "1"}),
         ("post", "switch_team", {"team": "{bad}"}),
     ]
 

@@ -58,8 +58,10 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "project_edit": TeamUrl("project", WRITE),
     "project_archive": TeamUrl("project", WRITE),
     "audio_upload": TeamUrl("project", WRITE),
+    "audio_bulk": TeamUrl("project", WRITE),  # delete or add chosen tracks to a batch
     "presenter_list": TeamUrl(),
     "presenter_upload": TeamUrl(write=WRITE),
+    "presenter_bulk": TeamUrl(write=WRITE),  # tag, archive, delete, add to batch (chosen ids)
     "presenter_detail": TeamUrl("presenter"),
     "presenter_edit": TeamUrl("presenter", WRITE),
     "presenter_archive": TeamUrl("presenter", WRITE),
@@ -71,6 +73,7 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "presenter_faces_image": TeamUrl("presenter"),
     "audio_list": TeamUrl(),  # the team's audio library
     "audio_library_upload": TeamUrl(write=WRITE),  # into the library (no project)
+    "audio_library_bulk": TeamUrl(write=WRITE),  # delete or add chosen library tracks to a batch
     "audio_detail": TeamUrl("audio"),
     "audio_edit": TeamUrl("audio", WRITE),
     "audio_delete": TeamUrl("audio", WRITE),
@@ -103,6 +106,7 @@ TEAM_URLS: dict[str, TeamUrl] = {
     "task_retry": TeamUrl("task", WRITE),
     "media_library": TeamUrl(),
     "media_zip": TeamUrl(),  # a download of chosen videos (GET or POST)
+    "media_bulk": TeamUrl(),  # a zip of chosen videos for anyone; deleting them needs a member
     "media_detail": TeamUrl("asset"),
     "media_file": TeamUrl("asset"),
     "media_download": TeamUrl("asset"),

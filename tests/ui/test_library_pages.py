@@ -79,7 +79,7 @@ def test_project_page_plays_each_ready_audio_and_offers_a_batch(member_client, t
         project=project, name="outro", file="audio/o.wav", original_filename="o.wav"
     )
     html = member_client.get(reverse("project_detail", args=[project.pk])).content.decode()
-    players = re.findall(r'<audio controls preload="metadata" src="([^"]+)"', html)
+    players = re.findall(r'<audio controls preload="none" src="([^"]+)"', html)
     assert players == [reverse("audio_file", args=[ready.pk])]
     assert "61.5 s" in html
     assert f"{reverse('batch_create')}?project={project.pk}" in html
