@@ -174,6 +174,13 @@ def login(page, username: str = "alice", password: str = PASSWORD) -> None:
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
+def choose_files(page, test_id: str, files) -> None:
+    """Choose ``files`` in an upload zone's file input once the page's upload script has bound
+    it (``data-upload-ready``): a choice made before would be lost on a slow machine."""
+    page.wait_for_selector("[data-upload-zone][data-upload-ready]", state="attached")
+    page.get_by_test_id(test_id).set_input_files(files)
+
+
 def shot(page, artifacts: Path, name: str) -> Path:
     path = artifacts / f"{name}.png"
     page.screenshot(path=str(path), full_page=True, animations="disabled")

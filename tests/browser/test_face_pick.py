@@ -12,7 +12,7 @@ from PIL import Image
 
 from tests.engine.facegen import two_faces
 
-from .conftest import PASSWORD, login, shot
+from .conftest import PASSWORD, choose_files, login, shot
 
 # Users of their own (a team each), so the other browser tests' teams keep their presenters.
 CASES = [
@@ -55,7 +55,7 @@ def test_click_a_face_to_animate_it(
     page = new_page(locale)
     login(page, user)
     page.goto("/presenters/")
-    page.get_by_test_id("upload-input-presenter").set_input_files([str(path)])
+    choose_files(page, "upload-input-presenter", [str(path)])
     card = page.locator("[data-testid=presenter-card]", has_text=f"two-people-{lang}")
     card.wait_for(timeout=120_000)
     card.locator("a.card-link").click()

@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import login, shot
+from .conftest import choose_files, login, shot
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     assert page.locator("h1").first.inner_text() == flow.presenters
     first, second = test_media["presenters"]
     drop_files(page, "[data-testid=dropzone-presenter]", [first], "video/mp4")
-    page.get_by_test_id("upload-input-presenter").set_input_files([str(second)])
+    choose_files(page, "upload-input-presenter", [str(second)])
     wait_uploaded(page, "presenter", 2)
     page.wait_for_selector("[data-testid=presenter-card] >> nth=1", timeout=60_000)
     wait_all_ready(page, "[data-testid=presenter-grid]", 2)
@@ -171,7 +171,7 @@ def test_full_flow(flow: Flow, new_page, test_media, artifacts, tmp_path):
     page.get_by_test_id("project-save").click()
     page.wait_for_url(re.compile(r"/projects/\d+/$"))
     project_url = page.url
-    page.get_by_test_id("upload-input-audio").set_input_files([str(test_media["audio"])])
+    choose_files(page, "upload-input-audio", [str(test_media["audio"])])
     wait_uploaded(page, "audio", 1)
     page.wait_for_selector("[data-testid=audio-row]", timeout=60_000)
     wait_all_ready(page, "[data-testid=audio-table]", 1)

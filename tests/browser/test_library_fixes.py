@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import login, shot
+from .conftest import choose_files, login, shot
 from .seed import seed
 
 LANGS = {
@@ -148,7 +148,7 @@ def test_library_fixes(lang, new_page, stack, test_media, artifacts):
     page.get_by_test_id("nav-audio").click()
     assert page.get_by_test_id("nav-audio").inner_text() == t["audio_nav"]
     assert page.locator("h1").first.inner_text() == t["library"]
-    page.get_by_test_id("upload-input-audio").set_input_files([str(test_media["audio"])])
+    choose_files(page, "upload-input-audio", [str(test_media["audio"])])
     page.wait_for_function(
         "() => document.querySelectorAll('[data-testid=audio-row]').length === 2", timeout=60_000
     )

@@ -11,7 +11,7 @@ import pytest
 
 from tests.engine.test_subtitles import read_subtitle_track
 
-from .conftest import login, shot
+from .conftest import choose_files, login, shot
 from .seed import seed
 
 LANGS = {
@@ -72,7 +72,9 @@ def test_subtitles_from_upload_to_result(lang, new_page, stack, test_media, arti
 
     # Audio and its subtitles dropped together in the audio library.
     page.get_by_test_id("nav-audio").click()
-    page.get_by_test_id("upload-input-audio").set_input_files(
+    choose_files(
+        page,
+        "upload-input-audio",
         [
             {
                 "name": "lecture.wav",
@@ -80,7 +82,7 @@ def test_subtitles_from_upload_to_result(lang, new_page, stack, test_media, arti
                 "buffer": test_media["audio"].read_bytes(),
             },
             {"name": "lecture.srt", "mimeType": "application/x-subrip", "buffer": SRT.encode()},
-        ]
+        ],
     )
     note = page.get_by_test_id("upload-subtitles").first
     note.wait_for(state="visible", timeout=60_000)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import login, shot
+from .conftest import choose_files, login, shot
 from .seed import seed
 
 LANGS = {
@@ -72,8 +72,10 @@ def test_lost_complete_is_retried_and_failed_rows_can_be_retried(lang, new_page,
 
     page.route("**/api/uploads/*/complete/", lose_first_answer)
     data = _png(1)  # ~170 kB: three chunks of the stack's 64 kB
-    page.get_by_test_id("upload-input-presenter").set_input_files(
-        [{"name": "kept bytes.png", "mimeType": "image/png", "buffer": data}]
+    choose_files(
+        page,
+        "upload-input-presenter",
+        [{"name": "kept bytes.png", "mimeType": "image/png", "buffer": data}],
     )
     _row_state(page, 0, "done")
     row = page.get_by_test_id("upload-item").first
@@ -88,8 +90,10 @@ def test_lost_complete_is_retried_and_failed_rows_can_be_retried(lang, new_page,
 
     # 2. The connection is down when the upload starts: the row fails and offers a retry.
     page.route("**/api/uploads/", lambda route: route.abort("internetdisconnected"))
-    page.get_by_test_id("upload-input-presenter").set_input_files(
-        [{"name": "second try.png", "mimeType": "image/png", "buffer": _png(2, 64)}]
+    choose_files(
+        page,
+        "upload-input-presenter",
+        [{"name": "second try.png", "mimeType": "image/png", "buffer": _png(2, 64)}],
     )
     _row_state(page, 1, "failed")
     retry = page.get_by_test_id("upload-item").nth(1).get_by_test_id("upload-retry")
@@ -101,8 +105,10 @@ def test_lost_complete_is_retried_and_failed_rows_can_be_retried(lang, new_page,
     assert retry.is_hidden()
     shot(page, artifacts, f"{lang}-upload-retried")
     # A file the server refuses for its content offers no retry (it would fail the same way).
-    page.get_by_test_id("upload-input-presenter").set_input_files(
-        [{"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"meeting notes\n" * 50}]
+    choose_files(
+        page,
+        "upload-input-presenter",
+        [{"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"meeting notes\n" * 50}],
     )
     _row_state(page, 2, "failed")
     assert page.get_by_test_id("upload-item").nth(2).get_by_test_id("upload-retry").is_hidden()

@@ -8,7 +8,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from .conftest import login, shot
+from .conftest import choose_files, login, shot
 
 
 def _png(seed: int) -> bytes:
@@ -33,11 +33,13 @@ def test_refused_upload_row_is_red_with_the_name_once_in_chinese(new_page, artif
     login(page)
     page.goto("/presenters/")
     broken = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x07" * 4000
-    page.get_by_test_id("upload-input-presenter").set_input_files(
+    choose_files(
+        page,
+        "upload-input-presenter",
         [
             {"name": "broken.mp4", "mimeType": "video/mp4", "buffer": broken},
             {"name": "notes.mp4", "mimeType": "video/mp4", "buffer": b"meeting notes\n" * 50},
-        ]
+        ],
     )
     rows = _rows(page, 2)
     shot(page, artifacts, "zh-upload-failed-rows")
@@ -60,12 +62,16 @@ def test_second_copy_of_a_file_is_flagged_on_its_row(new_page, artifacts):
     login(page)
     page.goto("/presenters/")
     data = _png(7)
-    page.get_by_test_id("upload-input-presenter").set_input_files(
-        [{"name": "twin one.png", "mimeType": "image/png", "buffer": data}]
+    choose_files(
+        page,
+        "upload-input-presenter",
+        [{"name": "twin one.png", "mimeType": "image/png", "buffer": data}],
     )
     _rows(page, 1)
-    page.get_by_test_id("upload-input-presenter").set_input_files(
-        [{"name": "twin two.png", "mimeType": "image/png", "buffer": data}]
+    choose_files(
+        page,
+        "upload-input-presenter",
+        [{"name": "twin two.png", "mimeType": "image/png", "buffer": data}],
     )
     rows = _rows(page, 2)
     assert rows.nth(0).get_by_test_id("upload-warning").is_hidden()
