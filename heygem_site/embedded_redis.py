@@ -110,9 +110,10 @@ def ensure_running(url: str, wait_s: float = 10.0) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     cmd = server_command(port, data_dir, PID_FILE, LOG_DIR / "redis.log", daemonize=True)
-    if parsed.password:
-        cmd += ["--requirepass", parsed.password]
-    subprocess.run(cmd, check=True)
+    # The password goes in on stdin ("-" reads configuration from it), never on the command
+    # line, where any user of the machine could read it in `ps`.
+    config = f"requirepass {parsed.password}\n" if parsed.password else ""
+    subprocess.run([cmd[0], "-", *cmd[1:]], input=config.encode(), check=True)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if answers(url, timeout=0.5):

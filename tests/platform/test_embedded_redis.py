@@ -52,3 +52,22 @@ def test_queued_jobs_survive_a_crash_of_the_embedded_redis(private_dirs):
     client = redis.Redis.from_url(url)
     assert Queue("gpu", connection=client).job_ids == [job.id]
     assert (private_dirs / "var" / "redis" / "appendonly.aof").exists()
+
+
+def test_the_password_is_required_and_never_on_the_command_line(private_dirs, monkeypatch):
+    """redis-server retitles itself once up, but its argv is readable in `ps` until then."""
+    argvs: list[list[str]] = []
+    real_run = embedded_redis.subprocess.run
+
+    def recording_run(cmd, *args, **kwargs):
+        argvs.append(list(cmd))
+        return real_run(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(embedded_redis.subprocess, "run", recording_run)
+    password = "s3cret-" + os.urandom(6).hex()
+    url = f"redis://:{password}@127.0.0.1:{free_port()}/0"
+    assert embedded_redis.ensure_running(url) == "started"
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis.from_url(url.replace(f":{password}@", "")).ping()
+    assert redis.Redis.from_url(url).ping()
+    assert argvs and all(password not in " ".join(argv) for argv in argvs)
