@@ -247,6 +247,7 @@ class StreamingEngine(Engine):
                     subtitles=options.subtitles,
                     burn_subtitles=options.burn_subtitles,
                     subtitle_font=options.subtitle_font,
+                    bitrate=_source_bitrate(source, options),
                 ),
                 depth=frame_pass.writer_depth,
             )
@@ -283,3 +284,13 @@ class StreamingEngine(Engine):
             untouched_ranges=ranges,
             stats=stats,
         )
+
+
+def _source_bitrate(source: VideoSource, options: RenderOptions) -> int | None:
+    """The video bitrate that matches the presenter's (``match_source``), else None."""
+    from ..media.writer import matched_bitrate, output_size
+
+    if not options.match_source:
+        return None
+    out = output_size(source.width, source.height, options.max_height)
+    return matched_bitrate(source.info.video_bitrate, (source.width, source.height), out)
