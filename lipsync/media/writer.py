@@ -1,9 +1,10 @@
 """MP4 writer: H.264 yuv420p video plus the speech track as AAC, written atomically.
 
-Frames arrive as RGB arrays; the speech is decoded (at its own sample rate and channels where AAC allows) and encoded alongside them so
-the file is interleaved for progressive playback, and at :meth:`VideoWriter.close` the audio
-is trimmed or padded to exactly the video's length. Everything goes to a temporary file next
-to ``out`` that is renamed into place only when complete.
+Frames arrive as RGB arrays; the speech is decoded (at its own sample rate and channels where
+AAC allows) and encoded alongside them so the file is interleaved for progressive playback, and
+at :meth:`VideoWriter.close` the audio is trimmed or padded to exactly the video's length.
+Everything goes to a temporary file next to ``out`` that is renamed into place only when
+complete.
 """
 
 from __future__ import annotations

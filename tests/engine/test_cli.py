@@ -306,3 +306,16 @@ def test_render_end_to_end(tmp_path):
     m = min(source.size, heard.size)
     assert m / 16000 > speech_s - 1 / fps
     assert np.corrcoef(envelope(source[:m]), envelope(heard[:m]))[0, 1] > 0.95
+
+
+def test_duration_mode_no_face_and_match_source_options(tmp_path, copy_engine, face_clip):
+    speech = mediagen.make_audio(tmp_path / "hello.wav", seconds=1.0)
+    args = ["render", "--audio", str(speech), "--video", str(face_clip.path)]
+    args += ["--out", str(tmp_path), "--engine", "test-copy"]
+    assert cli.main([*args, "--duration-mode", "hold", "--no-face", "fail", "--match-source"]) == 0
+    assert cli.main(args) == 0
+    chosen, default = [c[2] for c in copy_engine.calls if c[0] == "render"][-2:]
+    assert (chosen.timeline, chosen.no_face, chosen.match_source) == ("hold", "fail", True)
+    assert (default.timeline, default.no_face, default.match_source) == ("bounce", "pass", False)
+    with pytest.raises(SystemExit):
+        cli.main([*args, "--duration-mode", "pingpong"])
