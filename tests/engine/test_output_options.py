@@ -11,7 +11,12 @@ import numpy as np
 import pytest
 
 from lipsync.media import VideoWriter, probe
-from lipsync.media.writer import aac_bitrate, matched_bitrate, speech_audio_format
+from lipsync.media.writer import (
+    aac_bitrate,
+    matched_bitrate,
+    nvenc_available,
+    speech_audio_format,
+)
 
 
 def _wav(path: Path, rate: int, layout: str, seconds: float = 0.6, fmt: str = "s16") -> Path:
@@ -176,3 +181,15 @@ def test_match_source_renders_at_the_presenters_rate_and_bitrate(tmp_path, speec
     source_rate = probe(source).video_bitrate
     assert rates[True] == pytest.approx(source_rate, rel=0.2)
     assert abs(rates[False] - source_rate) > 0.3 * source_rate  # the check can fail
+
+
+@pytest.mark.skipif(not nvenc_available(), reason="h264_nvenc needs a CUDA device")
+def test_nvenc_takes_the_bitrate_target_too(tmp_path):
+    source = _noise_video(tmp_path / "noise.mp4", 600_000)
+    with av.open(str(source)) as c:
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    out = tmp_path / "nvenc.mp4"
+    with VideoWriter(out, 160, 120, 25.0, codec="h264_nvenc", bitrate=600_000) as writer:
+        for image in frames:
+            writer.write(image)
+    assert _video_bitrate(out) == pytest.approx(600_000, rel=0.3)
