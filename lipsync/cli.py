@@ -187,6 +187,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 def _render(args: argparse.Namespace) -> int:
     from .engines import RenderOptions
     from .media.probe import probe
+    from .timeline import format_ranges
 
     if args.seconds is not None and not args.seconds > 0:
         print("error: --seconds must be positive", file=sys.stderr)
@@ -241,7 +242,8 @@ def _render(args: argparse.Namespace) -> int:
             f"{result.path}  {result.duration_s:.2f} s, {result.frames} frames, "
             f"{result.width}x{result.height} @ {result.fps:g} fps"
             + (
-                f", {result.frames_without_face} frames without a face"
+                f", {result.frames_without_face} frames without a face left untouched"
+                f" ({format_ranges(result.untouched_ranges)})"
                 if result.frames_without_face
                 else ""
             )
