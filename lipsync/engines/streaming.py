@@ -105,7 +105,7 @@ class FramePass(ABC, Generic[ItemT]):
     def face_frames(self) -> np.ndarray:
         """Per source frame, whether :meth:`run` will draw its mouth (bool array); the others
         are written untouched. Known before the pass runs, so a render set to fail on them
-        fails before any work. Default: the frames with a tracked face; an engine with a
+        fails before any frame is drawn. Default: the frames with a tracked face; an engine with a
         stricter test (a usable crop, a large enough face) overrides this with it."""
         return np.asarray(self.job.track.present, bool)
 
