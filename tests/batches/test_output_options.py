@@ -154,3 +154,34 @@ def test_the_batch_form_sets_the_options(member_client, library, media_root, use
     )
     assert "Unknown duration mode “sideways”." in refused.content.decode()
     assert Batch.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_live_payload_carries_the_untouched_sentence_in_each_readers_language(library, member):
+    from django.utils import translation
+
+    from rendering.payloads import localise_task, task_payload
+
+    batch = _batch_row(library, member)
+    task = batch.tasks.create(
+        presenter=library.anna,
+        audio=library.hello,
+        presenter_name="Anna",
+        audio_name="Hello",
+        untouched_frames=1,
+        untouched_ranges=[[0.4, 0.44]],
+    )
+    with translation.override("en"):
+        payload = task_payload(task)
+    assert payload["untouched"] == "1 frame without a face was left untouched: 0.40–0.44 s"
+    assert (payload["untouched_frames"], payload["untouched_ranges"]) == (1, [[0.4, 0.44]])
+    with translation.override("zh-hans"):
+        assert localise_task(payload, None)["untouched"] == "1 帧没有人脸，保持原样：0.40–0.44 s"
+    task.untouched_frames, task.untouched_ranges = 0, []
+    assert task_payload(task)["untouched"] == ""
+
+
+def _batch_row(library, member) -> Batch:
+    return Batch.objects.create(
+        team=library.project.team, project=library.project, name="b", engine="warp"
+    )
