@@ -193,3 +193,13 @@ def test_nvenc_takes_the_bitrate_target_too(tmp_path):
         for image in frames:
             writer.write(image)
     assert _video_bitrate(out) == pytest.approx(600_000, rel=0.3)
+
+
+@pytest.mark.parametrize(
+    "name", ["eng.wav", "speech_ja_24bit.wav", "speech_zh.wav", "speech_en_short.wav"]
+)
+def test_the_shared_speech_files_keep_their_rate_and_channels(tmp_path, shared_media, name):
+    path = shared_media / name
+    source = probe(path)
+    info = probe(_render(tmp_path / "out.mp4", path))
+    assert (info.sample_rate, info.channels) == (source.sample_rate, source.channels)
