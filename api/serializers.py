@@ -13,7 +13,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from rendering.models import Batch, MediaAsset, Quality, QualityState, RenderTask
+from rendering.models import (
+    Batch,
+    DurationMode,
+    MediaAsset,
+    NoFacePolicy,
+    Quality,
+    QualityState,
+    RenderTask,
+)
 from rendering.payloads import batch_summary
 from studio import ids
 from studio.models import AudioTrack, Presenter, Project, Upload
@@ -358,6 +366,13 @@ class TaskSerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     retryable = serializers.BooleanField()
     error = ErrorInfoSerializer(allow_null=True)
+    untouched_frames = serializers.IntegerField(
+        help_text="Frames written as they were for want of a usable face."
+    )
+    untouched_ranges = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="[start, end] seconds of the result where those frames are.",
+    )
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     result = ResultSerializer(allow_null=True)
@@ -377,6 +392,8 @@ class TaskSerializer(serializers.Serializer):
             "attempts": task.attempts,
             "retryable": task.retryable,
             "error": notice_json(task.error),
+            "untouched_frames": task.untouched_frames,
+            "untouched_ranges": [[float(a), float(b)] for a, b in task.untouched_ranges],
             "started_at": task.started_at.isoformat() if task.started_at else None,
             "finished_at": task.finished_at.isoformat() if task.finished_at else None,
             "result": ResultSerializer(output).data if output is not None else None,
@@ -403,6 +420,10 @@ class BatchSerializer(serializers.Serializer):
     max_height = serializers.IntegerField(allow_null=True)
     is_preview = serializers.BooleanField()
     output_template = serializers.CharField()
+    burn_subtitles = serializers.BooleanField()
+    duration_mode = serializers.ChoiceField(choices=DurationMode.choices)
+    no_face = serializers.ChoiceField(choices=NoFacePolicy.choices)
+    match_source = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     zip_url = serializers.CharField()
@@ -429,6 +450,10 @@ class BatchSerializer(serializers.Serializer):
             "max_height": batch.max_height,
             "is_preview": batch.is_preview,
             "output_template": batch.output_template,
+            "burn_subtitles": batch.burn_subtitles,
+            "duration_mode": batch.duration_mode,
+            "no_face": batch.no_face,
+            "match_source": batch.match_source,
             "created_at": batch.created_at.isoformat(),
             "finished_at": batch.finished_at.isoformat() if batch.finished_at else None,
             "zip_url": reverse("api:batch_zip", args=[batch.pk]),
@@ -463,6 +488,27 @@ class BatchOptionsSerializer(serializers.Serializer):
         default=False,
         help_text="Draw the subtitles of audio tracks that have them into the picture (they "
         "are always in the results as a subtitle track).",
+    )
+    duration_mode = serializers.ChoiceField(
+        choices=DurationMode.choices,
+        required=False,
+        default=DurationMode.BOUNCE,
+        help_text="When the speech is longer than a presenter video: bounce (play back and "
+        "forth), loop, cut (the result ends with the video, the speech is cut) or hold (the "
+        "last frame stays). A photo stays for the whole speech.",
+    )
+    no_face = serializers.ChoiceField(
+        choices=NoFacePolicy.choices,
+        required=False,
+        default=NoFacePolicy.PASS,
+        help_text="Frames without a usable face: pass (left untouched) or fail (the render "
+        "fails, naming the times). Each task reports untouched_frames and untouched_ranges.",
+    )
+    match_source = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Aim each result's video bitrate at its presenter's instead of the quality "
+        "level (the frame rate is the presenter's either way, unless it is variable).",
     )
 
 

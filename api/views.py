@@ -428,6 +428,9 @@ class _BatchCreate(ApiView):
             pairs=pairs,
             output_template=v.get("output_template", ""),
             burn_subtitles=bool(v.get("burn_subtitles")),
+            duration_mode=v.get("duration_mode") or batch_service.DurationMode.BOUNCE,
+            no_face=v.get("no_face") or batch_service.NoFacePolicy.PASS,
+            match_source=bool(v.get("match_source")),
         )
 
     def project(self, pk: int) -> Project:

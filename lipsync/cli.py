@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m lipsync", description="Lip-sync presenters to a speech track."
     )
+    from .engines.base import NO_FACE_PASS, NO_FACE_POLICIES
+    from .timeline import DURATION_MODES
+
     sub = parser.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("render", help="render one MP4 per presenter video or photo")
@@ -98,9 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="x264 speed preset (default: RenderOptions' superfast with mbtree)",
     )
     r.add_argument(
-        "--loop",
+        "--duration-mode",
+        choices=DURATION_MODES,
+        default=None,
+        help="when the speech outlasts the presenter clip: bounce (default: back and forth), "
+        "loop (restart), cut (end the output, speech too, with the clip) or hold (keep the "
+        "last frame)",
+    )
+    r.add_argument("--loop", action="store_true", help="the same as --duration-mode loop")
+    r.add_argument(
+        "--no-face",
+        choices=NO_FACE_POLICIES,
+        default=NO_FACE_PASS,
+        help="frames without a usable face: pass them through untouched (default) or fail",
+    )
+    r.add_argument(
+        "--match-source",
         action="store_true",
-        help="restart the presenter clip instead of playing it back and forth",
+        help="aim the video bitrate at the presenter's own instead of --crf",
     )
     r.add_argument(
         "--seconds",
@@ -169,6 +187,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 def _render(args: argparse.Namespace) -> int:
     from .engines import RenderOptions
     from .media.probe import probe
+    from .timeline import format_ranges
 
     if args.seconds is not None and not args.seconds > 0:
         print("error: --seconds must be positive", file=sys.stderr)
@@ -192,7 +211,9 @@ def _render(args: argparse.Namespace) -> int:
         max_height=args.max_height,
         crf=args.crf,
         preset=args.preset or RenderOptions.preset,
-        timeline="loop" if args.loop else "pingpong",
+        timeline=args.duration_mode or ("loop" if args.loop else "bounce"),
+        no_face=args.no_face,
+        match_source=args.match_source,
         duration_s=args.seconds,
     )
     out_dir = Path(args.out)
@@ -221,7 +242,8 @@ def _render(args: argparse.Namespace) -> int:
             f"{result.path}  {result.duration_s:.2f} s, {result.frames} frames, "
             f"{result.width}x{result.height} @ {result.fps:g} fps"
             + (
-                f", {result.frames_without_face} frames without a face"
+                f", {result.frames_without_face} frames without a face left untouched"
+                f" ({format_ranges(result.untouched_ranges)})"
                 if result.frames_without_face
                 else ""
             )

@@ -66,6 +66,25 @@ class NoFaceError(InputError):
     """No usable face was found in the presenter."""
 
 
+class FramesWithoutFaceError(NoFaceError):
+    """Some frames have no usable face and the caller asked to fail rather than pass them
+    through untouched. ``frames`` counts them; ``ranges`` are their (start, end) seconds in
+    the output."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        reason: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        frames: int = 0,
+        ranges: tuple[tuple[float, float], ...] = (),
+    ) -> None:
+        super().__init__(path, reason, params)
+        self.frames = frames
+        self.ranges = ranges
+
+
 class ModelNotFoundError(LipsyncError):
     """A neural engine's weights are not where the configuration says."""
 

@@ -38,7 +38,7 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from lipsync.engines import RenderOptions, RenderResult
-from lipsync.errors import CancelledError, InputError, ModelNotFoundError
+from lipsync.errors import CancelledError, FramesWithoutFaceError, InputError, ModelNotFoundError
 from lipsync.progress import Progress
 from lipsync.subtitles import Cue, parse_subtitles
 from studio import queues
@@ -199,6 +199,9 @@ def render_task(task_id: int) -> dict[str, Any]:
             subtitles=cues,
             burn_subtitles=batch.burn_subtitles,
             subtitle_font=settings.LIPSYNC_SUBTITLE_FONT or None,
+            timeline=batch.duration_mode,
+            no_face=batch.no_face,
+            match_source=batch.match_source,
         )
         result = engine.render(
             audio_path,
@@ -210,6 +213,7 @@ def render_task(task_id: int) -> dict[str, Any]:
             cancel=cancel,
         )
         asset = reconnecting(_record_output, task, out_name, result)
+        reconnecting(_record_untouched, task, result.frames_without_face, result.untouched_ranges)
     except CancelledError as exc:
         _remove(out_path)
         if cancel.cancelled or _ends(cancel._flag_in_database):
@@ -222,6 +226,8 @@ def render_task(task_id: int) -> dict[str, Any]:
         _remove(out_path)
         _no_retry(job)
         log.info("task %s failed on bad input: %s", task.pk, exc)
+        if isinstance(exc, FramesWithoutFaceError):
+            _ends(_record_untouched, task, exc.frames, exc.ranges)
         _ends(lifecycle.fail, task, job_id, _readable(exc, task), traceback.format_exc())
         raise
     except JobTimeoutException:
@@ -421,6 +427,16 @@ def _record_output(task: RenderTask, out_name: str, result: RenderResult) -> Med
         is_preview=batch.is_preview,
         created_by=batch.created_by,
         thumbnail_status=ThumbnailStatus.PENDING,
+    )
+
+
+def _record_untouched(
+    task: RenderTask, frames: int, ranges: tuple[tuple[float, float], ...]
+) -> None:
+    """Store which stretches of the output were left untouched for want of a face."""
+    task.untouched_frames, task.untouched_ranges = frames, [list(r) for r in ranges]
+    RenderTask.objects.filter(pk=task.pk).update(
+        untouched_frames=task.untouched_frames, untouched_ranges=task.untouched_ranges
     )
 
 

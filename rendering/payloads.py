@@ -22,7 +22,7 @@ from django.urls import reverse
 
 from studio.notices import Notice
 
-from .models import ACTIVE_STATUSES, Batch, BatchStatus, RenderTask, TaskStatus
+from .models import ACTIVE_STATUSES, Batch, BatchStatus, RenderTask, TaskStatus, untouched_text
 
 
 class OutputLinks(TypedDict):
@@ -54,6 +54,11 @@ class TaskPayload(TypedDict):
     worker: str
     device: str
     error: str
+    #: Frames left as they were for want of a face, their [start, end] seconds, and the
+    #: sentence saying so ("" when none).
+    untouched_frames: int
+    untouched_ranges: list[list[float]]
+    untouched: str
     retryable: bool
     started_at: str | None
     finished_at: str | None
@@ -139,6 +144,9 @@ def task_payload(task: RenderTask) -> TaskPayload:
         "worker": task.worker_name,
         "device": task.device,
         "error": task.error_text,
+        "untouched_frames": task.untouched_frames,
+        "untouched_ranges": task.untouched_ranges,
+        "untouched": task.untouched_text,
         "retryable": task.retryable,
         "started_at": _iso(task.started_at),
         "finished_at": _iso(task.finished_at),
@@ -220,6 +228,8 @@ def localise_task(task: TaskPayload, error_notice: dict[str, Any] | None) -> Tas
         task["error"] = error.text()
     if task["status"] in TaskStatus.values:
         task["status_label"] = str(TaskStatus(task["status"]).label)
+    if task.get("untouched_frames"):
+        task["untouched"] = untouched_text(task["untouched_frames"], task["untouched_ranges"])
     return task
 
 

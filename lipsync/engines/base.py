@@ -33,7 +33,16 @@ class RenderOptions:
 
     ``max_height`` caps the output size (e.g. 1080); ``None`` keeps the presenter's size after
     rotation. ``duration_s`` renders only the first seconds of the audio (previews).
-    ``timeline`` is ``"pingpong"`` (default: forward then backward, no jump cut) or ``"loop"``.
+    ``timeline`` is the duration mode when the speech outlasts the presenter clip
+    (:mod:`lipsync.timeline`): ``"bounce"`` (default: forward then backward, no jump cut),
+    ``"loop"``, ``"cut"`` (the output, speech included, ends with the clip) or ``"hold"`` (the
+    last frame stays). ``no_face`` is what happens to frames without a usable face:
+    ``"pass"`` (default) writes them untouched, ``"fail"`` raises
+    :class:`~lipsync.errors.FramesWithoutFaceError` before anything is rendered; either way
+    :attr:`RenderResult.untouched_ranges` says which stretches were left as they were.
+    ``match_source`` aims the video bitrate at the presenter's own (see
+    :func:`lipsync.media.writer.matched_bitrate`) instead of ``crf``; the frame rate is the
+    presenter's either way (a variable-rate clip gets the standard rate nearest its average).
 
     Encoding: libx264 ``preset`` "superfast" with ``x264_params`` turning its macroblock-tree
     rate control back on (10-frame lookahead). Encoding was the largest cost of a render
@@ -50,7 +59,9 @@ class RenderOptions:
     crf: int = 20
     preset: str = "superfast"
     x264_params: str | None = "mbtree=1:rc-lookahead=10"
-    timeline: str = "pingpong"
+    timeline: str = "bounce"
+    no_face: str = "pass"
+    match_source: bool = False
     duration_s: float | None = None
     video_codec: str = "auto"
     #: Cues of the speech (:func:`lipsync.subtitles.parse_subtitles`): a subtitle track of the
@@ -61,8 +72,17 @@ class RenderOptions:
     subtitle_font: str | None = None
 
 
+#: :attr:`RenderOptions.no_face` values.
+NO_FACE_PASS, NO_FACE_FAIL = "pass", "fail"
+NO_FACE_POLICIES = (NO_FACE_PASS, NO_FACE_FAIL)
+
+
 @dataclass(frozen=True)
 class RenderResult:
+    """What a render wrote. ``untouched_ranges`` are the (start, end) seconds of the output
+    where frames without a usable face were written as they were (``frames_without_face``
+    frames in all)."""
+
     path: str
     duration_s: float
     frames: int
@@ -70,6 +90,7 @@ class RenderResult:
     height: int
     fps: float
     frames_without_face: int = 0
+    untouched_ranges: tuple[tuple[float, float], ...] = ()
     stats: Stats = field(default_factory=dict)
 
 

@@ -322,6 +322,9 @@ class _MuseTalkPass(FramePass[_Item]):
     def items(self, frames: Iterable[np.ndarray]) -> Iterable[_Item]:
         return _with_crops(frames, self.job.schedule, self.boxes, self.usable, self.strength)
 
+    def face_frames(self) -> np.ndarray:
+        return np.asarray(self.usable, bool)
+
     def run(
         self, items: Iterator[_Item], writer: BackgroundWriter, tracker: ProgressTracker
     ) -> int:

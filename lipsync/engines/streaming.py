@@ -19,11 +19,20 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 
-from ..errors import InputError, reason
+from ..errors import FramesWithoutFaceError, InputError, reason
 from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
-from .base import Engine, PathLike, RenderOptions, RenderResult, Stats
+from ..timeline import format_ranges
+from .base import (
+    NO_FACE_FAIL,
+    NO_FACE_POLICIES,
+    Engine,
+    PathLike,
+    RenderOptions,
+    RenderResult,
+    Stats,
+)
 
 if TYPE_CHECKING:
     from ..media.video import VideoSource
@@ -31,6 +40,11 @@ if TYPE_CHECKING:
 
 EMPTY_AUDIO = reason("audio is empty")
 TRACK_MISMATCH = reason("the face track was made from a different file")
+FRAMES_WITHOUT_FACE = reason(
+    "no usable face in %(n)d frames (%(ranges)s) and this render is set to fail on such "
+    "frames: choose a presenter whose face stays in view, or let frames without a face pass "
+    "through untouched"
+)
 
 #: What a :class:`FramePass` gets from the prefetch thread, one per output frame.
 ItemT = TypeVar("ItemT")
@@ -65,6 +79,8 @@ class FramePass(ABC, Generic[ItemT]):
     (audio features, compositor, statistics) and the long-lived engine holds none.
     """
 
+    #: The render this pass belongs to (set by every pass's constructor).
+    job: RenderJob
     #: Items the prefetch thread may run ahead of :meth:`run`.
     prefetch_depth: int = 6
     #: Frames queued for the encoder thread.
@@ -85,6 +101,13 @@ class FramePass(ABC, Generic[ItemT]):
     def stats(self) -> Stats:
         """Engine-specific entries for :attr:`RenderResult.stats`."""
         return {}
+
+    def face_frames(self) -> np.ndarray:
+        """Per source frame, whether :meth:`run` will draw its mouth (bool array); the others
+        are written untouched. Known before the pass runs, so a render set to fail on them
+        fails before any frame is drawn. Default: the frames with a tracked face; an engine with a
+        stricter test (a usable crop, a large enough face) overrides this with it."""
+        return np.asarray(self.job.track.present, bool)
 
 
 class StreamingEngine(Engine):
@@ -144,8 +167,10 @@ class StreamingEngine(Engine):
         from ..audio import SAMPLE_RATE, load_audio
         from ..media.video import open_video
         from ..media.writer import VideoWriter
-        from ..timeline import frame_schedule, n_output_frames
+        from ..timeline import frame_schedule, n_output_frames, planned_frames, time_ranges
 
+        if options.no_face not in NO_FACE_POLICIES:
+            raise ValueError(f"no_face must be one of {', '.join(NO_FACE_POLICIES)}")
         t0 = time.monotonic()
         self._ready()
         if track is None:
@@ -167,7 +192,15 @@ class StreamingEngine(Engine):
             ):
                 raise InputError(presenter, TRACK_MISMATCH)
             fps = float(track.fps)
-            n_out = n_output_frames(duration, fps)
+            n_out = planned_frames(
+                track.n_frames,
+                n_output_frames(duration, fps),
+                options.timeline,
+                still=source.is_image,
+            )
+            if n_out / fps < duration:  # "cut": the speech ends with the clip
+                duration = n_out / fps
+                wav = wav[: int(round(duration * SAMPLE_RATE))]
             schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
             frame_pass = self._frame_pass(
                 RenderJob(
@@ -183,6 +216,16 @@ class StreamingEngine(Engine):
                     schedule=schedule,
                 )
             )
+            untouched = ~np.asarray(frame_pass.face_frames(), bool)[schedule]
+            ranges = time_ranges(untouched, fps)
+            if options.no_face == NO_FACE_FAIL and ranges:
+                raise FramesWithoutFaceError(
+                    presenter,
+                    FRAMES_WITHOUT_FACE,
+                    {"n": int(untouched.sum()), "ranges": format_ranges(ranges)},
+                    frames=int(untouched.sum()),
+                    ranges=ranges,
+                )
             stage.finish()
             frames = ScheduledFrames(
                 source.frames, schedule, track.width, track.height, self.frame_budget_bytes
@@ -204,6 +247,7 @@ class StreamingEngine(Engine):
                     subtitles=options.subtitles,
                     burn_subtitles=options.burn_subtitles,
                     subtitle_font=options.subtitle_font,
+                    bitrate=_source_bitrate(source, options),
                 ),
                 depth=frame_pass.writer_depth,
             )
@@ -226,6 +270,7 @@ class StreamingEngine(Engine):
             "x_realtime": (n_out / fps) / max(elapsed, 1e-9),
             "decoded_frames": frames.decoded,
             "decoder_restarts": frames.restarts,
+            "no_face_written": no_face,
         }
         stats.update(frame_pass.stats())
         return RenderResult(
@@ -235,6 +280,17 @@ class StreamingEngine(Engine):
             width=writer.writer.width,
             height=writer.writer.height,
             fps=fps,
-            frames_without_face=no_face,
+            frames_without_face=int(untouched.sum()),
+            untouched_ranges=ranges,
             stats=stats,
         )
+
+
+def _source_bitrate(source: VideoSource, options: RenderOptions) -> int | None:
+    """The video bitrate that matches the presenter's (``match_source``), else None."""
+    from ..media.writer import matched_bitrate, output_size
+
+    if not options.match_source:
+        return None
+    out = output_size(source.width, source.height, options.max_height)
+    return matched_bitrate(source.info.video_bitrate, (source.width, source.height), out)

@@ -145,3 +145,11 @@ class _WarpPass(FramePass[np.ndarray]):
 
     def stats(self) -> Stats:
         return {"mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0}
+
+    def face_frames(self) -> np.ndarray:
+        """The test :meth:`run` applies: a tracked face with usable landmarks."""
+        track = self.job.track
+        return np.array(
+            [bool(track.present[k]) and _usable(track.landmarks[k]) for k in range(track.n_frames)],
+            bool,
+        )

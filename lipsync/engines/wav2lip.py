@@ -275,6 +275,9 @@ class _Wav2LipPass(FramePass[_Item]):
     def items(self, frames: Iterable[np.ndarray]) -> Iterable[_Item]:
         return _with_crops(frames, self.job.schedule, self.rects, self.usable)
 
+    def face_frames(self) -> np.ndarray:
+        return np.asarray(self.usable, bool)
+
     def run(
         self, items: Iterator[_Item], writer: BackgroundWriter, tracker: ProgressTracker
     ) -> int:

@@ -151,6 +151,7 @@ class MediaInfo:
     fps: float | None = None
     vfr: bool = False
     video_frames: int = 0  # declared frame count of the video stream (0 if unknown)
+    video_bitrate: int = 0  # bits a second of the video stream (0 if unknown or a still)
     sample_rate: int = 0
     channels: int = 0
 
@@ -264,6 +265,7 @@ def _probe_open(path: str, container: InputContainer) -> MediaInfo:
             fps=fps,
             video_frames=1 if is_image else int(video.frames or 0),
             vfr=False if is_image else _is_vfr(container, video),
+            video_bitrate=0 if is_image else _video_bitrate(container, video, audio),
         )
     if audio is not None:
         actx = audio.codec_context
@@ -282,6 +284,18 @@ def _probe_open(path: str, container: InputContainer) -> MediaInfo:
         is_image=is_image,
         **kw,
     )
+
+
+def _video_bitrate(
+    container: InputContainer, video: av.VideoStream, audio: av.AudioStream | None
+) -> int:
+    """The video stream's declared bitrate, else the container's less the audio's."""
+    declared = int(video.codec_context.bit_rate or 0)
+    if declared > 0:
+        return declared
+    total = int(container.bit_rate or 0)
+    sound = int(audio.codec_context.bit_rate or 0) if audio is not None else 0
+    return max(0, total - sound)
 
 
 def _as_float(rate: Fraction | None) -> float | None:

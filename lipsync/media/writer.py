@@ -1,9 +1,10 @@
 """MP4 writer: H.264 yuv420p video plus the speech track as AAC, written atomically.
 
-Frames arrive as RGB arrays; the speech is decoded, resampled and encoded alongside them so
-the file is interleaved for progressive playback, and at :meth:`VideoWriter.close` the audio
-is trimmed or padded to exactly the video's length. Everything goes to a temporary file next
-to ``out`` that is renamed into place only when complete.
+Frames arrive as RGB arrays; the speech is decoded (at its own sample rate and channels where
+AAC allows) and encoded alongside them so the file is interleaved for progressive playback, and
+at :meth:`VideoWriter.close` the audio is trimmed or padded to exactly the video's length.
+Everything goes to a temporary file next to ``out`` that is renamed into place only when
+complete.
 """
 
 from __future__ import annotations
@@ -27,7 +28,38 @@ from .probe import NO_AUDIO_STREAM, TRUNCATED_AT, PathLike, frame_rate_fraction,
 
 log = logging.getLogger(__name__)
 
-AUDIO_RATE = 48000
+#: Sample rates AAC (MPEG-4 audio) defines; the speech keeps its own when it is one of them.
+AAC_RATES = (
+    7350,
+    8000,
+    11025,
+    12000,
+    16000,
+    22050,
+    24000,
+    32000,
+    44100,
+    48000,
+    64000,
+    88200,
+    96000,
+)
+#: Layouts for a speech file whose own layout has no name, by channel count (AAC's up to 7.1).
+AAC_LAYOUTS = {1: "mono", 2: "stereo", 3: "3.0", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+#: Named layouts the AAC encoder takes as they are (others become :data:`AAC_LAYOUTS`'s).
+AAC_NAMED_LAYOUTS = frozenset(
+    {
+        *AAC_LAYOUTS.values(),
+        "2.1",
+        "quad",
+        "5.0(side)",
+        "5.1(side)",
+        "6.0",
+        "7.1(wide)",
+        "octagonal",
+    }
+)
+#: Audio bitrate of mono and stereo output; more channels get 64 kbit/s each.
 AUDIO_BITRATE = 128_000
 _NVENC_PRESETS = {
     "ultrafast": "p1",
@@ -227,7 +259,10 @@ class VideoWriter:
     ``round(audio_duration * fps)`` frames. ``x264_params`` (``key=value:...``) refine the
     libx264 ``preset``; the NVENC encoder ignores them. ``subtitles`` become a ``mov_text``
     track (:mod:`lipsync.subtitles`), and with ``burn_subtitles`` are drawn into the frames
-    too (``subtitle_font``: a font file, else fontconfig's choice).
+    too (``subtitle_font``: a font file, else fontconfig's choice). The sound keeps the
+    speech's own sample rate and channels (:func:`speech_audio_format`). ``bitrate`` (bits a
+    second) replaces the constant quality ``crf`` by an average bitrate
+    (:func:`matched_bitrate`).
     """
 
     def __init__(
@@ -246,6 +281,7 @@ class VideoWriter:
         subtitles: Sequence[Cue] | None = None,
         burn_subtitles: bool = False,
         subtitle_font: str | None = None,
+        bitrate: int | None = None,
     ) -> None:
         if not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
@@ -273,12 +309,13 @@ class VideoWriter:
             self._container = av.open(
                 self._tmp, "w", format="mp4", options={"movflags": "+faststart"}
             )
-            self._video = self._add_video_stream(crf, preset, x264_params)
+            self._video = self._add_video_stream(crf, preset, x264_params, bitrate)
             if audio is not None:
-                astream = self._container.add_stream("aac", rate=AUDIO_RATE)
-                astream.codec_context.layout = "mono" if _channels(audio) == 1 else "stereo"
-                astream.codec_context.bit_rate = AUDIO_BITRATE
-                astream.time_base = frame_rate_fraction(AUDIO_RATE) ** -1
+                rate, layout = speech_audio_format(audio)
+                astream = self._container.add_stream("aac", rate=rate)
+                astream.codec_context.layout = layout
+                astream.codec_context.bit_rate = aac_bitrate(rate, av.AudioLayout(layout))
+                astream.time_base = Fraction(1, rate)
                 self._audio = _AudioFeed(os.fspath(audio), astream, audio_duration_s)
             if subtitles:
                 self._soft = SoftSubtitles(self._container, subtitles)
@@ -286,7 +323,9 @@ class VideoWriter:
             self._discard()
             raise
 
-    def _add_video_stream(self, crf: int, preset: str, x264_params: str | None) -> av.VideoStream:
+    def _add_video_stream(
+        self, crf: int, preset: str, x264_params: str | None, bitrate: int | None = None
+    ) -> av.VideoStream:
         rate = frame_rate_fraction(self.fps)
         # A video codec's name (choose_codec's) gives a VideoStream.
         stream = cast(av.VideoStream, self._container.add_stream(self.codec, rate=rate))
@@ -302,6 +341,8 @@ class VideoWriter:
             # next frame (measured on 2 cores: -5% CPU, -20% wall per 720p render).
             ctx.thread_type = "FRAME"
             options: dict[str, object] = {"crf": str(int(crf)), "preset": preset, "threads": "0"}
+            if bitrate:
+                options = {**_bitrate_options(bitrate), "preset": preset, "threads": "0"}
             if x264_params:
                 options["x264-params"] = x264_params
             stream.options = options
@@ -310,8 +351,7 @@ class VideoWriter:
                 "preset": _NVENC_PRESETS.get(preset, "p4"),
                 "tune": "hq",
                 "rc": "vbr",
-                "cq": str(int(crf)),
-                "b": "0",
+                **(_bitrate_options(bitrate) if bitrate else {"cq": str(int(crf)), "b": "0"}),
             }
         return stream
 
@@ -407,11 +447,51 @@ class VideoWriter:
             self.abort()
 
 
-def _channels(path: PathLike) -> int:
+def _bitrate_options(bitrate: int) -> dict[str, object]:
+    """Average ``bitrate`` with peaks of at most 1.5x over a 2-second buffer: the file ends
+    up near the target, while a sudden movement still gets the bits it needs."""
+    b = int(bitrate)
+    return {"b": str(b), "maxrate": str(b * 3 // 2), "bufsize": str(b * 2)}
+
+
+def matched_bitrate(
+    source_bitrate: int, source_size: tuple[int, int], out_size: tuple[int, int]
+) -> int | None:
+    """The video bitrate that keeps a source's quality: its own, scaled by the output's share
+    of its pixels when the output is smaller (a size cap). None when the source's is unknown
+    (a still photo), so the caller keeps its quality setting."""
+    if source_bitrate <= 0:
+        return None
+    share = min(1.0, (out_size[0] * out_size[1]) / max(1, source_size[0] * source_size[1]))
+    return max(1, int(source_bitrate * share))
+
+
+def speech_audio_format(path: PathLike) -> tuple[int, str]:
+    """The output's AAC sample rate and channel layout for the speech file ``path``: its own.
+
+    The speech is not resampled or remixed when AAC can carry it as it is. A rate AAC does
+    not define becomes the next higher one it does (no detail is lost; 96 kHz at most); a
+    layout without a name gets the usual one for its channel count; more than 8 channels
+    (beyond AAC's 7.1) are mixed down to stereo.
+    """
     container = open_container(path)
     try:
-        if not container.streams.audio:
+        if not container.streams.audio or container.streams.audio[0].codec_context is None:
             raise NoAudioStreamError(path, NO_AUDIO_STREAM)
-        return container.streams.audio[0].codec_context.channels or 1
+        ctx = container.streams.audio[0].codec_context
+        rate, channels, name = ctx.sample_rate or 0, ctx.channels or 1, ctx.layout.name
     finally:
         container.close()
+    out_rate = next((r for r in AAC_RATES if r >= rate), AAC_RATES[-1])
+    if channels > 8:
+        return out_rate, "stereo"
+    return out_rate, name if name in AAC_NAMED_LAYOUTS else AAC_LAYOUTS[channels]
+
+
+def aac_bitrate(rate: int, layout: av.AudioLayout) -> int:
+    """:data:`AUDIO_BITRATE` for mono and stereo, 64 kbit/s a channel beyond; at low sample
+    rates at most 3 bits a sample and channel (the encoder's ceiling is 6: asking more only
+    makes it clamp and warn)."""
+    channels = layout.nb_channels
+    wanted = AUDIO_BITRATE if channels <= 2 else 64_000 * channels
+    return int(min(wanted, 3 * rate * channels))

@@ -15,11 +15,14 @@ from .batches import (
     UNRETRYABLE_CODES,
     Batch,
     BatchStatus,
+    DurationMode,
+    NoFacePolicy,
     Quality,
     RenderTask,
     TaskStatus,
     derive_batch_status,
     done_percent,
+    untouched_text,
 )
 
 __all__ = [
@@ -29,7 +32,9 @@ __all__ = [
     "UNRETRYABLE_CODES",
     "Batch",
     "BatchStatus",
+    "DurationMode",
     "MediaAsset",
+    "NoFacePolicy",
     "Quality",
     "QualityState",
     "RenderTask",
@@ -40,4 +45,5 @@ __all__ = [
     "needs_review_q",
     "output_path_for",
     "team_disk_usage",
+    "untouched_text",
 ]

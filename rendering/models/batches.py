@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from studio.models import AudioTrack, HasError, Presenter, Project, Team, TeamScopedModel
@@ -38,6 +38,22 @@ class Quality(models.TextChoices):
 
 #: x264 constant rate factor of each quality: lower is better and bigger.
 QUALITY_CRF = {Quality.DRAFT: 28, Quality.STANDARD: 22, Quality.HIGH: 18}
+
+
+class DurationMode(models.TextChoices):
+    """What a render does when the speech outlasts the presenter clip (:mod:`lipsync.timeline`)."""
+
+    BOUNCE = "bounce", _("Play back and forth")
+    LOOP = "loop", _("Loop from the start")
+    CUT = "cut", _("End with the video (the speech is cut)")
+    HOLD = "hold", _("Hold the last frame")
+
+
+class NoFacePolicy(models.TextChoices):
+    """What a render does with frames where no usable face is found."""
+
+    PASS = "pass", _("Leave them untouched")
+    FAIL = "fail", _("Fail the render")
 
 
 class BatchStatus(models.TextChoices):
@@ -80,6 +96,21 @@ class Batch(TeamScopedModel, TimeStamped):
     #: Draw the subtitles of audio tracks that have them into the picture (results carry them
     #: as a subtitle track either way).
     burn_subtitles = models.BooleanField(_("burn subtitles into the picture"), default=False)
+    duration_mode = models.CharField(
+        _("when the speech is longer than the video"),
+        max_length=8,
+        choices=DurationMode.choices,
+        default=DurationMode.BOUNCE,
+    )
+    no_face = models.CharField(
+        _("frames without a face"),
+        max_length=8,
+        choices=NoFacePolicy.choices,
+        default=NoFacePolicy.PASS,
+    )
+    #: Aim each video's bitrate at its presenter's (the frame rate is the presenter's anyway,
+    #: unless variable); otherwise ``quality`` sets a constant quality level.
+    match_source = models.BooleanField(_("match the source's quality"), default=False)
     #: When ``batch_completed`` was sent for the batch's current run (cleared when a task of it
     #: runs again), so the event goes out once however many workers finish at the same time.
     completion_announced_at = models.DateTimeField(null=True, blank=True)
@@ -233,6 +264,10 @@ class RenderTask(TeamScopedModel, TimeStamped, HasError):
     output = models.ForeignKey(
         "rendering.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    #: Frames written as they were, for want of a usable face, and their [start, end] seconds
+    #: in the output (also known when the batch's no-face policy failed the render).
+    untouched_frames = models.PositiveIntegerField(default=0)
+    untouched_ranges = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["batch_id", "position", "id"]
@@ -255,7 +290,27 @@ class RenderTask(TeamScopedModel, TimeStamped, HasError):
         return self.error is None or self.error.code not in UNRETRYABLE_CODES
 
     @property
+    def untouched_text(self) -> str:
+        """ "12 frames without a face left untouched: 0.00–0.48 s", in the reader's language;
+        empty when every frame had one."""
+        if not self.untouched_frames:
+            return ""
+        return untouched_text(self.untouched_frames, self.untouched_ranges)
+
+    @property
     def duration_s(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+def untouched_text(frames: int, ranges: Iterable[Sequence[float]]) -> str:
+    """The sentence for frames left untouched (``ranges``: [start, end] seconds)."""
+    from lipsync.timeline import format_ranges
+
+    shown = format_ranges(tuple((float(a), float(b)) for a, b in ranges))
+    return ngettext(
+        "%(n)d frame without a face was left untouched: %(ranges)s",
+        "%(n)d frames without a face were left untouched: %(ranges)s",
+        frames,
+    ) % {"n": frames, "ranges": shown}

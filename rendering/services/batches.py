@@ -26,7 +26,16 @@ from studio.services import quotas
 from studio.services.storage import NotEnoughSpace, check_free_disk
 
 from .. import lifecycle, naming
-from ..models import ACTIVE_STATUSES, Batch, MediaAsset, Quality, RenderTask, TaskStatus
+from ..models import (
+    ACTIVE_STATUSES,
+    Batch,
+    DurationMode,
+    MediaAsset,
+    NoFacePolicy,
+    Quality,
+    RenderTask,
+    TaskStatus,
+)
 from .engines import model_dir
 from .estimates import render_timeout_s
 
@@ -56,6 +65,12 @@ class BatchSpec:
     output_template: str = ""
     #: Draw audio tracks' subtitles into the picture (they are a subtitle track anyway).
     burn_subtitles: bool = False
+    #: When the speech outlasts a presenter clip (:class:`~rendering.models.DurationMode`).
+    duration_mode: str = DurationMode.BOUNCE
+    #: Frames without a face: left untouched or fail the render.
+    no_face: str = NoFacePolicy.PASS
+    #: Aim the bitrate at each presenter's own.
+    match_source: bool = False
 
     def task_pairs(self) -> list[tuple[AudioTrack, Presenter]]:
         if self.pairs is not None:
@@ -100,6 +115,12 @@ def validate_spec(spec: BatchSpec) -> None:
         )
     if spec.quality not in Quality.values:
         raise BatchRefused(_("Unknown quality “%(name)s”.") % {"name": spec.quality})
+    if spec.duration_mode not in DurationMode.values:
+        raise BatchRefused(_("Unknown duration mode “%(name)s”.") % {"name": spec.duration_mode})
+    if spec.no_face not in NoFacePolicy.values:
+        raise BatchRefused(
+            _("Unknown choice for frames without a face “%(name)s”.") % {"name": spec.no_face}
+        )
     for audio in spec.audios:
         if not audio.usable_in(spec.project):
             raise BatchRefused(
@@ -161,6 +182,9 @@ def create_batch(actor: Actor, spec: BatchSpec) -> Batch:
             preview_seconds=preview_s,
             output_template=naming.check_template(spec.output_template),
             burn_subtitles=spec.burn_subtitles,
+            duration_mode=spec.duration_mode,
+            no_face=spec.no_face,
+            match_source=spec.match_source,
         )
         tasks = [
             RenderTask(

@@ -22,7 +22,7 @@ from studio.services import notifications
 from studio.views.common import actor, can, get_scoped, team_view, wants_json
 
 from ..client_strings import BATCH as BATCH_STRINGS
-from ..models import Batch, Quality, RenderTask
+from ..models import Batch, DurationMode, NoFacePolicy, Quality, RenderTask
 from ..payloads import snapshot
 from ..services import batches as service
 from ..services import estimates
@@ -107,6 +107,8 @@ def _form_context(request, project) -> dict[str, Any]:
         "engines": _engine_choices(),
         "default_engine": DEFAULT_ENGINE,
         "qualities": Quality.choices,
+        "duration_modes": DurationMode.choices,
+        "no_face_policies": NoFacePolicy.choices,
         "size_caps": SIZE_CAPS,
         "selected_audios": set(),
         "selected_presenters": set(),
@@ -170,14 +172,17 @@ def presenter_ids(params) -> tuple[list[int], bool]:
 
 
 def _form_values(params) -> dict[str, Any]:
-    """The options of the form (engine, quality, size, name, burnt-in subtitles) as given,
-    else the defaults."""
+    """The options of the form (engine, quality, size, name, burnt-in subtitles, duration
+    mode, no-face policy, match source) as given, else the defaults."""
     return {
         "engine": params.get("engine") or DEFAULT_ENGINE,
         "quality": params.get("quality") or Quality.STANDARD,
         "max_height": params.get("max_height", ""),
         "name": params.get("name", ""),
         "burn_subtitles": params.get("burn_subtitles") == "1",
+        "duration_mode": params.get("duration_mode") or DurationMode.BOUNCE,
+        "no_face": params.get("no_face") or NoFacePolicy.PASS,
+        "match_source": params.get("match_source") == "1",
     }
 
 
@@ -226,6 +231,9 @@ def _spec_from_post(request, project, audios, presenters, preview: bool = False)
         name=request.POST.get("name", ""),
         preview=preview,
         burn_subtitles=request.POST.get("burn_subtitles") == "1",
+        duration_mode=request.POST.get("duration_mode") or DurationMode.BOUNCE,
+        no_face=request.POST.get("no_face") or NoFacePolicy.PASS,
+        match_source=request.POST.get("match_source") == "1",
     )
     if (
         bad_audio

@@ -83,6 +83,11 @@
     const error = row.querySelector("[data-error]");
     error.textContent = task.error || "";
     error.hidden = !task.error || task.status === "succeeded";
+    const untouched = row.querySelector("[data-untouched]");
+    if (untouched) {
+      untouched.textContent = task.untouched || "";
+      untouched.hidden = !task.untouched;
+    }
     row.querySelectorAll("[data-show-when]").forEach((f) => {
       f.hidden = !f.dataset.showWhen.split(" ").includes(task.status);
     });

@@ -389,3 +389,57 @@ def test_results_their_quality_download_and_the_zip_with_template_names(
     assert z.status_code == 200 and z["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(b"".join(z.streaming_content))).namelist()
     assert names == ["安娜 Anna/问候 Hello.mp4", "Bo/问候 Hello.mp4", "quality.csv"]
+
+
+def test_batch_output_options_are_chosen_stored_and_read_back(member_api, library):
+    from rendering.models import Batch, RenderTask
+
+    r = member_api.post(
+        "/api/v1/batches/",
+        {
+            "project": library.project.pk,
+            "audio": [library.hello.pk],
+            "presenters": [library.anna.pk],
+            "duration_mode": "hold",
+            "no_face": "fail",
+            "match_source": True,
+        },
+    )
+    assert r.status_code == 201, r.json()
+    batch = r.json()
+    assert (batch["duration_mode"], batch["no_face"], batch["match_source"]) == (
+        "hold",
+        "fail",
+        True,
+    )
+    row = Batch.objects.get(pk=batch["id"])
+    assert (row.duration_mode, row.no_face, row.match_source) == ("hold", "fail", True)
+    task = batch["tasks"][0]
+    assert (task["untouched_frames"], task["untouched_ranges"]) == (0, [])
+    RenderTask.objects.filter(pk=task["id"]).update(
+        untouched_frames=12, untouched_ranges=[[0.0, 0.24], [1.0, 1.24]]
+    )
+    again = member_api.get(f"/api/v1/batches/{batch['id']}/").json()["tasks"][0]
+    assert (again["untouched_frames"], again["untouched_ranges"]) == (
+        12,
+        [[0.0, 0.24], [1.0, 1.24]],
+    )
+    default = member_api.post(
+        "/api/v1/batches/",
+        {"project": library.project.pk, "audio": [library.hello.pk], "presenters": [library.bo.pk]},
+    ).json()
+    assert (default["duration_mode"], default["no_face"], default["match_source"]) == (
+        "bounce",
+        "pass",
+        False,
+    )
+    bad = member_api.post(
+        "/api/v1/batches/",
+        {
+            "project": library.project.pk,
+            "audio": [library.hello.pk],
+            "presenters": [library.bo.pk],
+            "duration_mode": "pingpong",
+        },
+    )
+    assert bad.status_code == 400 and "duration_mode" in str(bad.json())

@@ -306,3 +306,40 @@ def test_render_end_to_end(tmp_path):
     m = min(source.size, heard.size)
     assert m / 16000 > speech_s - 1 / fps
     assert np.corrcoef(envelope(source[:m]), envelope(heard[:m]))[0, 1] > 0.95
+
+
+def test_duration_mode_no_face_and_match_source_options(tmp_path, copy_engine, face_clip):
+    speech = mediagen.make_audio(tmp_path / "hello.wav", seconds=1.0)
+    args = ["render", "--audio", str(speech), "--video", str(face_clip.path)]
+    args += ["--out", str(tmp_path), "--engine", "test-copy"]
+    assert cli.main([*args, "--duration-mode", "hold", "--no-face", "fail", "--match-source"]) == 0
+    assert cli.main(args) == 0
+    chosen, default = [c[2] for c in copy_engine.calls if c[0] == "render"][-2:]
+    assert (chosen.timeline, chosen.no_face, chosen.match_source) == ("hold", "fail", True)
+    assert (default.timeline, default.no_face, default.match_source) == ("bounce", "pass", False)
+    with pytest.raises(SystemExit):
+        cli.main([*args, "--duration-mode", "pingpong"])
+
+
+def test_untouched_frames_are_reported_or_fail_the_render(tmp_path, capsys, speech_wav):
+    """The warp engine on a clip whose face leaves after 0.6 s: the line names the untouched
+    times; with --no-face fail the render fails, naming the file and the times."""
+    clip = tmp_path / "gappy.mp4"
+    with av.open(str(clip), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        stream.options = {"preset": "ultrafast", "crf": "18"}
+        for i in range(30):
+            image = mediagen.presenter_frame(i, 320, 240, face=i < 15)
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        out.mux(stream.encode(None))
+    args = ["render", "--audio", str(speech_wav), "--video", str(clip), "--seconds", "1.2"]
+    args += ["--cache-dir", str(tmp_path / "cache"), "--engine", "warp"]
+    assert cli.main([*args, "--out", str(tmp_path / "pass"), "--duration-mode", "cut"]) == 0
+    line = capsys.readouterr().out
+    assert "30 frames" in line and "frames without a face left untouched (0." in line
+    assert "–1.20 s)" in line
+    assert cli.main([*args, "--out", str(tmp_path / "fail"), "--no-face", "fail"]) == 1
+    out = capsys.readouterr().out
+    assert "FAILED gappy.mp4: no usable face in " in out and "–1.20 s)" in out
+    assert not list((tmp_path / "fail").glob("*.mp4"))

@@ -40,6 +40,9 @@ class _Pass(FramePass):
     def stats(self) -> dict:
         return {"written": self.written, "samples": len(self.job.wav)}
 
+    def face_frames(self) -> np.ndarray:
+        return np.arange(self.job.track.n_frames) % 2 == 0
+
 
 class _PassEngine(StreamingEngine):
     def __init__(self, fail_at: int | None = None) -> None:
@@ -128,3 +131,93 @@ def test_empty_audio_and_a_foreign_track_are_refused(tmp_path, clip, speech_wav)
     with pytest.raises(InputError, match="other.mp4"):
         _PassEngine().render(speech_wav, other.path, track, tmp_path / "b.mp4")
     assert list(tmp_path.iterdir()) == [tmp_path / "other.mp4"]
+
+
+def _timeline(path) -> tuple[list[tuple[float, int]], float]:
+    """(time, source frame marker) of each output frame, and the audio stream's duration as
+    the file declares it (decoding gives whole AAC frames of 1024 samples)."""
+    import av
+
+    with av.open(str(path)) as c:
+        frames = [
+            (float(f.time), mediagen.read_marker(f.to_ndarray(format="rgb24")))
+            for f in c.decode(video=0)
+        ]
+    with av.open(str(path)) as c:
+        stream = c.streams.audio[0]
+        audio_s = float(stream.duration * stream.time_base)
+    return frames, audio_s
+
+
+@pytest.mark.parametrize(
+    "mode, expected",
+    [
+        ("bounce", [*range(20), *range(18, 0, -1), 0, 1]),
+        ("loop", [*range(20), *range(20)]),
+        ("hold", [*range(20), *[19] * 20]),
+        ("cut", list(range(20))),
+    ],
+)
+def test_duration_modes_when_the_speech_outlasts_the_clip(
+    tmp_path, clip, speech_wav, mode, expected
+):
+    """A 0.8 s clip (20 frames at 25 fps) with 1.6 s of speech: which source frame is shown at
+    which output time, and how long picture and sound last."""
+    video, track = clip
+    assert track.n_frames == 20
+    r = _PassEngine().render(
+        speech_wav,
+        video.path,
+        track,
+        tmp_path / f"{mode}.mp4",
+        options=RenderOptions(duration_s=1.6, timeline=mode),
+    )
+    frames, audio_s = _timeline(r.path)
+    assert [marker for _, marker in frames] == expected
+    assert [t for t, _ in frames] == pytest.approx([i / 25 for i in range(len(expected))], abs=1e-3)
+    seconds = 0.8 if mode == "cut" else 1.6
+    assert (r.frames, r.duration_s) == (len(expected), pytest.approx(seconds))
+    assert audio_s == pytest.approx(seconds, abs=0.03)  # "cut" cuts the speech too
+    assert probe(r.path).duration_s == pytest.approx(seconds, abs=0.05)
+
+
+def test_frames_without_a_face_pass_through_and_are_reported_as_ranges(tmp_path, clip, speech_wav):
+    video, track = clip
+    r = _PassEngine().render(
+        speech_wav,
+        video.path,
+        track,
+        tmp_path / "hold.mp4",
+        options=RenderOptions(duration_s=1.2, timeline="hold"),
+    )
+    # Odd source frames have no face; held frame 19 is odd, so 0.76 s to the end is one range.
+    assert r.untouched_ranges[:2] == ((0.04, 0.08), (0.12, 0.16))
+    assert r.untouched_ranges[-1] == (0.76, 1.2)
+    assert len(r.untouched_ranges) == 10
+    assert r.frames_without_face == 9 + 11 == r.stats["no_face_written"]
+
+
+def test_the_fail_policy_fails_before_rendering_and_names_file_and_times(
+    tmp_path, clip, speech_wav
+):
+    from lipsync.errors import FramesWithoutFaceError
+
+    video, track = clip
+    with pytest.raises(FramesWithoutFaceError) as caught:
+        _PassEngine().render(
+            speech_wav,
+            video.path,
+            track,
+            tmp_path / "out" / "fail.mp4",
+            options=RenderOptions(duration_s=1.2, timeline="hold", no_face="fail"),
+        )
+    exc = caught.value
+    assert exc.frames == 20 and exc.ranges[-1] == (0.76, 1.2)
+    message = str(exc)
+    assert message.startswith("markers.mp4: no usable face in 20 frames (0.04–0.08 s, ")
+    assert message.count("–") == 5 and "…" in message and "pass through untouched" in message
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+    with pytest.raises(ValueError, match="no_face"):
+        _PassEngine().render(
+            speech_wav, video.path, track, tmp_path / "x.mp4", options=RenderOptions(no_face="skip")
+        )

@@ -1,11 +1,17 @@
-"""Timeline: output length from the audio, ping-pong / loop / cut schedules."""
+"""Timeline: output length from the audio, bounce / loop / cut / hold schedules."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lipsync.timeline import frame_schedule, n_output_frames
+from lipsync.timeline import (
+    DURATION_MODES,
+    duration_mode,
+    frame_schedule,
+    n_output_frames,
+    planned_frames,
+)
 
 
 def test_n_output_frames():
@@ -41,7 +47,7 @@ def test_loop_mode():
 
 
 def test_still_source_is_all_zeros():
-    for mode in ("pingpong", "loop"):
+    for mode in (*DURATION_MODES, "pingpong"):
         s = frame_schedule(1, 7, mode)
         assert s.tolist() == [0] * 7 and s.dtype == np.int64
 
@@ -49,5 +55,25 @@ def test_still_source_is_all_zeros():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="no frames"):
         frame_schedule(0, 5)
-    with pytest.raises(ValueError, match="unknown timeline mode"):
-        frame_schedule(5, 5, "bounce")
+    with pytest.raises(ValueError, match="unknown duration mode"):
+        frame_schedule(5, 5, "reverse")
+
+
+def test_hold_plays_once_then_keeps_the_last_frame():
+    assert frame_schedule(4, 9, "hold").tolist() == [0, 1, 2, 3, 3, 3, 3, 3, 3]
+    assert planned_frames(4, 9, "hold") == 9
+
+
+def test_cut_ends_the_output_with_the_clip():
+    assert planned_frames(4, 9, "cut") == 4
+    assert frame_schedule(4, planned_frames(4, 9, "cut"), "cut").tolist() == [0, 1, 2, 3]
+    assert planned_frames(40, 9, "cut") == 9  # shorter speech: cut at the speech, as always
+    assert planned_frames(1, 9, "cut", still=True) == 9  # a photo has no end to cut at
+
+
+def test_modes_agree_while_the_clip_lasts_and_names():
+    for mode in DURATION_MODES:
+        assert frame_schedule(10, 10, mode).tolist() == list(range(10))
+        assert planned_frames(10, 25, mode) == (10 if mode == "cut" else 25)
+    assert duration_mode("pingpong") == "bounce"
+    assert frame_schedule(4, 15, "pingpong").tolist() == frame_schedule(4, 15, "bounce").tolist()

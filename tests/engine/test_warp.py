@@ -284,7 +284,8 @@ def test_frames_without_a_face_pass_through(tmp_path, speech_wav):
     r = engine.render(
         speech_wav, clip.path, track, tmp_path / "out.mp4", options=RenderOptions(duration_s=1.0)
     )
-    assert r.frames_without_face == r.frames == 25
+    assert r.frames_without_face == r.frames == 25 == r.stats["no_face_written"]
+    assert r.untouched_ranges == ((0.0, 1.0),)
     out, src = _decode(r.path), _decode(clip.path)
     assert max(np.abs(a.astype(int) - b).mean() for a, b in zip(out, src)) < 3
 

@@ -435,6 +435,8 @@ def test_frames_without_face_pass_through(engine, rendered, clip, tmp_path):
         speech, video.path, gappy, tmp_path / "gappy.mp4", options=RenderOptions(duration_s=0.4)
     )
     assert (result.frames, result.frames_without_face) == (10, 5)
+    assert result.untouched_ranges == ((0.0, 0.2),)  # the pass agrees with what it reports
+    assert result.stats["no_face_written"] == 5
     with open_video(result.path) as out, open_video(video.path) as src:
         got = [f.image.astype(int) for f in out.frames()]
         want = [f.image.astype(int) for _, f in zip(range(10), src.frames())]

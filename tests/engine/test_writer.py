@@ -74,7 +74,9 @@ def test_audio_is_padded_and_limited(tmp_path, speech_wav):
     # A longer video than the speech: the rest is silence, and the duration is the video's.
     out = write_clip(tmp_path / "pad.mp4", 125, audio=speech_wav, audio_duration_s=1.0)
     decoded = mediagen.decode_audio(out, 16000)
-    assert decoded.size / 16000 == pytest.approx(5.0, abs=0.03)
+    # The speech is 16 kHz, and so is the output: decoding adds up to one AAC frame (64 ms).
+    assert decoded.size / 16000 == pytest.approx(5.0, abs=0.065)
+    assert probe(out).duration_s == pytest.approx(5.0, abs=0.03)
     assert np.abs(decoded[int(1.1 * 16000) :]).max() < 0.01
     assert np.sqrt(np.mean(decoded[:16000] ** 2)) > 0.01
 
