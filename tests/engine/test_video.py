@@ -145,7 +145,7 @@ def test_truncated_file(tmp_path, container):
             pass
     message = str(err.value)
     assert message.startswith(f"clip.{container}: file is truncated at ")
-    seconds = float(message.rsplit(" ", 2)[-2])
+    seconds = float(err.value.reason.rsplit(" ", 2)[-2])
     assert 1.0 < seconds < 3.0
 
 
