@@ -404,7 +404,7 @@ def _failed_input(obj: Presenter | AudioTrack, fallback: str) -> InputError:
         return InputError(name, fallback, {}, OPEN_IT)
     params = {k: str(v) if isinstance(v, Notice) else v for k, v in reason.params.items()}
     todo = advice_of(obj.error)
-    return InputError(name, reason.template, params, todo.template if todo else None)
+    return InputError(name, reason.template, params, todo.template if todo else OPEN_IT)
 
 
 def _inputs(task: RenderTask) -> tuple[str, str]:
