@@ -149,11 +149,12 @@ class ErrorLog:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
 
-    def internal(self, name: str, exc: BaseException) -> str:
+    def internal(self, name: str, exc: BaseException, stage: str = "render") -> str:
         """Log ``exc``; return ``<name>: internal error in the <stage> step, reference <id>``
-        with where the details are."""
+        with where the details are (``stage``: when the engine did not tag the error with
+        its own)."""
         ref = uuid.uuid4().hex[:10]
-        stage = stage_of(exc) or "render"
+        stage = stage_of(exc) or stage
         entry = (
             f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')} "
             f"reference {ref}: internal error in the {stage} step ({name})\n"
@@ -193,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("FAILED interrupted (Ctrl-C) — run the command again")
         return 130
     except Exception as exc:  # reported with a reference; the traceback is in the log
-        print(f"FAILED {_error_log(args).internal(args.command, exc)}")
+        print(f"FAILED {_error_log(args).internal(args.command, exc, args.command)}")
         return 1
 
 

@@ -17,9 +17,12 @@ from django.utils import translation
 from lipsync.engines.warp import _WarpPass
 from rendering.models import TaskStatus
 
-from .test_worker import fresh_worker_state, run_worker, submit  # noqa: F401  (fixture)
+from .test_worker import fresh_worker_state, run_worker, submit  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_worker_state"),
+]
 
 SECRET = "boom in /srv/secret/path (simulated)"
 
@@ -38,7 +41,7 @@ def failing_mouth(monkeypatch):
 
 
 def test_a_failing_stage_shows_a_translated_reference_and_is_not_retried_into_it(
-    use_redis, library, member, member_client, fresh_worker_state, failing_mouth, caplog
+    use_redis, library, member, member_client, failing_mouth, caplog
 ):
     caplog.set_level(logging.ERROR, logger="rendering.jobs")
     batch = submit(member, library, [library.bo])
@@ -80,7 +83,7 @@ def test_a_failing_stage_shows_a_translated_reference_and_is_not_retried_into_it
 
 
 def test_a_different_failure_on_the_next_attempt_is_retried(
-    use_redis, library, member, fresh_worker_state, monkeypatch
+    use_redis, library, member, monkeypatch
 ):
     """Only the same failure twice stops the retries: here the stage differs each time."""
     from lipsync.media.writer import VideoWriter
@@ -111,7 +114,7 @@ def test_a_different_failure_on_the_next_attempt_is_retried(
 
 
 def test_a_task_waiting_for_its_retry_says_so_with_the_time_left(
-    use_redis, library, member, member_client, fresh_worker_state, failing_mouth, settings
+    use_redis, library, member, member_client, failing_mouth, settings
 ):
     settings.RENDER_RETRY_INTERVALS_S = [30]
     batch = submit(member, library, [library.bo])

@@ -139,10 +139,14 @@ def test_not_media(tmp_path, name, maker):
 
 
 def test_missing_and_empty_files(tmp_path):
-    with pytest.raises(UnsupportedMediaError, match=r"^gone\.mp4: file does not exist — check the name"):
+    with pytest.raises(
+        UnsupportedMediaError, match=r"^gone\.mp4: file does not exist — check the name"
+    ):
         probe(tmp_path / "gone.mp4")
     (tmp_path / "empty.wav").write_bytes(b"")
-    with pytest.raises(UnsupportedMediaError, match=r"^empty\.wav: file is empty — upload the file again"):
+    with pytest.raises(
+        UnsupportedMediaError, match=r"^empty\.wav: file is empty — upload the file again"
+    ):
         probe(tmp_path / "empty.wav")
 
 
