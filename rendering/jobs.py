@@ -342,8 +342,8 @@ def failure_fingerprint(exc: BaseException, task: RenderTask) -> str:
     parts = (
         f"{type(exc).__module__}.{type(exc).__qualname__}",
         stage_of(exc) or "",
-        task.presenter.file.name if task.presenter and task.presenter.file else "",
-        task.audio.file.name if task.audio and task.audio.file else "",
+        (task.presenter.file.name or "") if task.presenter and task.presenter.file else "",
+        (task.audio.file.name or "") if task.audio and task.audio.file else "",
         batch.engine,
         str(batch.max_height),
         str(batch.crf),

@@ -133,3 +133,9 @@ def test_a_task_waiting_for_its_retry_says_so_with_the_time_left(
     assert data["eta_s"] is None, "no ETA left over from the failed attempt"
     page = member_client.get(reverse("batch_detail", args=[batch.pk])).content.decode()
     assert "(attempt 2 of 3)" in page
+    from api.serializers import TaskSerializer
+
+    with translation.override("en"):
+        api = TaskSerializer(task).data
+    assert api["status"] == "queued" and api["status_label"].startswith("Retrying in ")
+    assert 25 < api["retry_in_s"] <= 30 and api["max_attempts"] == 3
