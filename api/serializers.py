@@ -360,10 +360,13 @@ class TaskSerializer(serializers.Serializer):
     audio = NamedRefSerializer()
     status = serializers.CharField()
     status_label = serializers.CharField()
+    #: Seconds until a failed attempt is tried again (null unless a retry waits).
+    retry_in_s = serializers.FloatField(allow_null=True)
     stage = serializers.CharField()
     percent = serializers.FloatField()
     eta_s = serializers.FloatField(allow_null=True)
     attempts = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
     retryable = serializers.BooleanField()
     error = ErrorInfoSerializer(allow_null=True)
     untouched_frames = serializers.IntegerField(
@@ -385,11 +388,13 @@ class TaskSerializer(serializers.Serializer):
             "presenter": {"id": task.presenter_id, "name": task.presenter_name},
             "audio": {"id": task.audio_id, "name": task.audio_name},
             "status": task.status,
-            "status_label": str(task.get_status_display()),
+            "status_label": task.status_label,
+            "retry_in_s": None if task.retry_in_s is None else round(task.retry_in_s, 1),
             "stage": task.stage,
             "percent": round(float(task.percent or 0.0), 1),
             "eta_s": round(task.eta_s, 1) if task.eta_s is not None else None,
             "attempts": task.attempts,
+            "max_attempts": task.max_attempts,
             "retryable": task.retryable,
             "error": notice_json(task.error),
             "untouched_frames": task.untouched_frames,

@@ -1,18 +1,24 @@
 """``python -m lipsync``: render, prepare, probe and bench from a terminal.
 
-``render`` makes one MP4 per presenter. A presenter that fails (any :class:`LipsyncError`)
-does not stop the others; the command then lists every failure as ``FAILED <reason>`` and
-exits with status 1.
+``render`` makes one MP4 per presenter. A presenter that fails does not stop the others; the
+command then lists every failure, one line each, as ``FAILED <file>: <reason> — <what to do>``
+and exits with status 1 (130 when interrupted with Ctrl-C: the files not rendered are listed
+too). No traceback is ever printed: an unexpected error reads ``internal error in the <stage>
+step, reference <id>`` and its traceback goes to ``lipsync-errors.log`` (in the output folder
+for ``render``, else in the cache folder) under that reference.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import inspect
 import json
 import os
 import runpy
 import sys
+import traceback
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import LipsyncError
+from .errors import LipsyncError, stage_of
 from .progress import Progress, ProgressCallback
 from .track import Pick
 
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
     from .track import FaceTrack
 
 CACHE_ENV = "LIPSYNC_CACHE_DIR"
+#: Where unexpected errors' tracebacks go, under their reference (see :class:`ErrorLog`).
+ERROR_LOG = "lipsync-errors.log"
 BENCH_SCRIPT = Path(__file__).resolve().parent.parent / "bench" / "bench.py"
 
 
@@ -152,15 +160,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class ErrorLog:
+    """The CLI's log of unexpected errors: each traceback under a short reference, which the
+    one-line failure a person reads names instead of the library's text."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def internal(self, name: str, exc: BaseException, stage: str = "render") -> str:
+        """Log ``exc``; return ``<name>: internal error in the <stage> step, reference <id>``
+        with where the details are (``stage``: when the engine did not tag the error with
+        its own)."""
+        ref = uuid.uuid4().hex[:10]
+        stage = stage_of(exc) or stage
+        entry = (
+            f"{datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')} "
+            f"reference {ref}: internal error in the {stage} step ({name})\n"
+            + "".join(traceback.format_exception(exc))
+            + "\n"
+        )
+        where = f"details in {self.path}"
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as log:
+                log.write(entry)
+        except OSError as err:  # the log itself cannot be written: the reference still names it
+            where = f"the log {self.path} could not be written: {err.strerror or err}"
+        return (
+            f"{name}: internal error in the {stage} step, reference {ref} ({where}) — "
+            "run it again; if it fails again, report the reference"
+        )
+
+
+def _error_log(args: argparse.Namespace) -> ErrorLog:
+    folder = getattr(args, "out", None) or getattr(args, "cache_dir", None) or default_cache_dir()
+    return ErrorLog(Path(folder) / ERROR_LOG)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return {
+    command = {
         "render": _render,
         "prepare": _prepare,
         "probe": _probe,
         "bench": _bench,
         "models": _models,
-    }[args.command](args)
+    }[args.command]
+    try:
+        return command(args)
+    except KeyboardInterrupt:
+        print("FAILED interrupted (Ctrl-C) — run the command again")
+        return 130
+    except Exception as exc:  # reported with a reference; the traceback is in the log
+        print(f"FAILED {_error_log(args).internal(args.command, exc, args.command)}")
+        return 1
 
 
 def _models(args: argparse.Namespace) -> int:
@@ -218,10 +271,16 @@ def _render(args: argparse.Namespace) -> int:
     )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
+    errors = ErrorLog(out_dir / ERROR_LOG)
     failures: list[str] = []
+    interrupted = False
     for video in args.video:
+        name = Path(video).name
+        if interrupted:
+            failures.append(f"{name}: not rendered (interrupted) — run the command again")
+            continue
         out = out_dir / output_name(video, args.audio)
-        with _Bar(Path(video).name) as bar:
+        with _Bar(name) as bar:
             try:
                 track = engine.prepare(
                     video, pick=args.face, progress=bar.stage("prepare", 0.0, 0.3)
@@ -238,6 +297,15 @@ def _render(args: argparse.Namespace) -> int:
                 bar.fail()
                 failures.append(str(exc))
                 continue
+            except KeyboardInterrupt:
+                bar.fail()
+                interrupted = True
+                failures.append(f"{name}: interrupted (Ctrl-C) — run the command again")
+                continue
+            except Exception as exc:  # one line with a reference; the traceback is logged
+                bar.fail()
+                failures.append(errors.internal(name, exc))
+                continue
         print(
             f"{result.path}  {result.duration_s:.2f} s, {result.frames} frames, "
             f"{result.width}x{result.height} @ {result.fps:g} fps"
@@ -248,14 +316,21 @@ def _render(args: argparse.Namespace) -> int:
                 else ""
             )
         )
-        if args.face is None:
-            note = several_faces_note(video, track)
-            if note:
-                print(note)
-        if args.quality:
-            print(quality_line(result.path, video, _face_point(track, result.width)))
+        try:  # notes on a finished video: a failure here is reported, the video stays
+            if args.face is None:
+                note = several_faces_note(video, track)
+                if note:
+                    print(note)
+            if args.quality:
+                print(quality_line(result.path, video, _face_point(track, result.width)))
+        except KeyboardInterrupt:
+            interrupted = True
+        except Exception as exc:  # one line with a reference; the traceback is logged
+            failures.append(errors.internal(name, exc))
     for reason in failures:
         print(f"FAILED {reason}")
+    if interrupted:
+        return 130
     return 1 if failures else 0
 
 

@@ -11,6 +11,8 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
+from .errors import tag_stage
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -105,6 +107,7 @@ class BackgroundWriter:
             try:
                 self.writer.write(item)
             except BaseException as exc:  # handed to the producer, which re-raises it
+                tag_stage(exc, "encode")
                 self._error = exc
                 return
 

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, reason
+from .errors import InputError, reason, what_to_do
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,8 @@ _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 
 class SubtitleError(InputError):
     """A subtitle file that cannot be used; the reason names the line."""
+
+    advice = what_to_do("correct that line of the subtitle file and attach it again")
 
 
 @dataclass(frozen=True)

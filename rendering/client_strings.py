@@ -26,6 +26,7 @@ BATCH = {
         "done": _("done"),
     },
     "eta": _("about %(t)s left"),
+    "retrying": _("Retrying in %(s)s s (attempt %(n)s of %(max)s)"),
     "fps": _("%(n)s frames/s"),
     "counts": _("%(done)s of %(total)s done"),
     "failedCount": _("%(n)s failed"),

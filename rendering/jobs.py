@@ -16,6 +16,7 @@ it either: cancel is then read from the task's row, progress only reaches the da
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -38,13 +39,27 @@ from rq.job import Job
 from rq.timeouts import JobTimeoutException
 
 from lipsync.engines import RenderOptions, RenderResult
-from lipsync.errors import CancelledError, FramesWithoutFaceError, InputError, ModelNotFoundError
+from lipsync.errors import (
+    CancelledError,
+    FramesWithoutFaceError,
+    InputError,
+    ModelNotFoundError,
+    stage_of,
+)
 from lipsync.progress import Progress
 from lipsync.subtitles import Cue, parse_subtitles
 from studio import queues
 from studio.db import reconnecting
 from studio.models import AudioTrack, MediaStatus, Presenter
-from studio.notices import Notice, from_input_error, internal_error, notice, reason_of
+from studio.notices import (
+    Notice,
+    advice_of,
+    engine_stage,
+    from_input_error,
+    internal_error,
+    notice,
+    reason_of,
+)
 from studio.queues import QueueName
 from studio.services.storage import disk_full_notice, is_disk_full
 
@@ -274,11 +289,15 @@ def render_task(task_id: int) -> dict[str, Any]:
             log.error("task %s: the disk is full: %s", task.pk, exc)
             _ends(lifecycle.fail, task, job_id, disk_full_notice(), traceback.format_exc())
             raise
-        # Transient (out of memory, device busy, a bug): RQ retries while attempts remain.
-        # People see a reference to the log entry, never the exception's own text.
-        error = internal_error(RENDER_STAGE, exc, log)
+        # Maybe transient (out of memory, device busy), maybe a bug: RQ retries while attempts
+        # remain, unless this attempt failed exactly as the one before (a bug meets the same
+        # input the same way). People see a reference to the log entry, never the exception's
+        # own text.
+        error = internal_error(engine_stage(exc, RENDER_STAGE), exc, log)
+        fingerprint = failure_fingerprint(exc, task)
+        repeated = fingerprint == task.failure_fingerprint
         retries_left = job.retries_left if job is not None else 0
-        if retries_left and task.attempts < task.max_attempts:
+        if retries_left and task.attempts < task.max_attempts and not repeated:
             _ends(
                 lifecycle.retry_later,
                 task,
@@ -290,8 +309,16 @@ def render_task(task_id: int) -> dict[str, Any]:
                     why=error,
                 ),
                 traceback.format_exc(),
+                in_s=float(job.get_retry_interval()) if job is not None else 0.0,
+                fingerprint=fingerprint,
             )
         else:
+            if repeated:
+                log.warning(
+                    "task %s failed as its previous attempt did (%s); not retried again",
+                    task.pk,
+                    fingerprint,
+                )
             _no_retry(job)
             _ends(lifecycle.fail, task, job_id, error, traceback.format_exc())
         raise
@@ -320,12 +347,29 @@ def render_task(task_id: int) -> dict[str, Any]:
     }
 
 
-def _ends(step: Callable[..., Any], *args: Any) -> Any:
+def failure_fingerprint(exc: BaseException, task: RenderTask) -> str:
+    """What makes two failures "the same": the exception's type, the engine stage it came from
+    and the render's inputs (presenter and audio files, engine, output settings)."""
+    batch = task.batch
+    parts = (
+        f"{type(exc).__module__}.{type(exc).__qualname__}",
+        stage_of(exc) or "",
+        (task.presenter.file.name or "") if task.presenter and task.presenter.file else "",
+        (task.audio.file.name or "") if task.audio and task.audio.file else "",
+        batch.engine,
+        str(batch.max_height),
+        str(batch.crf),
+        str(batch.preview_seconds if batch.is_preview else ""),
+    )
+    return hashlib.sha1("\n".join(parts).encode()).hexdigest()
+
+
+def _ends(step: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """A database step at the end of a run (a transition, a last read), surviving one lost
     connection. If the database stays away the step is given up (False): the run is over, its
     worker moves on, and the reconciler takes the task for lost."""
     try:
-        return reconnecting(step, *args)
+        return reconnecting(step, *args, **kwargs)
     except DatabaseError as exc:
         log.error("database away at the end of a run (%s); left to the reconciler", exc)
         return False
@@ -354,6 +398,11 @@ def _remove(path: str) -> None:
         return
 
 
+#: What to do when an input of a task is gone, or failed its own check.
+AGAIN = gettext_noop("upload it again and start the render again")
+OPEN_IT = gettext_noop("open it in the library to see why, then upload a corrected copy")
+
+
 def _failed_input(obj: Presenter | AudioTrack, fallback: str) -> InputError:
     """An InputError for a presenter or audio whose own check failed.
 
@@ -364,18 +413,19 @@ def _failed_input(obj: Presenter | AudioTrack, fallback: str) -> InputError:
     name = obj.original_filename or obj.name
     reason = reason_of(obj.error)
     if reason is None:
-        return InputError(name, fallback)
+        return InputError(name, fallback, {}, OPEN_IT)
     params = {k: str(v) if isinstance(v, Notice) else v for k, v in reason.params.items()}
-    return InputError(name, reason.template, params)
+    todo = advice_of(obj.error)
+    return InputError(name, reason.template, params, todo.template if todo else OPEN_IT)
 
 
 def _inputs(task: RenderTask) -> tuple[str, str]:
     """Paths of the presenter and audio; a deleted or failed input is bad input."""
     presenter, audio = task.presenter, task.audio
     if presenter is None or not presenter.file:
-        raise InputError(task.presenter_name, gettext_noop("the presenter was deleted"))
+        raise InputError(task.presenter_name, gettext_noop("the presenter was deleted"), {}, AGAIN)
     if audio is None or not audio.file:
-        raise InputError(task.audio_name, gettext_noop("the audio track was deleted"))
+        raise InputError(task.audio_name, gettext_noop("the audio track was deleted"), {}, AGAIN)
     if presenter.status == MediaStatus.FAILED:
         raise _failed_input(presenter, gettext_noop("the presenter could not be prepared"))
     if audio.status == MediaStatus.FAILED:
@@ -385,7 +435,10 @@ def _inputs(task: RenderTask) -> tuple[str, str]:
         path = os.path.join(settings.MEDIA_ROOT, obj.file.name or "")
         if not os.path.exists(path):
             raise InputError(
-                obj.original_filename or obj.name, gettext_noop("the file is missing on the server")
+                obj.original_filename or obj.name,
+                gettext_noop("the file is missing on the server"),
+                {},
+                AGAIN,
             )
         paths.append(path)
     return paths[0], paths[1]
@@ -400,7 +453,10 @@ def _subtitles(task: RenderTask) -> tuple[Cue, ...]:
     path = os.path.join(settings.MEDIA_ROOT, audio.subtitles.name or "")
     if not os.path.exists(path):
         raise InputError(
-            audio.subtitles_filename or path, gettext_noop("the file is missing on the server")
+            audio.subtitles_filename or path,
+            gettext_noop("the file is missing on the server"),
+            {},
+            gettext_noop("attach the subtitle file again"),
         )
     return tuple(parse_subtitles(path))
 

@@ -28,6 +28,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -220,6 +221,7 @@ def claim(task_id: int, job_id: str, *, worker: str, device: str) -> RenderTask 
             started_at=now,
             heartbeat_at=now,
             finished_at=None,
+            retry_at=None,
             worker_name=worker,
             device=device,
             attempts=F("attempts") + 1,
@@ -272,13 +274,26 @@ def cancelled(task: RenderTask, job_id: str) -> bool:
     return _move(task, RULES["cancelled"], job_id=job_id, **_ended(stage="", error=note))
 
 
-def retry_later(task: RenderTask, job_id: str, note: Notice, traceback: str = "") -> bool:
-    """The run failed for a reason that may pass; RQ runs the same job again later."""
+def retry_later(
+    task: RenderTask,
+    job_id: str,
+    note: Notice,
+    traceback: str = "",
+    *,
+    in_s: float = 0.0,
+    fingerprint: str = "",
+) -> bool:
+    """The run failed for a reason that may pass; RQ runs the same job again in ``in_s``
+    seconds (the page counts down to it). ``fingerprint`` identifies the failure, so the next
+    attempt can tell whether it failed the same way."""
+    now = timezone.now()
     return _move(
         task,
         RULES["retry_later"],
         job_id=job_id,
-        queued_at=timezone.now(),
+        queued_at=now,
+        retry_at=now + timedelta(seconds=max(in_s, 0.0)),
+        failure_fingerprint=fingerprint,
         traceback=traceback,
         error=note,
         **fresh_progress(),
@@ -344,7 +359,9 @@ def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: boo
     ``fresh_attempts`` it gets a whole new set of attempts and forgets its old output).
     ``note`` is shown as the task's error meanwhile."""
     extra: dict[str, Any] = (
-        {"attempts": 0, "traceback": "", "output": None} if fresh_attempts else {}
+        {"attempts": 0, "traceback": "", "output": None, "failure_fingerprint": ""}
+        if fresh_attempts
+        else {}
     )
     with transaction.atomic():
         changed = _move(
@@ -358,6 +375,7 @@ def requeue(task: RenderTask, *, note: Notice | None = None, fresh_attempts: boo
             started_at=None,
             finished_at=None,
             heartbeat_at=None,
+            retry_at=None,
             cancel_requested=False,
             worker_name="",
             device="",

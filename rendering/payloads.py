@@ -44,6 +44,9 @@ class TaskPayload(TypedDict):
     status: str
     status_label: str
     active: bool
+    #: Seconds until a failed attempt runs again (None unless a retry waits), and of how many.
+    retry_in_s: float | None
+    max_attempts: int
     stage: str
     percent: float
     fps: float | None
@@ -132,8 +135,10 @@ def task_payload(task: RenderTask) -> TaskPayload:
         "presenter": task.presenter_name,
         "audio": task.audio_name,
         "status": task.status,
-        "status_label": str(task.get_status_display()),
+        "status_label": task.status_label,
         "active": task.is_active,
+        "retry_in_s": None if task.retry_in_s is None else round(task.retry_in_s, 1),
+        "max_attempts": task.max_attempts,
         "stage": task.stage,
         "percent": round(float(task.percent or 0.0), 1),
         "fps": round(task.fps, 1) if task.fps is not None else None,

@@ -32,7 +32,7 @@ from lipsync.errors import InputError
 from . import events, queues
 from .db import reconnecting
 from .models import AudioTrack, MediaStatus, Presenter
-from .notices import Notice, from_input_error, internal_error, notice
+from .notices import Notice, engine_stage, from_input_error, internal_error, notice
 from .queues import QueueName
 from .services import audio_analysis, face_check
 
@@ -122,7 +122,7 @@ def _error_for(obj: Presenter | AudioTrack, exc: Exception) -> Notice:
     error with a reference (never the exception's text)."""
     if isinstance(exc, InputError):
         return from_input_error(exc, obj.original_filename)
-    return internal_error(CHECK_STAGE, exc, log)
+    return internal_error(engine_stage(exc, CHECK_STAGE), exc, log)
 
 
 def _failed(rows: QuerySet[Any], error: Notice, **fields: Any) -> str:

@@ -114,25 +114,48 @@ def notice_list(items: object) -> list[Notice]:
 
 INPUT = "input"
 FILE_REASON = gettext_noop("%(file)s: %(reason)s")
+FILE_REASON_TODO = gettext_noop("%(file)s: %(reason)s — %(todo)s")
 
 
-def input_error(file_name: str, reason: str, params: Mapping[str, object] | None = None) -> Notice:
-    """``<file name>: <reason>``, the form of :class:`lipsync.errors.InputError` messages.
+def input_error(
+    file_name: str,
+    reason: str,
+    params: Mapping[str, object] | None = None,
+    todo: str | None = None,
+) -> Notice:
+    """``<file name>: <reason>[ — <what to do>]``, the form of
+    :class:`lipsync.errors.InputError` messages.
 
-    ``reason`` is translated when it is one of ours: a ``gettext_noop`` msgid or a reason the
-    engine registered (both are in the catalogue); anything else shows as it came."""
+    ``reason`` and ``todo`` are translated when they are ours: ``gettext_noop`` msgids or the
+    engine's registered reasons and advice (all in the catalogue); anything else shows as it
+    came. Both are filled from ``params``."""
     values: dict[str, Param] = {
         k: v if isinstance(v, str | int | float | Notice) else str(v)
         for k, v in (params or {}).items()
     }
-    return notice(INPUT, FILE_REASON, file=file_name, reason=Notice("reason", reason, values))
+    why = Notice("reason", reason, values)
+    if not todo:
+        return notice(INPUT, FILE_REASON, file=file_name, reason=why)
+    return notice(
+        INPUT, FILE_REASON_TODO, file=file_name, reason=why, todo=Notice("todo", todo, values)
+    )
 
 
 def from_input_error(exc: InputError, shown_name: str | None = None) -> Notice:
-    """An engine input error under the name the user gave the file (not the stored one)."""
+    """An engine input error under the name the user gave the file (not the stored one),
+    with what to do about it."""
     return input_error(
-        shown_name or os.path.basename(exc.path) or exc.path, exc.template, exc.params
+        shown_name or os.path.basename(exc.path) or exc.path,
+        exc.template,
+        exc.params,
+        exc.advice_template,
     )
+
+
+def advice_of(error: Notice | None) -> Notice | None:
+    """The ``todo`` part of an input-error notice (what to do), None if it has none."""
+    todo = error.param("todo") if error is not None else None
+    return todo if isinstance(todo, Notice) else None
 
 
 def reason_of(error: Notice | None) -> Notice | None:
@@ -150,6 +173,24 @@ INTERNAL_ERROR = gettext_noop(
     "Internal error in %(stage)s (reference %(ref)s). It was logged; tell an administrator "
     "and give them the reference."
 )
+
+
+#: The engine's stages (:data:`lipsync.errors.STAGES`) as "internal error in <stage>" names them.
+ENGINE_STAGES = {
+    "model": gettext_noop("the model loading step"),
+    "face": gettext_noop("the face tracking step"),
+    "audio": gettext_noop("the audio step"),
+    "decode": gettext_noop("the presenter decoding step"),
+    "mouth": gettext_noop("the mouth drawing step"),
+    "encode": gettext_noop("the video encoding step"),
+}
+
+
+def engine_stage(exc: BaseException, fallback: str) -> str:
+    """The msgid naming the engine stage ``exc`` escaped from, else ``fallback``."""
+    from lipsync.errors import stage_of
+
+    return ENGINE_STAGES.get(stage_of(exc) or "", fallback)
 
 
 def new_reference() -> str:

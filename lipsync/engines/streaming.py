@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import numpy as np
 
-from ..errors import FramesWithoutFaceError, InputError, reason
+from ..errors import (
+    FramesWithoutFaceError,
+    InputError,
+    enter_stage,
+    in_stage,
+    reason,
+    staged,
+    what_to_do,
+)
 from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
@@ -38,12 +46,19 @@ if TYPE_CHECKING:
     from ..media.video import VideoSource
     from ..track import FaceTrack, Pick
 
-EMPTY_AUDIO = reason("audio is empty")
-TRACK_MISMATCH = reason("the face track was made from a different file")
+EMPTY_AUDIO = reason(
+    "audio is empty", what_to_do("choose a recording with speech in it, at least a second long")
+)
+TRACK_MISMATCH = reason(
+    "the face track was made from a different file",
+    what_to_do("prepare the presenter again (run its face check again)"),
+)
 FRAMES_WITHOUT_FACE = reason(
-    "no usable face in %(n)d frames (%(ranges)s) and this render is set to fail on such "
-    "frames: choose a presenter whose face stays in view, or let frames without a face pass "
-    "through untouched"
+    "no usable face in %(n)d frames (%(ranges)s) and this render is set to fail on such frames",
+    what_to_do(
+        "choose a presenter whose face stays in view, or let frames without a face pass "
+        "through untouched"
+    ),
 )
 
 #: What a :class:`FramePass` gets from the prefetch thread, one per output frame.
@@ -116,6 +131,7 @@ class StreamingEngine(Engine):
     #: Bytes of decoded source frames kept for the ping-pong schedule.
     frame_budget_bytes: int = DEFAULT_BUDGET_BYTES
 
+    @staged("face")
     def prepare(
         self,
         presenter: PathLike,
@@ -151,6 +167,7 @@ class StreamingEngine(Engine):
     def _frame_pass(self, job: RenderJob) -> FramePass[Any]:
         """Analyse the audio (and, if needed, read from ``job.source``) for this render."""
 
+    @staged("model")
     def render(
         self,
         audio: PathLike,
@@ -177,6 +194,7 @@ class StreamingEngine(Engine):
             track = self.prepare(presenter, cancel=cancel)
         stage = ProgressTracker("audio", 1, progress, cancel, span=(0.0, 0.03))
         stage.check_cancel()
+        enter_stage("audio")
         wav = load_audio(audio)
         duration = len(wav) / SAMPLE_RATE
         if options.duration_s is not None:
@@ -184,6 +202,7 @@ class StreamingEngine(Engine):
             wav = wav[: int(round(duration * SAMPLE_RATE))]
         if duration <= 0:
             raise InputError(audio, EMPTY_AUDIO)
+        enter_stage("decode")
         source = open_video(presenter, fps=track.fps)
         with source:
             if source.frame_count != track.n_frames or (source.width, source.height) != (
@@ -202,6 +221,7 @@ class StreamingEngine(Engine):
                 duration = n_out / fps
                 wav = wav[: int(round(duration * SAMPLE_RATE))]
             schedule = np.asarray(frame_schedule(track.n_frames, n_out, options.timeline))
+            enter_stage("audio")  # the engine's audio features
             frame_pass = self._frame_pass(
                 RenderJob(
                     audio=audio,
@@ -230,7 +250,11 @@ class StreamingEngine(Engine):
             frames = ScheduledFrames(
                 source.frames, schedule, track.width, track.height, self.frame_budget_bytes
             )
-            ahead = Prefetch(frame_pass.items(frames), depth=frame_pass.prefetch_depth)
+            ahead = Prefetch(
+                in_stage("mouth", frame_pass.items(in_stage("decode", frames))),
+                depth=frame_pass.prefetch_depth,
+            )
+            enter_stage("encode")
             writer = BackgroundWriter(
                 VideoWriter(
                     out,
@@ -254,8 +278,10 @@ class StreamingEngine(Engine):
             tracker = ProgressTracker("render", n_out, progress, cancel, span=(0.03, 1.0))
             t_render = time.monotonic()
             try:
+                enter_stage("mouth")
                 no_face = frame_pass.run(iter(ahead), writer, tracker)
                 tracker.check_cancel()
+                enter_stage("encode")
                 path = writer.close()
             except BaseException:
                 writer.abort()

@@ -21,7 +21,7 @@ from typing import Protocol, TypeVar
 import cv2
 import numpy as np
 
-from ..errors import InputError, NoFaceError, reason
+from ..errors import InputError, NoFaceError, reason, what_to_do
 from ..media.video import FrameLike, open_video
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..track import FaceTrack, PathLike, Pick, content_hash
@@ -29,7 +29,10 @@ from .detector import Box, Detection, FaceDetector
 from .smoothing import smooth_landmarks
 
 NO_FACE = reason("no face found in any frame")
-PICK_OUT_OF_RANGE = reason("face %(pick)s was picked but the first frame with faces has %(count)s")
+PICK_OUT_OF_RANGE = reason(
+    "face %(pick)s was picked but the first frame with faces has %(count)s",
+    what_to_do("pick one of the faces shown on that frame, or leave the choice empty"),
+)
 
 #: Bump when the tracker's output changes for the same input (part of the cache key).
 TRACKER_VERSION = 1

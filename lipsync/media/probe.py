@@ -18,15 +18,19 @@ import numpy as np
 from av.container import InputContainer
 from av.stream import Stream
 
-from ..errors import TruncatedMediaError, UnsupportedMediaError, reason
+from ..errors import TruncatedMediaError, UnsupportedMediaError, reason, what_to_do
 
 PathLike = str | os.PathLike[str]
 
 # The fixed reasons of input errors (``InputError.template``; parameters in ``params``). A user
 # interface may translate them (the studio lists them in ``studio/engine_reasons.py``).
-NO_FILE = reason("file does not exist")
-IS_DIRECTORY = reason("is a directory, not a media file")
-EMPTY_FILE = reason("file is empty")
+NO_FILE = reason("file does not exist", what_to_do("check the name, or upload the file again"))
+IS_DIRECTORY = reason(
+    "is a directory, not a media file", what_to_do("choose a video, photo or audio file in it")
+)
+EMPTY_FILE = reason(
+    "file is empty", what_to_do("upload the file again: the copy received is empty")
+)
 DAMAGED_INDEX = reason("file is truncated or damaged (its index cannot be read)")
 NOT_MEDIA = reason("not a media file (could not read a video, audio or image stream)")
 UNSUPPORTED_VIDEO_CODEC = reason("unsupported video codec '%(codec)s'")

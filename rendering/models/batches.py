@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 from django.conf import settings
@@ -258,6 +259,11 @@ class RenderTask(TeamScopedModel, TimeStamped, HasError):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    #: When RQ runs a failed attempt again (set while the task waits for that retry).
+    retry_at = models.DateTimeField(null=True, blank=True)
+    #: What the last attempt's internal error was (exception type, engine stage, inputs): the
+    #: same error twice in a row is not retried again (:mod:`rendering.jobs`).
+    failure_fingerprint = models.CharField(max_length=40, blank=True)
 
     #: For admins (``error`` is the sentence for people).
     traceback = models.TextField(blank=True)
@@ -296,6 +302,26 @@ class RenderTask(TeamScopedModel, TimeStamped, HasError):
         if not self.untouched_frames:
             return ""
         return untouched_text(self.untouched_frames, self.untouched_ranges)
+
+    @property
+    def retry_in_s(self) -> float | None:
+        """Seconds until the waiting retry of a failed attempt runs (None when none waits)."""
+        if self.status != TaskStatus.QUEUED or self.retry_at is None:
+            return None
+        return max((self.retry_at - timezone.now()).total_seconds(), 0.0)
+
+    @property
+    def status_label(self) -> str:
+        """The status for people: "Retrying in N s (attempt k of n)" while a retry waits (not a
+        plain "Queued"), else the status's name."""
+        wait = self.retry_in_s
+        if wait is None:
+            return str(self.get_status_display())
+        return gettext("Retrying in %(s)s s (attempt %(n)s of %(max)s)") % {
+            "s": math.ceil(wait),
+            "n": self.attempts + 1,
+            "max": self.max_attempts,
+        }
 
     @property
     def duration_s(self) -> float | None:

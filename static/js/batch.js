@@ -55,6 +55,26 @@
     return row;
   }
 
+  /* A task waiting for the retry of a failed attempt counts down to it (the server's
+     retry_in_s, taken when the message arrived); any other shows its status's name. */
+  function statusText(task) {
+    if (task.retry_in_s != null && task.status === "queued") {
+      if (task.retryDue == null) task.retryDue = Date.now() + task.retry_in_s * 1000;
+      const left = Math.max(0, Math.ceil((task.retryDue - Date.now()) / 1000));
+      return fmt(I18N.retrying, { s: left, n: task.attempts + 1, max: task.max_attempts });
+    }
+    return (I18N.status && I18N.status[task.status]) || task.status_label;
+  }
+
+  setInterval(() => {
+    tasks.forEach((task) => {
+      if (task.retryDue == null || task.status !== "queued") return;
+      const row = list.querySelector('[data-task-id="' + task.id + '"]');
+      const badge = row && row.querySelector("[data-status]");
+      if (badge) badge.textContent = statusText(task);
+    });
+  }, 1000);
+
   function renderTask(task) {
     tasks.set(task.id, task);
     const row = rowFor(task);
@@ -63,7 +83,7 @@
     row.querySelector("[data-audio]").textContent = task.audio;
     const badge = row.querySelector("[data-status]");
     badge.className = "badge badge-" + task.status;
-    badge.textContent = (I18N.status && I18N.status[task.status]) || task.status_label;
+    badge.textContent = statusText(task);
     const percent = Math.round(task.percent || 0);
     const bar = row.querySelector("[data-bar]");
     bar.style.width = percent + "%";

@@ -5,11 +5,19 @@ and a yaw estimate from the landmarks (where the nose tip sits between the two e
 jaw line: 0.5 when frontal). Warnings are advice; only "no face at all" fails the presenter.
 It also records the faces seen (:func:`faces_seen`), so a person can choose which one is
 animated when there are several; the chosen face is the tracker's *pick*.
+
+It ends with a short real render (:func:`trial_render`: half a second of a tone through the
+render pipeline, into a temporary file), so a presenter the render would fail on (an odd frame
+size, a pixel format the frame cache or the encoder refuses) fails here with its reason and is
+never "Ready".
 """
 
 from __future__ import annotations
 
 import io
+import os
+import tempfile
+import wave
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +26,7 @@ from django.conf import settings
 from django.utils.translation import gettext_noop
 from PIL import Image
 
-from lipsync.engines import get_engine
+from lipsync.engines import Engine, RenderOptions, get_engine
 from lipsync.errors import InputError, LipsyncError, NoFaceError
 from lipsync.faces.survey import FaceSurvey, survey_faces, tracked_number
 from lipsync.media.video import open_video
@@ -189,6 +197,51 @@ def faces_seen(path: str, track: FaceTrack) -> tuple[dict[str, Any], bytes]:
     return data, buf.getvalue()
 
 
+#: The trial render: its length (seconds of speech) and the output height it is capped at.
+TRIAL_SECONDS = 0.5
+TRIAL_MAX_HEIGHT = 1080
+
+
+def trial_wav(path: str, seconds: float = TRIAL_SECONDS, rate: int = 16000) -> None:
+    """A short mono WAV: a 180 Hz tone rising and falling (a syllable's envelope), then quiet,
+    so both a speaking and a resting mouth are drawn."""
+    t = np.arange(int(seconds * rate)) / rate
+    envelope = np.clip(np.sin(np.pi * t / (seconds * 0.6)), 0.0, None) * (t < seconds * 0.6)
+    samples = (0.3 * envelope * np.sin(2 * np.pi * 180.0 * t) * 32767).astype("<i2")
+    with wave.open(path, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+
+
+def trial_render(engine: Engine, path: str, track: FaceTrack, cancel=None) -> None:
+    """Render the first half second of the presenter (decode, frame cache, mouth, encode) into
+    a temporary file, and delete it: raises what the real render would raise on this file.
+
+    The configured engine is used when it needs no model weights; a neural one is replaced by
+    the weight-free ``warp`` engine (face checks run on CPU workers, which never load weights;
+    what the trial is for, the presenter's frames through decode, frame cache and encoder, is
+    the same for every engine). Output taller than 1080 lines is capped at 1080 to keep the cost
+    small (about a second on a CPU for 1080p).
+    """
+    if engine.needs_weights:
+        engine = get_engine("warp", device="cpu", cache_dir=engine.cache_dir)
+    with tempfile.TemporaryDirectory(prefix="heygem-trial-") as folder:
+        audio = os.path.join(folder, "trial.wav")
+        trial_wav(audio)
+        options = RenderOptions(
+            duration_s=TRIAL_SECONDS,
+            max_height=TRIAL_MAX_HEIGHT if track.height > TRIAL_MAX_HEIGHT else None,
+            preset="ultrafast",
+            x264_params=None,
+            crf=35,
+        )
+        engine.render(
+            audio, path, track, os.path.join(folder, "trial.mp4"), options=options, cancel=cancel
+        )
+
+
 def check(
     path: str,
     display_name: str,
@@ -208,9 +261,13 @@ def check(
     try:
         track = engine.prepare(path, pick=pick, progress=progress, cancel=cancel)
     except InputError as exc:
-        raise type(exc)(display_name, exc.template, exc.params) from exc
+        raise type(exc)(display_name, exc.template, exc.params, exc.advice_template) from exc
     if not np.asarray(track.present).any():
         raise NoFaceError(display_name, gettext_noop("no face was found in any frame"))
+    try:
+        trial_render(engine, path, track, cancel=cancel)
+    except InputError as exc:
+        raise type(exc)(display_name, exc.template, exc.params, exc.advice_template) from exc
     warnings, stats = warnings_for(track, width or track.width, height or track.height)
     faces, faces_jpeg = faces_seen(path, track)
     return FaceCheck(

@@ -61,6 +61,7 @@ def check_size(filename: str, size: int) -> None:
             filename,
             gettext_noop("file is larger than the limit of %(limit)s GiB"),
             {"limit": limit},
+            gettext_noop("export a shorter or more compressed copy and upload that"),
         )
 
 
@@ -69,7 +70,7 @@ def _probe_as(path: str, filename: str) -> MediaInfo:
     try:
         return probe(path)
     except InputError as exc:
-        raise type(exc)(filename, exc.template, exc.params) from exc
+        raise type(exc)(filename, exc.template, exc.params, exc.advice_template) from exc
 
 
 def check_complete(path: str, filename: str, info: MediaInfo, kind: str) -> None:
@@ -116,6 +117,7 @@ def probe_presenter(path: str, filename: str) -> MediaInfo:
             filename,
             gettext_noop("picture is too small (%(size)s)"),
             {"size": f"{info.width}x{info.height}"},
+            gettext_noop("use a larger picture or video of the presenter"),
         )
     check_complete(path, filename, info, "video")
     return info

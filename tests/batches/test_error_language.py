@@ -120,11 +120,17 @@ def test_input_error_keeps_the_engines_reason_and_translates_ours():
         UnsupportedMediaError("/media/x/1a2b.mp4", "not a media file"), "broken.mp4"
     )
     ours = from_input_error(NoFaceError("room.mp4", "no face was found in any frame"))
-    assert engine.message == "broken.mp4: not a media file"
-    assert ours.message == "room.mp4: no face was found in any frame"
+    export = "export it again as MP4 (H.264 video, AAC audio), or as a JPEG or PNG picture"
+    assert engine.message == f"broken.mp4: not a media file — {export}"
+    assert ours.message.startswith("room.mp4: no face was found in any frame — use a video")
     with translation.override("zh-hans"):
-        assert engine.text() == "broken.mp4：not a media file"
-        assert ours.text() == "room.mp4：所有画面帧中都没有找到人脸"
+        assert engine.text() == (
+            "broken.mp4：not a media file——请重新导出为 MP4（H.264 视频、AAC 音频），"
+            "或 JPEG、PNG 图片"
+        ), "an unknown reason shows as it came; the advice of its class is translated"
+        assert ours.text() == (
+            "room.mp4：所有画面帧中都没有找到人脸——请使用主播面部清晰可见、正对镜头的视频或照片"
+        )
     assert Notice.from_json(ours.to_json()) == ours, "what a row stores reads back the same"
 
 
@@ -133,7 +139,7 @@ def test_a_failed_presenters_reason_keeps_its_template_in_the_task_error():
     from types import SimpleNamespace
 
     from lipsync.faces.tracker import NO_FACE
-    from rendering.jobs import _failed_input
+    from rendering.jobs import OPEN_IT, _failed_input
 
     presenter = SimpleNamespace(
         original_filename="empty room.mp4",
@@ -141,10 +147,13 @@ def test_a_failed_presenters_reason_keeps_its_template_in_the_task_error():
         error=input_error("empty room.mp4", NO_FACE),
     )
     exc = _failed_input(presenter, "fallback")
-    assert str(exc) == f"empty room.mp4: {NO_FACE}"
+    assert str(exc) == f"empty room.mp4: {NO_FACE} — {OPEN_IT}", "a row stored without advice"
     assert exc.template == NO_FACE
+    presenter.error = input_error("empty room.mp4", NO_FACE, None, NoFaceError.advice)
+    exc = _failed_input(presenter, "fallback")
+    assert str(exc) == f"empty room.mp4: {NO_FACE} — {NoFaceError.advice}", "the check's advice"
 
     without = SimpleNamespace(original_filename="a.mp4", name="a", error=None)
     assert str(_failed_input(without, "the presenter could not be prepared")) == (
-        "a.mp4: the presenter could not be prepared"
+        f"a.mp4: the presenter could not be prepared — {OPEN_IT}"
     )

@@ -124,7 +124,7 @@ def test_no_audio_stream(tmp_path):
     renamed.write_bytes(clip.path.read_bytes())
     with pytest.raises(NoAudioStreamError) as err:
         audio.load_audio(renamed)
-    assert str(err.value) == "talk.mp3: no audio stream"
+    assert str(err.value).startswith("talk.mp3: no audio stream — choose a file with speech")
 
 
 def test_not_audio(tmp_path):

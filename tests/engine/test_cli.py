@@ -118,7 +118,10 @@ def test_render_many_presenters_and_report_failures(
     )
     captured = capsys.readouterr()
     assert code == 1
-    assert captured.out.splitlines()[-1] == "FAILED presenter.avi: unsupported video codec 'xyz'"
+    assert captured.out.splitlines()[-1] == (
+        "FAILED presenter.avi: unsupported video codec 'xyz' — export it again as MP4 (H.264 "
+        "video, AAC audio), or as a JPEG or PNG picture"
+    )
     assert sorted(os.listdir(out)) == ["face__hello.mp4", "photo__hello.mp4"]
     for name in ("face__hello.mp4", "photo__hello.mp4"):
         info = probe(out / name)
@@ -237,7 +240,8 @@ def test_probe_prints_json(capsys, face_clip, tmp_path):
     notes = mediagen.make_text_file(tmp_path / "notes.txt")
     assert cli.main(["probe", str(notes)]) == 1
     assert capsys.readouterr().out.strip() == (
-        "FAILED notes.txt: not a media file (could not read a video, audio or image stream)"
+        "FAILED notes.txt: not a media file (could not read a video, audio or image stream) — "
+        "export it again as MP4 (H.264 video, AAC audio), or as a JPEG or PNG picture"
     )
 
 

@@ -150,7 +150,9 @@ def test_scene_cut_restarts_the_track_without_smoothing_across(detector):
 
 def test_faceless_clip_raises_no_face_error(detector, tmp_path):
     clip = write_clip(tmp_path / "clip.mp4", [background(320, 240, seed=i % 3) for i in range(10)])
-    with pytest.raises(NoFaceError, match=r"^clip\.mp4: no face found in any frame$"):
+    with pytest.raises(
+        NoFaceError, match=r"^clip\.mp4: no face found in any frame — use a video or photo"
+    ):
         track_faces(clip, detector)
 
 

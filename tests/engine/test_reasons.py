@@ -33,8 +33,9 @@ def _modules():
         yield importlib.import_module(info.name)
 
 
-def _input_error_raises(module):
-    """(line, reason expression) of each ``raise <InputError subclass>(path, reason, ...)``."""
+def _input_error_raises(module, with_class=False):
+    """(line, reason expression) of each ``raise <InputError subclass>(path, reason, ...)``;
+    ``with_class``: (line, (class name, reason expression))."""
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if (
@@ -43,7 +44,8 @@ def _input_error_raises(module):
             and isinstance(node.exc.func, ast.Name)
             and node.exc.func.id in INPUT_ERRORS
         ):
-            yield node.lineno, node.exc.args[1]
+            reason = node.exc.args[1]
+            yield node.lineno, (node.exc.func.id, reason) if with_class else reason
 
 
 def test_every_input_error_raised_has_a_registered_reason():
@@ -87,8 +89,39 @@ def test_messages_read_as_before_with_template_and_params():
     from lipsync.media.probe import TRUNCATED_AT
 
     cut = TruncatedMediaError("/x/voice.wav", TRUNCATED_AT, {"t": f"{12.345:.1f}"})
-    assert str(cut) == "voice.wav: file is truncated at 12.3 s"
+    assert str(cut) == (
+        "voice.wav: file is truncated at 12.3 s — upload the complete file again, or export it "
+        "again from the original if it plays badly there too"
+    )
     assert (cut.template, cut.params) == ("file is truncated at %(t)s s", {"t": "12.3"})
-    assert str(NoFaceError("room.mp4", NO_FACE)) == "room.mp4: no face found in any frame"
+    assert cut.reason == "file is truncated at 12.3 s"
+    assert str(NoFaceError("room.mp4", NO_FACE)) == (
+        "room.mp4: no face found in any frame — use a video or photo where the presenter's face "
+        "is clearly visible, facing the camera"
+    )
     pick = InputError("two.mp4", PICK_OUT_OF_RANGE, {"pick": 3, "count": 2})
-    assert str(pick) == "two.mp4: face 3 was picked but the first frame with faces has 2"
+    assert str(pick) == (
+        "two.mp4: face 3 was picked but the first frame with faces has 2 — pick one of the "
+        "faces shown on that frame, or leave the choice empty"
+    )
+
+
+def test_every_input_error_raised_says_what_to_do():
+    """Each raise gets advice of its own reason or of its class, never only the generic line
+    of :class:`InputError` (which is for errors raised outside the engine)."""
+    generic = []
+    for module in _modules():
+        for line, arg in _input_error_raises(module, with_class=True):
+            cls, reason = arg
+            error = getattr(errors, cls)("x.mp4", getattr(module, reason.id), {})
+            if error.advice_template == InputError.advice or not error.todo:
+                generic.append(f"{module.__name__}:{line} ({cls})")
+    assert generic == []
+
+
+def test_advice_given_explicitly_wins_and_is_filled_from_the_params():
+    err = TruncatedMediaError(
+        "a.wav", "cut at %(t)s s", {"t": "1.0"}, "cut the file before %(t)s s"
+    )
+    assert str(err) == "a.wav: cut at 1.0 s — cut the file before 1.0 s"
+    assert err.advice_template == "cut the file before %(t)s s"

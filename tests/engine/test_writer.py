@@ -91,7 +91,9 @@ def test_audio_from_a_video_file_and_stereo(tmp_path):
     )
     out = write_clip(tmp_path / "o.mp4", 25, audio=clip.path)
     assert probe(out).has_audio
-    with pytest.raises(NoAudioStreamError, match=r"^silent\.mp4: no audio stream$"):
+    with pytest.raises(
+        NoAudioStreamError, match=r"^silent\.mp4: no audio stream — choose a file with speech"
+    ):
         write_clip(tmp_path / "x.mp4", 5, audio=write_clip(tmp_path / "silent.mp4", 5))
     assert not (tmp_path / "x.mp4").exists()
 

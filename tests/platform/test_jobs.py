@@ -86,15 +86,16 @@ def test_no_face_reason_of_the_engine_shows_in_chinese(
     pk = _upload_and_run(member_client, media_files.noface, django_capture_on_commit_callbacks)
     p = Presenter.objects.get(pk=pk)
     assert p.status == MediaStatus.FAILED
-    assert p.error_message == "empty room.mp4: no face found in any frame", (
-        "the engine's NoFaceError"
-    )
+    assert p.error_message == (
+        "empty room.mp4: no face found in any frame — use a video or photo where the "
+        "presenter's face is clearly visible, facing the camera"
+    ), "the engine's NoFaceError, with what to do"
     reason = p.error.params["reason"]
     assert reason.template == NO_FACE and reason.template in REASONS
     zh = member_client.get(
         reverse("presenter_detail", args=[pk]), HTTP_ACCEPT_LANGUAGE="zh-CN"
     ).content.decode()
-    assert "empty room.mp4：所有画面帧中都没有找到人脸" in zh
+    assert "empty room.mp4：所有画面帧中都没有找到人脸——请使用主播面部清晰可见" in zh
     assert "no face found" not in zh
     en = member_client.get(reverse("presenter_detail", args=[pk])).content.decode()
     assert "empty room.mp4: no face found in any frame" in en

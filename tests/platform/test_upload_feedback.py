@@ -25,7 +25,10 @@ def test_input_error_keeps_template_and_params_and_its_english_text():
     exc = UnsupportedMediaError(
         "/tmp/x/odd.avi", probe_module.UNSUPPORTED_VIDEO_CODEC, {"codec": "XVID"}
     )
-    assert str(exc) == "odd.avi: unsupported video codec 'XVID'"
+    assert str(exc) == (
+        "odd.avi: unsupported video codec 'XVID' — export it again as MP4 (H.264 video, AAC "
+        "audio), or as a JPEG or PNG picture"
+    )
     assert exc.reason == "unsupported video codec 'XVID'"
     assert exc.template == "unsupported video codec '%(codec)s'"
     assert exc.params == {"codec": "XVID"}
@@ -33,7 +36,8 @@ def test_input_error_keeps_template_and_params_and_its_english_text():
     assert (plain.template, plain.params, str(plain)) == (
         "file ends early",
         {},
-        "cut.mp4: file ends early",
+        "cut.mp4: file ends early — upload the complete file again, or export it again from "
+        "the original if it plays badly there too",
     )
 
 

@@ -99,13 +99,14 @@ def template_msgids() -> set[str]:
 
 def python_msgids() -> set[str]:
     """What makemessages collects from Python: gettext calls in the Django apps, and the
-    engine's ``reason(...)`` (see studio/management/commands/makemessages.py)."""
+    engine's ``reason(...)`` and ``what_to_do(...)`` (see
+    studio/management/commands/makemessages.py)."""
     found = set()
     for folder, names in (
         ("studio", GETTEXT_NAMES),
         ("rendering", GETTEXT_NAMES),
         ("heygem_site", GETTEXT_NAMES),
-        ("lipsync", {"reason"}),
+        ("lipsync", {"reason", "what_to_do"}),
     ):
         for path in (REPO / folder).rglob("*.py"):
             if "migrations" in path.parts:
