@@ -10,6 +10,7 @@ analysis and the per-frame (or per-batch) work, in :meth:`StreamingEngine._frame
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from abc import ABC, abstractmethod
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 import numpy as np
 
 from ..errors import InputError, reason
+from ..picture import i420_to_rgb
 from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
@@ -69,10 +71,13 @@ class FramePass(ABC, Generic[ItemT]):
     prefetch_depth: int = 6
     #: Frames queued for the encoder thread.
     writer_depth: int = 4
+    #: True for a pass that takes and writes I420 frames (:mod:`lipsync.picture`, in the
+    #: job's ``source.matrix``) and converts only what it draws on; others get RGB frames.
+    i420: bool = False
 
     def items(self, frames: Iterable[np.ndarray]) -> Iterable[ItemT]:
-        """What the prefetch thread produces from the scheduled RGB frames (default: them,
-        for a ``FramePass[np.ndarray]``; a pass with other items overrides this)."""
+        """What the prefetch thread produces from the scheduled frames (default: them, for a
+        ``FramePass[np.ndarray]``; a pass with other items overrides this)."""
         return cast("Iterable[ItemT]", frames)
 
     @abstractmethod
@@ -185,9 +190,16 @@ class StreamingEngine(Engine):
             )
             stage.finish()
             frames = ScheduledFrames(
-                source.frames, schedule, track.width, track.height, self.frame_budget_bytes
+                functools.partial(source.frames, i420=True),
+                schedule,
+                track.width,
+                track.height,
+                self.frame_budget_bytes,
             )
-            ahead = Prefetch(frame_pass.items(frames), depth=frame_pass.prefetch_depth)
+            pictures: Iterable[np.ndarray] = frames
+            if not frame_pass.i420:
+                pictures = (i420_to_rgb(f, source.matrix) for f in frames)
+            ahead = Prefetch(frame_pass.items(pictures), depth=frame_pass.prefetch_depth)
             writer = BackgroundWriter(
                 VideoWriter(
                     out,
@@ -204,6 +216,9 @@ class StreamingEngine(Engine):
                     subtitles=options.subtitles,
                     burn_subtitles=options.burn_subtitles,
                     subtitle_font=options.subtitle_font,
+                    matrix=source.matrix,
+                    output_width=source.output_width,
+                    output_height=source.output_height,
                 ),
                 depth=frame_pass.writer_depth,
             )

@@ -76,6 +76,17 @@ def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
     return layout
 
 
+def mouth_region(lm: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The part of a ``shape`` picture :func:`animate_mouth` reads and changes for landmarks
+    ``lm``: its region with a margin (for the lip and skin samples), on even coordinates, so
+    an engine can hand it just that part of a frame (``lm`` shifted by its corner)."""
+    from ..picture import even_box
+
+    x0, y0, x1, y1 = _layout(lm, shape).box
+    m = int(np.ceil(0.1 * face_frame(lm).height)) + 2
+    return even_box((x0 - m, y0 - m, x1 + m, y1 + m), shape[1], shape[0])
+
+
 def animate_mouth(
     frame: np.ndarray,
     lm: np.ndarray,
