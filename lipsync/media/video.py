@@ -241,6 +241,9 @@ class VideoSource:
                 dst_color_range="MPEG",
                 interpolation="AREA" if scaled else None,
             )
+        elif (frame.width, frame.height, self.rotation % 360) == (w, h, 0):
+            packed: np.ndarray = frame.to_ndarray()  # already the I420 layout, one copy
+            return packed
         y, u, v = (_plane(frame, i) for i in range(3))
         y, u, v = y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2]
         if self.rotation % 360:

@@ -227,3 +227,12 @@ def test_every_shared_presenter_renders(shared_media, engine, tmp_path, name):
     assert abs(out.duration_s - 1.5) <= 1.0 / result.fps + 0.05
     assert out.has_audio
     assert result.frames_without_face < result.frames
+
+
+def test_plain_420_passes_through_bit_exact(tmp_path):
+    """8-bit limited-range 4:2:0 reaches the engine as decoded: no conversion, no loss."""
+    clip = encode_clip(tmp_path / "a.mp4", (96, 64), Fraction(25), 3)
+    with av.open(str(clip)) as c:
+        decoded = [f.to_ndarray() for f in c.decode(video=0)]
+    ours = [f.image for f in open_video(clip).frames(i420=True)]
+    assert len(ours) == 3 and all(np.array_equal(a, b) for a, b in zip(ours, decoded))
