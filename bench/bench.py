@@ -215,7 +215,8 @@ def encoder_limit(video: Path, output: Path, seconds: float | None = None) -> di
         for frame in src.decode(inp):
             if limit is not None and frames >= limit:
                 break
-            frame.pts = frames
+            # Constant-rate times in the frame's own time base (PyAV rescales them).
+            frame.pts = int(round(frames / fps / frame.time_base))
             frames += 1
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
