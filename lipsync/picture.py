@@ -66,6 +66,7 @@ def _yuv_to_rgb(matrix: str) -> np.ndarray:
 
 _TO_YUV = {m: _rgb_to_yuv(m) for m in _KRKB}
 _TO_RGB = {m: _yuv_to_rgb(m) for m in _KRKB}
+_ONES = np.ones((1, 3), np.float32)
 
 
 def planes(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -159,16 +160,17 @@ def put_region(buf: np.ndarray, box: Box, rgb: np.ndarray, before: np.ndarray, m
     """Write the pixels of ``rgb`` (the even ``box``'s region) that differ from ``before``
     back into the I420 picture; the others keep their exact YUV values, so no seam shows where
     the region ends."""
-    changed = np.any(rgb != before, axis=2)
-    if not changed.any():
+    # Summed absolute difference (saturating): non-zero wherever any channel changed.
+    changed = cv2.transform(cv2.absdiff(rgb, before), _ONES)
+    if not cv2.countNonZero(changed):
         return
     x0, y0, x1, y1 = box
     h, w = y1 - y0, x1 - x0
     ys, us, vs = planes(buf)
     m = _TO_YUV[matrix]
-    luma = cv2.transform(rgb, m[:1]).reshape(h, w)
-    np.copyto(ys[y0:y1, x0:x1], luma, where=changed)
+    cv2.copyTo(cv2.transform(rgb, m[:1]), changed, ys[y0:y1, x0:x1])
     small = cv2.transform(cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA), m)
-    c = changed.reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
-    np.copyto(us[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], small[..., 1], where=c)
-    np.copyto(vs[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2], small[..., 2], where=c)
+    c = cv2.resize(changed, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # any of the 2x2
+    c = cv2.compare(c, 0, cv2.CMP_GT)
+    cv2.copyTo(cv2.extractChannel(small, 1), c, us[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])
+    cv2.copyTo(cv2.extractChannel(small, 2), c, vs[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])

@@ -22,7 +22,7 @@ from ..mouth.animate import animate_mouth, mouth_region
 from ..mouth.drive import MouthMotion, mouth_motion
 from ..mouth.interior import sample_teeth_colour
 from ..mouth.pose import face_frame
-from ..picture import put_region, region_rgb
+from ..picture import even_box, put_region, region_rgb
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES
@@ -160,7 +160,17 @@ class _WarpPass(FramePass[np.ndarray]):
             rgb, local, float(self.motion.open[t]), float(self.motion.shape[t]), self.teeth
         )
         comp.paste(rgb, patch.image, patch.box, np.stack([local, patch.target]), origin=(rx0, ry0))
-        put_region(image, box, rgb, before, self.matrix)
+        # The compositor changed pixels inside the patch's box only: write back just that.
+        h, w = rgb.shape[:2]
+        px0, py0, px1, py1 = even_box(patch.box, w, h)
+        if px1 > px0 and py1 > py0:
+            put_region(
+                image,
+                (rx0 + px0, ry0 + py0, rx0 + px1, ry0 + py1),
+                np.ascontiguousarray(rgb[py0:py1, px0:px1]),
+                before[py0:py1, px0:px1],
+                self.matrix,
+            )
 
     def stats(self) -> Stats:
         return {"mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0}

@@ -236,3 +236,23 @@ def test_plain_420_passes_through_bit_exact(tmp_path):
         decoded = [f.to_ndarray() for f in c.decode(video=0)]
     ours = [f.image for f in open_video(clip).frames(i420=True)]
     assert len(ours) == 3 and all(np.array_equal(a, b) for a, b in zip(ours, decoded))
+
+
+def test_region_round_trip_touches_only_changed_pixels():
+    """The mouth region goes to RGB and back; pixels not drawn on keep their exact YUV."""
+    from lipsync.picture import planes, put_region, region_rgb, rgb_to_i420
+
+    img = mediagen.presenter_frame(0, 80, 64)
+    buf = rgb_to_i420(img, "bt601")
+    orig = buf.copy()
+    box = (10, 6, 50, 40)
+    rgb = region_rgb(buf, box, "bt601")
+    before = rgb.copy()
+    put_region(buf, box, rgb, before, "bt601")
+    assert np.array_equal(buf, orig)
+    rgb[10:12, 10:13] = (255, 0, 0)
+    put_region(buf, box, rgb, before, "bt601")
+    y, y0 = planes(buf)[0], planes(orig)[0]
+    assert set(map(tuple, np.argwhere(y != y0))) <= {(r, c) for r in (16, 17) for c in (20, 21, 22)}
+    assert (y != y0).sum() >= 4
+    assert np.abs(region_rgb(buf, box, "bt601")[10:12, 10:13].astype(int) - (255, 0, 0)).mean() < 60
