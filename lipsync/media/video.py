@@ -99,7 +99,11 @@ def truncation_tolerance(duration_s: float, fps: float = 0.0) -> float:
 
 
 class VideoSource:
-    """A presenter video (or photo) read as a constant-rate stream of RGB frames.
+    """A presenter video (or photo) read as a constant-rate stream of RGB or I420 frames.
+
+    ``width``/``height`` are the working size (see the module's docstring),
+    ``output_width``/``output_height`` the even size a render delivers, ``matrix`` the colour
+    matrix of its I420 frames.
 
     Nothing is decoded until :meth:`frames` is iterated; each iteration opens the file anew and
     holds only the current and the previous decoded frame in memory.

@@ -256,3 +256,25 @@ def test_region_round_trip_touches_only_changed_pixels():
     assert set(map(tuple, np.argwhere(y != y0))) <= {(r, c) for r in (16, 17) for c in (20, 21, 22)}
     assert (y != y0).sum() >= 4
     assert np.abs(region_rgb(buf, box, "bt601")[10:12, 10:13].astype(int) - (255, 0, 0)).mean() < 60
+
+
+def test_a_cached_track_of_another_size_is_made_again(tmp_path):
+    """Tracks cached before odd sizes were cropped (or large ones capped) do not reach a
+    render that would refuse them: the track is made again at the size frames come in."""
+    from dataclasses import replace
+
+    from lipsync.track import TrackCache, content_hash, prepare_track
+
+    path = tmp_path / "odd.png"
+    Image.fromarray(mediagen.presenter_frame(0, 201, 251)).save(path)
+    cache = TrackCache(tmp_path / "cache")
+    track = prepare_track(path, cache=cache)
+    assert (track.width, track.height) == (200, 250)
+    from lipsync.faces.detector import get_detector
+
+    version = get_detector().version
+    stale = replace(track, width=201, height=251)
+    cache.put(stale, version)
+    assert cache.get(content_hash(path), version).width == 201
+    again = prepare_track(path, cache=cache)
+    assert (again.width, again.height) == (200, 250)
