@@ -278,3 +278,17 @@ def test_a_cached_track_of_another_size_is_made_again(tmp_path):
     assert cache.get(content_hash(path), version).width == 201
     again = prepare_track(path, cache=cache)
     assert (again.width, again.height) == (200, 250)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_rotated_phone_clips_come_upright_in_i420_too(tmp_path, rotation):
+    clip = mediagen.make_video(
+        tmp_path / "r.mp4", seconds=0.2, fps=25, size=(96, 160), rotation=rotation
+    )
+    src = open_video(clip.path)
+    assert (src.width, src.height) == (96, 160)
+    for rgb, yuv in zip(src.frames(), src.frames(i420=True)):
+        assert i420_size(yuv.image) == (96, 160)
+        back = i420_to_rgb(yuv.image, src.matrix).astype(int)
+        assert np.abs(back - rgb.image).mean() < 4
+        assert mediagen.read_marker(i420_to_rgb(yuv.image, src.matrix)) == rgb.index % 256
