@@ -161,16 +161,17 @@ def put_region(buf: np.ndarray, box: Box, rgb: np.ndarray, before: np.ndarray, m
     back into the I420 picture; the others keep their exact YUV values, so no seam shows where
     the region ends."""
     # Summed absolute difference (saturating): non-zero wherever any channel changed.
-    changed = cv2.transform(cv2.absdiff(rgb, before), _ONES)
-    if not cv2.countNonZero(changed):
+    diff = cv2.transform(cv2.absdiff(rgb, before), _ONES)
+    if not cv2.countNonZero(diff):
         return
+    changed = cv2.threshold(diff, 0, 255, cv2.THRESH_BINARY)[1]
     x0, y0, x1, y1 = box
     h, w = y1 - y0, x1 - x0
     ys, us, vs = planes(buf)
     m = _TO_YUV[matrix]
     cv2.copyTo(cv2.transform(rgb, m[:1]), changed, ys[y0:y1, x0:x1])
     small = cv2.transform(cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA), m)
-    c = cv2.resize(changed, (w // 2, h // 2), interpolation=cv2.INTER_AREA)  # any of the 2x2
-    c = cv2.compare(c, 0, cv2.CMP_GT)
+    # Non-zero where any of the 2x2 pixels changed (one 255 of four averages to 64).
+    c = cv2.resize(changed, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     cv2.copyTo(cv2.extractChannel(small, 1), c, us[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])
     cv2.copyTo(cv2.extractChannel(small, 2), c, vs[y0 // 2 : y1 // 2, x0 // 2 : x1 // 2])
