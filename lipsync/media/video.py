@@ -39,7 +39,7 @@ from .probe import (
 NO_VIDEO_STREAM = reason("no video stream or image")
 IMAGE_DAMAGED = reason("image is damaged")
 IMAGE_UNDECODABLE = reason("image is damaged (nothing could be decoded)")
-TOO_SMALL = reason("the picture is too small ({size}); it needs at least 2x2 pixels")
+TOO_SMALL = reason("the picture is too small (%(size)s); it needs at least 2x2 pixels")
 
 #: Frame rate given to still images.
 STILL_FPS = 25.0

@@ -292,3 +292,17 @@ def test_rotated_phone_clips_come_upright_in_i420_too(tmp_path, rotation):
         back = i420_to_rgb(yuv.image, src.matrix).astype(int)
         assert np.abs(back - rgb.image).mean() < 4
         assert mediagen.read_marker(i420_to_rgb(yuv.image, src.matrix)) == rgb.index % 256
+
+
+def test_a_picture_smaller_than_2x2_is_a_typed_reason(tmp_path):
+    from lipsync.errors import InputError
+    from lipsync.media.video import TOO_SMALL
+
+    Image.fromarray(np.zeros((1, 5, 3), np.uint8)).save(tmp_path / "line.png")
+    with pytest.raises(InputError) as caught:
+        open_video(tmp_path / "line.png")
+    assert caught.value.template == TOO_SMALL
+    assert (
+        str(caught.value)
+        == "line.png: the picture is too small (5x1); it needs at least 2x2 pixels"
+    )
