@@ -69,17 +69,18 @@ def _vf(image):
     return av.VideoFrame.from_ndarray(image, format="rgb24")
 
 
-def _letterbox(image: np.ndarray) -> np.ndarray:
-    """Scale to fit 1280x720 and pad with the edge colour (a studio backdrop)."""
+def _letterbox(image: np.ndarray, size: tuple[int, int] = (WIDTH, HEIGHT)) -> np.ndarray:
+    """Scale to fit ``size`` (1280x720) and pad with the edge colour (a studio backdrop)."""
     import cv2
 
+    width, height = size
     h, w = image.shape[:2]
-    s = min(WIDTH / w, HEIGHT / h)
+    s = min(width / w, height / h)
     nw, nh = int(round(w * s)) // 2 * 2, int(round(h * s)) // 2 * 2
-    small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA)
-    x0, y0 = (WIDTH - nw) // 2, (HEIGHT - nh) // 2
+    small = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    x0, y0 = (width - nw) // 2, (height - nh) // 2
     return cv2.copyMakeBorder(
-        small, y0, HEIGHT - nh - y0, x0, WIDTH - nw - x0, cv2.BORDER_REPLICATE
+        small, y0, height - nh - y0, x0, width - nw - x0, cv2.BORDER_REPLICATE
     )
 
 
@@ -103,14 +104,17 @@ class _Packed:
         return cv2.imdecode(np.frombuffer(self._data[i], np.uint8), cv2.IMREAD_COLOR)
 
 
-def _source_frames() -> _Packed:
-    """One pass of 720p presenter footage (sun.mp4 letterboxed, or the astronaut clip)."""
+def _source_frames(size: tuple[int, int] = (WIDTH, HEIGHT)) -> _Packed:
+    """One pass of presenter footage of ``size`` (sun.mp4 letterboxed, or the astronaut
+    clip)."""
     if (SHARED / "sun.mp4").exists():
         import av
 
         with av.open(str(SHARED / "sun.mp4")) as c:
-            return _Packed(_letterbox(f.to_ndarray(format="rgb24")) for f in c.decode(video=0))
-    return _Packed(_astronaut_frames(10 * FPS))
+            return _Packed(
+                _letterbox(f.to_ndarray(format="rgb24"), size) for f in c.decode(video=0)
+            )
+    return _Packed(_letterbox(f, size) for f in _astronaut_frames(10 * FPS))
 
 
 def _astronaut_frames(n: int):
@@ -179,12 +183,78 @@ def synthetic_speech(seconds: float, sr: int = 16000, seed: int = 0) -> np.ndarr
 # ----------------------------------------------------------------------------- stages
 
 
+def encoder_limit(video: Path, output: Path, seconds: float | None = None) -> dict:
+    """The physical limit of a render: decode ``video`` and encode it again with the render's
+    own encoder settings, the decoded pictures straight into the encoder (no conversion, no
+    copy), threaded as the render is. Returns frames, seconds and media seconds."""
+    import av
+
+    from lipsync.engines import RenderOptions
+    from lipsync.media.writer import frame_rate_fraction
+
+    opts = RenderOptions()
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
+    frames = 0
+    with av.open(str(video)) as src, av.open(str(output), "w", format="mp4") as out:
+        inp = src.streams.video[0]
+        inp.thread_type = "AUTO"
+        fps = float(inp.average_rate or FPS)
+        limit = None if seconds is None else int(round(seconds * fps))
+        rate = frame_rate_fraction(fps)
+        stream = out.add_stream("libx264", rate=rate)
+        stream.width, stream.height = inp.codec_context.width, inp.codec_context.height
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = rate**-1
+        stream.codec_context.thread_type = "FRAME"
+        stream.options = {
+            "crf": str(opts.crf),
+            "preset": opts.preset,
+            "threads": "0",
+            **({"x264-params": opts.x264_params} if opts.x264_params else {}),
+        }
+        for frame in src.decode(inp):
+            if limit is not None and frames >= limit:
+                break
+            # Constant-rate times in the frame's own time base (PyAV rescales them).
+            frame.pts = int(round(frames / fps / frame.time_base))
+            frames += 1
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return {
+        "frames": frames,
+        "seconds": time.perf_counter() - t0,
+        "cpu_s": _cpu_seconds() - cpu0,
+        "media_s": frames / fps,
+    }
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process so far, all its threads (user + system)."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def _stage_main(args: argparse.Namespace) -> int:
     """Run one stage in this (child) process and print a JSON line with its numbers."""
+    if args.stage == "limit":
+        result = {
+            "stage": "limit",
+            **encoder_limit(Path(args.video), Path(args.output), args.seconds),
+        }
+        result["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print("BENCH " + json.dumps(result), flush=True)
+        return 0
     from lipsync.engines import RenderOptions, get_engine
 
     engine = get_engine(args.engine, cache_dir=args.cache)
-    t0 = time.perf_counter()
+    # What a render imports on its first call, imported beforehand: a worker process has
+    # them loaded from its first job on (about 0.6 s of CPU here).
+    import lipsync.audio
+    import lipsync.media.video
+    import lipsync.media.writer
+    import lipsync.timeline  # noqa: F401
+
+    t0, cpu0 = time.perf_counter(), _cpu_seconds()
     track = engine.prepare(args.video)
     t1 = time.perf_counter()
     result = {
@@ -205,6 +275,7 @@ def _stage_main(args: argparse.Namespace) -> int:
             options=RenderOptions(duration_s=args.seconds),
         )
         result["seconds"] = time.perf_counter() - t0
+        result["cpu_s"] = _cpu_seconds() - cpu0
         result["media_s"] = r.duration_s
         result["stats"] = r.stats
     result["maxrss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -234,7 +305,9 @@ def run_stage(
     if engine:
         cmd += ["--engine", engine]
     if audio:
-        cmd += ["--audio", str(audio), "--output", str(output)]
+        cmd += ["--audio", str(audio)]
+    if output:
+        cmd += ["--output", str(output)]
     if seconds:
         cmd += ["--seconds", str(seconds)]
     env = dict(
@@ -362,7 +435,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--engine", default=None, help="engine name (default: warp)")
     ap.add_argument("--no-score", action="store_true", help="skip the lip-sync score")
     # Internal: one stage in a child process.
-    ap.add_argument("--stage", choices=["prepare", "render"], help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--limit",
+        action="store_true",
+        help="only the limit ratio: render speed against decode + re-encode, 720p and 1080p",
+    )
+    ap.add_argument(
+        "--limit-seconds", type=float, default=20.0, help="clip length of --limit (default 20)"
+    )
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each --limit measurement")
+    ap.add_argument("--stage", choices=["prepare", "render", "limit"], help=argparse.SUPPRESS)
     ap.add_argument("--video", help=argparse.SUPPRESS)
     ap.add_argument("--audio", help=argparse.SUPPRESS)
     ap.add_argument("--output", help=argparse.SUPPRESS)
@@ -374,6 +456,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="heygem-bench-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.limit:
+        return limit_main(work, Path(args.results), args.engine, args.limit_seconds, args.repeat)
     lengths = (
         [("720p 8 s", 8.0), ("720p 20 s", 20.0)]
         if args.quick
@@ -410,6 +494,100 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in notes:
         print(n)
     write_results(Path(args.results), table, scores, notes, args.quick)
+    return 0
+
+
+def limit_main(work: Path, results: Path, engine: str | None, seconds: float, repeat: int) -> int:
+    """Render speed against the limit (decode + re-encode) at 720p and 1080p, side by side.
+
+    Each measurement runs ``repeat`` times, alternating limit and render so both see the
+    same load, and the fastest run of each counts (the machine is shared; the fastest is the
+    one least disturbed). Writes the "## Limit ratio" section of ``results``.
+    """
+    from results_md import replace_section
+
+    rows = []
+    for label, size in (("720p", (1280, 720)), ("1080p", (1920, 1080))):
+        tag = f"{label}_{int(seconds)}s"
+        video = make_presenter(work / f"presenter_{tag}.mp4", seconds, _source_frames(size))
+        audio = make_speech(work / f"speech_{tag}.wav", seconds)
+        cache = work / f"cache_{tag}"
+        run_stage("prepare", video, cache, engine)
+        limits, renders = [], []
+        for _ in range(max(repeat, 1)):
+            limits.append(run_stage("limit", video, cache, output=work / f"limit_{tag}.mp4"))
+            renders.append(
+                run_stage("render", video, cache, engine, audio, work / f"out_{tag}.mp4")
+            )
+        lim = min(limits, key=lambda r: r["seconds"])
+        ren = min(renders, key=lambda r: r["seconds"])
+        row = {
+            "clip": f"{label} {seconds:.0f} s",
+            "limit_x": lim["media_s"] / lim["seconds"],
+            "render_x": ren["media_s"] / ren["seconds"],
+            "limit_rss": max(r["maxrss_mib"] for r in limits),
+            "render_rss": max(r["maxrss_mib"] for r in renders),
+            # CPU per frame (all threads): steadier than wall time on a shared machine.
+            "limit_cpu": 1000 * min(r["cpu_s"] / (r["media_s"] * FPS) for r in limits),
+            "render_cpu": 1000 * min(r["cpu_s"] / (r["media_s"] * FPS) for r in renders),
+            "mouth_cpu": 1000
+            * min(
+                float(r["stats"].get("mouth_cpu_seconds", 0.0)) / (r["media_s"] * FPS)
+                for r in renders
+            ),
+        }
+        row["ratio"] = row["render_x"] / row["limit_x"]
+        row["cpu_ratio"] = row["limit_cpu"] / row["render_cpu"]
+        row["cpu_ratio_no_mouth"] = row["limit_cpu"] / max(
+            row["render_cpu"] - row["mouth_cpu"], 1e-6
+        )
+        rows.append(row)
+        print(
+            f"  {row['clip']}: limit {row['limit_x']:.2f}x, render {row['render_x']:.2f}x, "
+            f"ratio {row['ratio']:.2f}",
+            flush=True,
+        )
+    table = "\n".join(
+        [
+            "| clip | limit x-rt | render x-rt | ratio | limit CPU ms/f | render CPU ms/f "
+            "| of it mouth | CPU ratio | CPU ratio without mouth | limit RSS MiB "
+            "| render RSS MiB |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            *(
+                f"| {r['clip']} | {r['limit_x']:.2f} | {r['render_x']:.2f} | {r['ratio']:.2f} "
+                f"| {r['limit_cpu']:.1f} | {r['render_cpu']:.1f} | {r['mouth_cpu']:.1f} "
+                f"| {r['cpu_ratio']:.2f} | {r['cpu_ratio_no_mouth']:.2f} "
+                f"| {r['limit_rss']:.0f} | {r['render_rss']:.0f} |"
+                for r in rows
+            ),
+        ]
+    )
+    print()
+    print(table)
+    info = machine_info()
+    now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    body = "\n".join(
+        [
+            "## Limit ratio (bench/bench.py --limit)",
+            "",
+            f"Date: {now}. Machine: {info['cpu']}, {info['cores']} cores, {info['memory']} RAM, "
+            f"no GPU; load average (5 min) at the end {info['load']:.1f}. Best of {repeat} "
+            "runs each, limit and render alternating.",
+            "",
+            "*limit*: decode the presenter and encode it again with the render's encoder "
+            "settings (libx264 superfast + mbtree, CRF 20), decoded pictures straight into the "
+            "encoder, no audio. *render*: the warp engine with a cached face track, speech "
+            "(AAC) included. ratio = render x-rt / limit x-rt (goal >= 0.85). CPU ms/f: CPU "
+            "time of the stage's process (all threads) per frame; *of it mouth*: the warp "
+            "engine's mouth work (animate + blend, on the main thread); CPU ratio = limit CPU / "
+            "render CPU, which is what the wall-clock ratio comes to when both keep every core "
+            "busy. RSS: peak of the stage's own process.",
+            "",
+            table,
+            "",
+        ]
+    )
+    replace_section(results, "Limit ratio", body)
     return 0
 
 

@@ -283,7 +283,9 @@ def _render(args: argparse.Namespace) -> int:
         with _Bar(name) as bar:
             try:
                 track = engine.prepare(
-                    video, pick=args.face, progress=bar.stage("prepare", 0.0, 0.3)
+                    video,
+                    pick=_working_pick(video, args.face),
+                    progress=bar.stage("prepare", 0.0, 0.3),
                 )
                 result = engine.render(
                     args.audio,
@@ -334,12 +336,27 @@ def _render(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _working_pick(video: str, pick: Pick) -> Pick:
+    """A ``--face X,Y`` point (pixels of the file) in the pixels the face is tracked at,
+    which differ for pictures larger than 1920x1080 (see :mod:`lipsync.picture`)."""
+    if not isinstance(pick, tuple):
+        return pick
+    from .media.probe import probe
+    from .picture import working_size
+
+    info = probe(video)
+    w, h = working_size(info.width, info.height)
+    return (pick[0] * w / max(info.width, 1), pick[1] * h / max(info.height, 1))
+
+
 def _prepare(args: argparse.Namespace) -> int:
     engine = _engine(args)
     with _Bar(Path(args.video).name) as bar:
         try:
             track = engine.prepare(
-                args.video, pick=args.face, progress=bar.stage("prepare", 0.0, 1.0)
+                args.video,
+                pick=_working_pick(args.video, args.face),
+                progress=bar.stage("prepare", 0.0, 1.0),
             )
         except LipsyncError as exc:
             bar.fail()

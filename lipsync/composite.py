@@ -111,8 +111,13 @@ class Compositor:
         landmarks: np.ndarray,
         mask: np.ndarray | None = None,
         strength: float = 1.0,
+        origin: tuple[float, float] = (0.0, 0.0),
     ) -> np.ndarray:
         """Blend ``patch`` into ``frame`` (modified in place and returned).
+
+        ``frame`` may be a region of the whole picture whose top-left corner is at ``origin``
+        (``where`` and ``landmarks`` in the region's coordinates): the smoothing across calls
+        then still follows the face in the picture when the region moves.
 
         ``where`` is a box ``(x0, y0, x1, y1)`` the patch is resized to, or a 2x3 affine matrix
         mapping patch pixels to frame pixels. ``landmarks`` (68, 2), or (k, 68, 2) to cover
@@ -121,7 +126,9 @@ class Compositor:
         landmark mask further (e.g. a face-parsing mask); ``strength`` (0..1) scales the blend,
         for fading an engine in and out.
         """
-        lm_sets = self._smoothed(np.asarray(landmarks, np.float32).reshape(-1, 68, 2))
+        shift = np.asarray(origin, np.float32)
+        lm_sets = np.asarray(landmarks, np.float32).reshape(-1, 68, 2)
+        lm_sets = self._smoothed(lm_sets + shift) - shift
         geo = self._place(frame.shape[:2], patch, where)
         if geo is None:
             return frame

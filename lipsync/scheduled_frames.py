@@ -2,7 +2,8 @@
 
 A ping-pong schedule plays the presenter forward then backward, but video decodes only
 forward. Holding the whole clip would make memory grow with its length, so frames are kept in
-a cache of fixed byte size (stored as YUV 4:2:0, half the bytes of RGB). Since the whole
+a cache of fixed byte size (frames are kept as they come: the render's I420 arrays take half
+the bytes of RGB). Since the whole
 schedule is known in advance, the cache keeps the frames whose next use comes soonest
 (Belady's rule); a frame behind the decoder that is not cached makes the decoder restart a
 cache-length earlier and refill the cache on its way forward.
@@ -16,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ NEVER = 1 << 62
 
 
 class ScheduledFrames:
-    """Iterate RGB frames ``source[schedule[0]], source[schedule[1]], ...``.
+    """Iterate frames ``source[schedule[0]], source[schedule[1]], ...`` (each its own array).
 
     ``open_frames(start)`` must return an iterator of frames (objects with ``.index`` and
     ``.image``) from source index ``start`` on, like ``VideoSource.frames``.
@@ -45,8 +45,9 @@ class ScheduledFrames:
         self.open_frames = open_frames
         self.schedule = np.asarray(schedule, dtype=np.int64)
         self.width, self.height = width, height
-        frame_bytes = max(width * height * 3 // 2, 1)
-        self.capacity = max(int(budget_bytes // frame_bytes), 2)
+        self.budget_bytes = budget_bytes
+        self.capacity = self._capacity(width * height * 3 // 2)
+        self._sized = False
         self._uses: dict[int, list[int]] = defaultdict(list)
         for pos, idx in enumerate(self.schedule.tolist()):
             self._uses[idx].append(pos)
@@ -56,6 +57,9 @@ class ScheduledFrames:
         self._next_index = 0  # index the decoder yields next
         self.decoded = 0
         self.restarts = 0
+
+    def _capacity(self, frame_bytes: int) -> int:
+        return max(int(self.budget_bytes // max(frame_bytes, 1)), 2)
 
     def _next_use(self, idx: int, after: int) -> int:
         uses = self._uses.get(idx)
@@ -68,6 +72,8 @@ class ScheduledFrames:
         nxt = self._next_use(idx, pos)
         if nxt == NEVER:
             return
+        if not self._sized:  # the budget counts the frames as they really come
+            self.capacity, self._sized = self._capacity(image.nbytes), True
         if idx not in self._cache and len(self._cache) >= self.capacity:
             # Evict the cached frame needed last, if that is later than this one.
             while self._heap:
@@ -82,7 +88,7 @@ class ScheduledFrames:
                 return
             _, victim = heapq.heappop(self._heap)
             del self._cache[victim]
-        self._cache[idx] = cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420)
+        self._cache[idx] = image
         heapq.heappush(self._heap, (-nxt, idx))
 
     def _restart(self, start: int) -> Iterator[FrameLike]:
@@ -115,14 +121,16 @@ class ScheduledFrames:
             for pos, idx in enumerate(self.schedule.tolist()):
                 cached = self._cache.get(idx)
                 if cached is not None:
-                    image = cv2.cvtColor(cached, cv2.COLOR_YUV2RGB_I420)
                     if self._next_use(idx, pos) == NEVER:
-                        del self._cache[idx]
+                        del self._cache[idx]  # its last use: hand over the cached array
+                        yield cached
                     else:
                         heapq.heappush(self._heap, (-self._next_use(idx, pos), idx))
-                    yield image
+                        yield cached.copy()
                 else:
-                    yield np.array(self._decode_until(idx, pos), copy=True)
+                    image = self._decode_until(idx, pos)
+                    # A cached frame is handed out as a copy, so callers may draw on theirs.
+                    yield image.copy() if idx in self._cache else image
         finally:
             self.close()
 

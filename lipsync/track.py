@@ -226,6 +226,14 @@ class TrackCache:
         return path
 
 
+def _working_size(path: PathLike) -> tuple[int, int]:
+    from .media.probe import probe
+    from .picture import working_size
+
+    info = probe(path)
+    return working_size(info.width, info.height)
+
+
 def prepare_track(
     path: PathLike,
     detector: FaceDetector | None = None,
@@ -248,6 +256,8 @@ def prepare_track(
     source_hash = content_hash(path)
     if cache is not None:
         cached = cache.get(source_hash, detector.version, pick)
+        if cached is not None and (cached.width, cached.height) != _working_size(path):
+            cached = None  # made before pictures were cropped to even or capped: redo it
         if cached is not None:
             if progress is not None:
                 from .progress import ProgressTracker

@@ -10,6 +10,7 @@ analysis and the per-frame (or per-batch) work, in :meth:`StreamingEngine._frame
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from abc import ABC, abstractmethod
@@ -28,6 +29,7 @@ from ..errors import (
     staged,
     what_to_do,
 )
+from ..picture import i420_to_rgb
 from ..pipeline import BackgroundWriter, Prefetch
 from ..progress import CancelCheck, ProgressCallback, ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES, ScheduledFrames
@@ -100,10 +102,13 @@ class FramePass(ABC, Generic[ItemT]):
     prefetch_depth: int = 6
     #: Frames queued for the encoder thread.
     writer_depth: int = 4
+    #: True for a pass that takes and writes I420 frames (:mod:`lipsync.picture`, in the
+    #: job's ``source.matrix``) and converts only what it draws on; others get RGB frames.
+    i420: bool = False
 
     def items(self, frames: Iterable[np.ndarray]) -> Iterable[ItemT]:
-        """What the prefetch thread produces from the scheduled RGB frames (default: them,
-        for a ``FramePass[np.ndarray]``; a pass with other items overrides this)."""
+        """What the prefetch thread produces from the scheduled frames (default: them, for a
+        ``FramePass[np.ndarray]``; a pass with other items overrides this)."""
         return cast("Iterable[ItemT]", frames)
 
     @abstractmethod
@@ -248,10 +253,17 @@ class StreamingEngine(Engine):
                 )
             stage.finish()
             frames = ScheduledFrames(
-                source.frames, schedule, track.width, track.height, self.frame_budget_bytes
+                functools.partial(source.frames, i420=True),
+                schedule,
+                track.width,
+                track.height,
+                self.frame_budget_bytes,
             )
+            pictures: Iterable[np.ndarray] = in_stage("decode", frames)
+            if not frame_pass.i420:
+                pictures = (i420_to_rgb(f, source.matrix) for f in pictures)
             ahead = Prefetch(
-                in_stage("mouth", frame_pass.items(in_stage("decode", frames))),
+                in_stage("mouth", frame_pass.items(pictures)),
                 depth=frame_pass.prefetch_depth,
             )
             enter_stage("encode")
@@ -272,6 +284,9 @@ class StreamingEngine(Engine):
                     burn_subtitles=options.burn_subtitles,
                     subtitle_font=options.subtitle_font,
                     bitrate=_source_bitrate(source, options),
+                    matrix=source.matrix,
+                    output_width=source.output_width,
+                    output_height=source.output_height,
                 ),
                 depth=frame_pass.writer_depth,
             )
@@ -318,5 +333,5 @@ def _source_bitrate(source: VideoSource, options: RenderOptions) -> int | None:
 
     if not options.match_source:
         return None
-    out = output_size(source.width, source.height, options.max_height)
-    return matched_bitrate(source.info.video_bitrate, (source.width, source.height), out)
+    own = (source.output_width, source.output_height)  # the file's size, not the capped one
+    return matched_bitrate(source.info.video_bitrate, own, output_size(*own, options.max_height))

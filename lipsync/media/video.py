@@ -1,5 +1,11 @@
 """Streaming presenter decoder: constant frame rate, rotation applied, one frame at a time.
 
+Frames come as RGB (face tracking, checks) or as I420 (the render, :mod:`lipsync.picture`), at
+the *working size*: the picture's own size with an odd width or height cropped by one pixel,
+scaled down to fit 1920x1080 when larger. Any pixel format is accepted: alpha is composited
+over white, grayscale and palette pictures become colour, 10-bit, 4:2:2, 4:4:4 and full-range
+YUV are converted to 8-bit limited-range 4:2:0; plain 8-bit 4:2:0 is passed through.
+
 Output frame ``i`` shows the latest decoded frame whose presentation time is ``<= i / fps``
 (duplicating or dropping source frames as needed), so variable-frame-rate phone clips come out
 at a constant rate with their timing kept. A still image is a one-frame source.
@@ -10,7 +16,7 @@ from __future__ import annotations
 import math
 import os
 import weakref
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Protocol, cast
@@ -18,7 +24,8 @@ from typing import Protocol, cast
 import av
 import numpy as np
 
-from ..errors import NoVideoStreamError, TruncatedMediaError, reason
+from ..errors import InputError, NoVideoStreamError, TruncatedMediaError, reason
+from ..picture import even_size, pack_i420, rgb_to_i420, working_size
 from .probe import (
     TRUNCATED_AT,
     TRUNCATED_AT_START,
@@ -32,6 +39,7 @@ from .probe import (
 NO_VIDEO_STREAM = reason("no video stream or image")
 IMAGE_DAMAGED = reason("image is damaged")
 IMAGE_UNDECODABLE = reason("image is damaged (nothing could be decoded)")
+TOO_SMALL = reason("the picture is too small (%(size)s); it needs at least 2x2 pixels")
 
 #: Frame rate given to still images.
 STILL_FPS = 25.0
@@ -56,7 +64,7 @@ _EPS = 1e-3
 class Frame:
     index: int
     time_s: float
-    image: np.ndarray  # H x W x 3 uint8 RGB, rotation applied
+    image: np.ndarray  # H x W x 3 uint8 RGB, or I420 (H*3/2 x W), rotation applied
 
 
 class FrameLike(Protocol):
@@ -91,7 +99,11 @@ def truncation_tolerance(duration_s: float, fps: float = 0.0) -> float:
 
 
 class VideoSource:
-    """A presenter video (or photo) read as a constant-rate stream of RGB frames.
+    """A presenter video (or photo) read as a constant-rate stream of RGB or I420 frames.
+
+    ``width``/``height`` are the working size (see the module's docstring),
+    ``output_width``/``output_height`` the even size a render delivers, ``matrix`` the colour
+    matrix of its I420 frames.
 
     Nothing is decoded until :meth:`frames` is iterated; each iteration opens the file anew and
     holds only the current and the previous decoded frame in memory.
@@ -106,10 +118,17 @@ class VideoSource:
         if fps is not None and not fps > 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.fps = float(fps) if fps else output_fps(self.info)
-        self.width = self.info.width
-        self.height = self.info.height
         self.rotation = self.info.rotation
         self.is_image = self.info.is_image
+        #: The picture's display size, the even size delivered, and the size worked on.
+        self.source_width, self.source_height = self.info.width, self.info.height
+        if min(self.source_width, self.source_height) < 2:
+            raise InputError(
+                self.path, TOO_SMALL, {"size": f"{self.source_width}x{self.source_height}"}
+            )
+        self.output_width, self.output_height = even_size(self.source_width, self.source_height)
+        self.width, self.height = working_size(self.source_width, self.source_height)
+        self.matrix = "bt709" if self.is_image else _stream_matrix(self.path)
         if self.is_image:
             self.frame_count = 1
             self.duration_s = 1.0 / self.fps
@@ -145,19 +164,25 @@ class VideoSource:
     def __iter__(self) -> Iterator[Frame]:
         return self.frames()
 
-    def frames(self, start: int = 0) -> Iterator[Frame]:
-        """Yield exactly ``frame_count - start`` frames, from output index ``start``."""
+    def frames(self, start: int = 0, i420: bool = False) -> Iterator[Frame]:
+        """Yield exactly ``frame_count - start`` frames, from output index ``start``: RGB, or
+        I420 arrays in :attr:`matrix` with ``i420``."""
         start = max(0, int(start))
         if self.is_image:
-            return iter([Frame(0, 0.0, self._still())] if start == 0 else [])
-        gen = self._frames(start)
+            if start:
+                return iter([])
+            still = self._still()
+            return iter([Frame(0, 0.0, rgb_to_i420(still, self.matrix) if i420 else still)])
+        gen = self._frames(start, self._to_i420 if i420 else self._to_rgb)
         self._open.add(gen)
         return gen
 
-    def _frames(self, start: int) -> Generator[Frame, None, None]:
+    def _frames(
+        self, start: int, convert: Callable[[av.VideoFrame], np.ndarray]
+    ) -> Generator[Frame, None, None]:
         container = open_container(self.path)
         try:
-            yield from self._stream(container, start)
+            yield from self._stream(container, start, convert)
         finally:
             container.close()
 
@@ -172,14 +197,69 @@ class VideoSource:
             container.close()
         raise TruncatedMediaError(self.path, IMAGE_UNDECODABLE)
 
-    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        image: np.ndarray = frame.to_ndarray(format="rgb24")
-        k = (self.rotation // 90) % 4
-        if k:
-            image = np.ascontiguousarray(np.rot90(image, k=k))
-        return image
+    def _stored_size(self) -> tuple[int, int]:
+        """The working size in the orientation the frames are stored in."""
+        if (self.rotation // 90) % 2:
+            return self.height, self.width
+        return self.width, self.height
 
-    def _stream(self, container: av.container.InputContainer, start: int) -> Iterator[Frame]:
+    def _scaled(self, frame: av.VideoFrame) -> bool:
+        return (frame.width // 2 * 2, frame.height // 2 * 2) != self._stored_size()
+
+    def _rotate(self, image: np.ndarray) -> np.ndarray:
+        k = (self.rotation // 90) % 4
+        return np.ascontiguousarray(np.rot90(image, k=k)) if k else image
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        """RGB at the working size; alpha composited over white."""
+        w, h = self._stored_size()
+        alpha = _has_alpha(frame.format)
+        fmt = "rgba" if alpha else "rgb24"
+        if self._scaled(frame):
+            image: np.ndarray = frame.reformat(
+                width=w, height=h, format=fmt, interpolation="AREA"
+            ).to_ndarray()
+        else:
+            image = frame.to_ndarray(format=fmt)[:h, :w]
+        if alpha:
+            image = _over_white(image)
+        return self._rotate(np.ascontiguousarray(image))
+
+    def _to_i420(self, frame: av.VideoFrame) -> np.ndarray:
+        """I420 at the working size: 8-bit limited-range 4:2:0 passes through untouched."""
+        name = frame.format.name
+        if _has_alpha(frame.format) or not name.startswith(("yuv", "nv12", "nv21")):
+            return rgb_to_i420(self._to_rgb(frame), self.matrix)
+        w, h = self._stored_size()
+        full = name.startswith("yuvj") or int(frame.color_range) == 2
+        if name != "yuv420p" or full or self._scaled(frame):
+            cs = "ITU709" if self.matrix == "bt709" else "ITU601"
+            scaled = self._scaled(frame)
+            frame = frame.reformat(
+                width=w if scaled else None,
+                height=h if scaled else None,
+                format="yuv420p",
+                src_colorspace=cs,
+                dst_colorspace=cs,
+                src_color_range="JPEG" if full else "MPEG",
+                dst_color_range="MPEG",
+                interpolation="AREA" if scaled else None,
+            )
+        elif (frame.width, frame.height, self.rotation % 360) == (w, h, 0):
+            packed: np.ndarray = frame.to_ndarray()  # already the I420 layout, one copy
+            return packed
+        y, u, v = (_plane(frame, i) for i in range(3))
+        y, u, v = y[:h, :w], u[: h // 2, : w // 2], v[: h // 2, : w // 2]
+        if self.rotation % 360:
+            y, u, v = self._rotate(y), self._rotate(u), self._rotate(v)
+        return pack_i420(y, u, v)
+
+    def _stream(
+        self,
+        container: av.container.InputContainer,
+        start: int,
+        convert: Callable[[av.VideoFrame], np.ndarray],
+    ) -> Iterator[Frame]:
         stream = next(s for s in container.streams.video if s.codec_context is not None)
         stream.thread_type = "AUTO"
         tb = cast(Fraction, stream.time_base)  # set on every stream FFmpeg demuxes
@@ -203,7 +283,7 @@ class VideoSource:
                     while i < n and i / fps < t - _EPS:
                         # Each yield gets its own array: a duplicate is converted again
                         # rather than shared, so callers may draw on what they receive.
-                        yield Frame(i, i / fps, self._to_rgb(prev if prev is not None else frame))
+                        yield Frame(i, i / fps, convert(prev if prev is not None else frame))
                         i += 1
                     if i >= n:
                         return
@@ -217,8 +297,41 @@ class VideoSource:
         if declared and declared - end > truncation_tolerance(declared, fps):
             raise TruncatedMediaError(self.path, TRUNCATED_AT, {"t": f"{end:.1f}"})
         while i < n:
-            yield Frame(i, i / fps, self._to_rgb(prev))
+            yield Frame(i, i / fps, convert(prev))
             i += 1
+
+
+def _plane(frame: av.VideoFrame, i: int) -> np.ndarray:
+    """Plane ``i`` of an 8-bit planar frame as a (height, width) view of its buffer."""
+    plane = frame.planes[i]
+    rows = np.frombuffer(memoryview(plane), np.uint8, count=plane.line_size * plane.height)
+    view: np.ndarray = rows.reshape(plane.height, plane.line_size)[:, : plane.width]
+    return view
+
+
+def _has_alpha(fmt: av.video.format.VideoFormat) -> bool:
+    """Whether pictures of ``fmt`` may be transparent (an alpha plane, or a palette)."""
+    return fmt.has_palette or any(c.is_alpha for c in fmt.components)
+
+
+def _over_white(rgba: np.ndarray) -> np.ndarray:
+    """An RGBA picture composited over white (transparent pixels become white)."""
+    a = rgba[..., 3:].astype(np.uint16)
+    out = (rgba[..., :3].astype(np.uint16) * a + 255 * (255 - a) + 127) // 255
+    return out.astype(np.uint8)
+
+
+def _stream_matrix(path: str) -> str:
+    """The colour matrix frames are worked in: BT.709 when the stream says so, else BT.601
+    (what FFmpeg assumes for an untagged stream), so 4:2:0 passes through unconverted."""
+    container = open_container(path)
+    try:
+        streams = [s for s in container.streams.video if s.codec_context is not None]
+        if streams and int(streams[0].codec_context.colorspace) == 1:
+            return "bt709"
+        return "bt601"
+    finally:
+        container.close()
 
 
 def open_video(path: PathLike, fps: float | None = None) -> VideoSource:
