@@ -24,7 +24,7 @@ from typing import Protocol, cast
 import av
 import numpy as np
 
-from ..errors import InputError, NoVideoStreamError, TruncatedMediaError, reason
+from ..errors import InputError, NoVideoStreamError, TruncatedMediaError, reason, what_to_do
 from ..picture import even_size, pack_i420, rgb_to_i420, working_size
 from .probe import (
     TRUNCATED_AT,
@@ -39,7 +39,10 @@ from .probe import (
 NO_VIDEO_STREAM = reason("no video stream or image")
 IMAGE_DAMAGED = reason("image is damaged")
 IMAGE_UNDECODABLE = reason("image is damaged (nothing could be decoded)")
-TOO_SMALL = reason("the picture is too small (%(size)s); it needs at least 2x2 pixels")
+TOO_SMALL = reason(
+    "the picture is too small (%(size)s); it needs at least 2x2 pixels",
+    what_to_do("choose a photo or video in which the presenter's face is large and clear"),
+)
 
 #: Frame rate given to still images.
 STILL_FPS = 25.0
