@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..composite import Compositor
-from ..mouth.animate import animate_mouth
+from ..mouth.animate import animatable, animate_mouth
 from ..mouth.drive import MouthMotion, mouth_motion
 from ..mouth.interior import sample_teeth_colour
 from ..mouth.pose import face_frame
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES
+from ..silence import SpeechGate, speech_gate
 from .base import PathLike, Stats, register_engine
 from .streaming import FramePass, RenderJob, StreamingEngine
 
@@ -35,14 +36,13 @@ if TYPE_CHECKING:
 
 #: Source frames searched for the presenter's teeth colour.
 TEETH_SEARCH = 50
-#: Smallest face (eyes to chin, pixels) that is animated; smaller ones pass through.
-MIN_FACE_PX = 12.0
 #: Frames between two cancellation checks.
 CANCEL_EVERY = 8
 
 
-def motion_from_features(features: AudioFeatures) -> MouthMotion:
-    """Mouth motion from :class:`lipsync.audio.AudioFeatures`.
+def motion_from_features(features: AudioFeatures, gate: SpeechGate | None = None) -> MouthMotion:
+    """Mouth motion from :class:`lipsync.audio.AudioFeatures`, closed where ``gate`` (the
+    shared :mod:`lipsync.silence` gate) says silence.
 
     Shape comes from ``roundness`` (rounded o/u vs spread i/e), centred on its median over
     speech frames and scaled by its spread, so a voice's overall timbre does not bias every
@@ -50,22 +50,19 @@ def motion_from_features(features: AudioFeatures) -> MouthMotion:
     ``sibilance`` reduces the opening.
     """
     env = np.asarray(features.envelope, np.float32)
-    activity = np.asarray(features.activity, bool)
+    activity = np.asarray(features.activity if gate is None else gate.activity, bool)
     cue = np.nan_to_num(np.asarray(features.roundness, np.float32), nan=0.5)
     ref = cue[activity] if activity.sum() >= 5 else cue
     spread = float(ref.std()) or 1.0
     shape = -np.clip((cue - float(np.median(ref))) / (2.0 * spread), -1.0, 1.0)
     sib = np.clip(np.nan_to_num(np.asarray(features.sibilance, np.float32)), 0.0, 1.0)
     env = env * (1.0 - 0.6 * sib)
-    return mouth_motion(env, shape, activity)
-
-
-def _usable(lm: np.ndarray) -> bool:
-    """Landmarks a mouth can be animated from: finite, and a face of at least a few pixels
-    (below that the mouth is a smudge and the mesh would degenerate)."""
-    if not np.isfinite(lm).all():
-        return False
-    return face_frame(lm).height >= MIN_FACE_PX and (lm[54] - lm[48]).any()
+    motion = mouth_motion(env, shape, activity)
+    if gate is None:
+        return motion
+    # The follower's release would leave the lips parted for a few frames after speech;
+    # the gate's ramp brings them to rest, and keeps them there, whatever the envelope does.
+    return MouthMotion(motion.open * gate.gate, motion.shape * gate.gate)
 
 
 @register_engine
@@ -88,7 +85,8 @@ class WarpEngine(StreamingEngine):
     def _frame_pass(self, job: RenderJob) -> _WarpPass:
         from ..audio import audio_features
 
-        motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out))
+        gate = speech_gate(job.wav, job.fps, job.n_out)
+        motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out), gate)
         return _WarpPass(job, motion, self._teeth_colour(job.source, job.track))
 
     @staticmethod
@@ -131,7 +129,7 @@ class _WarpPass(FramePass[np.ndarray]):
             if t % CANCEL_EVERY == 0:
                 tracker.check_cancel()
             lm = track.landmarks[k]
-            if track.present[k] and _usable(lm):
+            if track.present[k] and animatable(lm):
                 patch = animate_mouth(
                     image, lm, float(motion.open[t]), float(motion.shape[t]), self.teeth
                 )

@@ -45,6 +45,8 @@ class _Layout:
 _LAYOUTS: OrderedDict[bytes, _Layout] = OrderedDict()
 _LAYOUTS_MAX = 256
 _LAYOUTS_LOCK = threading.Lock()
+#: Smallest face (eyes to chin, pixels) that is animated; smaller ones pass through.
+MIN_FACE_PX = 12.0
 #: Regions larger than this (pixels) compute the warp map on a 2x coarser grid.
 COARSE_MAP_PIXELS = 60_000
 
@@ -74,6 +76,14 @@ def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
         if len(_LAYOUTS) > _LAYOUTS_MAX:
             _LAYOUTS.popitem(last=False)
     return layout
+
+
+def animatable(lm: np.ndarray) -> bool:
+    """Landmarks a mouth can be animated from: finite, and a face of at least a few pixels
+    (below that the mouth is a smudge and the mesh would degenerate)."""
+    if not np.isfinite(lm).all():
+        return False
+    return face_frame(lm).height >= MIN_FACE_PX and bool((lm[54] - lm[48]).any())
 
 
 def animate_mouth(
