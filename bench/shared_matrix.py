@@ -149,7 +149,7 @@ def measure(video: Path, audio: Path, seconds: float) -> dict:
     from lipsync.quality import video_sync_score
     from lipsync.silence import silence_gate, speech_activity
 
-    score, lag, mouth, env = video_sync_score(video, audio, seconds)
+    score, lag, mouth, _env = video_sync_score(video, audio, seconds)
     import av
 
     with av.open(os.fspath(video)) as c:
@@ -178,7 +178,8 @@ def measure(video: Path, audio: Path, seconds: float) -> dict:
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| presenter | speech | sync | silent frames | silent/speaking | x-realtime | peak RSS MiB |",
+        "| presenter | speech | sync | silent frames | silent/speaking | x-realtime "
+        "| peak RSS MiB |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
