@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..composite import Compositor
-from ..mouth.animate import animatable, animate_mouth
+from ..mouth.animate import MouthPatch, animatable, animate_mouth
 from ..mouth.drive import MouthMotion, mouth_motion
 from ..mouth.interior import sample_teeth_colour
 from ..mouth.pose import face_frame
@@ -125,14 +125,19 @@ class _WarpPass(FramePass[np.ndarray]):
         track, motion = self.job.track, self.motion
         comp = Compositor(extend_down=0.04, colour_match=False)
         no_face = 0
+        # A still presenter in silence asks for the same mouth frame after frame: reuse it.
+        last: tuple[tuple[int, float, float], MouthPatch] | None = None
         for t, (k, image) in enumerate(zip(self.job.schedule.tolist(), items)):
             if t % CANCEL_EVERY == 0:
                 tracker.check_cancel()
             lm = track.landmarks[k]
             if track.present[k] and animatable(lm):
-                patch = animate_mouth(
-                    image, lm, float(motion.open[t]), float(motion.shape[t]), self.teeth
-                )
+                key = (k, float(motion.open[t]), float(motion.shape[t]))
+                if last is not None and last[0] == key:
+                    patch = last[1]
+                else:
+                    patch = animate_mouth(image, lm, key[1], key[2], self.teeth)
+                    last = (key, patch)
                 comp.paste(image, patch.image, patch.box, np.stack([lm, patch.target]))
             else:
                 no_face += 1

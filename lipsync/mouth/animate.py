@@ -115,15 +115,14 @@ def animate_mouth(
     # interior into place; paint a synthetic one only where that would be stretched too far,
     # and where the lip-line fill has covered the squeezed template interior of barely
     # parted lips.
-    ratio = inner_gap(lm, ff) / max(inner_gap(target, ff), 1e-6)
-    draw_interior(
-        region,
-        inner_t,
-        ff,
-        lips,
-        neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb,
-        opacity=max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled),
-    )
+    target_gap = inner_gap(target, ff)
+    ratio = inner_gap(lm, ff) / max(target_gap, 1e-6)
+    opacity = max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled)
+    # Closed lips (every silent frame) have no interior to paint: skip the teeth colour's
+    # skin sampling too (draw_interior draws nothing below a gap of 0.6 px).
+    if opacity > 0 and target_gap * ff.height >= 0.6:
+        teeth = neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb
+        draw_interior(region, inner_t, ff, lips, teeth, opacity=opacity)
     if line is not None:
         draw_seam(region, line, ff, lips)
     return MouthPatch(region, box, target)

@@ -211,3 +211,25 @@ def test_neural_engines_close_the_mouth_in_silence(
     quiet = frames[int(np.flatnonzero(gate <= 0)[0])][lower]
     changed = [np.abs(frames[t][lower] - quiet).mean() for t in np.flatnonzero(gate >= 1)]
     assert np.median(changed) > 4.0
+
+
+def test_a_still_in_silence_animates_its_closed_mouth_once(
+    presenter, silent_speech, tmp_path, monkeypatch
+):
+    """The warp engine reuses the closed mouth of a still while the gate stays shut."""
+    from lipsync.engines import get_engine, warp
+
+    calls = []
+    real = warp.animate_mouth
+
+    def counting(*args, **kwargs):
+        calls.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(warp, "animate_mouth", counting)
+    engine = get_engine("warp", cache_dir=tmp_path / "cache")
+    result = engine.render(silent_speech, presenter, None, tmp_path / "still.mp4")
+    gate = silence.speech_gate(mediagen.decode_audio(silent_speech), result.fps, result.frames).gate
+    silent_runs = len(silence._runs(gate <= 0))
+    assert result.frames - len(calls) >= int((gate <= 0).sum()) - silent_runs
+    assert calls.count(0.0) <= silent_runs + 2
