@@ -74,6 +74,8 @@ def prepare_presenter(name: str, work: Path) -> Path:
     import cv2
 
     image = cv2.imread(str(src), cv2.IMREAD_COLOR)
+    if image is None:
+        return src  # let the engine say what is wrong with it
     h, w = image.shape[:2]
     if h % 2 == 0 and w % 2 == 0:
         return src

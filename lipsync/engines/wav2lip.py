@@ -306,8 +306,9 @@ class _Wav2LipPass(FramePass[_Item]):
         if not with_face:
             return {}
         t = time.monotonic()
+        crops = [batch[i][3] for i in with_face]
         faces = self.engine.infer(
-            np.stack([batch[i][3] for i in with_face]),
+            np.stack([c for c in crops if c is not None]),  # all of them (with_face)
             self.mels[[batch[i][0] for i in with_face]],
         )
         self.counts["network_seconds"] += time.monotonic() - t
