@@ -1,0 +1,92 @@
+"""Per-frame cost of the warp engine's mouth work, speaking and silent.
+
+    python bench/mouth_cost.py [--frames 150] [--rounds 3]
+
+For shared presenters (``shared/media``) the mouth of each frame is animated
+(:func:`lipsync.mouth.animate.animate_mouth`) and blended back
+(:class:`lipsync.composite.Compositor`) exactly as the warp engine does, with no decoding or
+encoding in the timing: the frames are decoded first, the face track is read from a cache.
+*speaking* drives the opening with a syllable-like sway (0 to the largest opening, shapes
+changing), *silent* with the gate closed (opening 0), as a render does in pauses. Time is the
+process's CPU time (all its threads), so other work on a shared machine changes it little. The
+median over ``--rounds`` of the mean CPU milliseconds per frame is printed, for the engine as it is and
+(with ``--code DIR``) for another checkout's ``lipsync`` to compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+SHARED = ROOT.parent / "shared" / "media"
+
+PRESENTERS = ("sun.mp4", "face_close_b.mp4", "still_photo.png")
+
+
+def measure(name: str, frames: int, rounds: int, cache: Path) -> dict[str, float]:
+    import numpy as np
+
+    from lipsync.composite import Compositor
+    from lipsync.engines import get_engine
+    from lipsync.media.video import open_video
+    from lipsync.mouth.animate import animate_mouth
+    from lipsync.mouth.drive import MAX_OPEN
+
+    path = SHARED / name
+    track = get_engine("warp", cache_dir=cache).prepare(path)
+    with open_video(path, fps=track.fps) as v:
+        images = [f.image for f, _ in zip(v.frames(), range(frames))]
+    t = np.arange(frames)
+    drives = {
+        "speaking": (
+            MAX_OPEN * (0.5 + 0.5 * np.sin(t * 1.3)) ** 1.5,
+            np.sin(t * 0.37),
+        ),
+        "silent": (np.zeros(frames), np.zeros(frames)),
+    }
+    out: dict[str, float] = {}
+    for label, (opening, shape) in drives.items():
+        per_round = []
+        for _ in range(rounds):
+            comp = Compositor(extend_down=0.04, colour_match=False)
+            spent = 0.0
+            for i in range(frames):
+                k = i % len(images)
+                image = images[k].copy()
+                lm = track.landmarks[k]
+                t0 = time.process_time()
+                patch = animate_mouth(image, lm, float(opening[i]), float(shape[i]))
+                comp.paste(image, patch.image, patch.box, np.stack([lm, patch.target]))
+                spent += time.process_time() - t0
+            per_round.append(spent / frames * 1000)
+        out[label] = statistics.median(per_round)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="mouth_cost.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=int, default=150)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--code", default=None, help="checkout whose lipsync/ to measure")
+    ap.add_argument("--cache", default=None, help="face-track cache folder")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, os.fspath(Path(args.code).resolve() if args.code else ROOT))
+    cache = Path(args.cache or Path.home() / ".cache" / "heygem-lipsync")
+    import lipsync
+
+    print(f"code: {Path(lipsync.__file__).parent}")
+    for name in PRESENTERS:
+        r = measure(name, args.frames, args.rounds, cache)
+        print(f"{name}: speaking {r['speaking']:.2f} CPU ms/frame, silent {r['silent']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
