@@ -1,6 +1,6 @@
 """Per-frame cost of the warp engine's mouth work, speaking and silent.
 
-    python bench/mouth_cost.py [--frames 150] [--rounds 3]
+    python bench/mouth_cost.py [--frames 150] [--rounds 3] [--baseline DIR] [--write]
 
 For shared presenters (``shared/media``) the mouth of each frame is animated
 (:func:`lipsync.mouth.animate.animate_mouth`) and blended back
@@ -8,9 +8,10 @@ For shared presenters (``shared/media``) the mouth of each frame is animated
 encoding in the timing: the frames are decoded first, the face track is read from a cache.
 *speaking* drives the opening with a syllable-like sway (0 to the largest opening, shapes
 changing), *silent* with the gate closed (opening 0), as a render does in pauses. Time is the
-process's CPU time (all its threads), so other work on a shared machine changes it little. The
-median over ``--rounds`` of the mean CPU milliseconds per frame is printed, for the engine as it is and
-(with ``--code DIR``) for another checkout's ``lipsync`` to compare.
+process's CPU time (all its threads), so other work on a shared machine changes it little.
+The median over ``--rounds`` of the mean CPU milliseconds per frame is printed, for this checkout's
+``lipsync`` and (with ``--baseline DIR``) another checkout's to compare; each runs in its own
+process. ``--write`` puts the table in the "## Mouth cost" section of ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -70,21 +71,73 @@ def measure(name: str, frames: int, rounds: int, cache: Path) -> dict[str, float
     return out
 
 
+def _measure_in(code: Path, frames: int, rounds: int, cache: Path) -> dict[str, dict[str, float]]:
+    """:func:`measure` of every presenter with ``code``'s lipsync, in a fresh process."""
+    import json
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--json", "--code", os.fspath(code)]
+    cmd += ["--frames", str(frames), "--rounds", str(rounds), "--cache", os.fspath(cache)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    result: dict[str, dict[str, float]] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="mouth_cost.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=150)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--code", default=None, help="checkout whose lipsync/ to measure")
+    ap.add_argument("--baseline", default=None, help="another checkout to compare with")
     ap.add_argument("--cache", default=None, help="face-track cache folder")
+    ap.add_argument("--write", action="store_true", help="write the Mouth cost section")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    sys.path.insert(0, os.fspath(Path(args.code).resolve() if args.code else ROOT))
     cache = Path(args.cache or Path.home() / ".cache" / "heygem-lipsync")
-    import lipsync
+    if args.json:
+        import json
 
-    print(f"code: {Path(lipsync.__file__).parent}")
+        sys.path.insert(0, os.fspath(Path(args.code).resolve()))
+        out = {n: measure(n, args.frames, args.rounds, cache) for n in PRESENTERS}
+        print(json.dumps(out))
+        return 0
+    code = Path(args.code).resolve() if args.code else ROOT
+    here = _measure_in(code, args.frames, args.rounds, cache)
+    base = (
+        _measure_in(Path(args.baseline), args.frames, args.rounds, cache) if args.baseline else {}
+    )
+    lines = [
+        "| presenter | speaking CPU ms/frame | silent CPU ms/frame |"
+        + (" before: speaking | before: silent |" if base else ""),
+        "|---|---:|---:|" + ("---:|---:|" if base else ""),
+    ]
     for name in PRESENTERS:
-        r = measure(name, args.frames, args.rounds, cache)
-        print(f"{name}: speaking {r['speaking']:.2f} CPU ms/frame, silent {r['silent']:.2f}")
+        row = f"| {name} | {here[name]['speaking']:.2f} | {here[name]['silent']:.2f} |"
+        if base:
+            row += f" {base[name]['speaking']:.2f} | {base[name]['silent']:.2f} |"
+        lines.append(row)
+    table = "\n".join(lines)
+    print(table)
+    if args.write:
+        import datetime as _dt
+
+        sys.path.insert(0, os.fspath(BENCH_DIR))
+        from results_md import replace_section
+
+        now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        body = (
+            "## Mouth cost (bench/mouth_cost.py)\n\n"
+            f"Date: {now}. {len(os.sched_getaffinity(0))} cores, load average (5 min) "
+            f"{os.getloadavg()[1]:.1f}. CPU time of the warp engine's mouth work per frame "
+            "(animate the mouth, blend it back; no decode or encode), median of "
+            f"{args.rounds} rounds of {args.frames} frames; *speaking* sways the opening "
+            "over its whole range, *silent* is the closed mouth of a pause."
+            + (" *before*: the same measurement of the main branch's code." if base else "")
+            + "\n\n"
+            + table
+            + "\n"
+        )
+        replace_section(BENCH_DIR / "RESULTS.md", "Mouth cost", body)
     return 0
 
 
