@@ -87,7 +87,7 @@ class WarpEngine(StreamingEngine):
 
         gate = speech_gate(job.wav, job.fps, job.n_out)
         motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out), gate)
-        return _WarpPass(job, motion, self._teeth_colour(job.source, job.track))
+        return _WarpPass(job, motion, self._teeth_colour(job.source, job.track), gate)
 
     @staticmethod
     def _teeth_colour(source: VideoSource, track: FaceTrack) -> np.ndarray | None:
@@ -112,8 +112,10 @@ class WarpEngine(StreamingEngine):
 class _WarpPass(FramePass[np.ndarray]):
     """One render of the warp engine: animate each scheduled frame's mouth, one at a time."""
 
-    def __init__(self, job: RenderJob, motion: MouthMotion, teeth: np.ndarray | None) -> None:
-        self.job, self.motion, self.teeth = job, motion, teeth
+    def __init__(
+        self, job: RenderJob, motion: MouthMotion, teeth: np.ndarray | None, gate: SpeechGate
+    ) -> None:
+        self.job, self.motion, self.teeth, self.gate = job, motion, teeth, gate
         track = job.track
         # Queues hold whole RGB frames: keep them to ~64 MiB so 4K stays within budget.
         depth = int(np.clip((64 << 20) // (track.width * track.height * 3), 2, 6))
@@ -147,4 +149,7 @@ class _WarpPass(FramePass[np.ndarray]):
         return no_face
 
     def stats(self) -> Stats:
-        return {"mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0}
+        return {
+            "mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0,
+            "silent_frames": self.gate.silent_frames,
+        }

@@ -162,6 +162,7 @@ def test_warp_engine_closes_the_mouth_in_silence(presenter, silent_speech, tmp_p
     engine = get_engine("warp", cache_dir=tmp_path / "cache")
     result, mouth, gate = _render(engine, presenter, silent_speech, tmp_path / "warp.mp4")
     assert result.frames == int(SECONDS * FPS)
+    assert result.stats["silent_frames"] == int((gate <= 0).sum())
     _assert_closed_in_silence(mouth, gate, _source_opening(presenter))
     speaking = np.nanmean(mouth[gate >= 1])
     assert speaking > 4 * np.nanmean(mouth[gate <= 0])  # it does open when spoken to
