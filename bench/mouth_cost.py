@@ -8,10 +8,12 @@ For shared presenters (``shared/media``) the mouth of each frame is animated
 encoding in the timing: the frames are decoded first, the face track is read from a cache.
 *speaking* drives the opening with a syllable-like sway (0 to the largest opening, shapes
 changing), *silent* with the gate closed (opening 0), as a render does in pauses. Time is the
-process's CPU time (all its threads), so other work on a shared machine changes it little.
-The median over ``--rounds`` of the mean CPU milliseconds per frame is printed, for this checkout's
-``lipsync`` and (with ``--baseline DIR``) another checkout's to compare; each runs in its own
-process. ``--write`` puts the table in the "## Mouth cost" section of ``bench/RESULTS.md``.
+process's CPU time with one OpenCV thread, so other work on a shared machine changes it
+less (about +-1 ms a frame between runs on the 2-core machine).
+The median over ``--rounds`` of the mean CPU milliseconds per frame is printed, for this
+checkout's ``lipsync`` and (with ``--baseline DIR``) another checkout's to compare; each runs
+in its own process, the rounds alternating between them. ``--write`` puts the table in the
+"## Mouth cost" section of ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -97,15 +99,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         import json
 
+        import cv2
+
+        # One OpenCV thread: its idle workers spin, which would count as CPU time of the
+        # mouth work and vary with the machine's load.
+        cv2.setNumThreads(1)
         sys.path.insert(0, os.fspath(Path(args.code).resolve()))
         out = {n: measure(n, args.frames, args.rounds, cache) for n in PRESENTERS}
         print(json.dumps(out))
         return 0
     code = Path(args.code).resolve() if args.code else ROOT
-    here = _measure_in(code, args.frames, args.rounds, cache)
-    base = (
-        _measure_in(Path(args.baseline), args.frames, args.rounds, cache) if args.baseline else {}
-    )
+    # Rounds alternate between the two checkouts, each in a fresh process, so a change in
+    # the machine's load falls on both alike; the median of the rounds is kept.
+    runs: dict[str, list[dict[str, dict[str, float]]]] = {"here": [], "base": []}
+    for _ in range(args.rounds):
+        runs["here"].append(_measure_in(code, args.frames, 1, cache))
+        if args.baseline:
+            runs["base"].append(_measure_in(Path(args.baseline), args.frames, 1, cache))
+
+    def median(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+        return {
+            n: {k: statistics.median(r[n][k] for r in rounds) for k in ("speaking", "silent")}
+            for n in PRESENTERS
+        }
+
+    here = median(runs["here"])
+    base = median(runs["base"]) if args.baseline else {}
     lines = [
         "| presenter | speaking CPU ms/frame | silent CPU ms/frame |"
         + (" before: speaking | before: silent |" if base else ""),
@@ -131,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{os.getloadavg()[1]:.1f}. CPU time of the warp engine's mouth work per frame "
             "(animate the mouth, blend it back; no decode or encode), median of "
             f"{args.rounds} rounds of {args.frames} frames; *speaking* sways the opening "
-            "over its whole range, *silent* is the closed mouth of a pause."
+            "over its whole range, *silent* is the closed mouth of a pause; one OpenCV thread, "
+            "rounds alternating between the checkouts; runs vary by about +-1 ms a frame."
             + (" *before*: the same measurement of the main branch's code." if base else "")
             + "\n\n"
             + table
