@@ -20,10 +20,11 @@ prefetch thread decodes and crops frames and a writer thread encodes, so decode,
 compositing and encode overlap. The CPU works too, in fp32 and slowly (about a second per
 frame at full size on two cores), with progress per batch.
 
-Silence: frames where no one speaks keep the presenter's own mouth (the frame is passed through
-untouched); the engine fades in and out over :data:`FADE_FRAMES` frames at the edges of speech.
-The per-frame speaking mask comes from :meth:`MuseTalk15Engine.speaking_frames`, the hook a
-shared silence mechanism replaces.
+Silence (:mod:`lipsync.silence`): where the shared speech gate is closed no network runs and the
+frame shows the presenter with the mouth closed by the landmark warp
+(:class:`~lipsync.silence.MouthCloser`), not the template's own mouth (which may be talking or
+smiling open); on the gate's ramps the network's face is blended over that closed mouth with
+the gate as strength.
 """
 
 from __future__ import annotations
@@ -49,16 +50,11 @@ from ..models import musetalk_face as mf
 from ..models.musetalk import MuseTalkModels
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
+from ..silence import MouthCloser, speech_gate
 from .base import PathLike, Stats, register_engine
 from .overlap import ahead
 from .streaming import FramePass, RenderJob, StreamingEngine
 
-#: Frames over which the engine fades in before speech and out after it.
-FADE_FRAMES = 3
-#: Pauses shorter than this (seconds) between words do not count as silence.
-MIN_SILENCE_S = 0.3
-#: Speech onsets are anticipated (and ends held) by this many frames: lips move before sound.
-SPEECH_PAD_FRAMES = 2
 #: Most bytes of full frames held while batches are in the network (two batches in flight).
 BATCH_FRAME_BYTES = 512 << 20
 #: Version of the reference cache layout and crop rules (part of its key).
@@ -186,21 +182,6 @@ class MuseTalk15Engine(StreamingEngine):
             return self.batch_size
         return 32 if self.load().device.type == "cuda" else 8
 
-    # -- silence hook ---------------------------------------------------------------------
-    def speaking_frames(self, job: RenderJob) -> np.ndarray:
-        """Per output frame, whether someone is speaking (bool, ``job.n_out``).
-
-        The hook for the shared silence mechanism: today the engine's own voice activity
-        (:func:`lipsync.audio.speech_activity`), widened by :data:`SPEECH_PAD_FRAMES`.
-        """
-        from ..audio import speech_activity
-
-        active = np.asarray(speech_activity(job.wav, job.fps, job.n_out), bool)
-        if SPEECH_PAD_FRAMES and active.any():
-            k = 2 * SPEECH_PAD_FRAMES + 1
-            active = np.convolve(active.astype(float), np.ones(k), mode="same") > 0
-        return fill_short_gaps(active, int(round(MIN_SILENCE_S * job.fps)))
-
     # -- references -----------------------------------------------------------------------
     def _reference_key(self, job: RenderJob, loaded: _Loaded) -> str:
         track = job.track
@@ -250,42 +231,13 @@ class MuseTalk15Engine(StreamingEngine):
         )
         boxes = mf.crop_boxes(track.landmarks, track.width, track.height)
         usable = track.present & (boxes[:, 0] >= 0)
-        strength = fade(self.speaking_frames(job), FADE_FRAMES)
+        strength = speech_gate(job.wav, job.fps, job.n_out).gate
         key, ref = self.references(job)
         batch = max(
             1,
             min(self.frames_per_batch, BATCH_FRAME_BYTES // (2 * track.width * track.height * 3)),
         )
         return _MuseTalkPass(self, loaded, job, audio, boxes, usable, strength, key, ref, batch)
-
-
-def fill_short_gaps(active: np.ndarray, shortest: int) -> np.ndarray:
-    """``active`` with pauses shorter than ``shortest`` frames between two active runs filled:
-    the mouth keeps talking through the gaps between words."""
-    out = np.asarray(active, bool).copy()
-    idx = np.flatnonzero(out)
-    if idx.size < 2:
-        return out
-    for a, b in itertools.pairwise(idx):
-        if 1 < b - a <= shortest:
-            out[a:b] = True
-    return out
-
-
-def fade(speaking: np.ndarray, frames: int) -> np.ndarray:
-    """Per-frame blend strength: 1 while speaking, ramping to 0 over ``frames`` frames."""
-    s = np.asarray(speaking, bool)
-    if frames <= 0 or not s.any():
-        return s.astype(np.float32)
-    idx = np.arange(s.size)
-    on = idx[s]
-    # distance (in frames) to the nearest speaking frame
-    pos = np.searchsorted(on, idx)
-    before = np.abs(idx - on[np.clip(pos - 1, 0, on.size - 1)])
-    after = np.abs(on[np.clip(pos, 0, on.size - 1)] - idx)
-    dist = np.minimum(before, after)
-    out: np.ndarray = np.clip(1.0 - dist / (frames + 1), 0.0, 1.0).astype(np.float32)
-    return out
 
 
 class _MuseTalkPass(FramePass[_Item]):
@@ -310,6 +262,7 @@ class _MuseTalkPass(FramePass[_Item]):
         self.engine, self.loaded, self.job = engine, loaded, job
         self.audio, self.boxes, self.usable, self.strength = audio, boxes, usable, strength
         self.key, self.ref = key, ref
+        self.closer = MouthCloser()
         self.batch_size = self.prefetch_depth = batch_size
         self.counts: dict[str, float] = {
             "batches": 0,
@@ -398,7 +351,11 @@ class _MuseTalkPass(FramePass[_Item]):
             if crop is None:
                 no_face += 1
                 comp.reset()
-            elif face is None:  # silence: the presenter's own mouth
+                writer.write(image)
+                continue
+            if strength < 1.0:
+                self.closer.close(image, track.landmarks[k])
+            if face is None:  # silence: the presenter with the mouth closed
                 self.counts["silent_frames"] += 1
             else:
                 comp.paste(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..composite import Compositor
-from ..mouth.animate import animate_mouth, mouth_region
+from ..mouth.animate import MouthPatch, animatable, animate_mouth, mouth_region
 from ..mouth.drive import MouthMotion, mouth_motion
 from ..mouth.interior import sample_teeth_colour
 from ..mouth.pose import face_frame
@@ -27,6 +27,7 @@ from ..picture import even_box, put_region, region_rgb
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
 from ..scheduled_frames import DEFAULT_BUDGET_BYTES
+from ..silence import SpeechGate, speech_gate
 from .base import PathLike, Stats, register_engine
 from .streaming import FramePass, RenderJob, StreamingEngine
 
@@ -37,14 +38,13 @@ if TYPE_CHECKING:
 
 #: Source frames searched for the presenter's teeth colour.
 TEETH_SEARCH = 50
-#: Smallest face (eyes to chin, pixels) that is animated; smaller ones pass through.
-MIN_FACE_PX = 12.0
 #: Frames between two cancellation checks.
 CANCEL_EVERY = 8
 
 
-def motion_from_features(features: AudioFeatures) -> MouthMotion:
-    """Mouth motion from :class:`lipsync.audio.AudioFeatures`.
+def motion_from_features(features: AudioFeatures, gate: SpeechGate | None = None) -> MouthMotion:
+    """Mouth motion from :class:`lipsync.audio.AudioFeatures`, closed where ``gate`` (the
+    shared :mod:`lipsync.silence` gate) says silence.
 
     Shape comes from ``roundness`` (rounded o/u vs spread i/e), centred on its median over
     speech frames and scaled by its spread, so a voice's overall timbre does not bias every
@@ -52,22 +52,19 @@ def motion_from_features(features: AudioFeatures) -> MouthMotion:
     ``sibilance`` reduces the opening.
     """
     env = np.asarray(features.envelope, np.float32)
-    activity = np.asarray(features.activity, bool)
+    activity = np.asarray(features.activity if gate is None else gate.activity, bool)
     cue = np.nan_to_num(np.asarray(features.roundness, np.float32), nan=0.5)
     ref = cue[activity] if activity.sum() >= 5 else cue
     spread = float(ref.std()) or 1.0
     shape = -np.clip((cue - float(np.median(ref))) / (2.0 * spread), -1.0, 1.0)
     sib = np.clip(np.nan_to_num(np.asarray(features.sibilance, np.float32)), 0.0, 1.0)
     env = env * (1.0 - 0.6 * sib)
-    return mouth_motion(env, shape, activity)
-
-
-def _usable(lm: np.ndarray) -> bool:
-    """Landmarks a mouth can be animated from: finite, and a face of at least a few pixels
-    (below that the mouth is a smudge and the mesh would degenerate)."""
-    if not np.isfinite(lm).all():
-        return False
-    return face_frame(lm).height >= MIN_FACE_PX and (lm[54] - lm[48]).any()
+    motion = mouth_motion(env, shape, activity)
+    if gate is None:
+        return motion
+    # The follower's release would leave the lips parted for a few frames after speech;
+    # the gate's ramp brings them to rest, and keeps them there, whatever the envelope does.
+    return MouthMotion(motion.open * gate.gate, motion.shape * gate.gate)
 
 
 @register_engine
@@ -90,8 +87,9 @@ class WarpEngine(StreamingEngine):
     def _frame_pass(self, job: RenderJob) -> _WarpPass:
         from ..audio import audio_features
 
-        motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out))
-        return _WarpPass(job, motion, self._teeth_colour(job.source, job.track))
+        gate = speech_gate(job.wav, job.fps, job.n_out)
+        motion = motion_from_features(audio_features(job.wav, job.fps, job.n_out), gate)
+        return _WarpPass(job, motion, self._teeth_colour(job.source, job.track), gate)
 
     @staticmethod
     def _teeth_colour(source: VideoSource, track: FaceTrack) -> np.ndarray | None:
@@ -122,10 +120,14 @@ class _WarpPass(FramePass[np.ndarray]):
 
     i420 = True
 
-    def __init__(self, job: RenderJob, motion: MouthMotion, teeth: np.ndarray | None) -> None:
-        self.job, self.motion, self.teeth = job, motion, teeth
+    def __init__(
+        self, job: RenderJob, motion: MouthMotion, teeth: np.ndarray | None, gate: SpeechGate
+    ) -> None:
+        self.job, self.motion, self.teeth, self.gate = job, motion, teeth, gate
         self.matrix = job.source.matrix
         self.mouth_cpu_s = 0.0
+        # A still presenter in silence asks for the same mouth frame after frame: reuse it.
+        self._last: tuple[tuple[int, float, float], MouthPatch] | None = None
         track = job.track
         # Queues hold whole I420 frames: keep them to ~64 MiB so large pictures stay in budget.
         depth = int(np.clip((64 << 20) // (track.width * track.height * 3 // 2), 2, 6))
@@ -141,9 +143,9 @@ class _WarpPass(FramePass[np.ndarray]):
             if t % CANCEL_EVERY == 0:
                 tracker.check_cancel()
             lm = track.landmarks[k]
-            if track.present[k] and _usable(lm):
+            if track.present[k] and animatable(lm):
                 started = time.thread_time()
-                self._animate(image, lm, t, comp)
+                self._animate(image, k, lm, t, comp)
                 self.mouth_cpu_s += time.thread_time() - started
             else:
                 no_face += 1
@@ -152,17 +154,21 @@ class _WarpPass(FramePass[np.ndarray]):
             tracker.advance()
         return no_face
 
-    def _animate(self, image: np.ndarray, lm: np.ndarray, t: int, comp: Compositor) -> None:
-        """Animate the mouth of I420 frame ``image`` in place, working on its region only."""
+    def _animate(self, image: np.ndarray, k: int, lm: np.ndarray, t: int, comp: Compositor) -> None:
+        """Animate the mouth of I420 frame ``image`` (source frame ``k``) in place, working on
+        its region only."""
         track = self.job.track
         box = mouth_region(lm, (track.height, track.width))
         rx0, ry0, _, _ = box
         rgb = region_rgb(image, box, self.matrix)
         before = rgb.copy()
         local = lm - np.array([rx0, ry0], np.float32)
-        patch = animate_mouth(
-            rgb, local, float(self.motion.open[t]), float(self.motion.shape[t]), self.teeth
-        )
+        key = (k, float(self.motion.open[t]), float(self.motion.shape[t]))
+        if self._last is not None and self._last[0] == key:
+            patch = self._last[1]
+        else:
+            patch = animate_mouth(rgb, local, key[1], key[2], self.teeth)
+            self._last = (key, patch)
         comp.paste(rgb, patch.image, patch.box, np.stack([local, patch.target]), origin=(rx0, ry0))
         # The compositor changed pixels inside the patch's box only: write back just that.
         h, w = rgb.shape[:2]
@@ -177,17 +183,21 @@ class _WarpPass(FramePass[np.ndarray]):
             )
 
     def stats(self) -> Stats:
-        """Mean opening, and the CPU seconds the mouth work took (the bench's limit ratio
-        tells it apart from decoding and encoding)."""
+        """Mean opening, silent frames, and the CPU seconds the mouth work took (the bench's
+        limit ratio tells it apart from decoding and encoding)."""
         return {
             "mean_open": float(self.motion.open.mean()) if self.job.n_out else 0.0,
+            "silent_frames": self.gate.silent_frames,
             "mouth_cpu_seconds": self.mouth_cpu_s,
         }
 
     def face_frames(self) -> np.ndarray:
-        """The test :meth:`run` applies: a tracked face with usable landmarks."""
+        """The test :meth:`run` applies: a tracked face with animatable landmarks."""
         track = self.job.track
         return np.array(
-            [bool(track.present[k]) and _usable(track.landmarks[k]) for k in range(track.n_frames)],
+            [
+                bool(track.present[k]) and animatable(track.landmarks[k])
+                for k in range(track.n_frames)
+            ],
             bool,
         )

@@ -21,6 +21,11 @@ turning it into NHWC uint8 images is a view, not a copy.
 
 The network runs one batch ahead of the compositing on its own thread
 (:mod:`lipsync.engines.overlap`), so on CUDA the GPU works while the CPU blends.
+
+Silence (:mod:`lipsync.silence`): where the speech gate is closed the network does not run;
+the frame shows the presenter with the mouth closed by the landmark warp
+(:class:`~lipsync.silence.MouthCloser`), and on the gate's ramps the network's face is blended
+over that closed mouth with the gate as strength.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from ..models import FACE_SIZE, find_weights, load_wav2lip
 from ..models.wav2lip import Wav2Lip
 from ..pipeline import BackgroundWriter
 from ..progress import ProgressTracker
+from ..silence import MouthCloser, SpeechGate, speech_gate
 from .base import PathLike, Stats, register_engine
 from .overlap import ahead
 from .streaming import FramePass, RenderJob, StreamingEngine
@@ -250,7 +256,8 @@ class Wav2LipEngine(StreamingEngine):
             1,
             min(self.frames_per_batch, BATCH_FRAME_BYTES // (2 * track.width * track.height * 3)),
         )
-        return _Wav2LipPass(self, job, mels, rects, batch_size)
+        gate = speech_gate(job.wav, job.fps, job.n_out)
+        return _Wav2LipPass(self, job, mels, rects, batch_size, gate)
 
 
 class _Wav2LipPass(FramePass[_Item]):
@@ -266,11 +273,14 @@ class _Wav2LipPass(FramePass[_Item]):
         mels: np.ndarray,
         rects: np.ndarray,
         batch_size: int,
+        gate: SpeechGate,
     ) -> None:
         self.engine, self.job, self.mels, self.rects = engine, job, mels, rects
         self.batch_size = self.prefetch_depth = batch_size
         self.usable = job.track.present & (rects[:, 0] >= 0)
-        self.counts = {"batches": 0, "network_seconds": 0.0}
+        self.gate = gate.gate
+        self.closer = MouthCloser()
+        self.counts = {"batches": 0, "network_seconds": 0.0, "silent_frames": 0}
 
     def items(self, frames: Iterable[np.ndarray]) -> Iterable[_Item]:
         return _with_crops(frames, self.job.schedule, self.rects, self.usable)
@@ -291,14 +301,17 @@ class _Wav2LipPass(FramePass[_Item]):
         return no_face
 
     def _network(self, batch: list[_Item]) -> dict[int, np.ndarray]:
-        """The network's 96x96 BGR faces for the items of ``batch`` that have a face, by
-        position in the batch (runs on the network thread)."""
-        with_face = [i for i, item in enumerate(batch) if item[3] is not None]
+        """The network's 96x96 BGR faces for the items of ``batch`` that have a face and are
+        not silent, by position in the batch (runs on the network thread)."""
+        with_face = [
+            i for i, item in enumerate(batch) if item[3] is not None and self.gate[item[0]] > 0
+        ]
         if not with_face:
             return {}
         t = time.monotonic()
+        crops = [batch[i][3] for i in with_face]
         faces = self.engine.infer(
-            np.stack([crop for *_, crop in batch if crop is not None]),  # with_face's crops
+            np.stack([c for c in crops if c is not None]),  # all of them (with_face)
             self.mels[[batch[i][0] for i in with_face]],
         )
         self.counts["network_seconds"] += time.monotonic() - t
@@ -316,13 +329,22 @@ class _Wav2LipPass(FramePass[_Item]):
         many had no face."""
         no_face = 0
         track = self.job.track
-        for i, (_, k, image, _) in enumerate(batch):
-            patch = patches.get(i)
-            if patch is None:
+        for i, (t, k, image, crop) in enumerate(batch):
+            if crop is None:
                 no_face += 1
                 comp.reset()
+                writer.write(image)
+                continue
+            strength = float(self.gate[t])
+            if strength < 1.0:
+                self.closer.close(image, track.landmarks[k])
+            patch = patches.get(i)
+            if patch is None:
+                self.counts["silent_frames"] += 1
             else:
-                comp.paste(image, patch[:, :, ::-1], self.rects[k], track.landmarks[k])
+                comp.paste(
+                    image, patch[:, :, ::-1], self.rects[k], track.landmarks[k], strength=strength
+                )
             writer.write(image)
         return no_face
 

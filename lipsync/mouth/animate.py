@@ -45,6 +45,8 @@ class _Layout:
 _LAYOUTS: OrderedDict[bytes, _Layout] = OrderedDict()
 _LAYOUTS_MAX = 256
 _LAYOUTS_LOCK = threading.Lock()
+#: Smallest face (eyes to chin, pixels) that is animated; smaller ones pass through.
+MIN_FACE_PX = 12.0
 #: Regions larger than this (pixels) compute the warp map on a 2x coarser grid.
 COARSE_MAP_PIXELS = 60_000
 
@@ -96,6 +98,14 @@ def mouth_region(lm: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int,
     return even_box(box, shape[1], shape[0])
 
 
+def animatable(lm: np.ndarray) -> bool:
+    """Landmarks a mouth can be animated from: finite, and a face of at least a few pixels
+    (below that the mouth is a smudge and the mesh would degenerate)."""
+    if not np.isfinite(lm).all():
+        return False
+    return face_frame(lm).height >= MIN_FACE_PX and bool((lm[54] - lm[48]).any())
+
+
 def animate_mouth(
     frame: np.ndarray,
     lm: np.ndarray,
@@ -125,15 +135,14 @@ def animate_mouth(
     # interior into place; paint a synthetic one only where that would be stretched too far,
     # and where the lip-line fill has covered the squeezed template interior of barely
     # parted lips.
-    ratio = inner_gap(lm, ff) / max(inner_gap(target, ff), 1e-6)
-    draw_interior(
-        region,
-        inner_t,
-        ff,
-        lips,
-        neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb,
-        opacity=max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled),
-    )
+    target_gap = inner_gap(target, ff)
+    ratio = inner_gap(lm, ff) / max(target_gap, 1e-6)
+    opacity = max(float(np.clip((0.8 - ratio) / 0.3, 0.0, 1.0)), filled)
+    # Closed lips (every silent frame) have no interior to paint: skip the teeth colour's
+    # skin sampling too (draw_interior draws nothing below a gap of 0.6 px).
+    if opacity > 0 and target_gap * ff.height >= 0.6:
+        teeth = neutral_teeth(frame, lm) if teeth_rgb is None else teeth_rgb
+        draw_interior(region, inner_t, ff, lips, teeth, opacity=opacity)
     if line is not None:
         draw_seam(region, line, ff, lips)
     return MouthPatch(region, box, target)

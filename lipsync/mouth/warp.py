@@ -66,6 +66,10 @@ def warp_region(
     interpolated: the map is piecewise linear, so large regions lose nothing visible.
     """
     x0, y0, x1, y1 = box
+    if not (np.abs(dst - src) > 1e-3).any():
+        # Nothing moves (a closed template mouth kept closed, as in every pause): the warp
+        # would hand back the source pixels themselves.
+        return image[y0:y1, x0:x1].copy()
     w, h = x1 - x0, y1 - y0
     g = max(int(step), 1)
     gw, gh = -(-w // g), -(-h // g)

@@ -137,3 +137,24 @@ def test_polygon_covers_several_poses_and_room_for_the_jaw(face):
         img.copy(), np.full((20, 20, 3), 255, np.uint8), (200, 200, 220, 220), lm
     )
     assert not out.any()
+
+
+def test_blend_touches_only_where_the_mask_is_and_matches_the_plain_formula():
+    from lipsync.composite import _blend
+
+    rng = np.random.default_rng(1)
+    for dtype in (np.float32, np.float64):  # a colour-matched patch may come as float64
+        roi = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+        patch = (rng.random((50, 60, 3)) * 300 - 20).astype(dtype)
+        alpha = np.zeros((50, 60), np.float32)
+        alpha[10:40, 5:50] = rng.random((30, 45)).astype(np.float32)
+        out = roi.astype(np.float32)
+        out += (patch - out) * alpha[..., None]
+        expected = np.clip(out + 0.5, 0, 255).astype(np.uint8)
+        got = roi.copy()
+        _blend(got, patch, alpha)
+        assert np.array_equal(got, expected)
+        assert np.array_equal(got[:10], roi[:10]) and np.array_equal(got[:, 50:], roi[:, 50:])
+    untouched = roi.copy()
+    _blend(untouched, patch, np.zeros((50, 60), np.float32))
+    assert np.array_equal(untouched, roi)

@@ -188,21 +188,6 @@ def test_compositor_mask_and_strength_narrow_the_blend():
     assert 0.4 * moved[1] < moved[0] < 0.6 * moved[1]
 
 
-def test_fade_ramps_around_speech():
-    from lipsync.engines.musetalk15 import fade, fill_short_gaps
-
-    gaps = np.array([0, 1, 0, 0, 1, 0, 0, 0, 0, 1, 0], bool)
-    assert fill_short_gaps(gaps, 3).astype(int).tolist() == [0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0]
-
-    speaking = np.zeros(20, bool)
-    speaking[8:12] = True
-    s = fade(speaking, 3)
-    assert s[8:12].tolist() == [1.0] * 4
-    assert s[7] == pytest.approx(0.75) and s[5] == pytest.approx(0.25) and s[4] == 0.0
-    assert s[12] == pytest.approx(0.75) and s[15] == 0.0
-    assert fade(np.zeros(5, bool), 3).tolist() == [0.0] * 5
-
-
 def test_reference_latents_are_deterministic_and_blank_the_lower_half(small_models):
     from lipsync.models import musetalk_face as mf
 
@@ -319,17 +304,20 @@ def test_render_plays_with_audio_and_only_the_mouth_changes(rendered, clip):
     assert 15 <= result.stats["reference_encodes"] <= 25 and result.stats["dtype"] == "float32"
 
 
-def test_silence_keeps_the_presenter_mouth(rendered, clip):
+def test_silence_shows_the_presenter_with_the_mouth_closed(rendered, clip):
+    """Silent frames show no network output: the template's mouth closed by the landmark
+    warp (a small change of the lips, see tests/engine/test_silence.py), far less than the
+    random-weight network's redraw while speaking."""
     video, _, _ = clip
     track, result, _ = rendered
-    assert result.stats["silent_frames"] >= 5
+    assert result.stats["silent_frames"] == 4  # 0.4 s of silence less the gate's lead and ramp
     got, src = _frames(result.path), _frames(video.path)
     x0, y0, x1, y1 = np.round(track.boxes[0]).astype(int)
     mouth = (slice((y0 + y1) // 2, y1), slice(x0, x1))
     silent = [np.abs(got[t] - src[t])[mouth].mean() for t in range(4)]
     speaking = [np.abs(got[t] - src[t])[mouth].mean() for t in range(15, 25)]
-    assert max(silent) < 5.0  # the source's own mouth (codec noise)
-    assert min(speaking) > 3 * max(silent)
+    assert max(silent) - min(silent) < 1.0  # the same closed mouth, frame after frame
+    assert min(speaking) > 2 * max(silent)
 
 
 def test_second_render_encodes_no_reference_frame(small_models, rendered, clip, tmp_path):

@@ -395,3 +395,20 @@ def test_closed_smile_has_no_teeth_between_the_lips_and_is_untouched_outside_the
     # own pink highlights (kept, with the repaint's grain) are not.
     teeth = (green[sel] > 1.25 * float(np.median(green[lips]))) & (green[sel] > 0.88 * red[sel])
     assert teeth.sum() <= 2, teeth.sum()
+
+
+def test_a_warp_that_moves_nothing_returns_the_source_pixels():
+    from lipsync.mouth.warp import border_anchors, mesh_triangles, warp_region
+
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (120, 140, 3), dtype=np.uint8)
+    box = (20, 30, 110, 100)
+    anchors = border_anchors(box)
+    inner = np.array([[50, 50], [80, 55], [65, 80], [40, 75]], np.float32)
+    pts = np.vstack([inner, anchors])
+    tris = mesh_triangles(pts)
+    still = warp_region(image, box, pts, pts.copy(), tris)
+    assert np.array_equal(still, image[30:100, 20:110])
+    moved = pts.copy()
+    moved[2] += (0, 6)
+    assert not np.array_equal(warp_region(image, box, pts, moved, tris), still)

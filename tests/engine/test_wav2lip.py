@@ -392,11 +392,12 @@ def test_end_to_end_render_plays_with_audio(rendered, clip):
     assert len(load_audio(result.path)) / 16000 == pytest.approx(1.6, abs=0.05)
     with open_video(result.path) as out, open_video(video.path) as src:
         out_frames = [f.image for f in out.frames()]
-        src0 = next(iter(src.frames())).image
+        src_frames = [f.image for f in src.frames()]
     assert len(out_frames) == 40
-    # Random weights draw garbage, but only inside the face box, lower part.
-    x0, y0, x1, y1 = np.round(track.boxes[0]).astype(int)
-    diff = np.abs(out_frames[0].astype(int) - src0.astype(int)).mean(axis=2)
+    # Random weights draw garbage, but only inside the face box, lower part (frame 20 is
+    # speech: at silent frames no network runs, see tests/engine/test_silence.py).
+    x0, y0, x1, y1 = np.round(track.boxes[20]).astype(int)
+    diff = np.abs(out_frames[20].astype(int) - src_frames[20].astype(int)).mean(axis=2)
     inside = diff[(y0 + y1) // 2 : y1, x0:x1].mean()
     outside = np.concatenate([diff[:, : max(x0 - 8, 1)].ravel(), diff[:, x1 + 8 :].ravel()])
     assert inside > 10 * max(outside.mean(), 0.5)
