@@ -20,9 +20,7 @@ the cached track) is its own. The output is then measured by a separate landmark
   (the mean over the pairs with at least 10 silent frames; ``speech_ja_24bit.wav`` has only
   a few silent frames at its ends and ``speech_en_short.wav`` none, so theirs is "-").
 
-``still_odd_size.jpeg`` (450x675) is cropped to an even height (450x674, one row off the
-bottom) in this script's input preparation: on this branch the engine's I420 frame cache
-refuses odd sizes (the input-formats work fixes that in the engine itself).
+``still_odd_size.jpeg`` (450x675) goes in as it is: the engine crops its odd side itself.
 
 The table goes to stdout and, unless ``--no-write``, to the "## Shared media" section of
 ``bench/RESULTS.md``.
@@ -74,25 +72,6 @@ FLOOR_NOTE = (
 #: Fewest silent frames (0.4 s at 25 fps) whose mean opening is worth a ratio: the landmark
 #: pass reads 0.01-0.03 face heights on a closed mouth, frame to frame.
 MIN_SILENT_FRAMES = 10
-
-
-def prepare_presenter(name: str, work: Path) -> Path:
-    """The presenter file to render: the shared file itself, or an even-sized copy of a
-    still with an odd side (see the module docstring)."""
-    src = SHARED / name
-    if not name.endswith((".jpeg", ".jpg", ".png")):
-        return src
-    import cv2
-
-    image = cv2.imread(str(src), cv2.IMREAD_COLOR)
-    if image is None:
-        return src  # let the engine say what is wrong with it
-    h, w = image.shape[:2]
-    if h % 2 == 0 and w % 2 == 0:
-        return src
-    out = work / (Path(name).stem + "_even.png")
-    cv2.imwrite(str(out), image[: h - h % 2, : w - w % 2])
-    return out
 
 
 # ----------------------------------------------------------------------------- one render
@@ -254,8 +233,7 @@ def write_results(path: Path, engine: str, seconds: float, body: str, notes: lis
             "frames over that in the speech frames, by `lipsync.silence.speech_activity`, "
             "ramps excluded (goal <= 0.2 on the mean; '-' with under 10 silent frames). "
             "x-realtime: the render with a cached track, encoding included; peak RSS of the "
-            "render's own process (the first render of a presenter also tracks its face). "
-            "still_odd_size.jpeg is cropped to 450x674 before rendering (see the script).",
+            "render's own process (the first render of a presenter also tracks its face).",
             "",
             body,
             "",
@@ -291,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cache = work / "cache"
     rows: list[dict] = []
     for name in args.presenters:
-        video = prepare_presenter(name, work)
+        video = SHARED / name
         for speech in args.speeches:
             audio = SHARED / speech
             out = work / f"{Path(name).stem}__{Path(speech).stem}.mp4"
