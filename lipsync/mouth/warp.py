@@ -64,50 +64,59 @@ def warp_region(
     ``src``/``dst`` are (n, 2) in image coordinates (anchors included), ``tris`` index them.
     With ``step`` > 1 the sampling map is computed on a grid that much coarser and
     interpolated: the map is piecewise linear, so large regions lose nothing visible.
+
+    Only the rectangle around the triangles that move is resampled; the rest of the region,
+    like any pixel a degenerate mesh leaves uncovered, keeps its exact source value
+    (resampling it would only soften the picture).
     """
     x0, y0, x1, y1 = box
-    if not (np.abs(dst - src) > 1e-3).any():
+    out = image[y0:y1, x0:x1].copy()
+    moved = np.abs(dst[tris] - src[tris]).max(axis=(1, 2)) > 1e-3
+    if not moved.any():
         # Nothing moves (a closed template mouth kept closed, as in every pause): the warp
         # would hand back the source pixels themselves.
-        return image[y0:y1, x0:x1].copy()
+        return out
     w, h = x1 - x0, y1 - y0
     g = max(int(step), 1)
-    gw, gh = -(-w // g), -(-h // g)
-    off = np.array([x0, y0], np.float64)
+    # The moving triangles' rectangle in region coordinates, with a margin for the coarse
+    # map's interpolation across their edges.
+    near = dst[tris[moved]].reshape(-1, 2) - np.array([x0, y0], np.float32)
+    rx0, ry0 = (np.floor(near.min(0)) - 2 * g).astype(int).clip(0, None)
+    rx1, ry1 = np.ceil(near.max(0)) + 2 * g + 1
+    rx1, ry1 = int(min(rx1, w)), int(min(ry1, h))
+    if rx1 - rx0 < 1 or ry1 - ry0 < 1:
+        return out
+    sw, sh = rx1 - rx0, ry1 - ry0
+    gw, gh = -(-sw // g), -(-sh // g)
+    off = np.array([x0 + rx0, y0 + ry0], np.float64)
     d = dst.astype(np.float64) - off
-    s = src.astype(np.float64)
     D = np.concatenate([d[tris], np.ones((len(tris), 3, 1))], axis=2)  # (k, 3, 3)
     area = np.abs(np.linalg.det(D)) / 2
-    ok = area > 0.25
-    # Grid sample (i, j) sits at region pixel ((j + .5) g - .5, (i + .5) g - .5), the
+    draw = moved & (area > 0.25)
+    # Grid sample (i, j) sits at sub-rectangle pixel ((j + .5) g - .5, (i + .5) g - .5), the
     # centre convention cv2.resize uses when the map is scaled back up.
-    dg = (d + 0.5) / g - 0.5
-    ids = np.full((gh, gw), -1, np.int32)
+    corners = np.round(((d + 0.5) / g - 0.5)[tris] * 16).astype(np.int32)
+    ids = np.full((gh, gw), len(tris), np.int32)
     order = np.argsort(-area)
-    for t in order[ok[order]]:
-        cv2.fillConvexPoly(
-            ids, np.round(dg[tris[t]] * 16).astype(np.int32), int(t), lineType=cv2.LINE_8, shift=4
-        )
-    A = np.zeros((len(tris), 3, 2), np.float32)
-    A[ok] = np.linalg.solve(D[ok], s[tris[ok]])  # [x y 1] @ A = src
-    ys = (np.arange(gh, dtype=np.float32) + 0.5) * g - 0.5
+    for t in order[draw[order]].tolist():
+        cv2.fillConvexPoly(ids, corners[t], t, lineType=cv2.LINE_8, shift=4)
+    # Row k of ``coef`` is [x y 1] @ A = source position for triangle k; the last row, for
+    # pixels of no moving triangle, is the identity.
+    coef = np.zeros((len(tris) + 1, 3, 2), np.float32)
+    coef[:, 0, 0] = coef[:, 1, 1] = 1.0
+    coef[:, 2] = off
+    coef[:-1][draw] = np.linalg.solve(D[draw], src.astype(np.float64)[tris[draw]])
+    at = coef.reshape(-1, 6)[ids]  # (gh, gw, 6)
     xs = (np.arange(gw, dtype=np.float32) + 0.5) * g - 0.5
-    px, py = np.meshgrid(xs, ys)
-    uncovered = ids < 0
-    At = A[np.maximum(ids, 0)]  # (gh, gw, 3, 2)
-    mx = px * At[..., 0, 0] + py * At[..., 1, 0] + At[..., 2, 0]
-    my = px * At[..., 0, 1] + py * At[..., 1, 1] + At[..., 2, 1]
-    # Pixels of triangles that do not move (and any a degenerate mesh leaves uncovered) keep
-    # their exact source value: resampling them would only soften the picture.
-    moved = np.abs(dst[tris] - src[tris]).max(axis=(1, 2)) > 1e-3
-    still = uncovered | ~moved[np.maximum(ids, 0)]
+    ys = ((np.arange(gh, dtype=np.float32) + 0.5) * g - 0.5)[:, None]
+    mx = xs * at[..., 0] + ys * at[..., 2] + at[..., 4]
+    my = xs * at[..., 1] + ys * at[..., 3] + at[..., 5]
     if g > 1:
-        mx = cv2.resize(mx, (w, h), interpolation=cv2.INTER_LINEAR)
-        my = cv2.resize(my, (w, h), interpolation=cv2.INTER_LINEAR)
-        still = cv2.resize(still.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
-        px, py = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    mx[still] = px[still] + x0
-    my[still] = py[still] + y0
+        mx = cv2.resize(mx, (gw * g, gh * g), interpolation=cv2.INTER_LINEAR)[:sh, :sw]
+        my = cv2.resize(my, (gw * g, gh * g), interpolation=cv2.INTER_LINEAR)[:sh, :sw]
     # Bicubic: keeps about 90 % of the detail (Laplacian variance) through a half-pixel shift,
-    # bilinear about 60 %.
-    return cv2.remap(image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    # bilinear about 60 %. At the identity's whole-pixel positions it returns the source.
+    out[ry0:ry1, rx0:rx1] = cv2.remap(
+        image, mx, my, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+    )
+    return out
