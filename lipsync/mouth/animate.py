@@ -19,7 +19,15 @@ from .interior import (
     neutral_teeth,
 )
 from .pose import FaceFrame, face_frame, inner_gap, neutralise, speech_pose
-from .warp import MESH_POINTS, border_anchors, mesh_triangles, region_box, warp_region
+from .warp import (
+    MESH_POINTS,
+    border_anchors,
+    mesh_still_fits,
+    mesh_triangles,
+    region_box,
+    triangle_quality,
+    warp_region,
+)
 
 
 @dataclass
@@ -51,6 +59,24 @@ MIN_FACE_PX = 12.0
 COARSE_MAP_PIXELS = 60_000
 
 
+#: The last mesh built (triangles, their qualities then), reused while it still fits.
+_MESH: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _mesh(points: np.ndarray) -> np.ndarray:
+    """Triangles over ``points``: the previous frame's while they still fit them (the face
+    moves little between frames), else a new Delaunay mesh. A video's frames then share one
+    topology for long stretches instead of triangulating every source frame."""
+    with _LAYOUTS_LOCK:
+        last = _MESH[0] if _MESH else None
+    if last is not None and mesh_still_fits(points, *last):
+        return last[0]
+    tris = mesh_triangles(points)
+    with _LAYOUTS_LOCK:
+        _MESH[:] = [(tris, triangle_quality(points, tris))]
+    return tris
+
+
 def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
     """Region and mesh of one template frame, cached: a still photo or a ping-pong clip
     reuses them for every output frame showing that source frame."""
@@ -70,7 +96,7 @@ def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
     anchors = border_anchors(box)
     # Mesh topology from a mildly open pose, so inner-lip triangles exist when closed.
     topo = np.vstack([speech_pose(neutral, 0.08, 0.0)[MESH_POINTS], anchors])
-    layout = _Layout(ff, neutral, box, anchors, mesh_triangles(topo))
+    layout = _Layout(ff, neutral, box, anchors, _mesh(topo))
     with _LAYOUTS_LOCK:
         _LAYOUTS[key] = layout
         if len(_LAYOUTS) > _LAYOUTS_MAX:

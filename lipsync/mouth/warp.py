@@ -46,9 +46,37 @@ def border_anchors(box: tuple[int, int, int, int], n: int = 4) -> np.ndarray:
 
 
 def mesh_triangles(points: np.ndarray) -> np.ndarray:
-    """Delaunay triangle indices (k, 3) over ``points`` (n, 2)."""
+    """Delaunay triangle indices (k, 3) over ``points`` (n, 2), each counter-clockwise
+    (positive :func:`triangle_quality`)."""
     tris: np.ndarray = Delaunay(points.astype(np.float64)).simplices.astype(np.int32)
+    flip = triangle_quality(points, tris) < 0
+    tris[flip] = tris[flip][:, ::-1]
     return tris
+
+
+def triangle_quality(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Signed shape quality of each triangle: 1 for equilateral, near 0 for a sliver,
+    negative for one that is flipped (clockwise)."""
+    p = points.astype(np.float64)[tris]  # (k, 3, 2)
+    a, b = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
+    area = (a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]) / 2
+    edges = (np.diff(p[:, [0, 1, 2, 0]], axis=1) ** 2).sum(axis=(1, 2))
+    quality: np.ndarray = 4 * np.sqrt(3) * area / np.maximum(edges, 1e-12)
+    return quality
+
+
+def mesh_still_fits(
+    points: np.ndarray, tris: np.ndarray, reference: np.ndarray, keep: float = 0.5
+) -> bool:
+    """Whether ``tris`` (built where their qualities were ``reference``) still triangulate
+    ``points``: no triangle flipped or squeezed below ``keep`` of its quality there.
+
+    The border anchors stay the hull, so a mesh whose triangles all keep their orientation
+    covers the region without overlaps; the quality floor keeps it close to a Delaunay one.
+    """
+    if len(tris) == 0 or int(tris.max()) >= len(points):
+        return False
+    return bool((triangle_quality(points, tris) >= keep * np.maximum(reference, 0.0) + 1e-4).all())
 
 
 def warp_region(

@@ -412,3 +412,26 @@ def test_a_warp_that_moves_nothing_returns_the_source_pixels():
     moved = pts.copy()
     moved[2] += (0, 6)
     assert not np.array_equal(warp_region(image, box, pts, moved, tris), still)
+
+
+def test_a_mesh_is_reused_while_it_fits_and_rebuilt_when_a_triangle_flips():
+    from lipsync.mouth.warp import (
+        border_anchors,
+        mesh_still_fits,
+        mesh_triangles,
+        triangle_quality,
+    )
+
+    box = (20, 30, 110, 100)
+    inner = np.array([[50, 50], [80, 55], [65, 80], [40, 75]], np.float32)
+    pts = np.vstack([inner, border_anchors(box)])
+    tris = mesh_triangles(pts)
+    ref = triangle_quality(pts, tris)
+    assert (ref > 0).all()  # every triangle counter-clockwise
+    nudged = pts.copy()
+    nudged[:4] += (1.0, 1.5)  # the face moves a little between frames
+    assert mesh_still_fits(nudged, tris, ref)
+    flipped = pts.copy()
+    flipped[2] = (65, 40)  # a lip point crosses its neighbours: triangles turn over
+    assert not mesh_still_fits(flipped, tris, ref)
+    assert (triangle_quality(flipped, mesh_triangles(flipped)) > 0).all()
