@@ -143,7 +143,7 @@ class Compositor:
         roi = frame[y0:y1, x0:x1]
         patch_f = geo.patch
         if self.colour_match:
-            patch_f = self._match_colour(roi, patch_f, alpha, geo.valid, ctx)
+            patch_f = self._match_colour(roi, patch_f.astype(np.float32), alpha, geo.valid, ctx)
         _blend(roi, patch_f, alpha)
         return frame
 
@@ -234,7 +234,8 @@ class Compositor:
         x0, y0, x1, y1 = max(bx0, 0), max(by0, 0), min(bx1, W), min(by1, H)
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
-        cut = patch[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0].astype(np.float32)
+        # Kept in its own type: a uint8 patch blends in one pass (:func:`_blend`).
+        cut = patch[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0]
         valid = np.zeros((y1 - y0, x1 - x0), np.float32)
         # Only the patch's own edges limit it, not the frame's.
         valid[
@@ -329,11 +330,13 @@ class Compositor:
 
 
 def _blend(roi: np.ndarray, patch: np.ndarray, alpha: np.ndarray) -> None:
-    """``roi`` (uint8, in place) moved towards ``patch`` (float32) by ``alpha`` (0..1).
+    """``roi`` (uint8, in place) moved towards ``patch`` (uint8 or float) by ``alpha`` (0..1).
 
     Only the rows and columns where ``alpha`` is above 0 are touched (about three quarters of
-    a mouth patch's box: the rest would come back unchanged), and the float work happens in
-    place, in one buffer: this runs on every frame of every render.
+    a mouth patch's box: the rest would come back unchanged): this runs on every frame of
+    every render. A uint8 patch blends in one OpenCV pass (rounded alike, at most one level
+    apart from the float formula); a float one (colour-matched, may exceed 0..255) in place,
+    in one float buffer.
     """
     rows = np.flatnonzero(alpha.max(axis=1) > 0)
     if rows.size == 0:
@@ -341,6 +344,11 @@ def _blend(roi: np.ndarray, patch: np.ndarray, alpha: np.ndarray) -> None:
     cols = np.flatnonzero(alpha[rows[0] : rows[-1] + 1].max(axis=0) > 0)
     ys, xs = slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
     dst = roi[ys, xs]
+    if patch.dtype == np.uint8:
+        a = np.ascontiguousarray(alpha[ys, xs], np.float32)
+        src = np.ascontiguousarray(patch[ys, xs])
+        dst[...] = cv2.blendLinear(src, np.ascontiguousarray(dst), a, 1.0 - a)
+        return
     out = dst.astype(np.float32)
     diff = patch[ys, xs] - out
     diff *= alpha[ys, xs, None]

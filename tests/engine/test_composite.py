@@ -158,3 +158,21 @@ def test_blend_touches_only_where_the_mask_is_and_matches_the_plain_formula():
     untouched = roi.copy()
     _blend(untouched, patch, np.zeros((50, 60), np.float32))
     assert np.array_equal(untouched, roi)
+
+
+def test_a_uint8_patch_blends_like_the_float_formula():
+    from lipsync.composite import _blend
+
+    rng = np.random.default_rng(2)
+    roi = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    patch = rng.integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    alpha = np.zeros((50, 60), np.float32)
+    alpha[10:40, 5:50] = rng.random((30, 45)).astype(np.float32)
+    alpha[20, 20], alpha[21, 21] = 1.0, 0.0
+    expected = roi.copy()
+    _blend(expected, patch.astype(np.float32), alpha)
+    got = roi.copy()
+    _blend(got, patch, alpha)
+    assert np.abs(got.astype(int) - expected).max() <= 1
+    assert np.array_equal(got[20, 20], patch[20, 20]) and np.array_equal(got[21, 21], roi[21, 21])
+    assert np.array_equal(got[:10], roi[:10]) and np.array_equal(got[:, 50:], roi[:, 50:])
