@@ -134,11 +134,15 @@ def warp_region(
     coef[:, 0, 0] = coef[:, 1, 1] = 1.0
     coef[:, 2] = off
     coef[:-1][draw] = np.linalg.solve(D[draw], src.astype(np.float64)[tris[draw]])
-    at = coef.reshape(-1, 6)[ids]  # (gh, gw, 6)
+    c = [np.take(col, ids) for col in coef.reshape(-1, 6).T]  # six (gh, gw) planes
     xs = (np.arange(gw, dtype=np.float32) + 0.5) * g - 0.5
     ys = ((np.arange(gh, dtype=np.float32) + 0.5) * g - 0.5)[:, None]
-    mx = xs * at[..., 0] + ys * at[..., 2] + at[..., 4]
-    my = xs * at[..., 1] + ys * at[..., 3] + at[..., 5]
+    mx = c[0] * xs
+    mx += c[2] * ys
+    mx += c[4]
+    my = c[1] * xs
+    my += c[3] * ys
+    my += c[5]
     if g > 1:
         mx = cv2.resize(mx, (gw * g, gh * g), interpolation=cv2.INTER_LINEAR)[:sh, :sw]
         my = cv2.resize(my, (gw * g, gh * g), interpolation=cv2.INTER_LINEAR)[:sh, :sw]
