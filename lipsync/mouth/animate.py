@@ -45,6 +45,7 @@ class _Layout:
 
     ff: FaceFrame
     neutral: np.ndarray
+    neutral_ff: FaceFrame  # the closed mouth's own face frame (its jaw is raised)
     box: tuple[int, int, int, int]
     anchors: np.ndarray
     tris: np.ndarray
@@ -88,15 +89,20 @@ def _layout(lm: np.ndarray, shape: tuple[int, int]) -> _Layout:
             return hit
     ff = face_frame(lm)
     neutral = neutralise(lm)
+    nff = face_frame(neutral)
     # The region covers the widest and most open pose the speech can ask for.
     reach = np.vstack(
-        [lm, speech_pose(neutral, MAX_OPEN * 1.2, 1.0), speech_pose(neutral, MAX_OPEN * 1.2, -1.0)]
+        [
+            lm,
+            speech_pose(neutral, MAX_OPEN * 1.2, 1.0, nff),
+            speech_pose(neutral, MAX_OPEN * 1.2, -1.0, nff),
+        ]
     )
     box = region_box(reach, ff.height, shape)
     anchors = border_anchors(box)
     # Mesh topology from a mildly open pose, so inner-lip triangles exist when closed.
-    topo = np.vstack([speech_pose(neutral, 0.08, 0.0)[MESH_POINTS], anchors])
-    layout = _Layout(ff, neutral, box, anchors, _mesh(topo))
+    topo = np.vstack([speech_pose(neutral, 0.08, 0.0, nff)[MESH_POINTS], anchors])
+    layout = _Layout(ff, neutral, nff, box, anchors, _mesh(topo))
     with _LAYOUTS_LOCK:
         _LAYOUTS[key] = layout
         if len(_LAYOUTS) > _LAYOUTS_MAX:
@@ -142,7 +148,7 @@ def animate_mouth(
     """Close the template mouth in ``frame`` and re-open it as the speech asks."""
     lay = _layout(lm, frame.shape[:2])
     ff, box = lay.ff, lay.box
-    target = speech_pose(lay.neutral, open_amount, shape)
+    target = speech_pose(lay.neutral, open_amount, shape, lay.neutral_ff)
     if box[2] - box[0] < 4 or box[3] - box[1] < 4:  # mouth outside the picture
         return MouthPatch(frame[box[1] : box[3], box[0] : box[2]].copy(), box, lm.copy())
     src = np.vstack([lm[MESH_POINTS], lay.anchors])

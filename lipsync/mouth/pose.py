@@ -77,32 +77,41 @@ def neutralise(lm: np.ndarray) -> np.ndarray:
     return out
 
 
-def speech_pose(neutral: np.ndarray, open_amount: float, shape: float) -> np.ndarray:
+#: Per-landmark weights of :func:`speech_pose`'s vertical moves (times the opening, along
+#: ``ey``): index 0 for relaxed lips, 1 for the extra of fully rounded ones.
+_OPEN_WEIGHTS = np.zeros((2, 68), np.float32)
+_OPEN_WEIGHTS[0, INNER_UPPER] = -np.array([0.9, 1.0, 0.9]) * 0.22
+_OPEN_WEIGHTS[1, INNER_UPPER] = np.array([0.1, 0.0, 0.1]) * 0.22
+_OPEN_WEIGHTS[0, INNER_LOWER] = np.array([0.9, 1.0, 0.9]) * 0.78
+_OPEN_WEIGHTS[1, INNER_LOWER] = -np.array([0.1, 0.0, 0.1]) * 0.78
+_OPEN_WEIGHTS[0, OUTER_UPPER] = -np.array([0.5, 0.8, 1.0, 0.8, 0.5]) * 0.16
+_OPEN_WEIGHTS[1, OUTER_UPPER] = -np.array([0.5, 0.8, 1.0, 0.8, 0.5]) * 0.08
+_OPEN_WEIGHTS[0, OUTER_LOWER] = np.array([0.55, 0.9, 1.0, 0.9, 0.55]) * 0.78
+_OPEN_WEIGHTS[1, OUTER_LOWER] = np.array([0.55, 0.9, 1.0, 0.9, 0.55]) * 0.08
+_OPEN_WEIGHTS[0, CORNERS] = 0.3
+_OPEN_WEIGHTS[0, JAW_MOVING] = JAW_WEIGHTS * 0.72
+
+
+def speech_pose(
+    neutral: np.ndarray, open_amount: float, shape: float, ff: FaceFrame | None = None
+) -> np.ndarray:
     """Open a closed mouth by ``open_amount`` (inner gap / face height) with ``shape``.
 
     ``shape`` is -1 for rounded vowels (narrow, lips pushed out: thicker, rounder opening)
-    and +1 for spread ones (wide, thin opening); 0 is relaxed.
+    and +1 for spread ones (wide, thin opening); 0 is relaxed. ``ff`` is ``neutral``'s
+    :func:`face_frame`, when the caller has it already.
     """
-    ff = face_frame(neutral)
-    out = neutral.astype(np.float32).copy()
+    ff = ff or face_frame(neutral)
+    out = neutral.astype(np.float32)  # a copy
     o = max(float(open_amount), 0.0) * ff.height
     s = float(np.clip(shape, -1.0, 1.0))
-    ey, ex = ff.ey, ff.ex
     # Width: spread widens, rounded narrows; a wide-open jaw pulls the corners in a little.
-    rel = (out[LIPS] - ff.mouth_center) @ ex / (ff.mouth_width / 2)
     dw = ff.mouth_width * (0.07 * max(s, 0) - 0.16 * max(-s, 0)) / 2 - 0.12 * o
-    out[LIPS] += np.outer(rel * dw, ex)
-    round_k = max(-s, 0.0)
-    # Rounded lips open as an "O": the middle opens more than the sides.
-    mid = np.array([0.9 - 0.1 * round_k, 1.0, 0.9 - 0.1 * round_k])
-    out[INNER_UPPER] -= np.outer(mid * o * 0.22, ey)
-    out[INNER_LOWER] += np.outer(mid * o * 0.78, ey)
-    out[OUTER_UPPER] -= np.outer(
-        np.array([0.5, 0.8, 1.0, 0.8, 0.5]) * o * (0.16 + 0.08 * round_k), ey
-    )
-    out[OUTER_LOWER] += np.outer(
-        np.array([0.55, 0.9, 1.0, 0.9, 0.55]) * o * (0.78 + 0.08 * round_k), ey
-    )
-    out[CORNERS] += np.outer(np.full(4, o * 0.3), ey)
-    out[JAW_MOVING] += np.outer(JAW_WEIGHTS * o * 0.72, ey)
+    if dw != 0:
+        rel = (out[LIPS] - ff.mouth_center) @ ff.ex / (ff.mouth_width / 2)
+        out[LIPS] += np.outer(rel * dw, ff.ex)
+    if o > 0:
+        # Rounded lips open as an "O": the middle opens more than the sides.
+        v = (_OPEN_WEIGHTS[0] + max(-s, 0.0) * _OPEN_WEIGHTS[1]) * o
+        out += np.outer(v, ff.ey)
     return out

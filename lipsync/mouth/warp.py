@@ -120,16 +120,19 @@ def warp_region(
     d = dst.astype(np.float64) - off
     D = np.concatenate([d[tris], np.ones((len(tris), 3, 1))], axis=2)  # (k, 3, 3)
     area = np.abs(np.linalg.det(D)) / 2
-    draw = moved & (area > 0.25)
+    ok = area > 0.25
+    draw = moved & ok
     # Grid sample (i, j) sits at sub-rectangle pixel ((j + .5) g - .5, (i + .5) g - .5), the
     # centre convention cv2.resize uses when the map is scaled back up.
     corners = np.round(((d + 0.5) / g - 0.5)[tris] * 16).astype(np.int32)
     ids = np.full((gh, gw), len(tris), np.int32)
     order = np.argsort(-area)
-    for t in order[draw[order]].tolist():
+    # Still triangles are drawn too (their rows are the identity), so where a squeezed mesh
+    # overlaps itself the smaller triangle wins, whichever moves.
+    for t in order[ok[order]].tolist():
         cv2.fillConvexPoly(ids, corners[t], t, lineType=cv2.LINE_8, shift=4)
-    # Row k of ``coef`` is [x y 1] @ A = source position for triangle k; the last row, for
-    # pixels of no moving triangle, is the identity.
+    # Row k of ``coef`` is [x y 1] @ A = source position for triangle k; the rows of still
+    # triangles and the last one (pixels no triangle covers) are the identity.
     coef = np.zeros((len(tris) + 1, 3, 2), np.float32)
     coef[:, 0, 0] = coef[:, 1, 1] = 1.0
     coef[:, 2] = off
