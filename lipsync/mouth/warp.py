@@ -1,8 +1,9 @@
 """Piecewise-affine warp of a small image region driven by landmark pairs.
 
 The triangulation is fixed per face (Delaunay over landmarks of a representative, open-mouth
-pose plus anchors on the region border), so the mesh topology never changes between frames
-and the warp is temporally stable. Border anchors do not move, so the warped region joins the
+pose plus anchors on the region border), so the mesh topology does not change with the speech
+and the warp is temporally stable; a video's next frames keep it while no triangle flips or
+turns to a sliver (:func:`mesh_still_fits`). Border anchors do not move, so the warped region joins the
 untouched frame seamlessly.
 """
 
