@@ -3,8 +3,8 @@
 The triangulation is fixed per face (Delaunay over landmarks of a representative, open-mouth
 pose plus anchors on the region border), so the mesh topology does not change with the speech
 and the warp is temporally stable; a video's next frames keep it while no triangle flips or
-turns to a sliver (:func:`mesh_still_fits`). Border anchors do not move, so the warped region joins the
-untouched frame seamlessly.
+turns to a sliver (:func:`mesh_still_fits`). Border anchors do not move, so the warped region
+joins the untouched frame seamlessly.
 """
 
 from __future__ import annotations
@@ -138,13 +138,13 @@ def warp_region(
     coef[:, 0, 0] = coef[:, 1, 1] = 1.0
     coef[:, 2] = off
     coef[:-1][draw] = np.linalg.solve(D[draw], src.astype(np.float64)[tris[draw]])
-    c = [np.take(col, ids) for col in coef.reshape(-1, 6).T]  # six (gh, gw) planes
+    c: list[np.ndarray] = [np.take(col, ids) for col in coef.reshape(-1, 6).T]  # (gh, gw) each
     xs = (np.arange(gw, dtype=np.float32) + 0.5) * g - 0.5
     ys = ((np.arange(gh, dtype=np.float32) + 0.5) * g - 0.5)[:, None]
-    mx = c[0] * xs
+    mx: np.ndarray = c[0] * xs
     mx += c[2] * ys
     mx += c[4]
-    my = c[1] * xs
+    my: np.ndarray = c[1] * xs
     my += c[3] * ys
     my += c[5]
     if g > 1:
