@@ -107,7 +107,7 @@ def enqueue(
         except RedisError as exc:
             log.error("could not queue %s (job %s) on %s: %s", _name(func), job_id, name, exc)
             if on_unavailable is None:
-                raise QueueUnavailable(str(exc)) from exc
+                raise QueueUnavailable("Redis did not accept the job") from exc  # logged above
             on_unavailable(exc)
 
     if transaction.get_connection().in_atomic_block:

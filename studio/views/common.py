@@ -130,9 +130,9 @@ def bulk_refused(request: HttpRequest, exc: Any, back: str) -> HttpResponse:
     write is forbidden (403), as everywhere else; a choice that is only incomplete (nothing
     ticked, no tag typed) goes back to the list with the reason."""
     if exc.status == 404:
-        raise Http404(str(exc))
+        raise Http404  # the 404 and 403 pages say it in the reader's language
     if exc.status == 403:
-        raise PermissionDenied(str(exc))
+        raise PermissionDenied
     messages.error(request, str(exc))
     return redirect(back)
 
